@@ -1,0 +1,3 @@
+from xlsales.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Everything that touches an Excel library (XlsxWriter, openpyxl, python-calamine)."""

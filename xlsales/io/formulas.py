@@ -1,0 +1,45 @@
+"""Expand the formula templates of :mod:`xlsales.tables` into Excel formulas."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from xlsxwriter.utility import xl_rowcol_to_cell
+
+from xlsales.i18n import Label, Lang
+from xlsales.tables import BY_KEY
+from xlsales.tables.base import TableSpec
+
+_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+NA_LABEL = Label("无目标", "no target")
+
+
+def structured_ref(table: TableSpec, key: str, lang: Lang) -> str:
+    """``Table[Header]`` for a whole column, with Excel's escapes."""
+    header = re.sub(r"([\[\]#'])", r"'\1", table.column(key).header(lang))
+    return f"{table.name}[{header}]"
+
+
+def expand(template: str, *, spec: TableSpec, row: int, first_col: int, lang: Lang,
+           options: Mapping[str, Any], display: Callable[[str, str], str]) -> str:
+    """The Excel formula (with leading ``=``) of ``template`` for data row ``row``."""
+    keys = [c.key for c in spec.columns]
+
+    def repl(m: re.Match[str]) -> str:
+        token = m.group(1)
+        if token == "na":
+            return NA_LABEL(lang)
+        if token.startswith("opt:"):
+            return str(options[token[4:]])
+        if token.startswith("v:"):
+            _, list_name, value = token.split(":", 2)
+            return display(list_name, value).replace('"', '""')
+        if "." in token:
+            table_name, key = token.split(".", 1)
+            other = next(t for t in BY_KEY.values() if t.name == table_name)
+            return structured_ref(other, key, lang)
+        return xl_rowcol_to_cell(row, first_col + keys.index(token))
+
+    return "=" + _PLACEHOLDER.sub(repl, template)

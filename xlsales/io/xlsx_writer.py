@@ -1,0 +1,253 @@
+"""Write a :class:`~xlsales.workbook.BookPlan` as a new .xlsx with XlsxWriter.
+
+Every table becomes a real Excel Table with a frozen header, widths, number formats,
+data validation (dropdowns fed from the hidden ``_lists`` sheet through defined
+names), input and error messages in the workbook's language, and conditional
+formatting. User text is always written as a string, never as a formula.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from typing import Any
+
+import xlsxwriter
+from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
+from xlsxwriter.workbook import Workbook
+from xlsxwriter.worksheet import Worksheet
+
+from xlsales.i18n import Label, Lang
+from xlsales.io.atomic import atomic_path
+from xlsales.io.formulas import expand
+from xlsales.tables.base import Column, Kind
+from xlsales.workbook import LISTS_SHEET, STAGE_PROB_NAME, BookPlan, SheetPlan, list_name
+
+TITLE_ROW = 0
+NOTES_ROW = 1
+HEADER_ROW = 2
+DATE_MIN = dt.date(1900, 1, 1)
+DATE_MAX = dt.date(2100, 12, 31)
+TOTAL_LABEL = Label("合计", "Total")
+
+_ERR = {
+    "title": Label("输入有误", "Invalid entry"),
+    Kind.INT: Label("请输入{lo}以上的整数。", "Enter a whole number of at least {lo}."),
+    "int_range": Label("请输入{lo}到{hi}之间的整数。", "Enter a whole number from {lo} to {hi}."),
+    Kind.AMOUNT: Label("请输入不小于{lo}的数字。", "Enter a number of at least {lo}."),
+    Kind.NUMBER: Label("请输入数字。", "Enter a number."),
+    Kind.PERCENT: Label("请输入0%到100%之间的百分比。", "Enter a percentage from 0% to 100%."),
+    Kind.DATE: Label("请输入日期,如 2024-03-05。", "Enter a date such as 2024-03-05."),
+    Kind.DATETIME: Label("请输入日期时间,如 2024-03-05 17:30。",
+                         "Enter a date and time such as 2024-03-05 17:30."),
+    Kind.CHOICE: Label("请从下拉列表中选择。", "Pick a value from the list."),
+    "choice_soft": Label("该值不在下拉列表中,确定保留吗?",
+                         "This value is not in the list. Keep it?"),
+}
+
+_STYLES = {
+    "bad": {"bg_color": "#FFC7CE", "font_color": "#9C0006"},
+    "warn": {"bg_color": "#FFEB9C", "font_color": "#9C5700"},
+    "good": {"bg_color": "#C6EFCE", "font_color": "#006100"},
+}
+
+
+class _Formats:
+    """XlsxWriter formats, created once per workbook."""
+
+    def __init__(self, wb: Workbook) -> None:
+        base = {"font_name": "Microsoft YaHei", "font_size": 10, "valign": "top"}
+        self.wb, self.base = wb, base
+        self.title = wb.add_format({**base, "bold": True, "font_size": 14})
+        self.notes = wb.add_format({**base, "italic": True, "font_color": "#595959"})
+        self.header = wb.add_format({**base, "bold": True, "text_wrap": True,
+                                     "valign": "vcenter", "align": "center"})
+        self.cond = {k: wb.add_format(v) for k, v in _STYLES.items()}
+        self._cells: dict[tuple[str | None, bool, bool], Any] = {}
+
+    def cell(self, col: Column) -> Any:
+        wrap = col.kind is Kind.LONG_TEXT
+        key = (col.fmt, wrap, not col.is_input)
+        if key not in self._cells:
+            props: dict[str, Any] = dict(self.base)
+            if col.fmt:
+                props["num_format"] = col.fmt
+            if wrap:
+                props["text_wrap"] = True
+            if not col.is_input:
+                props["bg_color"] = "#F2F2F2"
+            self._cells[key] = self.wb.add_format(props)
+        return self._cells[key]
+
+
+def write_book(plan: BookPlan, path: str | os.PathLike[str]) -> None:
+    """Write ``plan`` to ``path`` (through a temporary file)."""
+    with atomic_path(path) as tmp:
+        wb = xlsxwriter.Workbook(str(tmp), {
+            "strings_to_formulas": False, "strings_to_numbers": False,
+            "strings_to_urls": False, "default_date_format": "yyyy-mm-dd",
+        })
+        wb.set_properties({"title": plan.title, "author": "xlsales", "company": "xlsales",
+                           "created": dt.datetime(2024, 1, 1)})
+        fmts = _Formats(wb)
+        for sheet in plan.sheets:
+            _write_sheet(wb, fmts, plan, sheet)
+        _write_lists(wb, plan)
+        wb.close()
+
+
+def _display(plan: BookPlan, list_key: str, value: str) -> str:
+    """A canonical list value as shown in the workbook."""
+    canon = plan.canonical_lists.get(list_key, [])
+    return plan.lists[list_key][canon.index(value)] if value in canon else value
+
+
+def _write_sheet(wb: Workbook, fmts: _Formats, plan: BookPlan, sheet: SheetPlan) -> None:
+    spec, lang = sheet.spec, plan.lang
+    ws = wb.add_worksheet(spec.sheet(lang))
+    ncols = len(spec.columns)
+    nrows = max(len(sheet.rows), spec.blank_rows, 1)
+    first, last = HEADER_ROW + 1, HEADER_ROW + nrows
+    has_total = any(c.total for c in spec.columns)
+
+    ws.write_string(TITLE_ROW, 0, spec.title(lang), fmts.title)
+    if spec.notes:
+        ws.write_string(NOTES_ROW, 0, spec.notes(lang), fmts.notes)
+    ws.set_row(HEADER_ROW, 30)
+
+    columns: list[dict[str, Any]] = []
+    for i, col in enumerate(spec.columns):
+        ws.set_column(i, i, col.width)
+        entry: dict[str, Any] = {"header": col.header(lang), "format": fmts.cell(col)}
+        if has_total and i == 0:
+            entry["total_string"] = TOTAL_LABEL(lang)
+        if col.total:
+            entry["total_function"] = col.total
+        columns.append(entry)
+    ws.add_table(HEADER_ROW, 0, last + (1 if has_total else 0), ncols - 1, {
+        "name": spec.name, "columns": columns, "style": "Table Style Medium 2",
+        "total_row": has_total,
+    })
+    for c, entry in enumerate(columns):  # header cells get our header format
+        ws.write_string(HEADER_ROW, c, entry["header"], fmts.header)
+
+    def display(list_key: str, value: str) -> str:
+        return _display(plan, list_key, value)
+
+    for r in range(nrows):
+        row = first + r
+        values = sheet.rows[r] if r < len(sheet.rows) else {}
+        for c, col in enumerate(spec.columns):
+            fmt = fmts.cell(col)
+            if col.formula:
+                ws.write_formula(row, c, expand(col.formula, spec=spec, row=row, first_col=0,
+                                                lang=lang, options=plan.options,
+                                                display=display), fmt)
+            else:
+                _write_value(ws, row, c, values.get(col.key), col, fmt)
+
+    for c, col in enumerate(spec.columns):
+        if col.is_input:
+            dv = _validation(col, lang)
+            if dv:
+                ws.data_validation(first, c, last, c, dv)
+    for cf in spec.formats:
+        c0, c1 = (0, ncols - 1) if cf.key is None else (spec.index(cf.key),) * 2
+        formula = expand(cf.formula, spec=spec, row=first, first_col=0, lang=lang,
+                         options=plan.options, display=display)
+        ws.conditional_format(first, c0, last, c1, {
+            "type": "formula", "criteria": formula, "format": fmts.cond[cf.style]})
+    limit = spec.extra.get("total_limit")
+    if has_total and limit:
+        key, option = limit
+        c = spec.index(key)
+        ws.conditional_format(last + 1, c, last + 1, c, {
+            "type": "cell", "criteria": ">", "value": plan.options[option],
+            "format": fmts.cond["bad"]})
+
+    ws.freeze_panes(HEADER_ROW + 1, 0)
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(HEADER_ROW)
+    ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
+
+
+def _write_value(ws: Worksheet, row: int, col_idx: int, value: Any, col: Column,
+                 fmt: Any) -> None:
+    if value is None or (isinstance(value, str) and value == ""):
+        ws.write_blank(row, col_idx, None, fmt)
+    elif isinstance(value, bool):
+        ws.write_boolean(row, col_idx, value, fmt)
+    elif isinstance(value, dt.datetime | dt.date | dt.time):
+        if col.kind is Kind.DATE and isinstance(value, dt.datetime):
+            value = value.date()
+        ws.write_datetime(row, col_idx, value, fmt)
+    elif isinstance(value, int | float):
+        ws.write_number(row, col_idx, value, fmt)
+    else:
+        ws.write_string(row, col_idx, str(value), fmt)
+
+
+def _validation(col: Column, lang: Lang) -> dict[str, Any] | None:
+    """The data-validation options for an input column, or None."""
+    err_title = _ERR["title"](lang)
+    lo = col.minimum if col.minimum is not None else 0
+    dv: dict[str, Any]
+    if col.kind is Kind.INT:
+        if col.maximum is not None:
+            msg = _ERR["int_range"](lang).format(lo=int(lo), hi=int(col.maximum))
+            dv = {"validate": "integer", "criteria": "between", "minimum": int(lo),
+                  "maximum": int(col.maximum)}
+        else:
+            msg = _ERR[Kind.INT](lang).format(lo=int(lo))
+            dv = {"validate": "integer", "criteria": ">=", "value": int(lo)}
+    elif col.kind in (Kind.AMOUNT, Kind.NUMBER) and col.minimum is not None:
+        msg = _ERR[Kind.AMOUNT](lang).format(lo=f"{lo:g}")
+        dv = {"validate": "decimal", "criteria": ">=", "value": lo}
+    elif col.kind is Kind.PERCENT:
+        msg = _ERR[Kind.PERCENT](lang)
+        dv = {"validate": "decimal", "criteria": "between", "minimum": 0, "maximum": 1}
+    elif col.kind in (Kind.DATE, Kind.DATETIME):
+        msg = _ERR[col.kind](lang)
+        dv = {"validate": "date", "criteria": "between",
+              "minimum": dt.datetime.combine(DATE_MIN, dt.time()),
+              "maximum": dt.datetime.combine(DATE_MAX, dt.time(23, 59))}
+    elif col.choices:
+        msg = _ERR[Kind.CHOICE if col.strict_choices else "choice_soft"](lang)
+        dv = {"validate": "list", "source": f"={list_name(col.choices)}"}
+        if not col.strict_choices:
+            dv["error_type"] = "warning"
+    elif col.hint:
+        return {"validate": "any", "input_title": col.header(lang)[:32],
+                "input_message": col.hint(lang)[:255]}
+    else:
+        return None
+    dv.update({"error_title": err_title, "error_message": msg[:255], "ignore_blank": True})
+    dv["input_title"] = col.header(lang)[:32]
+    dv["input_message"] = (col.hint(lang) if col.hint else msg)[:255]
+    return dv
+
+
+def _write_lists(wb: Workbook, plan: BookPlan) -> None:
+    """The hidden sheet with every dropdown list and the stage probabilities."""
+    ws = wb.add_worksheet(LISTS_SHEET)
+    c = 0
+    for name, labels in plan.lists.items():
+        ws.write_string(0, c, name)
+        for r, label in enumerate(labels, start=1):
+            ws.write_string(r, c, label)
+        end = max(len(labels), 1)
+        col = xl_col_to_name(c)
+        wb.define_name(list_name(name), f"='{LISTS_SHEET}'!${col}$2:${col}${end + 1}")
+        c += 1
+    c += 1
+    ws.write_string(0, c, "stage")
+    ws.write_string(0, c + 1, "probability")
+    for r, (stage, prob) in enumerate(plan.stage_prob, start=1):
+        ws.write_string(r, c, stage)
+        ws.write_number(r, c + 1, prob)
+    top = xl_rowcol_to_cell(1, c, row_abs=True, col_abs=True)
+    bottom = xl_rowcol_to_cell(max(len(plan.stage_prob), 1), c + 1, row_abs=True, col_abs=True)
+    wb.define_name(STAGE_PROB_NAME, f"='{LISTS_SHEET}'!{top}:{bottom}")
+    ws.hide()

@@ -1,0 +1,235 @@
+"""Team settings: roster, dropdown lists, stages, tiers, calendar and general options.
+
+Settings are plain data (pydantic models). They live in the workspace's
+``settings.xlsx``, which users edit in Excel; :mod:`xlsales.workspace` reads and
+writes it. Values of dropdown lists are stored canonically in Chinese (the
+``zh`` form, or ``en`` when a team left ``zh`` blank) and shown in the
+workbook's language.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from xlsales.i18n import Label, Lang
+
+StageKind = Literal["open", "won", "lost"]
+
+
+class ListItem(BaseModel):
+    """One value of a dropdown list, in both languages."""
+
+    list: str
+    zh: str = ""
+    en: str = ""
+    order: int = 0
+
+    @model_validator(mode="after")
+    def _one_name(self) -> ListItem:
+        if not (self.zh or self.en):
+            raise ValueError(f"list {self.list!r}: an item needs a Chinese or English name")
+        return self
+
+    @property
+    def canonical(self) -> str:
+        return self.zh or self.en
+
+    def label(self, lang: Lang) -> str:
+        return (self.zh or self.en) if lang == "zh" else (self.en or self.zh)
+
+
+class Stage(BaseModel):
+    """An opportunity stage with its win probability and alert age."""
+
+    zh: str
+    en: str
+    order: int
+    probability: float = Field(ge=0, le=1)
+    kind: StageKind = "open"
+    max_days: int | None = None
+
+    @property
+    def canonical(self) -> str:
+        return self.zh or self.en
+
+    def label(self, lang: Lang) -> str:
+        return (self.zh or self.en) if lang == "zh" else (self.en or self.zh)
+
+
+class Tier(BaseModel):
+    """A customer tier and its follow-up cadence."""
+
+    tier: str
+    zh: str
+    en: str
+    contact: str
+    interval_days: int = Field(gt=0)
+    extra_contact: str | None = None
+    extra_interval_days: int | None = Field(default=None, gt=0)
+
+
+class RosterEntry(BaseModel):
+    """A rep on the team."""
+
+    rep: str
+    region: str
+    product_line: str
+    manager: str | None = None
+    start_date: dt.date | None = None
+    end_date: dt.date | None = None
+    email: str | None = None
+
+
+class CalendarOverride(BaseModel):
+    """A team's own day off or extra working day."""
+
+    date: dt.date
+    working: bool
+    note: str | None = None
+
+
+class General(BaseModel):
+    """Scalar options, one row each in the settings sheet."""
+
+    team_name: str = "销售团队"
+    language: Lang = "zh"
+    calendar: str = "CN"
+    report_deadline: dt.time = dt.time(18, 0)
+    spotcheck_share: float = Field(default=0.3, gt=0, le=1)
+    completion_threshold: float = Field(default=0.8, gt=0)
+    meeting_max_minutes: int = Field(default=90, gt=0)
+    target_margin_low: float = 0.10
+    target_margin_high: float = 0.15
+    week_label: Literal["iso"] = "iso"
+
+
+# Built-in vocabularies: (list name, zh, en).
+_DEFAULT_LISTS: tuple[tuple[str, Label], ...] = (
+    *(("customer_stages", Label(z, e)) for z, e in (
+        ("潜在客户", "Potential"), ("意向客户", "Intent"),
+        ("成交客户", "Won"), ("流失客户", "Lost"))),
+    *(("priorities", Label(z, e)) for z, e in (("高", "High"), ("中", "Medium"), ("低", "Low"))),
+    *(("lead_sources", Label(z, e)) for z, e in (
+        ("线上官网", "Website"), ("展会推广", "Trade show"), ("老客户推荐", "Referral"),
+        ("电话营销", "Cold call"), ("社交媒体", "Social media"), ("其他", "Other"))),
+    *(("industries", Label(z, e)) for z, e in (
+        ("制造业", "Manufacturing"), ("零售", "Retail"), ("金融", "Finance"),
+        ("医疗", "Healthcare"), ("教育", "Education"), ("物流", "Logistics"),
+        ("互联网", "Internet"), ("能源", "Energy"), ("其他", "Other"))),
+    *(("contact_kinds", Label(z, e)) for z, e in (
+        ("电话", "Phone"), ("拜访", "Visit"), ("邮件", "Email"), ("微信", "WeChat"),
+        ("演示", "Demo"), ("会议", "Meeting"))),
+    *(("assessment", Label(z, e)) for z, e in (("强", "Strong"), ("中", "Medium"), ("弱", "Weak"))),
+    *(("action_status", Label(z, e)) for z, e in (
+        ("未开始", "Not started"), ("进行中", "In progress"), ("已完成", "Done"),
+        ("已取消", "Cancelled"))),
+    *(("follow_up_kinds", Label(z, e)) for z, e in (
+        ("例行跟进", "Routine"), ("方案反馈", "Proposal feedback"), ("异议答复", "Objection"),
+        ("投诉处理", "Complaint"), ("售后回访", "After-sales"), ("节日问候", "Holiday"),
+        ("生日问候", "Birthday"), ("增值服务", "Value-added service"))),
+    *(("yes_no", Label(z, e)) for z, e in (("是", "Yes"), ("否", "No"))),
+)
+
+DEFAULT_STAGES: tuple[Stage, ...] = (
+    Stage(zh="潜在客户识别", en="Prospecting", order=1, probability=0.05, max_days=30),
+    Stage(zh="初步接触", en="First contact", order=2, probability=0.10, max_days=21),
+    Stage(zh="需求分析", en="Needs analysis", order=3, probability=0.25, max_days=21),
+    Stage(zh="方案提交", en="Proposal", order=4, probability=0.50, max_days=14),
+    Stage(zh="报价与谈判", en="Negotiation", order=5, probability=0.75, max_days=21),
+    Stage(zh="签约成交", en="Won", order=6, probability=1.0, kind="won"),
+    Stage(zh="售后服务", en="After-sales", order=7, probability=1.0, kind="won"),
+    Stage(zh="输单", en="Lost", order=99, probability=0.0, kind="lost"),
+)
+
+DEFAULT_TIERS: tuple[Tier, ...] = (
+    Tier(tier="A", zh="高价值客户", en="High value", contact="拜访", interval_days=7,
+         extra_contact="主管拜访", extra_interval_days=30),
+    Tier(tier="B", zh="中价值客户", en="Medium value", contact="电话", interval_days=14,
+         extra_contact="邮件", extra_interval_days=30),
+    Tier(tier="C", zh="低价值客户", en="Low value", contact="邮件", interval_days=30,
+         extra_contact="人工筛选", extra_interval_days=90),
+)
+
+# Stage aliases accepted when parsing (seed 004 names "方案制定/方案提交").
+STAGE_ALIASES: dict[str, str] = {"方案制定": "方案提交", "方案制定/方案提交": "方案提交"}
+
+
+class Settings(BaseModel):
+    """Everything a team configures."""
+
+    general: General = Field(default_factory=General)
+    roster: list[RosterEntry] = Field(default_factory=list)
+    lists: list[ListItem] = Field(default_factory=list)
+    stages: list[Stage] = Field(default_factory=lambda: list(DEFAULT_STAGES))
+    tiers: list[Tier] = Field(default_factory=lambda: list(DEFAULT_TIERS))
+    calendar: list[CalendarOverride] = Field(default_factory=list)
+
+    @classmethod
+    def default(cls) -> Settings:
+        lists = [
+            ListItem(list=name, zh=lab.zh, en=lab.en, order=i)
+            for i, (name, lab) in enumerate(_DEFAULT_LISTS)
+        ]
+        return cls(lists=lists)
+
+    # -- dropdown lists ---------------------------------------------------
+
+    def items(self, name: str) -> list[ListItem]:
+        """The items of a named list (includes the team lists)."""
+        if name == "reps":
+            return [ListItem(list="reps", zh=r.rep, en=r.rep) for r in self.roster]
+        if name == "managers":
+            seen = dict.fromkeys(r.manager for r in self.roster if r.manager)
+            return [ListItem(list="managers", zh=m, en=m) for m in seen]
+        if name == "stages":
+            return [ListItem(list="stages", zh=s.zh, en=s.en, order=s.order)
+                    for s in sorted(self.stages, key=lambda s: s.order)]
+        if name == "tiers":
+            return [ListItem(list="tiers", zh=t.tier, en=t.tier) for t in self.tiers]
+        return sorted((i for i in self.lists if i.list == name), key=lambda i: i.order)
+
+    def list_names(self) -> list[str]:
+        names = ["reps", "managers", "stages", "tiers"]
+        names += list(dict.fromkeys(i.list for i in self.lists))
+        return names
+
+    def labels(self, name: str, lang: Lang) -> list[str]:
+        return [i.label(lang) for i in self.items(name)]
+
+    def canonical(self, name: str, value: str) -> str | None:
+        """Map a value in either language to its canonical form; None when unknown."""
+        v = value.strip()
+        if name == "stages":
+            v = STAGE_ALIASES.get(v, v)
+        for item in self.items(name):
+            if v in (item.zh, item.en) or v.casefold() == item.en.casefold():
+                return item.canonical
+        return None
+
+    def display(self, name: str, value: str, lang: Lang) -> str:
+        """Show a canonical value in ``lang`` (unknown values unchanged)."""
+        for item in self.items(name):
+            if value in (item.zh, item.en):
+                return item.label(lang)
+        return value
+
+    # -- lookups -----------------------------------------------------------
+
+    def stage(self, name: str) -> Stage | None:
+        canon = self.canonical("stages", name)
+        return next((s for s in self.stages if s.canonical == canon), None)
+
+    def rep(self, name: str) -> RosterEntry | None:
+        return next((r for r in self.roster if r.rep == name), None)
+
+    def reps(self) -> list[str]:
+        return [r.rep for r in self.roster]
+
+
+def unique(values: Iterable[str]) -> list[str]:
+    """Order-preserving de-duplication."""
+    return list(dict.fromkeys(values))

@@ -1,0 +1,38 @@
+"""Business tables: one module per table, each holding its columns, row model and rules."""
+
+from __future__ import annotations
+
+from xlsales.tables import (
+    agenda,
+    customers,
+    daily,
+    leads,
+    opportunities,
+    review,
+    settings_tables,
+    targets,
+)
+from xlsales.tables.base import Column, Kind, TableSpec
+
+ALL: tuple[TableSpec, ...] = (
+    *targets.TABLES,
+    *daily.TABLES,
+    *agenda.TABLES,
+    *review.TABLES,
+    *customers.TABLES,
+    *leads.TABLES,
+    *opportunities.TABLES,
+    *settings_tables.TABLES,
+)
+BY_KEY: dict[str, TableSpec] = {t.key: t for t in ALL}
+
+
+def get(key: str) -> TableSpec:
+    """The table with this key (``daily``, ``targets`` …)."""
+    try:
+        return BY_KEY[key]
+    except KeyError:
+        raise KeyError(f"unknown table {key!r}; known: {', '.join(BY_KEY)}") from None
+
+
+__all__ = ["ALL", "BY_KEY", "Column", "Kind", "TableSpec", "get"]

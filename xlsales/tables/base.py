@@ -1,0 +1,163 @@
+"""Column and table descriptions shared by every business table."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel
+
+from xlsales.i18n import Label, Lang
+
+
+class Kind(StrEnum):
+    """What a column holds; drives number formats and data validation."""
+
+    TEXT = "text"
+    LONG_TEXT = "long_text"
+    INT = "int"
+    AMOUNT = "amount"
+    NUMBER = "number"
+    PERCENT = "percent"
+    DATE = "date"
+    DATETIME = "datetime"
+    CHOICE = "choice"
+    FORMULA = "formula"
+
+
+NUMBER_FORMATS: dict[Kind, str] = {
+    Kind.INT: "0",
+    Kind.AMOUNT: "#,##0.00",
+    Kind.NUMBER: "0.00",
+    Kind.PERCENT: "0.0%",
+    Kind.DATE: "yyyy-mm-dd",
+    Kind.DATETIME: "yyyy-mm-dd hh:mm",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a business table.
+
+    ``key`` is the row model's field name. ``formula`` is an Excel formula template
+    whose ``{key}`` placeholders become the A1 address of that column in the same row.
+    ``choices`` names a dropdown list (see :mod:`xlsales.settings`).
+    """
+
+    key: str
+    label: Label
+    kind: Kind = Kind.TEXT
+    width: float = 12.0
+    required: bool = False
+    choices: str | None = None
+    strict_choices: bool = True
+    aliases: tuple[str, ...] = ()
+    formula: str | None = None
+    number_format: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    hint: Label | None = None
+    total: str | None = None
+
+    def header(self, lang: Lang) -> str:
+        return self.label(lang)
+
+    def all_headers(self) -> tuple[str, ...]:
+        return (self.label.zh, self.label.en, *self.aliases)
+
+    @property
+    def fmt(self) -> str | None:
+        if self.number_format:
+            return self.number_format
+        return NUMBER_FORMATS.get(self.kind)
+
+    @property
+    def is_input(self) -> bool:
+        return self.formula is None
+
+
+@dataclass(frozen=True)
+class CondFormat:
+    """Conditional formatting over a column (or the whole row when ``key`` is None).
+
+    ``formula`` uses the same placeholders as column formulas, written for the first
+    data row; ``{v:list:value}`` becomes that list value's label in the sheet's language.
+    ``style`` is ``bad``, ``warn`` or ``good``.
+    """
+
+    key: str | None
+    formula: str
+    style: str = "bad"
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A business table: its Excel Table name, sheet title, columns and row model."""
+
+    key: str
+    name: str
+    sheet: Label
+    title: Label
+    columns: tuple[Column, ...]
+    model: type[BaseModel]
+    blank_rows: int = 20
+    notes: Label | None = None
+    formats: tuple[CondFormat, ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def column(self, key: str) -> Column:
+        for col in self.columns:
+            if col.key == key:
+                return col
+        raise KeyError(f"{self.key} has no column {key!r}")
+
+    def headers(self, lang: Lang) -> list[str]:
+        return [c.header(lang) for c in self.columns]
+
+    @property
+    def input_columns(self) -> tuple[Column, ...]:
+        return tuple(c for c in self.columns if c.is_input)
+
+    def index(self, key: str) -> int:
+        return [c.key for c in self.columns].index(key)
+
+
+_BRACKETS = str.maketrans({"（": "(", "）": ")", "【": "(", "】": ")", "[": "(", "]": ")"})
+_SPACES = re.compile(r"[\s\u200b\u200c\u200d\ufeff]+")
+
+
+def header_key(text: object) -> str:
+    """Normalise a header for matching: NFKC, brackets, spaces and case folded."""
+    if text is None:
+        return ""
+    s = unicodedata.normalize("NFKC", str(text)).translate(_BRACKETS)
+    s = _SPACES.sub("", s).casefold()
+    return s
+
+
+def header_key_without_unit(text: object) -> str:
+    """Like :func:`header_key` with a trailing bracketed unit removed (``季度目标(万元)``)."""
+    return re.sub(r"\([^()]*\)$", "", header_key(text))
+
+
+def header_lookup(columns: Iterable[Column]) -> dict[str, str]:
+    """Map every accepted header form to its column key."""
+    out: dict[str, str] = {}
+    for col in columns:
+        for h in col.all_headers():
+            out.setdefault(header_key(h), col.key)
+            out.setdefault(header_key_without_unit(h), col.key)
+    return out
+
+
+def col(key: str, zh: str, en: str, kind: Kind = Kind.TEXT, width: float = 12.0,
+        **kw: Any) -> Column:
+    """Shorthand for :class:`Column` with a two-language label."""
+    hint = kw.pop("hint", None)
+    if isinstance(hint, tuple):
+        hint = Label(*hint)
+    return Column(key=key, label=Label(zh, en), kind=kind, width=width, hint=hint, **kw)

@@ -1,0 +1,119 @@
+"""T5 客户信息档案表: the customer archive and its follow-up log."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, Field
+
+from xlsales.i18n import Label
+from xlsales.tables.base import CondFormat, Kind, TableSpec, col
+
+UNKNOWN_BIRTHDAY = dt.date(1900, 1, 1)
+
+
+class CustomerRow(BaseModel):
+    """One customer of the archive."""
+
+    customer_id: str
+    name: str
+    contact: str | None = None
+    phone: str | None = None
+    industry: str | None = None
+    stage: str
+    tier: str | None = None
+    needs: str | None = None
+    budget: float | None = Field(default=None, ge=0)
+    purchase_cycle: str | None = None
+    source: str | None = None
+    city: str | None = None
+    credit_code: str | None = None
+    owner: str
+    created_on: dt.date | None = None
+    last_contact: dt.date | None = None
+    last_follow_up: str | None = None
+    next_follow_up: dt.date | None = None
+    birthday: dt.date | None = None
+    lost_reason: str | None = None
+
+
+class FollowUpRow(BaseModel):
+    """One contact with a customer."""
+
+    date: dt.date
+    customer: str
+    owner: str
+    contact_kind: str | None = None
+    kind: str | None = None
+    content: str
+    commitments: str | None = None
+    next_date: dt.date | None = None
+
+
+CUSTOMERS = TableSpec(
+    key="customers",
+    name="Customers",
+    sheet=Label("客户档案", "Customers"),
+    title=Label("客户信息档案表", "Customer archive"),
+    model=CustomerRow,
+    blank_rows=30,
+    columns=(
+        col("customer_id", "客户编号", "Customer ID", width=10, required=True),
+        col("name", "客户名称", "Customer", width=24, required=True, aliases=("公司名称",)),
+        col("contact", "联系人", "Contact", width=10),
+        col("phone", "联系电话", "Phone", width=15, aliases=("联系方式", "电话")),
+        col("industry", "行业", "Industry", Kind.CHOICE, 10, choices="industries",
+            strict_choices=False, aliases=("所属行业", "行业类型")),
+        col("stage", "客户阶段", "Stage", Kind.CHOICE, 10, required=True,
+            choices="customer_stages", aliases=("合作阶段",)),
+        col("tier", "客户等级", "Tier", Kind.CHOICE, 8, choices="tiers",
+            hint=("A高价值 / B中价值 / C低价值", "A high / B medium / C low value")),
+        col("needs", "需求描述", "Needs", Kind.LONG_TEXT, 28),
+        col("budget", "预算(万元)", "Budget (10k CNY)", Kind.AMOUNT, 11, minimum=0),
+        col("purchase_cycle", "采购周期", "Purchase cycle", width=10),
+        col("source", "客户来源", "Source", Kind.CHOICE, 10, choices="lead_sources",
+            strict_choices=False),
+        col("city", "城市", "City", width=8),
+        col("credit_code", "统一社会信用代码", "Credit code", width=20),
+        col("owner", "负责人", "Owner", Kind.CHOICE, 10, required=True, choices="reps"),
+        col("created_on", "建档日期", "Created on", Kind.DATE, 12),
+        col("last_contact", "最近联系日期", "Last contact", Kind.DATE, 12),
+        col("last_follow_up", "跟进记录", "Latest follow-up", Kind.LONG_TEXT, 34,
+            aliases=("跟进记录(时间+内容)",)),
+        col("next_follow_up", "下次跟进时间", "Next follow-up", Kind.DATE, 13),
+        col("birthday", "联系人生日", "Contact birthday", Kind.DATE, 12,
+            hint=("未知填 1900-01-01", "Enter 1900-01-01 when unknown")),
+        col("lost_reason", "流失原因", "Lost reason", width=20),
+    ),
+    formats=(
+        CondFormat("next_follow_up", 'AND(ISNUMBER({next_follow_up}),{next_follow_up}<TODAY(),'
+                   '{stage}<>"{v:customer_stages:流失客户}")', "bad"),
+        CondFormat("lost_reason", 'AND({stage}="{v:customer_stages:流失客户}",{lost_reason}="")',
+                   "warn"),
+    ),
+    notes=Label("一个客户只归属一位负责人;流失客户需填写原因,不再安排跟进。",
+                "One customer, one owner; a lost customer records why and gets no follow-ups."),
+)
+
+FOLLOW_UPS = TableSpec(
+    key="follow_ups",
+    name="FollowUps",
+    sheet=Label("跟进记录", "Follow-ups"),
+    title=Label("客户跟进记录", "Follow-up log"),
+    model=FollowUpRow,
+    blank_rows=30,
+    columns=(
+        col("date", "跟进日期", "Date", Kind.DATE, 12, required=True),
+        col("customer", "客户名称", "Customer", width=24, required=True),
+        col("owner", "负责人", "Owner", Kind.CHOICE, 10, required=True, choices="reps"),
+        col("contact_kind", "跟进方式", "Contact", Kind.CHOICE, 10, choices="contact_kinds",
+            strict_choices=False),
+        col("kind", "跟进类型", "Kind", Kind.CHOICE, 12, choices="follow_up_kinds",
+            strict_choices=False),
+        col("content", "跟进内容", "Content", Kind.LONG_TEXT, 36, required=True),
+        col("commitments", "承诺事项", "Commitments", Kind.LONG_TEXT, 24),
+        col("next_date", "下次跟进时间", "Next follow-up", Kind.DATE, 13),
+    ),
+)
+
+TABLES = (CUSTOMERS, FOLLOW_UPS)

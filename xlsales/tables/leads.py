@@ -1,0 +1,63 @@
+"""T6 线索信息表: leads."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel
+
+from xlsales.i18n import Label
+from xlsales.tables.base import CondFormat, Kind, TableSpec, col
+
+
+class LeadRow(BaseModel):
+    """A sales lead."""
+
+    lead_id: str
+    company: str
+    industry: str | None = None
+    contact: str | None = None
+    title: str | None = None
+    phone: str | None = None
+    needs: str | None = None
+    source: str | None = None
+    priority: str
+    assignee: str | None = None
+    created_at: dt.datetime
+    assigned_at: dt.datetime | None = None
+    status: str | None = None
+
+
+LEADS = TableSpec(
+    key="leads",
+    name="Leads",
+    sheet=Label("线索", "Leads"),
+    title=Label("线索信息表", "Leads"),
+    model=LeadRow,
+    blank_rows=20,
+    columns=(
+        col("lead_id", "线索ID", "Lead ID", width=10, required=True, aliases=("线索编号",)),
+        col("company", "客户名称", "Company", width=24, required=True),
+        col("industry", "所属行业", "Industry", Kind.CHOICE, 10, choices="industries",
+            strict_choices=False, aliases=("行业",)),
+        col("contact", "联系人", "Contact", width=10),
+        col("title", "职务", "Title", width=10),
+        col("phone", "联系方式", "Phone", width=15, aliases=("联系电话",)),
+        col("needs", "初步需求描述", "Needs", Kind.LONG_TEXT, 28),
+        col("source", "线索来源", "Source", Kind.CHOICE, 10, choices="lead_sources",
+            strict_choices=False),
+        col("priority", "优先级", "Priority", Kind.CHOICE, 8, required=True,
+            choices="priorities", hint=("高优先级线索24小时内分配跟进人",
+                                        "Assign high-priority leads within 24 hours")),
+        col("assignee", "跟进人", "Assignee", Kind.CHOICE, 10, choices="reps"),
+        col("created_at", "创建时间", "Created at", Kind.DATETIME, 16, required=True),
+        col("assigned_at", "分配时间", "Assigned at", Kind.DATETIME, 16),
+        col("status", "状态", "Status", width=10),
+    ),
+    formats=(
+        CondFormat("assignee", 'AND({priority}="{v:priorities:高}",{assignee}="",'
+                   'ISNUMBER({created_at}),NOW()-{created_at}>1)', "bad"),
+    ),
+)
+
+TABLES = (LEADS,)

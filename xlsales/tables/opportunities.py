@@ -1,0 +1,102 @@
+"""T7 商机跟踪表: opportunities and their stage history."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, Field
+
+from xlsales.i18n import Label
+from xlsales.tables.base import CondFormat, Kind, TableSpec, col
+
+
+class OpportunityRow(BaseModel):
+    """An opportunity in the pipeline."""
+
+    opp_id: str
+    name: str
+    customer: str
+    owner: str
+    product_line: str | None = None
+    stage: str
+    stage_entered: dt.date
+    amount: float = Field(ge=0)
+    expected_close: dt.date | None = None
+    urgency: str | None = None
+    budget_fit: str | None = None
+    decision_clarity: str | None = None
+    assessment: str | None = None
+    created_on: dt.date | None = None
+    closed_on: dt.date | None = None
+    lost_reason: str | None = None
+
+
+class StageChangeRow(BaseModel):
+    """One move of an opportunity from a stage to another."""
+
+    opp_id: str
+    customer: str | None = None
+    from_stage: str | None = None
+    to_stage: str
+    date: dt.date
+    owner: str | None = None
+    note: str | None = None
+
+
+OPPORTUNITIES = TableSpec(
+    key="opportunities",
+    name="Opportunities",
+    sheet=Label("商机", "Opportunities"),
+    title=Label("商机/销售进度跟踪表", "Opportunity tracker"),
+    model=OpportunityRow,
+    blank_rows=20,
+    columns=(
+        col("opp_id", "商机编号", "Opportunity ID", width=11, required=True),
+        col("name", "商机名称", "Opportunity", width=26, required=True),
+        col("customer", "客户名称", "Customer", width=24, required=True),
+        col("owner", "负责人", "Owner", Kind.CHOICE, 10, required=True, choices="reps"),
+        col("product_line", "产品线", "Product line", Kind.CHOICE, 10, choices="product_lines"),
+        col("stage", "商机阶段", "Stage", Kind.CHOICE, 12, required=True, choices="stages",
+            aliases=("阶段",)),
+        col("stage_entered", "进入阶段日期", "Stage entered", Kind.DATE, 12, required=True),
+        col("amount", "金额(万元)", "Amount (10k CNY)", Kind.AMOUNT, 11, required=True,
+            minimum=0, aliases=("预计金额", "商机金额")),
+        col("probability", "赢单概率", "Win probability", Kind.PERCENT, 10,
+            formula='IF({stage}="","",IFERROR(VLOOKUP({stage},xs_stage_prob,2,FALSE),""))'),
+        col("weighted", "加权金额(万元)", "Weighted (10k CNY)", Kind.AMOUNT, 12,
+            formula='IF({probability}="","",{amount}*{probability})'),
+        col("expected_close", "预计成交日期", "Expected close", Kind.DATE, 12),
+        col("urgency", "需求紧迫性", "Urgency", Kind.CHOICE, 9, choices="assessment"),
+        col("budget_fit", "预算匹配度", "Budget fit", Kind.CHOICE, 9, choices="assessment"),
+        col("decision_clarity", "决策链清晰度", "Decision clarity", Kind.CHOICE, 10,
+            choices="assessment"),
+        col("assessment", "综合评估", "Assessment", Kind.CHOICE, 9, choices="assessment"),
+        col("created_on", "创建日期", "Created on", Kind.DATE, 12),
+        col("closed_on", "结单日期", "Closed on", Kind.DATE, 12),
+        col("lost_reason", "输单原因", "Lost reason", width=20),
+    ),
+    formats=(
+        CondFormat("expected_close", 'AND(ISNUMBER({expected_close}),{expected_close}<TODAY(),'
+                   'N({probability})>0,N({probability})<1)', "warn"),
+    ),
+)
+
+STAGE_HISTORY = TableSpec(
+    key="stage_history",
+    name="StageHistory",
+    sheet=Label("商机阶段记录", "Stage history"),
+    title=Label("商机阶段变更记录", "Opportunity stage history"),
+    model=StageChangeRow,
+    blank_rows=20,
+    columns=(
+        col("opp_id", "商机编号", "Opportunity ID", width=11, required=True),
+        col("customer", "客户名称", "Customer", width=24),
+        col("from_stage", "原阶段", "From stage", Kind.CHOICE, 12, choices="stages"),
+        col("to_stage", "新阶段", "To stage", Kind.CHOICE, 12, required=True, choices="stages"),
+        col("date", "变更日期", "Date", Kind.DATE, 12, required=True),
+        col("owner", "负责人", "Owner", Kind.CHOICE, 10, choices="reps"),
+        col("note", "备注", "Note", width=24),
+    ),
+)
+
+TABLES = (OPPORTUNITIES, STAGE_HISTORY)

@@ -1,0 +1,140 @@
+"""The settings workbook's tables: options, roster, lists, stages, tiers, calendar."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel
+
+from xlsales.i18n import Label
+from xlsales.tables.base import Kind, TableSpec, col
+
+
+class OptionRow(BaseModel):
+    """One scalar option."""
+
+    key: str
+    label: str | None = None
+    value: str | float | int | dt.time | None = None
+    description: str | None = None
+
+
+class CalendarRow(BaseModel):
+    """A team override of the statutory calendar."""
+
+    date: dt.date
+    kind: str
+    note: str | None = None
+
+
+OPTIONS = TableSpec(
+    key="options",
+    name="Options",
+    sheet=Label("常规设置", "Options"),
+    title=Label("常规设置", "Options"),
+    model=OptionRow,
+    blank_rows=0,
+    columns=(
+        col("label", "设置项", "Option", width=22),
+        col("value", "值", "Value", width=14, required=True),
+        col("description", "说明", "Description", Kind.LONG_TEXT, 50),
+        col("key", "代码", "Key", width=22, required=True),
+    ),
+    notes=Label("只修改“值”一列;代码列供程序识别,请勿改动。",
+                "Edit the Value column only; the Key column is read by xlsales."),
+)
+
+ROSTER = TableSpec(
+    key="roster",
+    name="Roster",
+    sheet=Label("销售团队", "Roster"),
+    title=Label("销售团队花名册", "Team roster"),
+    model=BaseModel,
+    blank_rows=10,
+    columns=(
+        col("rep", "销售代表", "Rep", width=10, required=True, aliases=("姓名",)),
+        col("region", "区域", "Region", Kind.CHOICE, 10, required=True, choices="regions"),
+        col("product_line", "产品线", "Product line", Kind.CHOICE, 10, required=True,
+            choices="product_lines"),
+        col("manager", "直属主管", "Manager", width=10),
+        col("start_date", "入职日期", "Start date", Kind.DATE, 12),
+        col("end_date", "离职日期", "End date", Kind.DATE, 12),
+        col("email", "邮箱", "Email", width=24),
+    ),
+)
+
+LISTS = TableSpec(
+    key="lists",
+    name="Lists",
+    sheet=Label("下拉选项", "Dropdowns"),
+    title=Label("下拉选项(区域、产品线、行业等)", "Dropdown lists (regions, product lines …)"),
+    model=BaseModel,
+    blank_rows=10,
+    columns=(
+        col("list", "列表", "List", width=16, required=True),
+        col("zh", "中文", "Chinese", width=16),
+        col("en", "English", "English", width=18, aliases=("英文",)),
+        col("order", "顺序", "Order", Kind.INT, 8),
+    ),
+    notes=Label("列表代码:regions 区域, product_lines 产品线, industries 行业 …;"
+                "可增删行,修改后运行 xlsales settings sync 更新各表下拉框。",
+                "List codes: regions, product_lines, industries …; add or remove rows, then "
+                "run xlsales settings sync to refresh the dropdowns."),
+)
+
+STAGES = TableSpec(
+    key="stages",
+    name="Stages",
+    sheet=Label("商机阶段", "Stages"),
+    title=Label("商机阶段与赢单概率", "Stages and win probabilities"),
+    model=BaseModel,
+    blank_rows=2,
+    columns=(
+        col("order", "顺序", "Order", Kind.INT, 8, required=True),
+        col("zh", "阶段", "Stage (Chinese)", width=16, required=True),
+        col("en", "英文名", "Stage", width=18),
+        col("probability", "赢单概率", "Win probability", Kind.PERCENT, 11, required=True,
+            minimum=0, maximum=1),
+        col("kind", "类型", "Kind", width=10, hint=("open 进行中 / won 赢单 / lost 输单",
+                                                   "open / won / lost")),
+        col("max_days", "停留预警(天)", "Alert after (days)", Kind.INT, 13, minimum=1),
+    ),
+)
+
+TIERS = TableSpec(
+    key="tiers",
+    name="Tiers",
+    sheet=Label("客户等级", "Tiers"),
+    title=Label("客户分级与跟进节奏", "Customer tiers and follow-up cadence"),
+    model=BaseModel,
+    blank_rows=0,
+    columns=(
+        col("tier", "等级", "Tier", width=8, required=True),
+        col("zh", "说明", "Description (Chinese)", width=14),
+        col("en", "英文说明", "Description", width=16),
+        col("contact", "跟进方式", "Contact", width=10, required=True),
+        col("interval_days", "间隔(天)", "Every (days)", Kind.INT, 10, required=True,
+            minimum=1),
+        col("extra_contact", "附加跟进", "Extra contact", width=12),
+        col("extra_interval_days", "附加间隔(天)", "Extra every (days)", Kind.INT, 13,
+            minimum=1),
+    ),
+)
+
+CALENDAR = TableSpec(
+    key="calendar",
+    name="CalendarOverrides",
+    sheet=Label("日历调整", "Calendar"),
+    title=Label("团队日历调整(在法定节假日与调休之外)",
+                "Team calendar overrides (on top of the statutory calendar)"),
+    model=CalendarRow,
+    blank_rows=10,
+    columns=(
+        col("date", "日期", "Date", Kind.DATE, 12, required=True),
+        col("kind", "类型", "Kind", width=10, required=True,
+            hint=("休息日 或 工作日", "Day off or Working day")),
+        col("note", "说明", "Note", width=30),
+    ),
+)
+
+TABLES = (OPTIONS, ROSTER, LISTS, STAGES, TIERS, CALENDAR)

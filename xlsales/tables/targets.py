@@ -1,0 +1,120 @@
+"""T1 销售目标分解表: quarterly target breakdown, per owner, with the team total."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, Field
+
+from xlsales.i18n import Label
+from xlsales.tables.base import CondFormat, Kind, TableSpec, col
+
+
+class TargetRow(BaseModel):
+    """One owner's quarterly target and its monthly split."""
+
+    region: str
+    product_line: str
+    owner: str
+    quarter: str
+    quarterly_target: float = Field(ge=0)
+    month1: float | None = Field(default=None, ge=0)
+    month2: float | None = Field(default=None, ge=0)
+    month3: float | None = Field(default=None, ge=0)
+    new_customers: int | None = Field(default=None, ge=0)
+    visits_per_week: int | None = Field(default=None, ge=0)
+    proposals_per_month: int | None = Field(default=None, ge=0)
+    strategy: str | None = None
+    owner_signed: str | None = None
+    manager_signed: str | None = None
+    signed_on: dt.date | None = None
+
+    def months(self) -> tuple[float, float, float]:
+        return (self.month1 or 0.0, self.month2 or 0.0, self.month3 or 0.0)
+
+
+class TeamTargetRow(BaseModel):
+    """The team's total target for a quarter."""
+
+    quarter: str
+    team_target: float = Field(ge=0)
+    note: str | None = None
+
+
+_AMOUNT_HINT = ("单位:万元,填写≥0的数字", "In 10,000 CNY; a number ≥ 0")
+
+TEAM = TableSpec(
+    key="team_targets",
+    name="TeamTargets",
+    sheet=Label("团队目标", "Team target"),
+    title=Label("团队季度总目标", "Team quarterly target"),
+    model=TeamTargetRow,
+    blank_rows=4,
+    columns=(
+        col("quarter", "季度", "Quarter", width=10, required=True,
+            hint=("格式:2024Q1", "Format: 2024Q1")),
+        col("team_target", "团队总目标(万元)", "Team target (10k CNY)", Kind.AMOUNT, 16,
+            required=True, minimum=0, hint=_AMOUNT_HINT),
+        col("owners_sum", "个人目标合计(万元)", "Sum of owners (10k CNY)", Kind.AMOUNT, 18,
+            formula='IF({quarter}="","",SUMIFS({Targets.quarterly_target},'
+                    '{Targets.quarter},{quarter}))'),
+        col("margin", "弹性空间", "Margin over team", Kind.PERCENT, 12,
+            formula='IF(N({team_target})=0,"",{owners_sum}/{team_target}-1)'),
+        col("note", "说明", "Note", width=30),
+    ),
+    formats=(
+        CondFormat("margin", 'AND({margin}<>"",OR({margin}<{opt:target_margin_low},'
+                   '{margin}>{opt:target_margin_high}))', "warn"),
+    ),
+    notes=Label("个人目标之和应比团队总目标高10%-15%(弹性空间)。",
+                "Owners' targets should add up to 10%-15% above the team total."),
+)
+
+TARGETS = TableSpec(
+    key="targets",
+    name="Targets",
+    sheet=Label("目标分解", "Targets"),
+    title=Label("销售目标分解表(季度)", "Quarterly target breakdown"),
+    model=TargetRow,
+    blank_rows=20,
+    columns=(
+        col("region", "区域", "Region", Kind.CHOICE, 10, required=True, choices="regions"),
+        col("product_line", "产品线", "Product line", Kind.CHOICE, 10, required=True,
+            choices="product_lines"),
+        col("owner", "负责人", "Owner", Kind.CHOICE, 10, required=True, choices="reps"),
+        col("quarter", "季度", "Quarter", width=9, required=True,
+            hint=("格式:2024Q1", "Format: 2024Q1")),
+        col("quarterly_target", "季度目标(万元)", "Quarterly target (10k CNY)", Kind.AMOUNT, 14,
+            required=True, minimum=0, hint=_AMOUNT_HINT, aliases=("季度目标", "目标")),
+        col("month1", "第1月目标(万元)", "Month 1 (10k CNY)", Kind.AMOUNT, 12, minimum=0,
+            hint=_AMOUNT_HINT),
+        col("month2", "第2月目标(万元)", "Month 2 (10k CNY)", Kind.AMOUNT, 12, minimum=0,
+            hint=_AMOUNT_HINT),
+        col("month3", "第3月目标(万元)", "Month 3 (10k CNY)", Kind.AMOUNT, 12, minimum=0,
+            hint=_AMOUNT_HINT),
+        col("split_sum", "拆解合计(万元)", "Split total (10k CNY)", Kind.AMOUNT, 12,
+            formula='IF(COUNT({month1},{month2},{month3})=0,"",'
+                    'SUM({month1},{month2},{month3}))'),
+        col("split_gap", "拆解差额(万元)", "Split gap (10k CNY)", Kind.AMOUNT, 12,
+            formula='IF({split_sum}="","",{quarterly_target}-{split_sum})'),
+        col("new_customers", "新客户目标(家)", "New customers target", Kind.INT, 12, minimum=0),
+        col("visits_per_week", "每周拜访目标", "Visits per week", Kind.INT, 12, minimum=0),
+        col("proposals_per_month", "每月方案/演示目标", "Proposals per month", Kind.INT, 14,
+            minimum=0),
+        col("strategy", "关键策略", "Key strategy", Kind.LONG_TEXT, 36,
+            aliases=("关键策略(如重点客户、推广活动)",)),
+        col("owner_signed", "负责人签字", "Owner sign-off", width=11),
+        col("manager_signed", "主管签字", "Manager sign-off", width=11),
+        col("signed_on", "签字日期", "Signed on", Kind.DATE, 12),
+    ),
+    formats=(
+        CondFormat("split_gap", 'AND({split_gap}<>"",ABS(N({split_gap}))>0.005)', "bad"),
+        CondFormat("signed_on", 'AND({owner}<>"",OR({owner_signed}="",{manager_signed}=""))',
+                   "warn"),
+    ),
+    notes=Label("三个月的拆解目标之和应等于季度目标;季度开始前由负责人与主管签字确认。",
+                "The three months add up to the quarterly target; owner and manager sign "
+                "before the quarter starts."),
+)
+
+TABLES = (TEAM, TARGETS)

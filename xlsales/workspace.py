@@ -1,0 +1,171 @@
+"""The team workspace: a folder of workbooks, and how to create and read it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from xlsales import tables as T
+from xlsales.i18n import Label, Lang
+from xlsales.settings import (
+    CalendarOverride,
+    General,
+    ListItem,
+    RosterEntry,
+    Settings,
+    Stage,
+    Tier,
+)
+from xlsales.tables.base import TableSpec
+from xlsales.workbook import book_plan, from_display
+
+
+@dataclass(frozen=True)
+class BookLayout:
+    """One workbook of the workspace: its file name and tables (a sheet each)."""
+
+    key: str
+    filename: str
+    title: Label
+    specs: tuple[TableSpec, ...]
+
+
+BOOKS: tuple[BookLayout, ...] = (
+    BookLayout("settings", "settings.xlsx", Label("团队设置", "Team settings"),
+               (T.get("options"), T.get("roster"), T.get("lists"), T.get("stages"),
+                T.get("tiers"), T.get("calendar"))),
+    BookLayout("targets", "targets.xlsx", Label("销售目标分解表", "Target breakdown"),
+               (T.get("targets"), T.get("team_targets"))),
+    BookLayout("daily", "daily_report.xlsx", Label("销售日报", "Daily report"),
+               (T.get("daily"),)),
+    BookLayout("agenda", "meeting_agenda.xlsx", Label("周度销售会议", "Weekly meeting"),
+               (T.get("agenda"), T.get("actions"), T.get("minutes"))),
+    BookLayout("review", "monthly_review.xlsx", Label("月度业绩复盘", "Monthly review"),
+               (T.get("review"),)),
+    BookLayout("customers", "customers.xlsx", Label("客户与商机", "Customers and pipeline"),
+               (T.get("customers"), T.get("follow_ups"), T.get("leads"),
+                T.get("opportunities"), T.get("stage_history"))),
+)
+BOOK_BY_KEY = {b.key: b for b in BOOKS}
+BOOK_OF_TABLE = {spec.key: b for b in BOOKS for spec in b.specs}
+
+OPTION_LABELS: dict[str, tuple[Label, Label]] = {
+    "team_name": (Label("团队名称", "Team name"), Label("显示在报表标题中", "Shown in titles")),
+    "language": (Label("语言", "Language"), Label("zh 中文 / en 英文", "zh or en")),
+    "calendar": (Label("工作日历", "Calendar"),
+                 Label("CN 中国法定节假日(含调休)", "CN: Chinese statutory holidays")),
+    "report_deadline": (Label("日报截止时间", "Daily report deadline"),
+                        Label("晚于此时间提交记为逾期", "Later submissions are late")),
+    "spotcheck_share": (Label("日报抽查比例", "Spot-check share"),
+                        Label("每日抽查的日报比例", "Share of daily reports checked")),
+    "completion_threshold": (Label("完成率预警线", "Completion threshold"),
+                             Label("低于此完成率的代表被标出", "Reps below it are flagged")),
+    "meeting_max_minutes": (Label("周会时长上限(分钟)", "Meeting limit (minutes)"),
+                            Label("议程合计不得超过", "The agenda may not exceed it")),
+    "target_margin_low": (Label("目标弹性下限", "Target margin low"),
+                          Label("个人目标之和高出团队目标的最低比例",
+                                "Owners' sum above the team total, at least")),
+    "target_margin_high": (Label("目标弹性上限", "Target margin high"),
+                           Label("个人目标之和高出团队目标的最高比例",
+                                 "Owners' sum above the team total, at most")),
+    "week_label": (Label("周标签", "Week label"), Label("iso: 2024-W10", "iso: 2024-W10")),
+}
+CALENDAR_KINDS = {True: Label("工作日", "Working day"), False: Label("休息日", "Day off")}
+
+
+def settings_records(settings: Settings, lang: Lang) -> dict[str, list[dict[str, Any]]]:
+    """The settings as rows of the settings workbook's tables."""
+    options = []
+    for key, value in settings.general.model_dump().items():
+        label, desc = OPTION_LABELS[key]
+        if isinstance(value, dt.time):
+            value = value.strftime("%H:%M")
+        options.append({"key": key, "label": label(lang), "value": value,
+                        "description": desc(lang)})
+    return {
+        "options": options,
+        "roster": [r.model_dump() for r in settings.roster],
+        "lists": [i.model_dump() for i in settings.lists],
+        "stages": [s.model_dump() for s in settings.stages],
+        "tiers": [t.model_dump() for t in settings.tiers],
+        "calendar": [{"date": c.date, "kind": CALENDAR_KINDS[c.working](lang), "note": c.note}
+                     for c in settings.calendar],
+    }
+
+
+def settings_from_records(data: dict[str, list[dict[str, Any]]]) -> Settings:
+    """Rebuild :class:`Settings` from the settings workbook's rows."""
+    general: dict[str, Any] = {}
+    for row in data.get("options", []):
+        if row.get("key") and row.get("value") is not None:
+            general[str(row["key"])] = row["value"]
+    if isinstance(general.get("report_deadline"), str):
+        general["report_deadline"] = dt.time.fromisoformat(general["report_deadline"])
+    for key in ("meeting_max_minutes",):
+        if key in general:
+            general[key] = int(float(general[key]))
+    lists = [ListItem(**{k: r.get(k) or ("" if k != "order" else 0) for k in
+                         ("list", "zh", "en", "order")}) for r in data.get("lists", [])]
+    working = {lab: w for w, label in CALENDAR_KINDS.items() for lab in label.all()}
+    return Settings(
+        general=General(**general),
+        roster=[RosterEntry(**_clean(r)) for r in data.get("roster", [])],
+        lists=lists,
+        stages=[Stage(**_clean(r)) for r in data.get("stages", [])],
+        tiers=[Tier(**_clean(r)) for r in data.get("tiers", [])],
+        calendar=[CalendarOverride(date=r["date"], working=working.get(str(r["kind"]), False),
+                                   note=r.get("note")) for r in data.get("calendar", [])],
+    )
+
+
+def _clean(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if v is not None}
+
+
+def write_workspace(root: str | os.PathLike[str], settings: Settings,
+                    data: dict[str, list[dict[str, Any]]] | None = None, *,
+                    lang: Lang | None = None,
+                    books: Iterable[str] | None = None) -> list[Path]:
+    """Write the workspace's workbooks (all, or ``books``) into ``root``."""
+    from xlsales.io.xlsx_writer import write_book
+
+    lang = lang or settings.general.language
+    settings = settings.model_copy(update={
+        "general": settings.general.model_copy(update={"language": lang})})
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    all_data = {**settings_records(settings, lang), **(data or {})}
+    written = []
+    for book in BOOKS:
+        if books is not None and book.key not in books:
+            continue
+        plan = book_plan(book.specs, all_data, settings, lang)
+        plan.title = book.title(lang)
+        path = root / book.filename
+        write_book(plan, path)
+        written.append(path)
+    return written
+
+
+def read_settings(root: str | os.PathLike[str]) -> Settings:
+    """Read ``settings.xlsx`` of a workspace."""
+    from xlsales.io.reader import read_records
+
+    path = Path(root) / BOOK_BY_KEY["settings"].filename
+    data = {spec.key: read_records(path, spec) for spec in BOOK_BY_KEY["settings"].specs}
+    return settings_from_records(data)
+
+
+def read_table(root: str | os.PathLike[str], key: str,
+               settings: Settings | None = None) -> list[dict[str, Any]]:
+    """Canonical records of one business table of a workspace."""
+    from xlsales.io.reader import read_records
+
+    settings = settings or read_settings(root)
+    spec = T.get(key)
+    path = Path(root) / BOOK_OF_TABLE[key].filename
+    return [from_display(spec, r, settings) for r in read_records(path, spec)]
