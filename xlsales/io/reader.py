@@ -33,7 +33,9 @@ def _match_header(row: list[Any], lookup: dict[str, str]) -> dict[str, int]:
     for i, cell in enumerate(row):
         if not isinstance(cell, str) or not cell.strip():
             continue
-        key = lookup.get(header_key(cell)) or lookup.get(header_key_without_unit(cell))
+        key = lookup.get(header_key(cell))
+        if key is None:
+            key = lookup.get(header_key_without_unit(cell))
         if key and key not in found:
             found[key] = i
     return found

@@ -61,7 +61,9 @@ class _Formats:
         self.title = wb.add_format({**base, "bold": True, "font_size": 14})
         self.notes = wb.add_format({**base, "italic": True, "font_color": "#595959"})
         self.header = wb.add_format({**base, "bold": True, "text_wrap": True,
-                                     "valign": "vcenter", "align": "center"})
+                                     "valign": "vcenter", "align": "center",
+                                     "bg_color": "#1F4E78", "font_color": "#FFFFFF",
+                                     "border": 1, "border_color": "#BFBFBF"})
         self.cond = {k: wb.add_format(v) for k, v in _STYLES.items()}
         self._cells: dict[tuple[str | None, bool, bool], Any] = {}
 

@@ -145,11 +145,18 @@ def header_key_without_unit(text: object) -> str:
 
 
 def header_lookup(columns: Iterable[Column]) -> dict[str, str]:
-    """Map every accepted header form to its column key."""
+    """Map every accepted header form to its column key.
+
+    Exact forms win over forms with the bracketed unit removed, so ``Stage`` and
+    ``Stage (Chinese)`` stay two columns.
+    """
+    columns = list(columns)
     out: dict[str, str] = {}
     for col in columns:
         for h in col.all_headers():
             out.setdefault(header_key(h), col.key)
+    for col in columns:
+        for h in col.all_headers():
             out.setdefault(header_key_without_unit(h), col.key)
     return out
 

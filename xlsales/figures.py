@@ -1,0 +1,56 @@
+"""The figures of the spec (§4), as plain Python: no workbook needed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+
+def completion_rate(actual: float | None, target: float | None) -> float | None:
+    """actual / target; None ("no target") when the target is 0 or missing."""
+    if target is None or target == 0 or actual is None:
+        return None
+    return actual / target
+
+
+def split_sum(months: Sequence[float | None]) -> float | None:
+    """The sum of a monthly split; None when no month is filled."""
+    filled = [m for m in months if m is not None]
+    return sum(filled) if filled else None
+
+
+def split_gap(quarterly: float, months: Sequence[float | None]) -> float | None:
+    """Quarterly target minus the monthly split (0 when they agree)."""
+    total = split_sum(months)
+    return None if total is None else quarterly - total
+
+
+def target_margin(owner_targets: Iterable[float], team_target: float) -> float | None:
+    """How far the owners' sum lies above the team total (0.12 = 12%)."""
+    if not team_target:
+        return None
+    return sum(owner_targets) / team_target - 1
+
+
+def margin_ok(margin: float | None, low: float = 0.10, high: float = 0.15) -> bool:
+    """The seed's rule: owners' targets 10%-15% above the team total."""
+    return margin is not None and low - 1e-9 <= margin <= high + 1e-9
+
+
+def weighted_amount(amount: float, probability: float | None) -> float | None:
+    """Amount × stage probability."""
+    return None if probability is None else amount * probability
+
+
+def conversion_rate(won: int, intent: int) -> float | None:
+    """Intent → won conversion; None when there were no intent customers."""
+    return None if intent == 0 else won / intent
+
+
+def average_deal(amount: float, deals: int) -> float | None:
+    """客单价: amount per deal; None without deals."""
+    return None if deals == 0 else amount / deals
+
+
+def effective_rate(effective: int, visits: int) -> float | None:
+    """Effective conversations per visit."""
+    return None if visits == 0 else effective / visits
