@@ -111,9 +111,17 @@ def settings_from_records(data: dict[str, list[dict[str, Any]]]) -> Settings:
     lists = [ListItem(**{k: r.get(k) or ("" if k != "order" else 0) for k in
                          ("list", "zh", "en", "order")}) for r in data.get("lists", [])]
     working = {lab: w for w, label in CALENDAR_KINDS.items() for lab in label.all()}
+    vocab = Settings(lists=lists)
+    roster = []
+    for r in data.get("roster", []):
+        row = _clean(r)
+        for key, name in (("region", "regions"), ("product_line", "product_lines")):
+            if isinstance(row.get(key), str):
+                row[key] = vocab.canonical(name, row[key]) or row[key]
+        roster.append(RosterEntry(**row))
     return Settings(
         general=General(**general),
-        roster=[RosterEntry(**_clean(r)) for r in data.get("roster", [])],
+        roster=roster,
         lists=lists,
         stages=[Stage(**_clean(r)) for r in data.get("stages", [])],
         tiers=[Tier(**_clean(r)) for r in data.get("tiers", [])],

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install what the tests need (only what is missing) and run the whole test suite.
+# Usage: bash scripts/run-tests.sh [pytest arguments]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" != "0" ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
+
+need=()
+command -v soffice >/dev/null 2>&1 || need+=(libreoffice-calc-nogui)
+command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
+if ! { command -v fc-list >/dev/null 2>&1 && fc-list | grep -qi "wenquanyi\|wqy"; }; then
+  need+=(fonts-wqy-microhei)
+fi
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing: ${need[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    "${need[@]}" >/dev/null
+fi
+
+python -m pip install -q --disable-pip-version-check -e '.[test]'
+python -m ruff check xlsales tests
+python -m pytest "$@"

@@ -1,0 +1,75 @@
+"""The command line: help on every command, JSON output, exit codes, the demo."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from xlsales.cli import app
+
+runner = CliRunner()
+COMMANDS = [[], ["init"], ["templates"], ["templates", "build"], ["sample"], ["demo"]]
+
+
+@pytest.mark.parametrize("words", COMMANDS, ids=lambda w: " ".join(w) or "xlsales")
+def test_every_command_has_help(words: list[str]) -> None:
+    result = runner.invoke(app, [*words, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output
+    assert len(result.output.splitlines()) > 4
+
+
+def test_init_creates_a_workspace_and_refuses_to_overwrite(tmp_path: Path) -> None:
+    ws = tmp_path / "team"
+    result = runner.invoke(app, ["init", str(ws), "--lang", "en", "--json"])
+    assert result.exit_code == 0, result.output
+    written = json.loads(result.stdout)["written"]
+    assert sorted(Path(p).name for p in written) == sorted(
+        ["settings.xlsx", "targets.xlsx", "daily_report.xlsx", "meeting_agenda.xlsx",
+         "monthly_review.xlsx", "customers.xlsx"])
+    before = (ws / "targets.xlsx").read_bytes()
+    again = runner.invoke(app, ["init", str(ws), "--json"])
+    assert again.exit_code == 2
+    assert "already exist" in json.loads(again.stdout)["error"]
+    assert (ws / "targets.xlsx").read_bytes() == before
+    assert runner.invoke(app, ["init", str(ws), "--force"]).exit_code == 0
+
+
+def test_bad_language_is_exit_2(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["init", str(tmp_path / "x"), "--lang", "fr"])
+    assert result.exit_code == 2
+    assert not (tmp_path / "x" / "targets.xlsx").exists()
+
+
+def test_bad_date_is_exit_2(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["demo", str(tmp_path), "--on", "yesterday"])
+    assert result.exit_code == 2
+
+
+def test_demo_end_to_end(tmp_path: Path) -> None:
+    """The installed script runs the demo; every file it reports exists and opens."""
+    out = tmp_path / "demo"
+    proc = subprocess.run([sys.executable, "-m", "xlsales", "demo", str(out), "--json"],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    payload = json.loads(proc.stdout)
+    assert payload["ok"] is True
+    assert payload["rows"]["daily"] > 1000
+    assert payload["split_mismatches"]
+    assert all(0.10 <= m <= 0.15 for m in payload["target_margins"].values())
+    for path in payload["written"]:
+        wb = openpyxl.load_workbook(path)
+        assert wb.sheetnames
+        wb.close()
+
+
+def test_demo_human_output(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["demo", str(tmp_path / "d")])
+    assert result.exit_code == 0, result.output
+    assert "daily" in result.output and "settings.xlsx" in result.output
