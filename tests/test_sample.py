@@ -105,3 +105,16 @@ def test_written_sample_reads_back_as_generated(tmp_path: Path) -> None:
     for key, rows in team.data.items():
         back = read_table(tmp_path, key, settings)
         assert [comparable(key, r) for r in back] == [comparable(key, r) for r in rows], key
+
+
+def test_committed_sample_is_fresh() -> None:
+    """samples/sample_team matches a fresh generation (regenerate with `xlsales sample`)."""
+    root = Path(__file__).parent.parent / "samples" / "sample_team"
+    team = generate(2024)
+    settings = read_settings(root)
+    assert settings.roster == team.settings.roster
+    for key, rows in team.data.items():
+        back = read_table(root, key, settings)
+        assert [comparable(key, r) for r in back] == [comparable(key, r) for r in rows], (
+            f"{key}: samples/sample_team is stale; run "
+            "`xlsales sample samples/sample_team --seed 2024`")
