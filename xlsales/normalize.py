@@ -1,0 +1,155 @@
+"""The normalisation policy: how honest mess in a cell becomes a clean value.
+
+One place, tested cell by cell (``tests/test_normalize.py``):
+
+* **Text** — Unicode NFKC (full-width letters and digits become half-width), zero-width
+  characters removed, non-breaking and ideographic spaces become spaces, runs of
+  spaces fold to one, ends trimmed. So ``张三\\xa0`` matches ``张三``.
+* **Numbers** — real numbers pass (bool, NaN and ±inf are errors); text is NFKC'd,
+  the Unicode minus ``−`` becomes ``-``, thousands separators (``1,000``, ``１，０００``)
+  are dropped, a trailing unit is read: counts (``5家``, ``3个``, ``2次``), money
+  (``100元``, ``1.5万``, ``2万元``, ``1亿``) converted to the column's unit
+  (万元 by default), a percent sign divides by 100. Anything else is an error.
+* **Dates** — dates and datetimes pass; Excel serial numbers are read in the
+  workbook's date system (1900, or 1904 when the workbook says so); text as
+  ``2024-03-05``, ``2024/3/5``, ``2024.3.5``, ``20240305``, ``2024年3月5日``, and
+  ``3月5日`` or ``3/5`` with the year taken from context. A time part is allowed
+  (``2024-03-05 17:30``).
+* **Blank** — ``None``, empty text and text of spaces only are blank (None).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import unicodedata
+from typing import Any
+
+EPOCH_1900 = dt.datetime(1899, 12, 30)
+EPOCH_1904 = dt.datetime(1904, 1, 1)
+
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+_SPACE_RUN = re.compile(r"[ \t\u00a0\u3000\u2000-\u200a\u202f\u205f]+")
+_MINUS = str.maketrans({"−": "-", "–": "-", "—": "-", "－": "-"})
+COUNT_UNITS = ("家", "个", "次", "人", "场", "份", "件", "单", "位", "条")
+# Multiplier to yuan.
+MONEY_UNITS: dict[str, float] = {"元": 1.0, "块": 1.0, "千元": 1e3, "万元": 1e4, "万": 1e4,
+                                 "亿元": 1e8, "亿": 1e8, "k": 1e3, "w": 1e4}
+_NUMBER = re.compile(r"^([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?)\s*(%|[^\d\s]*)$",
+                     re.IGNORECASE)
+
+
+class NormalizeError(ValueError):
+    """A value that cannot be read as the column's kind."""
+
+
+def clean_text(value: Any) -> str | None:
+    """Text per the policy; None when blank."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    s = unicodedata.normalize("NFKC", str(value)).translate(_ZERO_WIDTH)
+    s = _SPACE_RUN.sub(" ", s).strip()
+    return s or None
+
+
+def name_key(value: Any) -> str:
+    """A person's or company's name for matching: cleaned text, inner spaces removed."""
+    return (clean_text(value) or "").replace(" ", "").casefold()
+
+
+def to_number(value: Any, *, unit: str | None = None) -> float | None:
+    """A number per the policy; ``unit`` is the column's money unit (``万元``/``元``) or None."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise NormalizeError(f"not a number: {value!r}")
+    if isinstance(value, int | float):
+        f = float(value)
+        if math.isnan(f) or math.isinf(f):
+            raise NormalizeError(f"not a finite number: {value!r}")
+        return f
+    text = clean_text(value)
+    if text is None:
+        return None
+    text = text.translate(_MINUS).replace(",", "").replace(" ", "")
+    m = _NUMBER.match(text)
+    if not m:
+        raise NormalizeError(f"not a number: {value!r}")
+    number, suffix = float(m.group(1)), m.group(2)
+    if suffix == "%":
+        return number / 100
+    if not suffix or suffix in COUNT_UNITS:
+        return number
+    factor = MONEY_UNITS.get(suffix.lower())
+    if factor is None:
+        raise NormalizeError(f"unknown unit {suffix!r} in {value!r}")
+    target = MONEY_UNITS.get(unit or "万元", 1e4)
+    return number * factor / target
+
+
+def to_int(value: Any) -> int | None:
+    """A whole number per the policy."""
+    f = to_number(value)
+    if f is None:
+        return None
+    if not f.is_integer():
+        raise NormalizeError(f"not a whole number: {value!r}")
+    return int(f)
+
+
+def serial_to_datetime(serial: float, *, date1904: bool = False) -> dt.datetime:
+    """An Excel serial number as a datetime in the workbook's date system."""
+    if math.isnan(serial) or math.isinf(serial) or serial < 0 or serial > 2958465:
+        raise NormalizeError(f"not a date serial: {serial!r}")
+    base = EPOCH_1904 if date1904 else EPOCH_1900
+    return base + dt.timedelta(days=serial)
+
+
+_FULL_DATE = re.compile(
+    r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
+    r"(?:[ T]+(\d{1,2})[:：](\d{2})(?:[:：](\d{2}))?)?$")
+_COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_SHORT_DATE = re.compile(r"^(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
+                         r"(?:[ T]+(\d{1,2})[:：](\d{2}))?$")
+
+
+def to_datetime(value: Any, *, year: int | None = None,
+                date1904: bool = False) -> dt.datetime | None:
+    """A datetime per the policy; ``year`` completes ``3月5日``."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, dt.date):
+        return dt.datetime.combine(value, dt.time())
+    if isinstance(value, bool):
+        raise NormalizeError(f"not a date: {value!r}")
+    if isinstance(value, int | float):
+        return serial_to_datetime(float(value), date1904=date1904)
+    text = clean_text(value)
+    if text is None:
+        return None
+    try:
+        if m := _FULL_DATE.match(text):
+            y, mo, d, hh, mm, ss = m.groups()
+            return dt.datetime(int(y), int(mo), int(d), int(hh or 0), int(mm or 0), int(ss or 0))
+        if m := _COMPACT_DATE.match(text):
+            return dt.datetime(int(m[1]), int(m[2]), int(m[3]))
+        if m := _SHORT_DATE.match(text):
+            if year is None:
+                raise NormalizeError(f"a date without a year: {value!r}")
+            return dt.datetime(year, int(m[1]), int(m[2]), int(m[3] or 0), int(m[4] or 0))
+        return dt.datetime.fromisoformat(text)
+    except ValueError as exc:
+        if isinstance(exc, NormalizeError):
+            raise
+        raise NormalizeError(f"not a date: {value!r}") from None
+
+
+def to_date(value: Any, *, year: int | None = None, date1904: bool = False) -> dt.date | None:
+    """A date per the policy (a time part is dropped)."""
+    d = to_datetime(value, year=year, date1904=date1904)
+    return None if d is None else d.date()
