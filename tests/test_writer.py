@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from tests.helpers import comparable
 from xlsales.io import atomic
+from xlsales.normalize import clean_long_text
 from xlsales.settings import ListItem, RosterEntry, Settings
 from xlsales.tables import get
 from xlsales.workspace import BOOK_OF_TABLE, read_table, write_workspace
@@ -117,6 +118,6 @@ def test_daily_rows_round_trip(tmp_path: Path, rows: list[dict[str, object]], la
     s = team_settings()
     write_workspace(tmp_path, s, {"daily": rows}, lang=lang, books=["settings", "daily"])  # type: ignore[arg-type]
     back = read_table(tmp_path, "daily")
-    expected = [comparable("daily", {k: (v or None) if isinstance(v, str) else v
+    expected = [comparable("daily", {k: clean_long_text(v) if isinstance(v, str) else v
                                      for k, v in r.items()}) for r in rows]
     assert [comparable("daily", r) for r in back] == expected

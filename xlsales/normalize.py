@@ -5,6 +5,8 @@ One place, tested cell by cell (``tests/test_normalize.py``):
 * **Text** — Unicode NFKC (full-width letters and digits become half-width), zero-width
   characters removed, non-breaking and ideographic spaces become spaces, runs of
   spaces fold to one, ends trimmed. So ``张三\\xa0`` matches ``张三``.
+  Free text (plans, problems, notes) keeps its characters: only zero-width
+  characters are removed and the ends trimmed.
 * **Numbers** — real numbers pass (bool, NaN and ±inf are errors); text is NFKC'd,
   the Unicode minus ``−`` becomes ``-``, thousands separators (``1,000``, ``１，０００``)
   are dropped, a trailing unit is read: counts (``5家``, ``3个``, ``2次``), money
@@ -52,6 +54,14 @@ def clean_text(value: Any) -> str | None:
         value = int(value)
     s = unicodedata.normalize("NFKC", str(value)).translate(_ZERO_WIDTH)
     s = _SPACE_RUN.sub(" ", s).strip()
+    return s or None
+
+
+def clean_long_text(value: Any) -> str | None:
+    """Free text (plans, notes): zero-width characters removed, ends trimmed, else kept."""
+    if value is None:
+        return None
+    s = str(value).translate(_ZERO_WIDTH).strip()
     return s or None
 
 

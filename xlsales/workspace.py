@@ -21,7 +21,7 @@ from xlsales.settings import (
     Tier,
 )
 from xlsales.tables.base import TableSpec
-from xlsales.workbook import book_plan, from_display
+from xlsales.workbook import book_plan
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,8 @@ OPTION_LABELS: dict[str, tuple[Label, Label]] = {
                                  "Owners' sum above the team total, at most")),
     "week_label": (Label("周标签", "Week label"), Label("iso: 2024-W10", "iso: 2024-W10")),
 }
+_NUMERIC_OPTIONS = {"spotcheck_share", "completion_threshold", "target_margin_low",
+                    "target_margin_high", "meeting_max_minutes"}
 CALENDAR_KINDS = {True: Label("工作日", "Working day"), False: Label("休息日", "Day off")}
 
 
@@ -165,6 +167,9 @@ def read_settings(root: str | os.PathLike[str]) -> Settings:
 
     path = Path(root) / BOOK_BY_KEY["settings"].filename
     data = {spec.key: read_records(path, spec) for spec in BOOK_BY_KEY["settings"].specs}
+    for row in data.get("options", []):  # option values keep their cell type
+        if isinstance(row.get("value"), str) and row.get("key") in _NUMERIC_OPTIONS:
+            row["value"] = float(row["value"])
     return settings_from_records(data)
 
 
@@ -176,4 +181,4 @@ def read_table(root: str | os.PathLike[str], key: str,
     settings = settings or read_settings(root)
     spec = T.get(key)
     path = Path(root) / BOOK_OF_TABLE[key].filename
-    return [from_display(spec, r, settings) for r in read_records(path, spec)]
+    return read_records(path, spec, settings)
