@@ -163,3 +163,48 @@ def to_date(value: Any, *, year: int | None = None, date1904: bool = False) -> d
     """A date per the policy (a time part is dropped)."""
     d = to_datetime(value, year=year, date1904=date1904)
     return None if d is None else d.date()
+
+
+# Legal-form suffixes removed from company names before matching (longest first).
+COMPANY_SUFFIXES = tuple(sorted((
+    "股份有限公司", "有限责任公司", "集团有限公司", "集团股份有限公司", "有限公司", "集团公司",
+    "集团", "公司", "分公司", "co., ltd.", "co.,ltd.", "co. ltd.", "co ltd", "co.", "ltd.",
+    "ltd", "limited", "inc.", "inc", "corp.", "corporation", "group", "llc"), key=len,
+    reverse=True))
+_BRACKETED = re.compile(r"\([^()]*\)")
+
+
+def company_key(value: Any) -> str | None:
+    """A company name for duplicate matching: NFKC, case, spaces, brackets, legal forms."""
+    text = clean_text(value)
+    if not text:
+        return None
+    s = text.casefold()
+    inner = "".join(_BRACKETED.findall(s))
+    s = _BRACKETED.sub("", s)
+    if not s.strip() and inner:
+        s = inner.strip("()")
+    s = re.sub(r"[\s·.,'\"“”‘’、]+", "", s)
+    changed = True
+    while changed and s:
+        changed = False
+        for suffix in COMPANY_SUFFIXES:
+            key = re.sub(r"[\s.,]+", "", suffix)
+            if s.endswith(key) and len(s) > len(key):
+                s = s[: -len(key)]
+                changed = True
+    return s or None
+
+
+def phone_key(value: Any) -> str | None:
+    """A phone number for matching: digits only, without +86/0086 and extensions."""
+    text = clean_text(value)
+    if not text:
+        return None
+    text = re.split(r"(?:转|ext\.?|x|#)", text, maxsplit=1, flags=re.I)[0]
+    digits = re.sub(r"\D", "", text)
+    if digits.startswith("0086"):
+        digits = digits[4:]
+    elif digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    return digits if len(digits) >= 7 else None

@@ -5,13 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xlsales.calendar import WorkCalendar
 from xlsales.findings import Finding, Rule
 from xlsales.i18n import Lang
 from xlsales.settings import Settings
-from xlsales.tables.base import TableSpec
+
+if TYPE_CHECKING:
+    from xlsales.tables.base import TableSpec
 
 
 @dataclass

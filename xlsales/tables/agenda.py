@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from pydantic import BaseModel, Field
 
+from xlsales.findings import Finding, Rule
 from xlsales.i18n import Label
+from xlsales.rows import Context, TableRead
 from xlsales.tables.base import CondFormat, Kind, TableSpec, col
 
 
@@ -116,3 +119,55 @@ MINUTES = TableSpec(
 )
 
 TABLES = (AGENDA, ACTIONS, MINUTES)
+
+
+# -- rules -------------------------------------------------------------------------
+
+R_TOO_LONG = Rule(id="T3.agenda_too_long", severity="error",
+                  zh="会议议程合计 {total} 分钟,超过上限 {limit} 分钟",
+                  en="the agenda adds up to {total} minutes, above the {limit}-minute limit")
+R_VAGUE = Rule(id="T3.action_vague", severity="warning",
+               zh="行动项“{item}”不够具体:请写明交付物和日期(如“3月10日前完成客户C方案”)",
+               en="action item '{item}' is not specific: name a deliverable and a date")
+RULES = (R_TOO_LONG, R_VAGUE)
+
+# A date or deadline in the text: 3月10日, 3/10, 2024-03-10, 周五前, 本周, by Friday …
+_DATE_WORDS = re.compile(r"\d{1,2}\s*月\s*\d{1,2}|\d{1,4}[-/.]\d{1,2}|周[一二三四五六日天]|"
+                         r"(?:本|下)周|月底|月末|前完成|before|by\s+\w+day|\bby\s+\d", re.I)
+_DELIVERABLE_WORDS = re.compile(r"完成|提交|发送|输出|交付|整理|制定|签约|约见|报价|方案|表|报告|"
+                                r"send|deliver|submit|finish|prepare|draft|sign", re.I)
+
+
+def is_specific(item: str, deliverable: str | None = None, due: object = None) -> bool:
+    """An action item names a deliverable and a date (in its text or its columns)."""
+    has_date = bool(_DATE_WORDS.search(item)) or due is not None
+    has_deliverable = bool(deliverable) or bool(_DELIVERABLE_WORDS.search(item))
+    return has_date and has_deliverable and bool(_DATE_WORDS.search(item) or deliverable)
+
+
+def check_agenda(table: TableRead, ctx: Context) -> list[Finding]:
+    """A weekly meeting lasts at most the configured minutes (default 90)."""
+    limit = ctx.settings.general.meeting_max_minutes
+    meetings: dict[tuple[object, object], list[object]] = {}
+    topic = time = None
+    for row in table.rows:
+        topic = row.get("topic") or topic
+        time = row.get("time") or time
+        meetings.setdefault((topic, time), []).append(row)
+    out: list[Finding] = []
+    for rows in meetings.values():
+        total = sum(r.get("minutes") or 0 for r in rows)  # type: ignore[attr-defined]
+        if total > limit:
+            out.append(table.finding(R_TOO_LONG, rows[-1], "minutes", total=total,  # type: ignore[arg-type]
+                                     limit=limit))
+    return out
+
+
+def check_actions(table: TableRead, ctx: Context) -> list[Finding]:
+    """Every action item is specific (owner and due date are required columns)."""
+    out: list[Finding] = []
+    for row in table.rows:
+        item = row.get("item")
+        if item and not is_specific(item, row.get("deliverable"), row.get("due")):
+            out.append(table.finding(R_VAGUE, row, "item", item=item))
+    return out

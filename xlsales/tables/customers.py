@@ -6,7 +6,10 @@ import datetime as dt
 
 from pydantic import BaseModel, Field
 
+from xlsales.findings import Finding, Rule
 from xlsales.i18n import Label
+from xlsales.normalize import company_key, phone_key
+from xlsales.rows import Context, RowRead, TableRead
 from xlsales.tables.base import CondFormat, Kind, TableSpec, col
 
 UNKNOWN_BIRTHDAY = dt.date(1900, 1, 1)
@@ -117,3 +120,80 @@ FOLLOW_UPS = TableSpec(
 )
 
 TABLES = (CUSTOMERS, FOLLOW_UPS)
+
+
+# -- rules -------------------------------------------------------------------------
+
+R_NEXT_BEFORE_LAST = Rule(id="T5.next_before_last", severity="error",
+                          zh="下次跟进时间 {next} 早于最近联系日期 {last}",
+                          en="next follow-up {next} is before the last contact {last}")
+R_LOST_REASON = Rule(id="T5.lost_without_reason", severity="error",
+                     zh="流失客户需填写流失原因", en="a lost customer needs a reason")
+R_DUPLICATE = Rule(id="T5.duplicate_customer", severity="error",
+                   zh="客户与第 {other} 行“{name}”重复(同一负责人 {owner})",
+                   en="same customer as row {other} ('{name}', both owned by {owner})")
+R_CLAIMED = Rule(id="T5.claimed_by_two", severity="error",
+                 zh="撞单:与第 {other} 行“{name}”是同一客户({how}),负责人 {owner} 与 {other_owner}",
+                 en="claimed twice: same customer as row {other} ('{name}', {how}), owners "
+                    "{owner} and {other_owner}")
+R_FOLLOWUP_UNKNOWN = Rule(id="T5.followup_unknown_customer", severity="warning",
+                          zh="跟进记录中的客户“{customer}”不在客户档案中",
+                          en="customer '{customer}' of the follow-up log is not in the archive")
+RULES = (R_NEXT_BEFORE_LAST, R_LOST_REASON, R_DUPLICATE, R_CLAIMED, R_FOLLOWUP_UNKNOWN)
+LOST = "流失客户"
+_HOW = {"name": Label("名称相同", "same name"), "phone": Label("电话相同", "same phone"),
+        "credit_code": Label("信用代码相同", "same credit code")}
+
+
+def check_customers(table: TableRead, ctx: Context) -> list[Finding]:
+    """One customer, one owner; next after last; lost customers say why (spec §2 T5)."""
+    out: list[Finding] = []
+    lang = table.lang
+    keys: dict[str, dict[str, RowRead]] = {"name": {}, "phone": {}, "credit_code": {}}
+    phone_counts: dict[str, int] = {}
+    for row in table.rows:
+        p = phone_key(row.get("phone"))
+        if p:
+            phone_counts[p] = phone_counts.get(p, 0) + 1
+    for row in table.rows:
+        nxt, last = row.get("next_follow_up"), row.get("last_contact")
+        if nxt and last and nxt < last:
+            out.append(table.finding(R_NEXT_BEFORE_LAST, row, "next_follow_up", next=nxt,
+                                     last=last))
+        if row.get("stage") == LOST and not row.get("lost_reason"):
+            out.append(table.finding(R_LOST_REASON, row, "lost_reason"))
+        found: tuple[str, RowRead] | None = None
+        candidates = {"name": company_key(row.get("name")),
+                      "phone": phone_key(row.get("phone")),
+                      "credit_code": (row.get("credit_code") or "").upper() or None}
+        for how, key in candidates.items():
+            if not key or (how == "phone" and phone_counts.get(key, 0) > 3):
+                continue  # a switchboard shared by many stops counting
+            if found is None and key in keys[how]:
+                found = (how, keys[how][key])
+            keys[how].setdefault(key, row)
+        if found:
+            how, other = found
+            if other.get("owner") == row.get("owner"):
+                out.append(table.finding(R_DUPLICATE, row, "name", other=other.row,
+                                         name=other.get("name"), owner=row.get("owner")))
+            else:
+                out.append(table.finding(R_CLAIMED, row, "owner", other=other.row,
+                                         name=other.get("name"), how=_HOW[how](lang),
+                                         owner=row.get("owner"),
+                                         other_owner=other.get("owner")))
+    return out
+
+
+def check_follow_ups(table: TableRead, ctx: Context) -> list[Finding]:
+    """Follow-ups name customers of the archive."""
+    customers = ctx.tables.get("customers")
+    if customers is None:
+        return []
+    known = {company_key(r.get("name")) for r in customers.rows}
+    out: list[Finding] = []
+    for row in table.rows:
+        c = row.get("customer")
+        if c and company_key(c) not in known:
+            out.append(table.finding(R_FOLLOWUP_UNKNOWN, row, "customer", customer=c))
+    return out

@@ -6,7 +6,10 @@ import datetime as dt
 
 from pydantic import BaseModel, Field
 
+from xlsales.findings import Finding, Rule
 from xlsales.i18n import Label
+from xlsales.rows import Context, TableRead
+from xlsales.stagemoves import parse_stage_moves
 from xlsales.tables.base import CondFormat, Kind, TableSpec, col
 
 
@@ -68,3 +71,71 @@ DAILY = TableSpec(
 )
 
 TABLES = (DAILY,)
+
+
+# -- rules -------------------------------------------------------------------------
+
+R_EFFECTIVE = Rule(id="T2.effective_gt_visits", severity="error",
+                   zh="有效沟通客户数({effective})大于拜访客户数({visits})",
+                   en="effective conversations ({effective}) exceed visits ({visits})")
+R_FUTURE = Rule(id="T2.future_date", severity="error", zh="日期 {date} 在今天({today})之后",
+                en="date {date} is after today ({today})")
+R_NON_WORKING = Rule(id="T2.non_working_day", severity="warning",
+                     zh="{date} 不是工作日", en="{date} is not a working day")
+R_DUPLICATE = Rule(id="T2.duplicate_row", severity="error",
+                   zh="{rep} 在 {date} 有重复日报(第 {first} 行与第 {second} 行)",
+                   en="{rep} reported twice on {date} (rows {first} and {second})")
+R_LATE = Rule(id="T2.late", severity="warning",
+              zh="提交时间 {submitted} 晚于截止时间 {deadline}",
+              en="submitted at {submitted}, after the deadline {deadline}")
+R_STAGE_UNKNOWN = Rule(id="T2.stage_unknown", severity="error",
+                       zh="商机阶段“{text}”中的阶段不存在:{detail}",
+                       en="stage move '{text}' names unknown stages: {detail}")
+R_STAGE_UNPARSED = Rule(id="T2.stage_unparsed", severity="error",
+                        zh="无法识别商机阶段“{text}”,格式应为 客户:原阶段→新阶段",
+                        en="cannot read stage move '{text}'; write customer:from→to")
+R_STAGE_BACKWARD = Rule(id="T2.stage_backward", severity="warning",
+                        zh="商机阶段倒退:{text}", en="stage moved backwards: {text}")
+R_STAGE_SKIPPED = Rule(id="T2.stage_skipped", severity="warning",
+                       zh="商机阶段跳过了中间阶段:{text}", en="stage move skips stages: {text}")
+
+RULES = (R_EFFECTIVE, R_FUTURE, R_NON_WORKING, R_DUPLICATE, R_LATE, R_STAGE_UNKNOWN,
+         R_STAGE_UNPARSED, R_STAGE_BACKWARD, R_STAGE_SKIPPED)
+_MOVE_RULES = {"unknown_stage": R_STAGE_UNKNOWN, "unparsed": R_STAGE_UNPARSED,
+               "backward": R_STAGE_BACKWARD, "skipped": R_STAGE_SKIPPED}
+
+
+def check(table: TableRead, ctx: Context) -> list[Finding]:
+    """The daily report's rules (spec §2 T2)."""
+    out: list[Finding] = []
+    deadline = ctx.settings.general.report_deadline
+    seen: dict[tuple[dt.date, str], int] = {}
+    for row in table.rows:
+        visits, effective = row.get("visits"), row.get("effective")
+        if isinstance(visits, int) and isinstance(effective, int) and effective > visits:
+            out.append(table.finding(R_EFFECTIVE, row, "effective", effective=effective,
+                                     visits=visits))
+        day, rep = row.get("date"), row.get("rep")
+        if isinstance(day, dt.date):
+            if day > ctx.today:
+                out.append(table.finding(R_FUTURE, row, "date", date=day, today=ctx.today))
+            elif not ctx.calendar.is_working(day):
+                out.append(table.finding(R_NON_WORKING, row, "date", date=day))
+            if rep:
+                key = (day, rep)
+                if key in seen:
+                    out.append(table.finding(R_DUPLICATE, row, "rep", rep=rep, date=day,
+                                             first=seen[key], second=row.row))
+                else:
+                    seen[key] = row.row
+            submitted = row.get("submitted_at")
+            if isinstance(submitted, dt.datetime) and submitted > dt.datetime.combine(
+                    day, deadline):
+                out.append(table.finding(R_LATE, row, "submitted_at",
+                                         submitted=f"{submitted:%Y-%m-%d %H:%M}",
+                                         deadline=f"{day} {deadline:%H:%M}"))
+        _, problems = parse_stage_moves(row.get("stage_moves"), ctx.settings)
+        for p in problems:
+            out.append(table.finding(_MOVE_RULES[p.kind], row, "stage_moves", text=p.text,
+                                     detail=p.detail))
+    return out

@@ -6,7 +6,10 @@ import datetime as dt
 
 from pydantic import BaseModel
 
+from xlsales.findings import Finding, Rule
 from xlsales.i18n import Label
+from xlsales.normalize import company_key
+from xlsales.rows import Context, TableRead
 from xlsales.tables.base import CondFormat, Kind, TableSpec, col
 
 
@@ -61,3 +64,46 @@ LEADS = TableSpec(
 )
 
 TABLES = (LEADS,)
+
+
+# -- rules -------------------------------------------------------------------------
+
+R_UNASSIGNED = Rule(id="T6.high_priority_unassigned", severity="error",
+                    zh="高优先级线索创建已超过24小时({hours:.0f}小时)仍未分配跟进人",
+                    en="high-priority lead unassigned {hours:.0f} hours after creation "
+                       "(24 allowed)")
+R_LATE_ASSIGN = Rule(id="T6.high_priority_assigned_late", severity="warning",
+                     zh="高优先级线索在创建 {hours:.0f} 小时后才分配(应在24小时内)",
+                     en="high-priority lead assigned {hours:.0f} hours after creation "
+                        "(24 allowed)")
+R_DUPLICATE = Rule(id="T6.duplicate_lead", severity="warning",
+                   zh="与第 {other} 行线索是同一公司“{name}”",
+                   en="same company as the lead in row {other} ('{name}')")
+RULES = (R_UNASSIGNED, R_LATE_ASSIGN, R_DUPLICATE)
+HIGH = "高"
+LIMIT = dt.timedelta(hours=24)
+
+
+def check(table: TableRead, ctx: Context) -> list[Finding]:
+    """High-priority leads get an assignee within 24 hours (spec §2 T6)."""
+    out: list[Finding] = []
+    now = dt.datetime.combine(ctx.today, dt.time(23, 59))
+    seen: dict[str, int] = {}
+    for row in table.rows:
+        created = row.get("created_at")
+        if row.get("priority") == HIGH and isinstance(created, dt.datetime):
+            assigned = row.get("assigned_at")
+            if not row.get("assignee") and now - created > LIMIT:
+                out.append(table.finding(R_UNASSIGNED, row, "assignee",
+                                         hours=(now - created).total_seconds() / 3600))
+            elif isinstance(assigned, dt.datetime) and assigned - created > LIMIT:
+                out.append(table.finding(R_LATE_ASSIGN, row, "assigned_at",
+                                         hours=(assigned - created).total_seconds() / 3600))
+        key = company_key(row.get("company"))
+        if key:
+            if key in seen:
+                out.append(table.finding(R_DUPLICATE, row, "company", other=seen[key],
+                                         name=row.get("company")))
+            else:
+                seen[key] = row.row
+    return out

@@ -6,7 +6,9 @@ import datetime as dt
 
 from pydantic import BaseModel, Field
 
+from xlsales.findings import Finding, Rule
 from xlsales.i18n import Label
+from xlsales.rows import Context, TableRead
 from xlsales.tables.base import CondFormat, Kind, TableSpec, col
 
 
@@ -100,3 +102,47 @@ STAGE_HISTORY = TableSpec(
 )
 
 TABLES = (OPPORTUNITIES, STAGE_HISTORY)
+
+
+# -- rules -------------------------------------------------------------------------
+
+R_DUPLICATE_ID = Rule(id="T7.duplicate_id", severity="error",
+                      zh="商机编号 {value} 与第 {other} 行重复",
+                      en="opportunity ID {value} repeats row {other}")
+R_FUTURE_STAGE = Rule(id="T7.stage_entered_future", severity="error",
+                      zh="进入阶段日期 {date} 在今天之后",
+                      en="stage entered on {date}, after today")
+R_LOST_REASON = Rule(id="T7.lost_without_reason", severity="warning",
+                     zh="输单商机请填写输单原因", en="a lost opportunity needs a reason")
+R_CLOSE_PAST = Rule(id="T7.expected_close_past", severity="warning",
+                    zh="预计成交日期 {date} 已过,商机仍在“{stage}”",
+                    en="expected close {date} has passed and the opportunity is still in "
+                       "'{stage}'")
+RULES = (R_DUPLICATE_ID, R_FUTURE_STAGE, R_LOST_REASON, R_CLOSE_PAST)
+
+
+def check_opportunities(table: TableRead, ctx: Context) -> list[Finding]:
+    """IDs, dates, lost reasons, slipped close dates (spec §2 T7)."""
+    out: list[Finding] = []
+    seen: dict[str, int] = {}
+    for row in table.rows:
+        oid = row.get("opp_id")
+        if oid:
+            if oid in seen:
+                out.append(table.finding(R_DUPLICATE_ID, row, "opp_id", value=oid,
+                                         other=seen[oid]))
+            else:
+                seen[oid] = row.row
+        entered = row.get("stage_entered")
+        if isinstance(entered, dt.date) and entered > ctx.today:
+            out.append(table.finding(R_FUTURE_STAGE, row, "stage_entered", date=entered))
+        stage = ctx.settings.stage(row.get("stage") or "")
+        if stage is None:
+            continue
+        if stage.kind == "lost" and not row.get("lost_reason"):
+            out.append(table.finding(R_LOST_REASON, row, "lost_reason"))
+        close = row.get("expected_close")
+        if stage.kind == "open" and isinstance(close, dt.date) and close < ctx.today:
+            out.append(table.finding(R_CLOSE_PAST, row, "expected_close", date=close,
+                                     stage=stage.label(table.lang)))
+    return out

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from pydantic import BaseModel, Field
 
+from xlsales.calendar import quarter_months
+from xlsales.findings import Finding, Rule
 from xlsales.i18n import Label
+from xlsales.rows import Context, TableRead
 from xlsales.tables.base import CondFormat, Kind, TableSpec, col
 
 
@@ -118,3 +122,90 @@ TARGETS = TableSpec(
 )
 
 TABLES = (TEAM, TARGETS)
+
+
+# -- rules -------------------------------------------------------------------------
+
+R_SPLIT = Rule(id="T1.split_mismatch", severity="error",
+               zh="月度拆解合计 {split:g} 不等于季度目标 {target:g}(差 {gap:+g})",
+               en="the monthly split adds up to {split:g}, not the quarterly target "
+                  "{target:g} (gap {gap:+g})")
+R_MARGIN = Rule(id="T1.margin_out_of_band", severity="warning",
+                zh="{quarter} 个人目标合计 {owners:g} 比团队总目标 {team:g} 高 {margin:.1%},"
+                   "不在 {low:.0%}-{high:.0%} 之间",
+                en="{quarter}: owners' targets {owners:g} are {margin:.1%} above the team "
+                   "total {team:g}, outside {low:.0%}-{high:.0%}")
+R_UNSIGNED = Rule(id="T1.unsigned", severity="warning",
+                  zh="{quarter} 已开始,{owner} 的目标尚未由{who}签字确认",
+                  en="{quarter} has started and {owner}'s target is not signed by {who}")
+R_QUARTER = Rule(id="T1.quarter_format", severity="error",
+                 zh="季度“{value}”格式不对,应为 2024Q1", en="quarter '{value}' is not like 2024Q1")
+R_NO_TEAM = Rule(id="T1.no_team_target", severity="warning",
+                 zh="{quarter} 没有团队总目标,无法检查弹性空间",
+                 en="{quarter} has no team total, so the margin cannot be checked")
+RULES = (R_SPLIT, R_MARGIN, R_UNSIGNED, R_QUARTER, R_NO_TEAM)
+QUARTER_RE = re.compile(r"^\d{4}Q[1-4]$")
+
+
+def _quarter_ok(table: TableRead, row: object, value: object, out: list[Finding]) -> bool:
+    if isinstance(value, str) and QUARTER_RE.match(value.upper()):
+        return True
+    if value is not None:
+        out.append(table.finding(R_QUARTER, row, "quarter", value=value))  # type: ignore[arg-type]
+    return False
+
+
+def check_targets(table: TableRead, ctx: Context) -> list[Finding]:
+    """Monthly split, signatures (spec §2 T1)."""
+    out: list[Finding] = []
+    lang = table.lang
+    for row in table.rows:
+        quarter, target = row.get("quarter"), row.get("quarterly_target")
+        months = [row.get(k) for k in ("month1", "month2", "month3")]
+        if isinstance(target, float) and any(m is not None for m in months):
+            split = sum(m or 0.0 for m in months)
+            if abs(split - target) > 0.005:
+                cell = next(k for k in ("month3", "month2", "month1") if row.get(k) is not None)
+                out.append(table.finding(R_SPLIT, row, cell, split=split, target=target,
+                                         gap=split - target))
+        if not _quarter_ok(table, row, quarter, out):
+            continue
+        year, months_of_q = quarter_months(str(quarter))
+        if ctx.today >= dt.date(year, months_of_q[0], 1):
+            missing = [k for k in ("owner_signed", "manager_signed") if not row.get(k)]
+            if missing:
+                who = {"owner_signed": Label("负责人", "the owner"),
+                       "manager_signed": Label("主管", "the manager")}
+                out.append(table.finding(
+                    R_UNSIGNED, row, missing[0], quarter=quarter, owner=row.get("owner") or "?",
+                    who=("、" if lang == "zh" else " and ").join(who[k](lang) for k in missing)))
+    return out
+
+
+def check_team_targets(table: TableRead, ctx: Context) -> list[Finding]:
+    """Owners' sum 10%-15% above the team total (spec §2 T1, seed §四)."""
+    from xlsales.figures import margin_ok, target_margin
+
+    out: list[Finding] = []
+    owners = ctx.tables.get("targets")
+    if owners is None:
+        return out
+    low, high = ctx.settings.general.target_margin_low, ctx.settings.general.target_margin_high
+    teams = {}
+    for row in table.rows:
+        if _quarter_ok(table, row, row.get("quarter"), out):
+            teams[str(row.get("quarter")).upper()] = row
+    for quarter, row in teams.items():
+        total = row.get("team_target")
+        values = [r.get("quarterly_target") or 0.0 for r in owners.rows
+                  if str(r.get("quarter") or "").upper() == quarter]
+        margin = target_margin(values, total or 0.0)
+        if margin is not None and not margin_ok(margin, low, high):
+            out.append(table.finding(R_MARGIN, row, "team_target", quarter=quarter,
+                                     owners=sum(values), team=total, margin=margin, low=low,
+                                     high=high))
+    quarters = {str(r.get("quarter")).upper() for r in owners.rows if r.get("quarter")}
+    for quarter in sorted(quarters - teams.keys()):
+        if QUARTER_RE.match(quarter):
+            out.append(table.finding(R_NO_TEAM, None, None, quarter=quarter))
+    return out

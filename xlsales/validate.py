@@ -1,0 +1,156 @@
+"""Validate workbooks: every rule of every table found, all findings at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from xlsales import tables as T
+from xlsales.errors import TableNotFoundError
+from xlsales.findings import Finding, Rule, count
+from xlsales.rows import Context, RuleFn, TableRead
+from xlsales.settings import Settings
+from xlsales.tables.base import TableSpec
+from xlsales.tables.checks import column_checks
+
+# Table key -> module holding its ``check`` function.
+_RULE_MODULES = {
+    "targets": "xlsales.tables.targets", "team_targets": "xlsales.tables.targets",
+    "daily": "xlsales.tables.daily", "agenda": "xlsales.tables.agenda",
+    "actions": "xlsales.tables.agenda", "customers": "xlsales.tables.customers",
+    "follow_ups": "xlsales.tables.customers", "leads": "xlsales.tables.leads",
+    "opportunities": "xlsales.tables.opportunities",
+}
+VALIDATED = ("targets", "team_targets", "daily", "agenda", "actions", "minutes", "review",
+             "customers", "follow_ups", "leads", "opportunities", "stage_history")
+
+
+@dataclass
+class ValidationResult:
+    """Findings of one file, and the tables they came from."""
+
+    file: str
+    tables: dict[str, TableRead] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        return count(self.findings, "error")
+
+    @property
+    def warnings(self) -> int:
+        return count(self.findings, "warning")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "tables": {k: {"sheet": t.sheet, "rows": len(t.rows)}
+                                              for k, t in self.tables.items()},
+                "errors": self.errors, "warnings": self.warnings,
+                "findings": [f.model_dump(mode="json") for f in self.findings]}
+
+
+def table_checker(key: str) -> RuleFn | None:
+    """The table-specific rule function of ``key`` (None when it has none)."""
+    module = _RULE_MODULES.get(key)
+    if module is None:
+        return None
+    fn = getattr(importlib.import_module(module), f"check_{key}", None)
+    return fn or getattr(importlib.import_module(module), "check", None)
+
+
+def all_rules() -> list[Rule]:
+    """Every rule with its id, for documentation and tests."""
+    from xlsales.io import reader
+    from xlsales.tables import checks
+
+    rules: list[Rule] = [reader.R_TYPE, reader.R_ERROR, reader.R_UNCACHED, reader.R_MERGED,
+                         reader.R_HUGE, *checks.RULES]
+    for module in dict.fromkeys(_RULE_MODULES.values()):
+        rules += getattr(importlib.import_module(module), "RULES", ())
+    from xlsales import crosscheck
+
+    rules += crosscheck.RULES
+    return list({r.id: r for r in rules}.values())
+
+
+def check_table(table: TableRead, ctx: Context) -> list[Finding]:
+    """Column checks plus the table's own rules."""
+    out = list(table.findings) + column_checks(table, ctx)
+    fn = table_checker(table.spec.key)
+    if fn:
+        out += fn(table, ctx)
+    return out
+
+
+def validate_file(path: str | os.PathLike[str], *, table: str | None = None,
+                  settings: Settings | None = None, today: dt.date | None = None,
+                  context_tables: dict[str, TableRead] | None = None) -> ValidationResult:
+    """Validate every known table in ``path`` (or just ``table``)."""
+    from xlsales.io.reader import read_table_rows
+    from xlsales.io.safety import check_workbook
+
+    path = Path(path)
+    check_workbook(path)
+    settings = settings or _settings_near(path)
+    ctx = Context.make(settings, today)
+    specs: list[TableSpec] = [T.get(table)] if table else [T.get(k) for k in VALIDATED]
+    result = ValidationResult(str(path))
+    for spec in specs:
+        try:
+            result.tables[spec.key] = read_table_rows(path, spec, settings)
+        except TableNotFoundError:
+            if table:
+                raise
+    if context_tables is None:
+        context_tables = _workspace_context(path, settings, set(result.tables))
+    ctx.tables = {**context_tables, **result.tables}
+    for t in result.tables.values():
+        result.findings += check_table(t, ctx)
+    from xlsales import crosscheck
+
+    result.findings += crosscheck.check(ctx, only=set(result.tables))
+    result.findings.sort(key=_order)
+    return result
+
+
+def _order(f: Finding) -> tuple[str, int, int, str]:
+    letters = "".join(ch for ch in (f.cell or "") if ch.isalpha())
+    col = 0
+    for ch in letters:
+        col = col * 26 + ord(ch) - 64
+    return (f.sheet or "", f.row or 0, col, f.rule)
+
+
+def _settings_near(path: Path) -> Settings:
+    """The settings of the workspace holding ``path``, else the defaults."""
+    from xlsales.workspace import BOOK_BY_KEY, read_settings
+
+    if (path.parent / BOOK_BY_KEY["settings"].filename).exists():
+        return read_settings(path.parent)
+    return Settings.default()
+
+
+# Tables another table's cross-checks need.
+_CROSS_NEEDS = {"daily": ("targets", "opportunities")}
+
+
+def _workspace_context(path: Path, settings: Settings,
+                       have: set[str]) -> dict[str, TableRead]:
+    """The other workspace tables the cross-table rules of ``have`` need."""
+    from xlsales.io.reader import read_table_rows
+    from xlsales.workspace import BOOK_OF_TABLE
+
+    out: dict[str, TableRead] = {}
+    for key in have:
+        for need in _CROSS_NEEDS.get(key, ()):
+            other = path.parent / BOOK_OF_TABLE[need].filename
+            if need in have or need in out or not other.exists() or other == path:
+                continue
+            try:
+                out[need] = read_table_rows(other, T.get(need), settings)
+            except TableNotFoundError:
+                continue
+    return out
