@@ -173,6 +173,63 @@ def demo(
         console.print(f"  {p}")
 
 
+@app.command()
+def validate(
+    file: Annotated[Path, typer.Argument(help="Workbook to check (.xlsx/.xlsm).")],
+    table: Annotated[str | None, typer.Option(
+        "--table", help="Only this table (daily, targets, customers, …).")] = None,
+    annotate_: Annotated[bool, typer.Option(
+        "--annotate", help="Mark the findings in the workbook (fill, comment, list sheet).")
+    ] = False,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="With --annotate: write an annotated copy here instead.")] = None,
+    on: Annotated[str | None, typer.Option("--on", help="Today, YYYY-MM-DD.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check a workbook against every rule; exit 1 when it has errors."""
+    from xlsales.validate import validate_file
+
+    try:
+        result = validate_file(file, table=table, today=_parse_date(on))
+        if annotate_ or out:
+            from xlsales.io.annotate import annotate
+
+            lang = next(iter(result.tables.values())).lang if result.tables else "zh"
+            written = annotate(file, result.findings, lang=lang, out=out)
+        else:
+            written = None
+    except (XlsalesError, KeyError, ValueError, OSError) as exc:
+        _fail(exc, as_json)
+        return
+    if as_json:
+        _emit({"ok": result.errors == 0, **result.as_dict(),
+               "annotated": str(written) if written else None})
+    else:
+        _print_findings(result)
+        if written:
+            console.print(f"Annotated: {written}")
+    if result.errors:
+        raise typer.Exit(1)
+
+
+def _print_findings(result: Any, limit: int = 200) -> None:
+    tables = ", ".join(f"{k} ({len(t.rows)} rows, sheet {t.sheet})"
+                       for k, t in result.tables.items()) or "none"
+    console.print(f"[bold]{result.file}[/bold]: tables {tables}")
+    if not result.findings:
+        console.print("[green]No problems found.[/green]")
+        return
+    table = Table("severity", "cell", "column", "rule", "message", show_lines=False)
+    for f in result.findings[:limit]:
+        colour = "red" if f.severity == "error" else "yellow"
+        table.add_row(f"[{colour}]{f.severity}[/{colour}]", f"{f.sheet}!{f.cell or ''}",
+                      f.column or "", f.rule, f.message)
+    console.print(table)
+    if len(result.findings) > limit:
+        console.print(f"… and {len(result.findings) - limit} more (use --json for all)")
+    console.print(f"{result.errors} errors, {result.warnings} warnings")
+
+
 def main() -> None:
     """Entry point of the ``xlsales`` script."""
     app()

@@ -145,7 +145,8 @@ def read_table_rows(path: str | os.PathLike[str], spec: TableSpec, settings: Set
         row = data[r]
         values = {k: (row[i] if i < len(row) else "") for k, i in cols.items()}
         cells = {k: a1(r, i) for k, i in cols.items()}
-        flagged = any(c in scan.errors or c in scan.uncached for c in cells.values())
+        flagged = any(cells[k] in scan.errors or cells[k] in scan.uncached
+                      for k in cells if spec.column(k).is_input)
         if not flagged and all(v in ("", None) or (isinstance(v, str) and not v.strip())
                                for k, v in values.items() if spec.column(k).is_input):
             continue
