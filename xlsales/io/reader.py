@@ -50,6 +50,14 @@ R_HUGE = Rule(id="sheet.huge_range", severity="warning",
               en="the sheet claims the whole grid ({range}) as used; read its real data only")
 
 
+def require_defusedxml() -> None:
+    """Refuse to parse workbooks unless openpyxl parses XML through defusedxml."""
+    from openpyxl.xml import DEFUSEDXML
+
+    if not DEFUSEDXML:
+        raise WorkbookError("openpyxl is not using defusedxml; install defusedxml")
+
+
 def _match_header(row: list[Any], lookup: dict[str, str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for i, cell in enumerate(row):
@@ -110,6 +118,7 @@ def read_table_rows(path: str | os.PathLike[str], spec: TableSpec, settings: Set
                     *, lang: Lang | None = None) -> TableRead:
     """Find ``spec`` in ``path`` and read every data row, normalised and located."""
     path = Path(path)
+    require_defusedxml()
     report = check_workbook(path)
     try:
         sheets = _sheet_values(path, report.huge_sheets)
