@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import chinese_calendar
 
@@ -29,27 +30,43 @@ class WorkCalendar:
 
     @cached_property
     def covered_years(self) -> range:
-        years = [d.year for d in chinese_calendar.holidays]
-        return range(min(years), max(years) + 1)
+        if self.country == "CN":
+            years = [d.year for d in chinese_calendar.holidays]
+            return range(min(years), max(years) + 1)
+        return range(1, 10000)
 
     def covers(self, day: dt.date) -> bool:
         """Whether the statutory data knows ``day``'s year."""
-        return self.country != "CN" or day.year in self.covered_years
+        return day.year in self.covered_years
+
+    @cached_property
+    def _foreign(self) -> Any:
+        import holidays
+
+        return holidays.country_holidays(self.country)
 
     def is_working(self, day: dt.date) -> bool:
         """A working day for the team."""
         if day in self._override_map:
             return self._override_map[day]
-        if self.country == "CN" and self.covers(day):
-            return bool(chinese_calendar.is_workday(day))
-        return day.weekday() < 5
+        if self.country == "CN":
+            if self.covers(day):
+                return bool(chinese_calendar.is_workday(day))
+            return day.weekday() < 5
+        if self.country in ("", "NONE"):
+            return day.weekday() < 5
+        return day.weekday() < 5 and day not in self._foreign
 
     def holiday_name(self, day: dt.date) -> str | None:
         """The statutory holiday on ``day`` (English name), if any."""
-        if self.country != "CN" or not self.covers(day):
+        if self.country == "CN":
+            if not self.covers(day):
+                return None
+            on_holiday, name = chinese_calendar.get_holiday_detail(day)
+            return name if on_holiday and name else None
+        if self.country in ("", "NONE"):
             return None
-        on_holiday, name = chinese_calendar.get_holiday_detail(day)
-        return name if on_holiday and name else None
+        return self._foreign.get(day)
 
     def days(self, start: dt.date, end: dt.date) -> Iterator[dt.date]:
         """Every working day from ``start`` to ``end`` inclusive."""
@@ -82,6 +99,10 @@ class WorkCalendar:
             day -= dt.timedelta(days=1)
         return None
 
+    def week_end(self, label: str) -> dt.date | None:
+        """The team week's last working day (Friday, or a 调休 Saturday)."""
+        return self.last_working_day(*week_days(label))
+
     def uncovered_years(self, days: Iterable[dt.date]) -> list[int]:
         """Years among ``days`` the holiday data does not cover."""
         return sorted({d.year for d in days if not self.covers(d)})
@@ -104,3 +125,37 @@ def quarter_months(quarter: str) -> tuple[int, tuple[int, int, int]]:
     year, q = quarter.upper().split("Q")
     first = (int(q) - 1) * 3 + 1
     return int(year), (first, first + 1, first + 2)
+
+
+def week_label(day: dt.date) -> str:
+    """The ISO week of ``day``: ``2024-W10``."""
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def week_days(label: str) -> tuple[dt.date, dt.date]:
+    """Monday and Sunday of ISO week ``2024-W10``."""
+    try:
+        year, week = label.upper().split("-W")
+        monday = dt.date.fromisocalendar(int(year), int(week), 1)
+    except ValueError:
+        raise ValueError(f"not an ISO week like 2024-W10: {label!r}") from None
+    return monday, monday + dt.timedelta(days=6)
+
+
+def parse_period(text: str) -> tuple[dt.date, dt.date, str]:
+    """``2024-W10``, ``2024-03``, ``2024Q1`` or ``2024`` as (first day, last day, kind)."""
+    t = text.strip().upper()
+    if "-W" in t:
+        first, last = week_days(t)
+        return first, last, "week"
+    if "Q" in t:
+        year, months = quarter_months(t)
+        return dt.date(year, months[0], 1), month_range(year, months[2])[1], "quarter"
+    if "-" in t:
+        y, m = t.split("-")
+        first, last = month_range(int(y), int(m))
+        return first, last, "month"
+    if t.isdigit() and len(t) == 4:
+        return dt.date(int(t), 1, 1), dt.date(int(t), 12, 31), "year"
+    raise ValueError(f"not a period (2024-W10, 2024-03, 2024Q1, 2024): {text!r}")

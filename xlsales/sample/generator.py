@@ -22,7 +22,7 @@ from xlsales.settings import DEFAULT_STAGES, ListItem, RosterEntry, Settings
 SAMPLE_START = dt.date(2023, 10, 1)
 SAMPLE_END = dt.date(2024, 3, 31)
 SAMPLE_TODAY = dt.date(2024, 3, 29)
-PIPELINE_START = dt.date(2023, 8, 15)
+PIPELINE_START = dt.date(2023, 6, 1)
 QUARTERS = ("2023Q4", "2024Q1")
 
 OPEN_STAGES = [s.zh for s in DEFAULT_STAGES if s.kind == "open"]
@@ -141,10 +141,9 @@ class _Generator:
                         used.add(base)
                         break
                 n += 1
-                created = rng.choice([d for d in self.workdays[:100]
-                                      if start is None or d >= start]) \
-                    if rng.random() < 0.55 or start else \
-                    PIPELINE_START + dt.timedelta(days=rng.randint(-200, 40))
+                created = self.next_workday(
+                    max(start or dt.date.min, PIPELINE_START + dt.timedelta(
+                        days=rng.randint(-300, 240))))
                 out.append({
                     "customer_id": f"C{n:04d}", "name": base + rng.choice(team.SUFFIXES),
                     "contact": rng.choice(team.SURNAMES) + rng.choice(team.CONTACT_TITLES),
@@ -176,13 +175,13 @@ class _Generator:
         opps: list[_Opp] = []
         for rep, *_ in team.REPS:
             mine = [c for c in customers if c["owner"] == rep]
-            count = rng.randint(15, 19) if starts[rep] is None else 10
+            count = rng.randint(34, 42) if starts[rep] is None else 16
             for _ in range(count):
-                cust = rng.choice(mine)
-                first = max(PIPELINE_START, starts[rep] or PIPELINE_START,
-                            cust["created_on"])
+                first = max(PIPELINE_START, starts[rep] or PIPELINE_START)
                 created = self.next_workday(first + dt.timedelta(
                     days=rng.randint(0, (dt.date(2024, 3, 15) - first).days)))
+                cust = rng.choice(mine)
+                cust["created_on"] = min(cust["created_on"], created)
                 amount = round(max(3.0, rng.lognormvariate(math.log(22), 0.55)), 1)
                 opp = _Opp(f"O{len(opps) + 1:04d}", cust["name"], rep, lines[rep], amount,
                            created)

@@ -1,0 +1,204 @@
+"""Targets pro-rated over working days, and completion rates by rep, region, product line, team.
+
+A month's target is spread evenly over the month's working days, so a week's or a
+partial period's target is the sum of its working days' shares; a full month gets
+exactly its target. Completion = actual / target, ``None`` ("no target") when the
+target is 0 or missing — never a division error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from xlsales.calendar import WorkCalendar, month_range, quarter_months
+from xlsales.figures import completion_rate
+from xlsales.settings import Settings
+
+GroupBy = Literal["rep", "region", "product", "team"]
+
+
+@dataclass
+class Targets:
+    """Monthly targets per owner, from T1 rows (canonical records)."""
+
+    months: dict[tuple[str, int, int], float] = field(default_factory=dict)
+    team_quarters: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def from_records(cls, rows: Iterable[dict[str, Any]],
+                     team_rows: Iterable[dict[str, Any]] = ()) -> Targets:
+        out = cls()
+        for r in rows:
+            quarter, owner = r.get("quarter"), r.get("owner")
+            if not quarter or not owner:
+                continue
+            try:
+                year, months = quarter_months(str(quarter))
+            except ValueError:
+                continue
+            total = float(r.get("quarterly_target") or 0.0)
+            split = [r.get("month1"), r.get("month2"), r.get("month3")]
+            if all(m is None for m in split):
+                split = [total / 3] * 3
+            for month, value in zip(months, split, strict=True):
+                key = (owner, year, month)
+                out.months[key] = out.months.get(key, 0.0) + float(value or 0.0)
+        for t in team_rows:
+            if t.get("quarter") and t.get("team_target") is not None:
+                out.team_quarters[str(t["quarter"]).upper()] = float(t["team_target"])
+        return out
+
+    def month(self, owner: str, year: int, month: int) -> float | None:
+        return self.months.get((owner, year, month))
+
+    def owners(self) -> set[str]:
+        return {k[0] for k in self.months}
+
+
+def daily_share(targets: Targets, owner: str, day: dt.date, cal: WorkCalendar) -> float | None:
+    """The owner's target for one working day (None: no target that month)."""
+    month_target = targets.month(owner, day.year, day.month)
+    if month_target is None:
+        return None
+    if not cal.is_working(day):
+        return 0.0
+    first, last = month_range(day.year, day.month)
+    days = cal.count(first, last)
+    return month_target / days if days else None
+
+
+def period_target(targets: Targets, owner: str, first: dt.date, last: dt.date,
+                  cal: WorkCalendar) -> float | None:
+    """The owner's target over ``first``..``last`` (None when no month has one)."""
+    total, found = 0.0, False
+    day = first
+    while day <= last:
+        m_first, m_last = month_range(day.year, day.month)
+        end = min(last, m_last)
+        month_target = targets.month(owner, day.year, day.month)
+        if month_target is not None:
+            found = True
+            days_in_month = cal.count(m_first, m_last)
+            if days_in_month:
+                total += month_target * cal.count(day, end) / days_in_month
+        day = end + dt.timedelta(days=1)
+    return total if found else None
+
+
+@dataclass
+class CompletionRow:
+    """Completion of one rep, region, product line or the team."""
+
+    key: str
+    actual: float
+    target: float | None
+    rate: float | None
+    rank: int | None = None
+    below_threshold: bool = False
+    reps: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "actual": self.actual, "target": self.target,
+                "rate": self.rate, "rank": self.rank, "below_threshold": self.below_threshold,
+                "reps": self.reps}
+
+
+@dataclass
+class Completion:
+    """Completion rates for a period."""
+
+    first: dt.date
+    last: dt.date
+    through: dt.date
+    by: GroupBy
+    rows: list[CompletionRow]
+    threshold: float
+
+    @property
+    def top3(self) -> list[CompletionRow]:
+        return [r for r in self.rows if r.rank is not None and r.rank <= 3]
+
+    @property
+    def below(self) -> list[CompletionRow]:
+        return [r for r in self.rows if r.below_threshold]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"first": self.first.isoformat(), "last": self.last.isoformat(),
+                "through": self.through.isoformat(), "by": self.by,
+                "threshold": self.threshold, "rows": [r.as_dict() for r in self.rows],
+                "top3": [r.key for r in self.top3], "below": [r.key for r in self.below]}
+
+
+def group_of(settings: Settings, rep: str, by: GroupBy) -> str:
+    """The group a rep belongs to for ``by``."""
+    if by == "rep":
+        return rep
+    entry = settings.rep(rep)
+    if by == "team" or entry is None:
+        return settings.general.team_name if by == "team" else "?"
+    return entry.region if by == "region" else entry.product_line
+
+
+def completion(daily: Iterable[dict[str, Any]], targets: Targets, settings: Settings,
+               first: dt.date, last: dt.date, *, by: GroupBy = "rep",
+               today: dt.date | None = None, cal: WorkCalendar | None = None) -> Completion:
+    """Completion of signed amounts against pro-rated targets over ``first``..``last``.
+
+    In a period still running (``today`` inside it) the target counts only the
+    working days up to ``today`` (pro-rated target).
+    """
+    cal = cal or WorkCalendar(settings.general.calendar, tuple(settings.calendar))
+    through = min(last, today) if today and first <= today else last
+    actual: dict[str, float] = defaultdict(float)
+    for row in daily:
+        day, rep = row.get("date"), row.get("rep")
+        if day is None or rep is None or not first <= day <= through:
+            continue
+        actual[group_of(settings, rep, by)] += float(row.get("amount_signed") or 0.0)
+    reps = settings.reps() or sorted(targets.owners())
+    groups: dict[str, list[str]] = defaultdict(list)
+    for rep in reps:
+        groups[group_of(settings, rep, by)].append(rep)
+    for key in actual:
+        groups.setdefault(key, [])
+    rows = []
+    for key, members in groups.items():
+        shares = [period_target(targets, rep, first, through, cal) for rep in members]
+        target = sum(s for s in shares if s is not None) if any(
+            s is not None for s in shares) else None
+        if by == "team":
+            target = _team_target(targets, members, first, through, cal) or target
+        rows.append(CompletionRow(key, round(actual.get(key, 0.0), 6), target,
+                                  completion_rate(actual.get(key, 0.0), target),
+                                  reps=list(members)))
+    ranked = sorted((r for r in rows if r.rate is not None), key=lambda r: (-r.rate, r.key))
+    for i, r in enumerate(ranked, start=1):
+        r.rank = i
+    threshold = settings.general.completion_threshold
+    for r in rows:
+        r.below_threshold = r.rate is not None and r.rate < threshold
+    rows.sort(key=lambda r: (r.rank is None, r.rank or 0, r.key))
+    return Completion(first, last, through, by, rows, threshold)
+
+
+def _team_target(targets: Targets, members: list[str], first: dt.date, last: dt.date,
+                 cal: WorkCalendar) -> float | None:
+    """The team total pro-rated like the owners' split (None without a team total)."""
+    if not targets.team_quarters:
+        return None
+    total = 0.0
+    for quarter, team_total in targets.team_quarters.items():
+        year, months = quarter_months(quarter)
+        q_first, q_last = dt.date(year, months[0], 1), month_range(year, months[2])[1]
+        lo, hi = max(first, q_first), min(last, q_last)
+        if lo > hi:
+            continue
+        owners_q = sum(period_target(targets, o, q_first, q_last, cal) or 0.0 for o in members)
+        owners_p = sum(period_target(targets, o, lo, hi, cal) or 0.0 for o in members)
+        if owners_q:
+            total += team_total * owners_p / owners_q
+    return total or None
