@@ -230,6 +230,154 @@ def _print_findings(result: Any, limit: int = 200) -> None:
     console.print(f"{result.errors} errors, {result.warnings} warnings")
 
 
+WorkspaceOpt = Annotated[Path, typer.Option(
+    "--workspace", "-w", help="Team workspace folder (or a daily-report workbook).")]
+OnOpt = Annotated[str | None, typer.Option("--on", help="Today, YYYY-MM-DD (default: today).")]
+
+
+def _today(on: str | None) -> dt.date:
+    return _parse_date(on) or dt.date.today()
+
+
+def _pct(x: float | None) -> str:
+    return "—" if x is None else f"{x:.0%}"
+
+
+@app.command()
+def rollup(
+    source: Annotated[Path | None, typer.Argument(
+        help="A daily-report workbook or a folder (workspace or per-rep workbooks).")] = None,
+    workspace: Annotated[Path | None, typer.Option(
+        "--workspace", "-w", help="Team workspace folder.")] = None,
+    week: Annotated[str | None, typer.Option(help="ISO week, e.g. 2024-W10.")] = None,
+    month: Annotated[str | None, typer.Option(help="Every week of a month, e.g. 2024-03.")
+                     ] = None,
+    all_weeks: Annotated[bool, typer.Option("--all", help="Every week in the data.")] = False,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Write the weekly sheets into this workbook instead.")] = None,
+    on: OnOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Roll the daily reports up into weekly reports (one sheet per week)."""
+    from xlsales.jobs import run_rollup
+
+    try:
+        src = source or workspace or Path(".")
+        result = run_rollup(src, week=week, month=month, all_weeks=all_weeks, out=out,
+                            today=_today(on))
+    except (XlsalesError, ValueError, OSError) as exc:
+        _fail(exc, as_json)
+        return
+    if as_json:
+        _emit({"ok": True, **result.as_dict()})
+        return
+    for week_ in result.weeks:
+        table = Table("", "rep / region", "days", "late", "missing", "visits", "effective",
+                      "signed", "target", "completion", title=f"Week {week_}")
+        for r in (x for x in result.rows if x.week == week_):
+            style = "bold" if r.level != "rep" else ""
+            table.add_row(r.level, r.name, f"{r.reported}/{r.expected}", str(r.late),
+                          str(r.missing), str(r.visits), str(r.effective),
+                          f"{r.amount_signed:g}", "—" if r.target is None else f"{r.target:.1f}",
+                          _pct(r.completion), style=style)
+        console.print(table)
+    console.print(f"{result.errors} data errors in the dailies (rows kept, errors counted); "
+                  f"{result.dropped} duplicate rows dropped (latest submission kept).")
+    console.print(f"Wrote {', '.join(result.sheets)} into {result.written}")
+
+
+@app.command("completion")
+def completion_cmd(
+    period: Annotated[str, typer.Option(help="2024-W10, 2024-03, 2024Q1 or 2024.")],
+    workspace: WorkspaceOpt = Path("."),
+    by: Annotated[str, typer.Option(help="rep, region, product or team.")] = "rep",
+    on: OnOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Target completion rates with the TOP3 and the reps under the threshold."""
+    from xlsales.jobs import run_completion
+
+    try:
+        if by not in ("rep", "region", "product", "team"):
+            raise XlsalesError(f"--by must be rep, region, product or team, not {by!r}")
+        result = run_completion(workspace, period, by=by, today=_today(on))  # type: ignore[arg-type]
+    except (XlsalesError, ValueError, OSError) as exc:
+        _fail(exc, as_json)
+        return
+    if as_json:
+        _emit({"ok": True, **result.as_dict()})
+        return
+    table = Table("rank", by, "signed", "target", "completion",
+                  title=f"Completion {result.first} – {result.through}")
+    for r in result.rows:
+        flag = " [red]▼[/red]" if r.below_threshold else ""
+        table.add_row(str(r.rank or "—"), r.key, f"{r.actual:g}",
+                      "no target" if r.target is None else f"{r.target:.1f}",
+                      _pct(r.rate) + flag)
+    console.print(table)
+    console.print(f"TOP3: {', '.join(r.key for r in result.top3) or '—'}; under "
+                  f"{result.threshold:.0%}: {', '.join(r.key for r in result.below) or '—'}")
+
+
+@app.command()
+def compliance(
+    period: Annotated[str, typer.Option(help="2024-W10, 2024-03, 2024Q1 or 2024.")],
+    workspace: WorkspaceOpt = Path("."),
+    on: OnOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Late and missing daily reports per rep, with rates."""
+    from xlsales.jobs import run_compliance
+
+    try:
+        result = run_compliance(workspace, period, today=_today(on))
+    except (XlsalesError, ValueError, OSError) as exc:
+        _fail(exc, as_json)
+        return
+    if as_json:
+        _emit({"ok": True, "period": period, "reps": [r.as_dict() for r in result]})
+        return
+    table = Table("rep", "expected", "reported", "late", "late rate", "missing",
+                  "missing rate", "missing days", title=f"Daily-report discipline {period}")
+    for r in result:
+        table.add_row(r.rep, str(r.expected), str(r.reported), str(r.late), _pct(r.late_rate),
+                      str(r.missing), _pct(r.missing_rate),
+                      ", ".join(d.isoformat() for d in r.missing_days[:5])
+                      + (" …" if r.missing > 5 else ""))
+    console.print(table)
+
+
+@app.command()
+def spotcheck(
+    date: Annotated[str | None, typer.Option("--date", help="Day to check (default: today).")
+                    ] = None,
+    workspace: WorkspaceOpt = Path("."),
+    share: Annotated[float | None, typer.Option(help="Share of the day's reports "
+                                                "(default: the settings, 0.3).")] = None,
+    seed: Annotated[int, typer.Option(help="Same date and seed, same pick.")] = 0,
+    mark: Annotated[bool, typer.Option("--mark", help="Date the picked rows in the workbook.")
+                    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Pick today's spot-check (30% of the dailies), spread over the week's reps."""
+    from xlsales.jobs import run_spotcheck
+
+    try:
+        result = run_spotcheck(workspace, _today(date), share=share, seed=seed, mark=mark)
+    except (XlsalesError, ValueError, OSError) as exc:
+        _fail(exc, as_json)
+        return
+    if as_json:
+        _emit({"ok": True, **result.as_dict()})
+        return
+    console.print(f"Spot-check {result.date}: {len(result.picks)} of {result.reports} reports")
+    for p in result.picks:
+        console.print(f"  {p.rep}" + (f"  [yellow]{'; '.join(p.hints)}[/yellow]"
+                                       if p.hints else ""))
+    if result.marked:
+        console.print(f"Marked in {result.marked}")
+
+
 def main() -> None:
     """Entry point of the ``xlsales`` script."""
     app()

@@ -358,6 +358,13 @@ class _Generator:
         dup = dict(rows[picks[5]])
         dup["submitted_at"] = dup["submitted_at"] + dt.timedelta(minutes=12)
         rows.insert(picks[5] + 1, dup)
+        # Patterns the spot-check hints point at.
+        for r in [r for r in rows if r["rep"] == "杨帆"][-4:]:
+            r["next_plan"] = "电话跟进3家意向客户"
+        for r in [r for r in rows if r["rep"] == "赵磊"][-6:]:
+            r["effective"] = r["visits"]
+        moved = next(r for r in reversed(rows) if r["rep"] == "王强" and r["stage_moves"])
+        moved.update(visits=0, effective=0)
         sunday = dt.date(2024, 3, 17)
         rows.append({"date": sunday, "rep": "张伟", "visits": 1, "effective": 1,
                      "new_customers": 0, "proposals": 0, "amount_signed": 0.0,

@@ -11,6 +11,7 @@ from xlsales.tables import (
     review,
     settings_tables,
     targets,
+    weekly,
 )
 from xlsales.tables.base import Column, Kind, TableSpec
 
@@ -22,6 +23,7 @@ ALL: tuple[TableSpec, ...] = (
     *customers.TABLES,
     *leads.TABLES,
     *opportunities.TABLES,
+    *weekly.TABLES,
     *settings_tables.TABLES,
 )
 BY_KEY: dict[str, TableSpec] = {t.key: t for t in ALL}

@@ -27,6 +27,8 @@ class DailyRow(BaseModel):
     problems: str | None = None
     next_plan: str | None = None
     submitted_at: dt.datetime | None = None
+    spot_check: dt.date | None = None
+    check_result: str | None = None
 
 
 _COUNT_HINT = ("填写≥0的整数", "A whole number ≥ 0")
@@ -60,6 +62,10 @@ DAILY = TableSpec(
         col("next_plan", "次日计划", "Next-day plan", Kind.LONG_TEXT, 30, required=True),
         col("submitted_at", "提交时间", "Submitted at", Kind.DATETIME, 16,
             hint=("下班前提交,如 2024-03-01 17:30", "Before the end of the day")),
+        col("spot_check", "抽查日期", "Spot-checked on", Kind.DATE, 11,
+            hint=("主管抽查时由 xlsales 填写", "Filled in by xlsales when picked")),
+        col("check_result", "抽查结果", "Check result", Kind.LONG_TEXT, 22,
+            hint=("主管填写抽查结论", "The manager's finding")),
     ),
     formats=(
         CondFormat("effective", "N({effective})>N({visits})", "bad"),

@@ -1,0 +1,287 @@
+"""The jobs behind the commands and buttons: read the workspace, compute, write back.
+
+Each job is one library function returning a result object; the CLI and the Excel
+buttons only parse arguments and show results.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from xlsales import tables as T
+from xlsales.calendar import WorkCalendar, parse_period, week_label
+from xlsales.discipline import RepDiscipline, dedupe, discipline
+from xlsales.errors import XlsalesError
+from xlsales.findings import Finding
+from xlsales.i18n import Label, Lang
+from xlsales.performance import Completion, GroupBy, Targets, completion
+from xlsales.rollup import WeekRow, weekly_rollup, weeks_between
+from xlsales.rows import Context, TableRead
+from xlsales.settings import RosterEntry, Settings
+from xlsales.spotcheck import Pick, spot_check
+from xlsales.workspace import BOOK_BY_KEY, read_settings
+
+DAILY_FILE = BOOK_BY_KEY["daily"].filename
+TARGETS_FILE = BOOK_BY_KEY["targets"].filename
+
+
+@dataclass
+class DailySource:
+    """The daily reports of a team: the shared workbook, or per-rep workbooks merged."""
+
+    root: Path
+    files: list[Path]
+    settings: Settings
+    tables: list[TableRead]
+    findings: list[Finding]
+    rows: list[dict[str, Any]]
+    dropped: list[dict[str, Any]]
+    lang: Lang
+
+    @property
+    def errors_by_row(self) -> dict[tuple[Any, Any], int]:
+        out: dict[tuple[Any, Any], int] = {}
+        index = {(t.file, r.row): r for t in self.tables for r in t.rows}
+        for f in self.findings:
+            row = index.get((f.file, f.row)) if f.severity == "error" else None
+            if row is not None:
+                key = (row.get("rep"), row.get("date"))
+                out[key] = out.get(key, 0) + 1
+        return out
+
+
+def load_daily(source: str | os.PathLike[str], *, today: dt.date | None = None) -> DailySource:
+    """Read and validate the daily reports at ``source`` (workspace folder, a daily
+    workbook, or a folder of per-rep daily workbooks)."""
+    from xlsales.io.reader import read_table_rows
+    from xlsales.validate import check_table
+
+    path = Path(source)
+    if path.is_dir():
+        root = path
+        files = [path / DAILY_FILE] if (path / DAILY_FILE).exists() else sorted(
+            p for p in path.glob("*.xls[xm]") if not p.name.startswith(("~$", ".")))
+    else:
+        root, files = path.parent, [path]
+    settings = (read_settings(root) if (root / BOOK_BY_KEY["settings"].filename).exists()
+                else Settings.default())
+    spec = T.get("daily")
+    tables: list[TableRead] = []
+    for f in files:
+        if f.name == BOOK_BY_KEY["settings"].filename:
+            continue
+        try:
+            tables.append(read_table_rows(f, spec, settings))
+        except XlsalesError:
+            if len(files) == 1:
+                raise
+    if not tables:
+        raise XlsalesError(f"no daily report found in {path}")
+    if not settings.roster:  # no settings: the reps who reported are the roster
+        reps = sorted({r.get("rep") for t in tables for r in t.rows if r.get("rep")})
+        settings = settings.model_copy(update={"roster": [
+            RosterEntry(rep=rep, region="", product_line="") for rep in reps]})
+    ctx = Context.make(settings, today)
+    findings: list[Finding] = []
+    for t in tables:
+        findings += check_table(t, ctx)
+    records = [r.values for t in tables for r in t.rows]
+    rows, dropped = dedupe(records)
+    return DailySource(root, files, settings, tables, findings, rows, dropped, tables[0].lang)
+
+
+def load_targets(root: Path) -> Targets:
+    """The target breakdown of a workspace (empty when it has none)."""
+    from xlsales.workspace import read_table
+
+    if not (root / TARGETS_FILE).exists():
+        return Targets()
+    settings = read_settings(root) if (root / BOOK_BY_KEY["settings"].filename).exists() \
+        else Settings.default()
+    return Targets.from_records(read_table(root, "targets", settings),
+                                read_table(root, "team_targets", settings))
+
+
+# -- rollup ------------------------------------------------------------------------
+
+WEEK_SHEET = Label("周报 {week}", "Weekly {week}")
+
+
+@dataclass
+class RollupResult:
+    """What the weekly rollup read and wrote."""
+
+    weeks: list[str]
+    rows: list[WeekRow]
+    findings: list[Finding]
+    dropped: int
+    written: Path | None = None
+    sheets: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if f.severity == "error")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"weeks": self.weeks, "rows": [r.as_dict() for r in self.rows],
+                "errors": self.errors,
+                "warnings": sum(1 for f in self.findings if f.severity == "warning"),
+                "duplicates_dropped": self.dropped,
+                "written": str(self.written) if self.written else None, "sheets": self.sheets}
+
+
+def select_weeks(rows: list[dict[str, Any]], *, week: str | None = None,
+                 month: str | None = None, all_weeks: bool = False,
+                 today: dt.date | None = None) -> list[str]:
+    """The weeks a rollup covers (default: the week of ``today``)."""
+    if week:
+        parse_period(week)
+        return [week.upper()]
+    if month:
+        first, last, _ = parse_period(month)
+        return weeks_between(first, last)
+    days = [r["date"] for r in rows if isinstance(r.get("date"), dt.date)]
+    if all_weeks:
+        return weeks_between(min(days), max(days)) if days else []
+    return [week_label(today or dt.date.today())]
+
+
+def run_rollup(source: str | os.PathLike[str], *, week: str | None = None,
+               month: str | None = None, all_weeks: bool = False,
+               out: str | os.PathLike[str] | None = None, today: dt.date | None = None,
+               write: bool = True) -> RollupResult:
+    """Roll the dailies up into weekly reports and write one sheet per week."""
+    daily = load_daily(source, today=today)
+    weeks = select_weeks(daily.rows, week=week, month=month, all_weeks=all_weeks, today=today)
+    targets = load_targets(daily.root)
+    cal = WorkCalendar(daily.settings.general.calendar, tuple(daily.settings.calendar))
+    rows = weekly_rollup(daily.rows, targets, daily.settings, weeks, today=today, cal=cal,
+                         errors_by_row=daily.errors_by_row)
+    result = RollupResult(weeks, rows, daily.findings, len(daily.dropped))
+    if write:
+        target = Path(out) if out else daily.files[0]
+        result.written, result.sheets = _write_weeks(daily, rows, weeks, target)
+    return result
+
+
+def _write_weeks(daily: DailySource, rows: list[WeekRow], weeks: list[str],
+                 target: Path) -> tuple[Path, list[str]]:
+    from xlsales.io.xlsx_editor import edit_workbook, read_existing, replace_table_sheet
+    from xlsales.tables.weekly import LEVELS, WEEKLY
+
+    lang = daily.lang
+    src = target if target.exists() else daily.files[0]
+    sheets = []
+    with edit_workbook(src, out=target) as wb:
+        for week in weeks:
+            name = WEEK_SHEET(lang).format(week=week)
+            kept: dict[tuple[str, str], Any] = {}
+            if name in wb.sheetnames:
+                for old in read_existing(wb[name], WEEKLY, lang):
+                    if old.get("comment"):
+                        kept[(str(old.get("level")), str(old.get("name")))] = old["comment"]
+            records = []
+            for r in (x for x in rows if x.week == week):
+                rec = r.as_dict()
+                rec["level"] = LEVELS[r.level](lang)
+                rec["week_end"] = r.week_end
+                rec["comment"] = kept.get((rec["level"], r.name))
+                records.append(rec)
+            replace_table_sheet(wb, WEEKLY, records, lang=lang, sheet_name=name,
+                                name=f"Weekly_{week.replace('-', '_')}",
+                                title=f"{WEEKLY.title(lang)} {week}",
+                                options=daily.settings.general.model_dump())
+            sheets.append(name)
+    return target, sheets
+
+
+# -- completion and compliance -------------------------------------------------------
+
+def run_completion(source: str | os.PathLike[str], period: str, *, by: GroupBy = "rep",
+                   today: dt.date | None = None) -> Completion:
+    """Completion rates for a week, month, quarter or year."""
+    daily = load_daily(source, today=today)
+    first, last, _ = parse_period(period)
+    return completion(daily.rows, load_targets(daily.root), daily.settings, first, last,
+                      by=by, today=today)
+
+
+def run_compliance(source: str | os.PathLike[str], period: str, *,
+                   today: dt.date | None = None) -> list[RepDiscipline]:
+    """Late and missing dailies per rep over a period."""
+    daily = load_daily(source, today=today)
+    first, last, _ = parse_period(period)
+    return discipline(daily.rows, daily.settings, first, last, today=today)
+
+
+# -- spot-check ----------------------------------------------------------------------
+
+SPOT_MARK = Label("待抽查", "to check")
+
+
+@dataclass
+class SpotCheckResult:
+    """Today's picks and where they were marked."""
+
+    date: dt.date
+    reports: int
+    picks: list[Pick]
+    marked: Path | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"date": self.date.isoformat(), "reports": self.reports,
+                "picked": len(self.picks), "picks": [p.as_dict() for p in self.picks],
+                "marked": str(self.marked) if self.marked else None}
+
+
+def run_spotcheck(source: str | os.PathLike[str], day: dt.date, *, share: float | None = None,
+                  seed: int = 0, mark: bool = False) -> SpotCheckResult:
+    """Pick ``share`` of ``day``'s dailies; with ``mark``, date them in the workbook."""
+    daily = load_daily(source, today=day)
+    share = share if share is not None else daily.settings.general.spotcheck_share
+    picks = spot_check(daily.rows, day, share=share, seed=seed, settings=daily.settings,
+                       lang=daily.lang)
+    reports = sum(1 for r in daily.rows if r.get("date") == day)
+    result = SpotCheckResult(day, reports, picks)
+    if mark and picks:
+        result.marked = _mark_picks(daily, picks, day)
+    return result
+
+
+def _mark_picks(daily: DailySource, picks: list[Pick], day: dt.date) -> Path:
+    from xlsales.io.xlsx_editor import edit_workbook
+
+    spec = T.get("daily")
+    wanted = {(p.rep, p.date) for p in picks}
+    marked = None
+    for table in daily.tables:
+        cells: dict[str, dict[str, Any]] = {}
+        for row in table.rows:
+            if (row.get("rep"), row.get("date")) in wanted and "spot_check" in row.cells:
+                if row.get("spot_check") is None:
+                    cells[row.cells["spot_check"]] = {"value": day}
+                hint_cell = row.cells.get("check_result")
+                pick = next(p for p in picks if (p.rep, p.date) == (row.get("rep"),
+                                                                   row.get("date")))
+                if hint_cell and pick.hints and not row.get("check_result"):
+                    cells[hint_cell] = {"value": SPOT_MARK(table.lang) + ":"
+                                        + ";".join(pick.hints)}
+        if not cells:
+            continue
+        if "spot_check" not in table.headers:
+            raise XlsalesError(f"{table.file}: the daily report has no "
+                               f"{spec.column('spot_check').header(table.lang)} column")
+        with edit_workbook(table.file) as wb:
+            ws = wb[table.sheet]
+            for ref, item in cells.items():
+                ws[ref].value = item["value"]
+                if isinstance(item["value"], dt.date):
+                    ws[ref].number_format = "yyyy-mm-dd"
+                else:
+                    ws[ref].data_type = "s"
+        marked = Path(table.file)
+    return marked or daily.files[0]

@@ -1,0 +1,67 @@
+"""T2w 销售周报: the weekly report rolled up from the dailies (one sheet per week)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from xlsales.i18n import Label
+from xlsales.tables.base import CondFormat, Kind, TableSpec, col
+
+LEVELS = {"rep": Label("代表", "Rep"), "region": Label("区域小计", "Region"),
+          "team": Label("团队合计", "Team")}
+
+
+class WeeklyRow(BaseModel):
+    """A line of the weekly report (see :class:`xlsales.rollup.WeekRow`)."""
+
+    week: str
+    level: str
+    name: str
+    comment: str | None = None
+
+
+WEEKLY = TableSpec(
+    key="weekly",
+    name="Weekly",
+    sheet=Label("周报", "Weekly"),
+    title=Label("销售周报", "Weekly sales report"),
+    model=WeeklyRow,
+    blank_rows=0,
+    columns=(
+        col("week", "周", "Week", width=9),
+        col("level", "层级", "Level", width=8),
+        col("name", "销售代表/区域", "Rep / region", width=14),
+        col("region", "区域", "Region", width=8),
+        col("product_line", "产品线", "Product line", width=9),
+        col("week_end", "周截止日", "Week ends", Kind.DATE, 11),
+        col("expected", "应报天数", "Days expected", Kind.INT, 9),
+        col("reported", "已报天数", "Days reported", Kind.INT, 9),
+        col("late", "逾期天数", "Days late", Kind.INT, 9),
+        col("missing", "缺报天数", "Days missing", Kind.INT, 9),
+        col("visits", "拜访客户数", "Visits", Kind.INT, 10),
+        col("effective", "有效沟通客户数", "Effective conversations", Kind.INT, 12),
+        col("effective_rate", "有效沟通率", "Effective rate", Kind.PERCENT, 10,
+            formula='IF(N({visits})=0,"",{effective}/{visits})'),
+        col("new_customers", "新客户数", "New customers", Kind.INT, 9),
+        col("proposals", "方案提交数", "Proposals", Kind.INT, 9),
+        col("amount_signed", "成交金额(万元)", "Amount signed (10k CNY)", Kind.AMOUNT, 12),
+        col("target", "周目标(万元)", "Week target (10k CNY)", Kind.AMOUNT, 12),
+        col("completion", "目标完成率", "Completion", Kind.PERCENT, 10,
+            formula='IF(N({target})=0,"{na}",{amount_signed}/{target})'),
+        col("progress", "重点客户进展", "Key customer progress", Kind.LONG_TEXT, 48),
+        col("problems", "遇到问题", "Problems", Kind.LONG_TEXT, 30),
+        col("errors", "数据问题数", "Data errors", Kind.INT, 9),
+        col("comment", "主管点评", "Manager's comment", Kind.LONG_TEXT, 30),
+    ),
+    formats=(
+        CondFormat("completion", 'AND(ISNUMBER({completion}),{completion}<1)', "bad"),
+        CondFormat("completion", 'AND(ISNUMBER({completion}),{completion}>=1)', "good"),
+        CondFormat("missing", "N({missing})>0", "warn"),
+        CondFormat("late", "N({late})>0", "warn"),
+    ),
+    notes=Label("由日报自动汇总;“主管点评”列由主管填写,重新汇总时保留。",
+                "Rolled up from the dailies; the comment column is yours and is kept when "
+                "the week is rolled up again."),
+)
+
+TABLES = (WEEKLY,)
