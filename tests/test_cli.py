@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 from xlsales.cli import app
 
 runner = CliRunner()
-COMMANDS = [[], ["init"], ["templates"], ["templates", "build"], ["sample"], ["demo"]]
+COMMANDS = [[], ["init"], ["templates"], ["templates", "build"], ["sample"], ["demo"],
+            ["validate"], ["rollup"], ["completion"], ["compliance"], ["spotcheck"]]
 
 
 @pytest.mark.parametrize("words", COMMANDS, ids=lambda w: " ".join(w) or "xlsales")
@@ -61,12 +62,20 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     payload = json.loads(proc.stdout)
     assert payload["ok"] is True
     assert payload["rows"]["daily"] > 1000
-    assert payload["split_mismatches"]
-    assert all(0.10 <= m <= 0.15 for m in payload["target_margins"].values())
+    assert payload["validation"]["daily_report.xlsx"]["errors"] > 0
+    assert payload["validation"]["settings.xlsx"] == {"errors": 0, "warnings": 0}
+    assert [w[-8:] for w in payload["weeks"]] == ["2024-W09", "2024-W10", "2024-W11",
+                                                  "2024-W12", "2024-W13"]
+    assert len(payload["completion"]["top3"]) == 3
+    assert payload["spotcheck"]["picked"] == 4 and payload["spotcheck"]["reports"] == 12
+    assert sum(r["missing"] for r in payload["compliance"]) > 0
     for path in payload["written"]:
         wb = openpyxl.load_workbook(path)
         assert wb.sheetnames
         wb.close()
+    daily = openpyxl.load_workbook(out / "daily_report.xlsx", read_only=True)
+    assert {"周报 2024-W13", "日报提交情况", "校验结果"} <= set(daily.sheetnames)
+    daily.close()
 
 
 def test_demo_human_output(tmp_path: Path) -> None:

@@ -162,12 +162,21 @@ def demo(
     for key, n in result.rows.items():
         table.add_row(key, str(n))
     console.print(table)
-    for q, m in result.target_margins.items():
-        text = "n/a" if m is None else f"{m:.1%}"
-        console.print(f"Owners' targets vs team total {q}: {text} above")
-    for s in result.split_mismatches:
-        console.print(f"[yellow]Monthly split ≠ quarterly target[/yellow]: {s['owner']} "
-                      f"{s['quarter']} (gap {s['gap']:g})")
+    checks = Table("workbook", "errors", "warnings", title="Validation (marked in the files)")
+    for name, counts in result.validation.items():
+        checks.add_row(name, str(counts["errors"]), str(counts["warnings"]))
+    console.print(checks)
+    comp = result.completion
+    console.print(f"Completion {comp['first']} – {comp['through']}: TOP3 "
+                  f"{', '.join(comp['top3'])}; under {comp['threshold']:.0%}: "
+                  f"{', '.join(comp['below']) or '—'}")
+    late = sum(r["late"] for r in result.compliance)
+    missing = sum(r["missing"] for r in result.compliance)
+    console.print(f"Daily-report discipline this quarter: {late} late, {missing} missing")
+    spot = result.spotcheck
+    console.print(f"Spot-check {spot['date']}: {spot['picked']} of {spot['reports']} reports "
+                  f"({', '.join(p['rep'] for p in spot['picks'])})")
+    console.print(f"Weekly reports: {', '.join(result.weeks)}")
     console.print("Wrote:")
     for p in result.written:
         console.print(f"  {p}")
@@ -323,6 +332,8 @@ def completion_cmd(
 def compliance(
     period: Annotated[str, typer.Option(help="2024-W10, 2024-03, 2024Q1 or 2024.")],
     workspace: WorkspaceOpt = Path("."),
+    write: Annotated[bool, typer.Option("--write", help="Add the table as a sheet of the "
+                                        "daily-report workbook.")] = False,
     on: OnOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -330,12 +341,13 @@ def compliance(
     from xlsales.jobs import run_compliance
 
     try:
-        result = run_compliance(workspace, period, today=_today(on))
+        result, written = run_compliance(workspace, period, today=_today(on), write=write)
     except (XlsalesError, ValueError, OSError) as exc:
         _fail(exc, as_json)
         return
     if as_json:
-        _emit({"ok": True, "period": period, "reps": [r.as_dict() for r in result]})
+        _emit({"ok": True, "period": period, "reps": [r.as_dict() for r in result],
+               "written": str(written) if written else None})
         return
     table = Table("rep", "expected", "reported", "late", "late rate", "missing",
                   "missing rate", "missing days", title=f"Daily-report discipline {period}")
@@ -345,6 +357,8 @@ def compliance(
                       ", ".join(d.isoformat() for d in r.missing_days[:5])
                       + (" …" if r.missing > 5 else ""))
     console.print(table)
+    if written:
+        console.print(f"Wrote the table into {written}")
 
 
 @app.command()

@@ -65,3 +65,44 @@ WEEKLY = TableSpec(
 )
 
 TABLES = (WEEKLY,)
+
+
+class ComplianceRow(BaseModel):
+    """A rep's reporting discipline over a period."""
+
+    rep: str
+    expected: int
+    reported: int
+
+
+COMPLIANCE = TableSpec(
+    key="compliance",
+    name="Compliance",
+    sheet=Label("日报提交情况", "Compliance"),
+    title=Label("日报提交情况(逾期与缺报)", "Daily-report discipline (late and missing)"),
+    model=ComplianceRow,
+    blank_rows=0,
+    columns=(
+        col("period", "期间", "Period", width=10),
+        col("rep", "销售代表", "Rep", width=10),
+        col("expected", "应报天数", "Days expected", Kind.INT, 9),
+        col("reported", "已报天数", "Days reported", Kind.INT, 9),
+        col("late", "逾期天数", "Days late", Kind.INT, 9),
+        col("late_rate", "逾期率", "Late rate", Kind.PERCENT, 9,
+            formula='IF(N({reported})=0,"",{late}/{reported})'),
+        col("missing", "缺报天数", "Days missing", Kind.INT, 9),
+        col("missing_rate", "缺报率", "Missing rate", Kind.PERCENT, 9,
+            formula='IF(N({expected})=0,"",{missing}/{expected})'),
+        col("late_days", "逾期日期", "Late on", Kind.LONG_TEXT, 30),
+        col("missing_days", "缺报日期", "Missing on", Kind.LONG_TEXT, 30),
+    ),
+    formats=(
+        CondFormat("missing", "N({missing})>0", "bad"),
+        CondFormat("late", "N({late})>0", "warn"),
+    ),
+    notes=Label("逾期:提交时间晚于截止时间;缺报:工作日无日报(入职前、离职后不计)。",
+                "Late: submitted after the deadline; missing: a working day without a report "
+                "(before the start date or after the end date does not count)."),
+)
+
+TABLES = (WEEKLY, COMPLIANCE)
