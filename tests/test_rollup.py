@@ -1,0 +1,245 @@
+"""Weekly rollup, completion rates, discipline and the spot-check."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import Counter
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from xlsales.calendar import WorkCalendar, week_days, week_label
+from xlsales.discipline import discipline
+from xlsales.jobs import run_rollup, run_spotcheck
+from xlsales.performance import Targets, completion, period_target
+from xlsales.rollup import weekly_rollup
+from xlsales.sample import SAMPLE_TODAY, generate
+from xlsales.settings import RosterEntry, Settings
+from xlsales.spotcheck import spot_check
+from xlsales.tables.weekly import WEEKLY
+from xlsales.workspace import write_workspace
+
+D = dt.date
+REPS = ["甲", "乙", "丙", "丁"]
+
+
+def team() -> Settings:
+    s = Settings.default()
+    s.roster = [RosterEntry(rep=r, region="东" if i < 2 else "西", product_line="A")
+                for i, r in enumerate(REPS)]
+    return s
+
+
+day_in_2024 = st.dates(D(2024, 1, 1), D(2024, 12, 31))
+daily_row = st.fixed_dictionaries({
+    "date": day_in_2024, "rep": st.sampled_from(REPS),
+    "visits": st.integers(0, 20), "effective": st.integers(0, 20),
+    "new_customers": st.integers(0, 5), "proposals": st.integers(0, 5),
+    "amount_signed": st.floats(0, 500, allow_nan=False).map(lambda x: round(x, 2)),
+})
+
+
+def unique_days(rows: list[dict]) -> list[dict]:
+    seen: dict[tuple, dict] = {}
+    for r in rows:
+        seen.setdefault((r["rep"], r["date"]), r)
+    return list(seen.values())
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(daily_row, max_size=40).map(unique_days))
+def test_weekly_totals_equal_the_daily_rows(rows: list[dict]) -> None:
+    weeks = sorted({week_label(r["date"]) for r in rows})
+    out = weekly_rollup(rows, Targets(), team(), weeks)
+    df = pd.DataFrame(rows, columns=["date", "rep", "visits", "effective", "new_customers",
+                                     "proposals", "amount_signed"])
+    for r in out:
+        mine = df[df["date"].map(week_label) == r.week] if len(df) else df
+        if r.level == "rep":
+            mine = mine[mine["rep"] == r.name]
+        elif r.level == "region":
+            mine = mine[mine["rep"].isin(REPS[:2] if r.name == "东" else REPS[2:])]
+        for key in ("visits", "effective", "new_customers", "proposals"):
+            assert getattr(r, key) == int(mine[key].sum()), (r.week, r.name, key)
+        assert r.amount_signed == pytest.approx(float(mine["amount_signed"].sum()))
+    team_rows = [r for r in out if r.level == "team"]
+    assert sum(r.visits for r in team_rows) == sum(r["visits"] for r in rows)
+
+
+@settings(max_examples=60, deadline=None)
+@given(actual=st.floats(0, 1e6, allow_nan=False),
+       target=st.one_of(st.none(), st.just(0.0), st.floats(0.01, 1e6)))
+def test_completion_is_actual_over_target(actual: float, target: float | None) -> None:
+    s = team()
+    rows = [{"date": D(2024, 3, 5), "rep": "甲", "amount_signed": actual}]
+    targets = Targets()
+    if target is not None:
+        targets.months[("甲", 2024, 3)] = target
+    result = completion(rows, targets, s, D(2024, 3, 1), D(2024, 3, 31))
+    row = next(r for r in result.rows if r.key == "甲")
+    if not target:
+        assert row.rate is None and row.rank is None
+    else:
+        assert row.rate == pytest.approx(actual / target)
+
+
+def test_month_target_spreads_over_working_days() -> None:
+    cal = WorkCalendar()
+    targets = Targets(months={("甲", 2024, 2): 30.0})
+    # February 2024: 18 working days (Spring Festival week off, 4 and 18 Feb worked).
+    assert cal.count(D(2024, 2, 1), D(2024, 2, 29)) == 18
+    assert period_target(targets, "甲", D(2024, 2, 1), D(2024, 2, 29), cal) == pytest.approx(30)
+    week = period_target(targets, "甲", *week_days("2024-W05"), cal)  # 29 Jan - 4 Feb
+    assert week == pytest.approx(30 / 18 * 3)  # Thu 1, Fri 2 and make-up Sun 4 Feb
+    assert period_target(targets, "甲", D(2024, 2, 10), D(2024, 2, 17), cal) == 0.0
+    assert period_target(targets, "乙", D(2024, 2, 1), D(2024, 2, 29), cal) is None
+
+
+def test_top3_and_threshold() -> None:
+    s = team()
+    targets = Targets(months={(r, 2024, 3): 10.0 for r in REPS})
+    rows = [{"date": D(2024, 3, 5), "rep": r, "amount_signed": a}
+            for r, a in zip(REPS, (12, 9, 7.9, 0), strict=True)]
+    result = completion(rows, targets, s, D(2024, 3, 1), D(2024, 3, 31))
+    assert [r.key for r in result.top3] == ["甲", "乙", "丙"]
+    assert [r.key for r in result.below] == ["丙", "丁"]
+    region = completion(rows, targets, s, D(2024, 3, 1), D(2024, 3, 31), by="region")
+    assert {r.key: r.rate for r in region.rows} == pytest.approx({"东": 21 / 20, "西": 7.9 / 20})
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 30), share=st.floats(0.05, 1.0), seed=st.integers(0, 10_000))
+def test_spot_check_draws_ceil_share_n_distinct_rows(n: int, share: float, seed: int) -> None:
+    s = Settings.default()
+    names = [f"R{i:02d}" for i in range(n)]
+    s.roster = [RosterEntry(rep=r, region="x", product_line="y") for r in names]
+    day = D(2024, 3, 6)
+    rows = [{"date": day, "rep": r, "visits": 1, "effective": 1} for r in names]
+    picks = spot_check(rows, day, share=share, seed=seed, settings=s)
+    assert len(picks) == math.ceil(share * n - 1e-9)
+    assert len({p.rep for p in picks}) == len(picks)
+    assert [p.rep for p in picks] == [p.rep for p in spot_check(rows, day, share=share,
+                                                                 seed=seed, settings=s)]
+
+
+def test_spot_check_covers_every_rep_before_anyone_twice() -> None:
+    sample = generate()
+    checked: Counter[str] = Counter()
+    for day in WorkCalendar().days(*week_days("2024-W12")):
+        picks = spot_check(sample.data["daily"], day, share=0.3, seed=7,
+                           settings=sample.settings)
+        for p in picks:
+            if checked[p.rep]:
+                assert all(checked[r] for r in sample.settings.reps()), (day, p.rep)
+            checked[p.rep] += 1
+    assert set(checked) == set(sample.settings.reps())
+
+
+def test_calendar_drives_week_ends_and_missing_days() -> None:
+    s = team()
+    cal = WorkCalendar()
+    # National Day 2024: week 40 ends Mon 30 Sep… the holiday runs 1-7 Oct; the make-up
+    # Saturday 12 Oct ends week 41.
+    assert cal.week_end("2024-W41") == D(2024, 10, 12)
+    assert cal.week_end("2024-W40") == D(2024, 9, 30)
+    assert cal.week_end("2024-W39") == D(2024, 9, 29)  # make-up Sunday
+    rows = [{"date": D(2024, 10, d), "rep": "甲", "visits": 1, "effective": 1}
+            for d in (8, 9, 10, 11)]
+    out = weekly_rollup(rows, Targets(), s, ["2024-W41"])
+    mine = next(r for r in out if r.name == "甲")
+    assert (mine.expected, mine.reported, mine.missing_days) == (5, 4, [D(2024, 10, 12)])
+    other = next(r for r in out if r.name == "乙")
+    assert other.expected == 5 and other.missing == 5
+    # Spring Festival 2024: Sunday 4 Feb and Sunday 18 Feb are owed.
+    rep = discipline([], s, D(2024, 2, 1), D(2024, 2, 29))[0]
+    assert D(2024, 2, 4) in rep.missing_days and D(2024, 2, 18) in rep.missing_days
+    assert rep.expected == 18
+
+
+def test_discipline_respects_start_date_and_late() -> None:
+    s = team()
+    s.roster[0].start_date = D(2024, 3, 6)
+    rows = [{"date": D(2024, 3, 6), "rep": "甲",
+             "submitted_at": dt.datetime(2024, 3, 6, 18, 1)},
+            {"date": D(2024, 3, 7), "rep": "甲",
+             "submitted_at": dt.datetime(2024, 3, 7, 17, 59)}]
+    rep = discipline(rows, s, D(2024, 3, 4), D(2024, 3, 8))[0]
+    assert (rep.expected, rep.reported, rep.late, rep.missing) == (3, 2, 1, 1)
+    assert rep.late_days == [D(2024, 3, 6)] and rep.missing_days == [D(2024, 3, 8)]
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    sample = generate()
+    write_workspace(tmp_path, sample.settings, sample.data)
+    return tmp_path
+
+
+def _week_sheet(path: Path, name: str) -> list[dict]:
+    wb = openpyxl.load_workbook(path)
+    ws = wb[name]
+    rows = list(ws.iter_rows(values_only=True))
+    header = next(i for i, r in enumerate(rows) if r and r[0] == WEEKLY.columns[0].header("zh"))
+    keys = {h: WEEKLY.columns[[c.header("zh") for c in WEEKLY.columns].index(h)].key
+            for h in rows[header] if h}
+    return [{keys[h]: v for h, v in zip(rows[header], r, strict=False) if h}
+            for r in rows[header + 1:] if any(v is not None for v in r)]
+
+
+def test_rerunning_a_week_replaces_it_and_keeps_comments(workspace: Path) -> None:
+    first = run_rollup(workspace, week="2024-W12", today=SAMPLE_TODAY)
+    sheet = first.sheets[0]
+    path = workspace / "daily_report.xlsx"
+    wb = openpyxl.load_workbook(path)
+    ws = wb[sheet]
+    rows = _week_sheet(path, sheet)
+    target = next(i for i, r in enumerate(rows) if r["name"] == "李娜")
+    comment_col = [c.key for c in WEEKLY.columns].index("comment") + 1
+    header_row = next(r[0].row for r in ws.iter_rows() if r[0].value == "周")
+    ws.cell(row=header_row + 1 + target, column=comment_col, value="=不是公式,跟进报价")
+    ws.cell(row=header_row + 1 + target, column=comment_col).data_type = "s"
+    wb.save(path)
+    again = run_rollup(workspace, week="2024-W12", today=SAMPLE_TODAY)
+    assert again.sheets == first.sheets
+    after = _week_sheet(path, sheet)
+    assert len(after) == len(rows)
+    assert next(r for r in after if r["name"] == "李娜")["comment"] == "=不是公式,跟进报价"
+    assert all(r["comment"] is None for r in after if r["name"] != "李娜")
+    assert openpyxl.load_workbook(path).sheetnames.count(sheet) == 1
+
+
+def test_rollup_of_the_sample_matches_an_independent_pandas_sum(workspace: Path) -> None:
+    result = run_rollup(workspace, month="2024-03", today=SAMPLE_TODAY, write=False)
+    sample = generate()
+    df = pd.DataFrame(sample.data["daily"]).drop_duplicates(["rep", "date"], keep="last")
+    df["week"] = df["date"].map(week_label)
+    sums = df.groupby(["week", "rep"])[["visits", "effective", "amount_signed"]].sum()
+    for r in result.rows:
+        if r.level != "rep":
+            continue
+        expected = sums.loc[(r.week, r.name)] if (r.week, r.name) in sums.index else None
+        assert expected is not None
+        assert r.visits == expected["visits"] and r.effective == expected["effective"]
+        assert r.amount_signed == pytest.approx(expected["amount_signed"])
+    assert result.dropped == 1
+    assert result.errors >= 5
+
+
+def test_spotcheck_mark_keeps_earlier_marks(workspace: Path) -> None:
+    a = run_spotcheck(workspace, D(2024, 3, 28), mark=True)
+    b = run_spotcheck(workspace, D(2024, 3, 29), mark=True)
+    assert a.marked and b.marked
+    from xlsales.workspace import read_table
+
+    rows = read_table(workspace, "daily")
+    marked = {(r["rep"], r["date"]): r["spot_check"] for r in rows if r.get("spot_check")}
+    assert marked == {**{(p.rep, p.date): D(2024, 3, 28) for p in a.picks},
+                      **{(p.rep, p.date): D(2024, 3, 29) for p in b.picks}}
+    yang = next(r for r in rows if r["rep"] == "杨帆" and r["date"] == D(2024, 3, 29))
+    if any(p.rep == "杨帆" for p in b.picks):
+        assert "次日计划" in (yang.get("check_result") or "")
