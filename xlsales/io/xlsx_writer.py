@@ -19,7 +19,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from xlsales.i18n import Label, Lang
 from xlsales.io.atomic import atomic_path
-from xlsales.io.formulas import expand
+from xlsales.io.formulas import expand, structured_ref
 from xlsales.tables.base import Column, Kind
 from xlsales.workbook import LISTS_SHEET, STAGE_PROB_NAME, BookPlan, SheetPlan, list_name
 
@@ -29,6 +29,8 @@ HEADER_ROW = 2
 DATE_MIN = dt.date(1900, 1, 1)
 DATE_MAX = dt.date(2100, 12, 31)
 TOTAL_LABEL = Label("合计", "Total")
+SUBTOTAL_CODES = {"sum": 109, "average": 101, "count_nums": 102, "count": 103, "max": 104,
+                  "min": 105, "std_dev": 107, "var": 110}
 
 _ERR = {
     "title": Label("输入有误", "Invalid entry"),
@@ -132,6 +134,10 @@ def _write_sheet(wb: Workbook, fmts: _Formats, plan: BookPlan, sheet: SheetPlan)
     })
     for c, entry in enumerate(columns):  # header cells get our header format
         ws.write_string(HEADER_ROW, c, entry["header"], fmts.header)
+    for c, col in enumerate(spec.columns):
+        if col.total:  # XlsxWriter writes SUBTOTAL(109,[Col]); LibreOffice needs Table[Col]
+            ws.write_formula(last + 1, c, f"=SUBTOTAL({SUBTOTAL_CODES[col.total]},"
+                             f"{structured_ref(spec, col.key, lang)})", fmts.cell(col))
 
     def display(list_key: str, value: str) -> str:
         return _display(plan, list_key, value)
@@ -234,8 +240,13 @@ def _validation(col: Column, lang: Lang) -> dict[str, Any] | None:
 def _write_lists(wb: Workbook, plan: BookPlan) -> None:
     """The hidden sheet with every dropdown list and the stage probabilities."""
     ws = wb.add_worksheet(LISTS_SHEET)
+    lists = dict(plan.lists)
+    for sheet in plan.sheets:  # a dropdown's name must exist even when its list is empty
+        for col in sheet.spec.columns:
+            if col.choices:
+                lists.setdefault(col.choices, [])
     c = 0
-    for name, labels in plan.lists.items():
+    for name, labels in lists.items():
         ws.write_string(0, c, name)
         for r, label in enumerate(labels, start=1):
             ws.write_string(r, c, label)
