@@ -29,6 +29,8 @@ HEADER_ROW = 2
 DATE_MIN = dt.date(1900, 1, 1)
 DATE_MAX = dt.date(2100, 12, 31)
 TOTAL_LABEL = Label("合计", "Total")
+ROW_HEIGHT = 15
+MAX_LINES = 4
 SUBTOTAL_CODES = {"sum": 109, "average": 101, "count_nums": 102, "count": 103, "max": 104,
                   "min": 105, "std_dev": 107, "var": 110}
 
@@ -153,6 +155,10 @@ def _write_sheet(wb: Workbook, fmts: _Formats, plan: BookPlan, sheet: SheetPlan)
                                                 display=display), fmt)
             else:
                 _write_value(ws, row, c, values.get(col.key), col, fmt)
+        lines = max((text_lines(values.get(col.key), col.width) for col in spec.columns
+                     if col.kind is Kind.LONG_TEXT), default=1)
+        if lines > 1:
+            ws.set_row(row, ROW_HEIGHT * lines)
 
     for c, col in enumerate(spec.columns):
         if col.is_input:
@@ -179,6 +185,17 @@ def _write_sheet(wb: Workbook, fmts: _Formats, plan: BookPlan, sheet: SheetPlan)
     ws.fit_to_pages(1, 0)
     ws.repeat_rows(HEADER_ROW)
     ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
+
+
+def text_lines(value: Any, width: float) -> int:
+    """How many wrapped lines ``value`` needs in a column ``width`` characters wide."""
+    if not isinstance(value, str) or not value:
+        return 1
+    lines = 0
+    for part in value.splitlines() or [""]:
+        units = sum(2 if ord(ch) > 0x2E7F else 1 for ch in part)  # CJK is two wide
+        lines += max(1, -(-units // max(int(width) - 1, 1)))
+    return min(lines, MAX_LINES)
 
 
 def _write_value(ws: Worksheet, row: int, col_idx: int, value: Any, col: Column,
