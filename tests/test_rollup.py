@@ -243,3 +243,47 @@ def test_spotcheck_mark_keeps_earlier_marks(workspace: Path) -> None:
     yang = next(r for r in rows if r["rep"] == "杨帆" and r["date"] == D(2024, 3, 29))
     if any(p.rep == "杨帆" for p in b.picks):
         assert "次日计划" in (yang.get("check_result") or "")
+
+
+@pytest.mark.libreoffice
+def test_weekly_and_compliance_formulas_recalculate_like_python(
+        workspace: Path, soffice: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    from xlsales.io.libreoffice import recalculate
+    from xlsales.jobs import run_compliance
+    from xlsales.tables.weekly import COMPLIANCE
+
+    result = run_rollup(workspace, month="2024-03", today=SAMPLE_TODAY)
+    reps, _ = run_compliance(workspace, "2024Q1", today=SAMPLE_TODAY, write=True)
+    out = recalculate(workspace / "daily_report.xlsx", tmp_path_factory.mktemp("recalc"),
+                      soffice=soffice)
+    wb = openpyxl.load_workbook(out, data_only=True)
+    checked = 0
+    for sheet in result.sheets:
+        ws = wb[sheet]
+        rows = list(ws.iter_rows(values_only=True))
+        header = next(i for i, r in enumerate(rows) if r and r[0] == "周")
+        col = {c.key: rows[header].index(c.header("zh")) for c in WEEKLY.columns}
+        python = {(r.level, r.name): r for r in result.rows if r.week == sheet[-8:]}
+        levels = {"代表": "rep", "区域小计": "region", "团队合计": "team"}
+        for values in rows[header + 1:]:
+            py = python[(levels[values[col["level"]]], values[col["name"]])]
+            rate, comp = values[col["effective_rate"]], values[col["completion"]]
+            assert (rate if rate != "" else None) == pytest.approx(py.effective_rate)
+            if py.completion is None:
+                assert comp == "无目标"
+            else:
+                assert comp == pytest.approx(py.completion)
+            checked += 1
+    assert checked >= 5 * 16
+    ws = wb[COMPLIANCE.sheet("zh")]
+    rows = list(ws.iter_rows(values_only=True))
+    header = next(i for i, r in enumerate(rows) if r and r[0] == "期间")
+    col = {c.key: rows[header].index(c.header("zh")) for c in COMPLIANCE.columns}
+    by_rep = {r.rep: r for r in reps}
+    for values in rows[header + 1:]:
+        rep = by_rep[values[col["rep"]]]
+        assert values[col["late_rate"]] == pytest.approx(rep.late_rate)
+        assert values[col["missing_rate"]] == pytest.approx(rep.missing_rate)
+    for sheet in wb.worksheets:
+        for row in sheet.iter_rows(values_only=True):
+            assert not any(isinstance(v, str) and v.startswith(("#", "Err:")) for v in row)
