@@ -287,3 +287,52 @@ def test_weekly_and_compliance_formulas_recalculate_like_python(
     for sheet in wb.worksheets:
         for row in sheet.iter_rows(values_only=True):
             assert not any(isinstance(v, str) and v.startswith(("#", "Err:")) for v in row)
+
+
+def test_folder_of_per_rep_workbooks_rolls_up_like_the_shared_one(tmp_path: Path) -> None:
+    sample = generate()
+    shared = tmp_path / "shared"
+    write_workspace(shared, sample.settings, sample.data, books=["settings", "targets", "daily"])
+    folder = tmp_path / "per_rep"
+    write_workspace(folder, sample.settings, books=["settings", "targets"])
+    write_workspace(folder, sample.settings, sample.data, books=["targets"])
+    for rep in sample.settings.reps()[:12]:
+        mine = [r for r in sample.data["daily"] if r["rep"] == rep]
+        write_workspace(tmp_path / "tmp", sample.settings, {"daily": mine}, books=["daily"])
+        (tmp_path / "tmp" / "daily_report.xlsx").rename(folder / f"daily_{rep}.xlsx")
+    a = run_rollup(shared, week="2024-W12", today=SAMPLE_TODAY)
+    b = run_rollup(folder, week="2024-W12", today=SAMPLE_TODAY)
+    assert [r.as_dict() for r in a.rows] == [r.as_dict() for r in b.rows]
+    assert b.written == folder / "weekly_report.xlsx"
+    assert openpyxl.load_workbook(b.written).sheetnames == b.sheets
+
+
+def test_leave_days_are_not_missing() -> None:
+    sample = generate()
+    liu = sample.settings.rep("刘洋")
+    assert liu is not None and liu.leave
+    rep = next(r for r in discipline(sample.data["daily"], sample.settings, D(2024, 1, 15),
+                                     D(2024, 1, 19)) if r.rep == "刘洋")
+    assert (rep.expected, rep.missing) == (2, 0)
+
+
+def test_week_label_style(workspace: Path) -> None:
+    from xlsales.workspace import read_settings
+
+    s = read_settings(workspace)
+    s.general.week_label = "monday"
+    write_workspace(workspace, s, books=["settings"])
+    result = run_rollup(workspace, week="2024-W12", today=SAMPLE_TODAY)
+    assert result.sheets == ["周报 2024-03-18"]
+
+
+def test_uncovered_calendar_year_is_a_warning(tmp_path: Path) -> None:
+    from xlsales.validate import validate_file
+
+    s = team()
+    rows = [{"date": D(2099, 3, 2), "rep": "甲", "visits": 1, "effective": 1,
+             "next_plan": "x"}]
+    write_workspace(tmp_path, s, {"daily": rows}, books=["settings", "daily"])
+    result = validate_file(tmp_path / "daily_report.xlsx", today=D(2099, 3, 3))
+    assert [(f.rule, f.severity) for f in result.findings] == [
+        ("T2.calendar_uncovered", "warning")]

@@ -133,6 +133,11 @@ def week_label(day: dt.date) -> str:
     return f"{year}-W{week:02d}"
 
 
+def display_week(label: str, style: str = "iso") -> str:
+    """A week as the team names it: ``2024-W10`` (iso) or ``2024-03-04`` (monday)."""
+    return label if style == "iso" else week_days(label)[0].isoformat()
+
+
 def week_days(label: str) -> tuple[dt.date, dt.date]:
     """Monday and Sunday of ISO week ``2024-W10``."""
     try:

@@ -290,6 +290,8 @@ def rollup(
                           f"{r.amount_signed:g}", "—" if r.target is None else f"{r.target:.1f}",
                           _pct(r.completion), style=style)
         console.print(table)
+    for f in [f for f in result.findings if f.severity == "error"][:10]:
+        console.print(f"  [red]{f.sheet}!{f.cell}[/red] {f.rule}: {f.message}")
     console.print(f"{result.errors} data errors in the dailies (rows kept, errors counted); "
                   f"{result.dropped} duplicate rows dropped (latest submission kept).")
     console.print(f"Wrote {', '.join(result.sheets)} into {result.written}")

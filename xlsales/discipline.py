@@ -42,7 +42,8 @@ def expected_days(entry: RosterEntry, first: dt.date, last: dt.date,
     """The working days a rep owes a report in ``first``..``last``."""
     lo = max(first, entry.start_date) if entry.start_date else first
     hi = min(last, entry.end_date) if entry.end_date else last
-    return list(cal.days(lo, hi)) if lo <= hi else []
+    leave = entry.leave_days()
+    return [d for d in cal.days(lo, hi) if d not in leave] if lo <= hi else []
 
 
 @dataclass

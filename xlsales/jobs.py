@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from xlsales import tables as T
-from xlsales.calendar import WorkCalendar, parse_period, week_label
+from xlsales.calendar import WorkCalendar, display_week, parse_period, week_label
 from xlsales.discipline import RepDiscipline, dedupe, discipline
 from xlsales.errors import XlsalesError
 from xlsales.findings import Finding
@@ -26,6 +26,7 @@ from xlsales.spotcheck import Pick, spot_check
 from xlsales.workspace import BOOK_BY_KEY, read_settings
 
 DAILY_FILE = BOOK_BY_KEY["daily"].filename
+WEEKLY_FILE = "weekly_report.xlsx"
 TARGETS_FILE = BOOK_BY_KEY["targets"].filename
 
 
@@ -64,7 +65,8 @@ def load_daily(source: str | os.PathLike[str], *, today: dt.date | None = None) 
     if path.is_dir():
         root = path
         files = [path / DAILY_FILE] if (path / DAILY_FILE).exists() else sorted(
-            p for p in path.glob("*.xls[xm]") if not p.name.startswith(("~$", ".")))
+            p for p in path.glob("*.xls[xm]")
+            if not p.name.startswith(("~$", ".")) and p.name != WEEKLY_FILE)
     else:
         root, files = path.parent, [path]
     settings = (read_settings(root) if (root / BOOK_BY_KEY["settings"].filename).exists()
@@ -131,6 +133,8 @@ class RollupResult:
                 "errors": self.errors,
                 "warnings": sum(1 for f in self.findings if f.severity == "warning"),
                 "duplicates_dropped": self.dropped,
+                "findings": [f.model_dump(mode="json") for f in self.findings
+                             if f.severity == "error"],
                 "written": str(self.written) if self.written else None, "sheets": self.sheets}
 
 
@@ -163,7 +167,12 @@ def run_rollup(source: str | os.PathLike[str], *, week: str | None = None,
                          errors_by_row=daily.errors_by_row)
     result = RollupResult(weeks, rows, daily.findings, len(daily.dropped))
     if write:
-        target = Path(out) if out else daily.files[0]
+        if out:
+            target = Path(out)
+        elif len(daily.files) == 1:
+            target = daily.files[0]
+        else:  # per-rep workbooks: the weekly sheets go into a workbook of their own
+            target = daily.root / WEEKLY_FILE
         result.written, result.sheets = _write_weeks(daily, rows, weeks, target)
     return result
 
@@ -174,11 +183,17 @@ def _write_weeks(daily: DailySource, rows: list[WeekRow], weeks: list[str],
     from xlsales.tables.weekly import LEVELS, WEEKLY
 
     lang = daily.lang
-    src = target if target.exists() else daily.files[0]
+    if target.exists():
+        src = target
+    elif len(daily.files) == 1:
+        src = daily.files[0]
+    else:
+        src = None
     sheets = []
     with edit_workbook(src, out=target) as wb:
         for week in weeks:
-            name = WEEK_SHEET(lang).format(week=week)
+            name = WEEK_SHEET(lang).format(
+                week=display_week(week, daily.settings.general.week_label))
             kept: dict[tuple[str, str], Any] = {}
             if name in wb.sheetnames:
                 for old in read_existing(wb[name], WEEKLY, lang):

@@ -10,12 +10,14 @@ workbook's language.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
 from xlsales.i18n import Label, Lang
+from xlsales.normalize import to_date
 
 StageKind = Literal["open", "won", "lost"]
 
@@ -82,6 +84,11 @@ class RosterEntry(BaseModel):
     start_date: dt.date | None = None
     end_date: dt.date | None = None
     email: str | None = None
+    leave: str | None = None
+
+    def leave_days(self) -> set[dt.date]:
+        """Days off from the ``leave`` text: ``2024-03-04~2024-03-06; 2024-03-15``."""
+        return parse_day_list(self.leave)
 
 
 class CalendarOverride(BaseModel):
@@ -104,7 +111,7 @@ class General(BaseModel):
     meeting_max_minutes: int = Field(default=90, gt=0)
     target_margin_low: float = 0.10
     target_margin_high: float = 0.15
-    week_label: Literal["iso"] = "iso"
+    week_label: Literal["iso", "monday"] = "iso"
 
 
 # Built-in vocabularies: (list name, zh, en).
@@ -228,6 +235,27 @@ class Settings(BaseModel):
 
     def reps(self) -> list[str]:
         return [r.rep for r in self.roster]
+
+
+def parse_day_list(text: str | None) -> set[dt.date]:
+    """Dates and ranges separated by ``;``/``,``/``、``: ``2024-03-04~2024-03-06; 2024-03-15``."""
+    out: set[dt.date] = set()
+    if not text:
+        return out
+    for part in re.split(r"[;；,，、\s]+", text.strip()):
+        if not part:
+            continue
+        ends = re.split(r"~|～|至|--", part)
+        try:
+            first, last = to_date(ends[0]), to_date(ends[-1])
+        except ValueError:
+            raise ValueError(f"not a date or range of dates: {part!r}") from None
+        if first is None or last is None:
+            continue
+        while first <= last:
+            out.add(first)
+            first += dt.timedelta(days=1)
+    return out
 
 
 def unique(values: Iterable[str]) -> list[str]:

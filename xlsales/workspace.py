@@ -72,7 +72,9 @@ OPTION_LABELS: dict[str, tuple[Label, Label]] = {
     "target_margin_high": (Label("目标弹性上限", "Target margin high"),
                            Label("个人目标之和高出团队目标的最高比例",
                                  "Owners' sum above the team total, at most")),
-    "week_label": (Label("周标签", "Week label"), Label("iso: 2024-W10", "iso: 2024-W10")),
+    "week_label": (Label("周标签", "Week label"),
+                   Label("iso: 2024-W10;monday: 以周一日期命名 2024-03-04",
+                         "iso: 2024-W10; monday: named after the Monday, 2024-03-04")),
 }
 _NUMERIC_OPTIONS = {"spotcheck_share", "completion_threshold", "target_margin_low",
                     "target_margin_high", "meeting_max_minutes"}

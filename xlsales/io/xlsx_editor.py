@@ -36,15 +36,24 @@ TITLE_ROW, HEADER_ROW = 1, 3  # 1-based
 
 
 @contextmanager
-def edit_workbook(path: str | os.PathLike[str],
+def edit_workbook(path: str | os.PathLike[str] | None,
                   out: str | os.PathLike[str] | None = None) -> Iterator[Workbook]:
-    """Open ``path`` for editing; saved (atomically, to ``out`` or in place) on success."""
+    """Open ``path`` for editing (None: a new workbook saved to ``out``); saved
+    atomically, to ``out`` or in place, when the block succeeds."""
     require_defusedxml()
-    src = Path(path)
-    wb = openpyxl.load_workbook(src, keep_vba=src.suffix.lower() == ".xlsm")
+    if path is None:
+        if out is None:
+            raise ValueError("a new workbook needs an output path")
+        wb = Workbook()
+        wb.remove(wb.active)
+        target = Path(out)
+    else:
+        src = Path(path)
+        wb = openpyxl.load_workbook(src, keep_vba=src.suffix.lower() == ".xlsm")
+        target = Path(out) if out else src
     try:
         yield wb
-        with atomic_path(Path(out) if out else src) as tmp:
+        with atomic_path(target) as tmp:
             wb.save(tmp)
     finally:
         wb.close()

@@ -17,7 +17,7 @@ from typing import Any
 from xlsales.calendar import WorkCalendar, quarter_months
 from xlsales.i18n import Label
 from xlsales.sample import team
-from xlsales.settings import DEFAULT_STAGES, ListItem, RosterEntry, Settings
+from xlsales.settings import DEFAULT_STAGES, ListItem, RosterEntry, Settings, parse_day_list
 
 SAMPLE_START = dt.date(2023, 10, 1)
 SAMPLE_END = dt.date(2024, 3, 31)
@@ -122,7 +122,8 @@ class _Generator:
         ]
         s.roster = [RosterEntry(rep=name, region=region, product_line=line,
                                 manager=team.MANAGERS[region], start_date=start,
-                                email=f"rep{i + 1:02d}@example.com")
+                                email=f"rep{i + 1:02d}@example.com",
+                                leave=team.LEAVE.get(name))
                     for i, (name, region, line, start, _) in enumerate(team.REPS)]
         return s
 
@@ -322,9 +323,10 @@ class _Generator:
                 if to == "方案提交":
                     proposals[(day, o.owner)] = proposals.get((day, o.owner), 0) + 1
         rows: list[dict[str, Any]] = []
+        leave = {rep: parse_day_list(text) for rep, text in team.LEAVE.items()}
         for rep, _region, _line, start, _skill in team.REPS:
             for day in self.workdays:
-                if day > SAMPLE_TODAY or (start and day < start):
+                if day > SAMPLE_TODAY or (start and day < start) or day in leave.get(rep, ()):
                     continue
                 key = (day, rep)
                 if key not in moves and key not in signed and rng.random() < 0.015:

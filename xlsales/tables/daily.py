@@ -105,7 +105,14 @@ R_STAGE_BACKWARD = Rule(id="T2.stage_backward", severity="warning",
 R_STAGE_SKIPPED = Rule(id="T2.stage_skipped", severity="warning",
                        zh="商机阶段跳过了中间阶段:{text}", en="stage move skips stages: {text}")
 
-RULES = (R_EFFECTIVE, R_FUTURE, R_NON_WORKING, R_DUPLICATE, R_LATE, R_STAGE_UNKNOWN,
+R_UNCOVERED = Rule(id="T2.calendar_uncovered", severity="warning",
+                   zh="{year} 年的法定节假日数据尚未收录,暂按周一至周五计算工作日;"
+                      "请在“日历调整”中补充或升级 chinesecalendar",
+                   en="the statutory calendar does not cover {year} yet: working days are "
+                      "taken as Monday-Friday; add the year's days in the calendar sheet or "
+                      "upgrade chinesecalendar")
+
+RULES = (R_UNCOVERED, R_EFFECTIVE, R_FUTURE, R_NON_WORKING, R_DUPLICATE, R_LATE, R_STAGE_UNKNOWN,
          R_STAGE_UNPARSED, R_STAGE_BACKWARD, R_STAGE_SKIPPED)
 _MOVE_RULES = {"unknown_stage": R_STAGE_UNKNOWN, "unparsed": R_STAGE_UNPARSED,
                "backward": R_STAGE_BACKWARD, "skipped": R_STAGE_SKIPPED}
@@ -116,7 +123,12 @@ def check(table: TableRead, ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     deadline = ctx.settings.general.report_deadline
     seen: dict[tuple[dt.date, str], int] = {}
+    uncovered: set[int] = set()
     for row in table.rows:
+        day = row.get("date")
+        if isinstance(day, dt.date) and not ctx.calendar.covers(day) and day.year not in uncovered:
+            uncovered.add(day.year)
+            out.append(table.finding(R_UNCOVERED, row, "date", year=day.year))
         visits, effective = row.get("visits"), row.get("effective")
         if isinstance(visits, int) and isinstance(effective, int) and effective > visits:
             out.append(table.finding(R_EFFECTIVE, row, "effective", effective=effective,

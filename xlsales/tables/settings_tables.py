@@ -60,6 +60,9 @@ ROSTER = TableSpec(
         col("start_date", "入职日期", "Start date", Kind.DATE, 12),
         col("end_date", "离职日期", "End date", Kind.DATE, 12),
         col("email", "邮箱", "Email", width=24),
+        col("leave", "休假日期", "Leave days", width=28,
+            hint=("如 2024-03-04~2024-03-06; 2024-03-15(休假日不计缺报)",
+                  "e.g. 2024-03-04~2024-03-06; 2024-03-15 (not counted as missing)")),
     ),
 )
 
