@@ -394,6 +394,41 @@ def spotcheck(
         console.print(f"Marked in {result.marked}")
 
 
+@app.command()
+def followups(
+    workspace: WorkspaceOpt = Path("."),
+    on: OnOpt = None,
+    rep: Annotated[str | None, typer.Option("--rep", help="Only this rep's follow-ups.")
+                   ] = None,
+    write: Annotated[bool, typer.Option("--write", help="Fill 下次跟进时间 and the reason in "
+                                        "the archive and write a due-list sheet.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Next follow-up of every customer; what is due today, this week and overdue."""
+    from xlsales.jobs import BUCKETS, run_followups
+
+    try:
+        result = run_followups(workspace, today=_today(on), rep=rep, write=write)
+    except (XlsalesError, ValueError, OSError) as exc:
+        _fail(exc, as_json)
+        return
+    if as_json:
+        _emit({"ok": True, **result.as_dict()})
+        return
+    today = result.report.today
+    for key, dues in result.report.buckets(rep).items():
+        table = Table("owner", "customer", "due", "overdue", "kind", "reason",
+                      title=f"{BUCKETS[key].en} ({len(dues)})")
+        for d in dues[:40]:
+            table.add_row(d.owner, d.customer, d.date.isoformat(),
+                          str(d.overdue_days(today) or ""), d.kind, d.reason)
+        console.print(table)
+        if len(dues) > 40:
+            console.print(f"… {len(dues) - 40} more (use --json)")
+    if result.written:
+        console.print(f"Wrote next follow-ups and the due list into {result.written}")
+
+
 def main() -> None:
     """Entry point of the ``xlsales`` script."""
     app()

@@ -318,3 +318,86 @@ def _mark_picks(daily: DailySource, picks: list[Pick], day: dt.date) -> Path:
                     ws[ref].data_type = "s"
         marked = Path(table.file)
     return marked or daily.files[0]
+
+
+# -- follow-ups --------------------------------------------------------------------
+
+CUSTOMERS_FILE = BOOK_BY_KEY["customers"].filename
+BUCKETS = {"overdue": Label("逾期", "Overdue"), "today": Label("今天", "Today"),
+           "this_week": Label("本周", "This week")}
+SLEEPING = Label("流失客户:不再安排跟进", "lost: no follow-ups")
+
+
+@dataclass
+class FollowUpResult:
+    """Follow-ups planned as of a day, and where they were written."""
+
+    report: Any
+    rep: str | None
+    written: Path | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        today = self.report.today
+        buckets = self.report.buckets(self.rep)
+        return {"on": today.isoformat(), "rep": self.rep,
+                "due": {k: [d.as_dict(today) for d in v] for k, v in buckets.items()},
+                "counts": {k: len(v) for k, v in buckets.items()},
+                "per_rep": self.report.per_rep(),
+                "next": [d.as_dict(today) for d in self.report.next_dues(self.rep)],
+                "written": str(self.written) if self.written else None}
+
+
+def run_followups(root: str | os.PathLike[str], *, today: dt.date, rep: str | None = None,
+                  write: bool = False) -> FollowUpResult:
+    """Every customer's next follow-up; ``write`` fills the archive and a due list sheet."""
+    from xlsales.followups import follow_up_report
+    from xlsales.io.reader import read_table_rows
+
+    root = Path(root)
+    path = root / CUSTOMERS_FILE if root.is_dir() else root
+    root = path.parent
+    settings = (read_settings(root) if (root / BOOK_BY_KEY["settings"].filename).exists()
+                else Settings.default())
+    tables = {k: read_table_rows(path, T.get(k), settings)
+              for k in ("customers", "follow_ups", "opportunities")}
+    lang = tables["customers"].lang
+    report = follow_up_report(tables["customers"].records(), tables["follow_ups"].records(),
+                              tables["opportunities"].records(), settings, today, lang=lang)
+    result = FollowUpResult(report, rep)
+    if write:
+        result.written = _write_followups(path, tables["customers"], report, settings, lang)
+    return result
+
+
+def _write_followups(path: Path, customers: TableRead, report: Any, settings: Settings,
+                     lang: Lang) -> Path:
+    from xlsales.io.xlsx_editor import edit_workbook, replace_table_sheet
+    from xlsales.tables.customers import DUE_LIST
+
+    plans = {id(p.customer): p for p in report.plans}
+    records = []
+    for bucket, dues in report.buckets().items():
+        for d in dues:
+            records.append({**d.as_dict(report.today), "date": d.date,
+                            "status": BUCKETS[bucket](lang)})
+    records.sort(key=lambda r: (r["owner"], r["date"], r["customer"]))
+    with edit_workbook(path) as wb:
+        ws = wb[customers.sheet]
+        for row in customers.rows:
+            plan = plans.get(id(row.values))
+            date_cell, reason_cell = row.cells.get("next_follow_up"), row.cells.get("next_reason")
+            if plan is None or date_cell is None:
+                continue
+            nxt = plan.next
+            ws[date_cell].value = nxt.date if nxt else None
+            ws[date_cell].number_format = "yyyy-mm-dd"
+            if reason_cell:
+                text = (f"{nxt.kind}:{nxt.reason}" if nxt else
+                        SLEEPING(lang) if row.get("stage") == "流失客户" else None)
+                ws[reason_cell].value = text
+                if text:
+                    ws[reason_cell].data_type = "s"
+        replace_table_sheet(wb, DUE_LIST, records, lang=lang, sheet_name=DUE_LIST.sheet(lang),
+                            name=DUE_LIST.name, title=f"{DUE_LIST.title(lang)} {report.today}",
+                            options=settings.general.model_dump())
+    return path

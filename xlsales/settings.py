@@ -53,6 +53,7 @@ class Stage(BaseModel):
     probability: float = Field(ge=0, le=1)
     kind: StageKind = "open"
     max_days: int | None = None
+    ideal_conversion: float | None = Field(default=None, ge=0, le=1)
 
     @property
     def canonical(self) -> str:
@@ -60,6 +61,44 @@ class Stage(BaseModel):
 
     def label(self, lang: Lang) -> str:
         return (self.zh or self.en) if lang == "zh" else (self.en or self.zh)
+
+
+class FollowUpRule(BaseModel):
+    """A follow-up deadline of the cadence policy (spec §3)."""
+
+    rule: str
+    zh: str
+    en: str
+    days: int = Field(ge=0)
+    working_days: bool = False
+    enabled: bool = True
+
+    def label(self, lang: Lang) -> str:
+        return self.zh if lang == "zh" else self.en
+
+
+DEFAULT_FOLLOWUP_RULES: tuple[FollowUpRule, ...] = (
+    FollowUpRule(rule="first_contact", zh="新客户/新商机首次联系", en="First contact of a new "
+                 "customer or opportunity", days=5),
+    FollowUpRule(rule="proposal_feedback", zh="方案提交后未反馈预警", en="Proposal without "
+                 "feedback", days=3),
+    FollowUpRule(rule="objection", zh="方案异议书面答复", en="Written answer to an objection",
+                 days=1),
+    FollowUpRule(rule="complaint_answer", zh="投诉/建议响应", en="Answer a complaint", days=1),
+    FollowUpRule(rule="complaint_solve", zh="投诉/建议解决", en="Solve a complaint", days=3,
+                 working_days=True),
+    FollowUpRule(rule="after_deal_48h", zh="成交后48小时回访", en="Call 48 hours after the deal",
+                 days=2),
+    FollowUpRule(rule="after_deal_week", zh="成交后一周回访(首次售后拜访)",
+                 en="Visit a week after the deal", days=7),
+    FollowUpRule(rule="satisfaction", zh="成交后满意度调查", en="Satisfaction survey after "
+                 "the deal", days=15),
+    FollowUpRule(rule="value_added", zh="高价值客户季度增值服务", en="Quarterly value-added "
+                 "service for tier A", days=90),
+    FollowUpRule(rule="holiday", zh="节日问候(节前最后一个工作日)", en="Holiday greeting (last "
+                 "working day before)", days=0),
+    FollowUpRule(rule="birthday", zh="生日问候", en="Birthday greeting", days=0),
+)
 
 
 class Tier(BaseModel):
@@ -112,6 +151,8 @@ class General(BaseModel):
     target_margin_low: float = 0.10
     target_margin_high: float = 0.15
     week_label: Literal["iso", "monday"] = "iso"
+    commit_min: float = Field(default=0.75, ge=0, le=1)
+    best_case_min: float = Field(default=0.5, ge=0, le=1)
 
 
 # Built-in vocabularies: (list name, zh, en).
@@ -135,18 +176,27 @@ _DEFAULT_LISTS: tuple[tuple[str, Label], ...] = (
         ("未开始", "Not started"), ("进行中", "In progress"), ("已完成", "Done"),
         ("已取消", "Cancelled"))),
     *(("follow_up_kinds", Label(z, e)) for z, e in (
-        ("例行跟进", "Routine"), ("方案反馈", "Proposal feedback"), ("异议答复", "Objection"),
-        ("投诉处理", "Complaint"), ("售后回访", "After-sales"), ("节日问候", "Holiday"),
-        ("生日问候", "Birthday"), ("增值服务", "Value-added service"))),
+        ("例行跟进", "Routine"), ("首次联系", "First contact"),
+        ("方案反馈", "Proposal feedback"), ("客户异议", "Objection raised"),
+        ("异议答复", "Objection answered"), ("客户投诉", "Complaint received"),
+        ("投诉响应", "Complaint answered"), ("投诉解决", "Complaint solved"),
+        ("售后回访", "After-sales"), ("满意度调查", "Satisfaction survey"),
+        ("节日问候", "Holiday"), ("生日问候", "Birthday"),
+        ("增值服务", "Value-added service"))),
     *(("yes_no", Label(z, e)) for z, e in (("是", "Yes"), ("否", "No"))),
 )
 
 DEFAULT_STAGES: tuple[Stage, ...] = (
-    Stage(zh="潜在客户识别", en="Prospecting", order=1, probability=0.05, max_days=30),
-    Stage(zh="初步接触", en="First contact", order=2, probability=0.10, max_days=21),
-    Stage(zh="需求分析", en="Needs analysis", order=3, probability=0.25, max_days=21),
-    Stage(zh="方案提交", en="Proposal", order=4, probability=0.50, max_days=14),
-    Stage(zh="报价与谈判", en="Negotiation", order=5, probability=0.75, max_days=21),
+    Stage(zh="潜在客户识别", en="Prospecting", order=1, probability=0.05, max_days=30,
+          ideal_conversion=0.70),
+    Stage(zh="初步接触", en="First contact", order=2, probability=0.10, max_days=21,
+          ideal_conversion=0.70),
+    Stage(zh="需求分析", en="Needs analysis", order=3, probability=0.25, max_days=21,
+          ideal_conversion=0.60),
+    Stage(zh="方案提交", en="Proposal", order=4, probability=0.50, max_days=14,
+          ideal_conversion=0.60),
+    Stage(zh="报价与谈判", en="Negotiation", order=5, probability=0.75, max_days=21,
+          ideal_conversion=0.65),
     Stage(zh="签约成交", en="Won", order=6, probability=1.0, kind="won"),
     Stage(zh="售后服务", en="After-sales", order=7, probability=1.0, kind="won"),
     Stage(zh="输单", en="Lost", order=99, probability=0.0, kind="lost"),
@@ -174,6 +224,11 @@ class Settings(BaseModel):
     stages: list[Stage] = Field(default_factory=lambda: list(DEFAULT_STAGES))
     tiers: list[Tier] = Field(default_factory=lambda: list(DEFAULT_TIERS))
     calendar: list[CalendarOverride] = Field(default_factory=list)
+    followup_rules: list[FollowUpRule] = Field(
+        default_factory=lambda: list(DEFAULT_FOLLOWUP_RULES))
+
+    def followup_rule(self, rule: str) -> FollowUpRule | None:
+        return next((r for r in self.followup_rules if r.rule == rule and r.enabled), None)
 
     @classmethod
     def default(cls) -> Settings:

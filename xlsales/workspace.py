@@ -12,7 +12,9 @@ from typing import Any
 from xlsales import tables as T
 from xlsales.i18n import Label, Lang
 from xlsales.settings import (
+    DEFAULT_FOLLOWUP_RULES,
     CalendarOverride,
+    FollowUpRule,
     General,
     ListItem,
     RosterEntry,
@@ -37,7 +39,7 @@ class BookLayout:
 BOOKS: tuple[BookLayout, ...] = (
     BookLayout("settings", "settings.xlsx", Label("团队设置", "Team settings"),
                (T.get("options"), T.get("roster"), T.get("lists"), T.get("stages"),
-                T.get("tiers"), T.get("calendar"))),
+                T.get("tiers"), T.get("followup_rules"), T.get("calendar"))),
     BookLayout("targets", "targets.xlsx", Label("销售目标分解表", "Target breakdown"),
                (T.get("targets"), T.get("team_targets"))),
     BookLayout("daily", "daily_report.xlsx", Label("销售日报", "Daily report"),
@@ -72,12 +74,19 @@ OPTION_LABELS: dict[str, tuple[Label, Label]] = {
     "target_margin_high": (Label("目标弹性上限", "Target margin high"),
                            Label("个人目标之和高出团队目标的最高比例",
                                  "Owners' sum above the team total, at most")),
+    "commit_min": (Label("承诺类最低概率", "Commit from"),
+                   Label("赢单概率不低于此值的商机计入“承诺”",
+                         "Opportunities at or above this probability are 'commit'")),
+    "best_case_min": (Label("最佳情况最低概率", "Best case from"),
+                      Label("赢单概率不低于此值(且低于承诺线)计入“最佳情况”",
+                            "At or above this (below commit) is 'best case'")),
     "week_label": (Label("周标签", "Week label"),
                    Label("iso: 2024-W10;monday: 以周一日期命名 2024-03-04",
                          "iso: 2024-W10; monday: named after the Monday, 2024-03-04")),
 }
 _NUMERIC_OPTIONS = {"spotcheck_share", "completion_threshold", "target_margin_low",
-                    "target_margin_high", "meeting_max_minutes"}
+                    "target_margin_high", "meeting_max_minutes", "commit_min", "best_case_min"}
+YES_NO = {True: Label("是", "Yes"), False: Label("否", "No")}
 CALENDAR_KINDS = {True: Label("工作日", "Working day"), False: Label("休息日", "Day off")}
 
 
@@ -96,6 +105,8 @@ def settings_records(settings: Settings, lang: Lang) -> dict[str, list[dict[str,
         "lists": [i.model_dump() for i in settings.lists],
         "stages": [s.model_dump() for s in settings.stages],
         "tiers": [t.model_dump() for t in settings.tiers],
+        "followup_rules": [{**r.model_dump(), "working_days": YES_NO[r.working_days].zh,
+                            "enabled": YES_NO[r.enabled].zh} for r in settings.followup_rules],
         "calendar": [{"date": c.date, "kind": CALENDAR_KINDS[c.working](lang), "note": c.note}
                      for c in settings.calendar],
     }
@@ -129,6 +140,9 @@ def settings_from_records(data: dict[str, list[dict[str, Any]]]) -> Settings:
         lists=lists,
         stages=[Stage(**_clean(r)) for r in data.get("stages", [])],
         tiers=[Tier(**_clean(r)) for r in data.get("tiers", [])],
+        followup_rules=[FollowUpRule(**{**_clean(r), "working_days": r.get("working_days") == "是",
+                                        "enabled": r.get("enabled") != "否"})
+                        for r in data.get("followup_rules", [])] or list(DEFAULT_FOLLOWUP_RULES),
         calendar=[CalendarOverride(date=r["date"], working=working.get(str(r["kind"]), False),
                                    note=r.get("note")) for r in data.get("calendar", [])],
     )

@@ -259,11 +259,15 @@ class _Generator:
                                 "contact_kind": "邮件", "kind": "方案反馈",
                                 "content": "提交方案,等待客户反馈"})
                 if to == WON:
-                    after = self.cal.add(day, 2)
-                    if after <= SAMPLE_TODAY:
-                        log.append({"date": after, "customer": o.customer, "owner": o.owner,
-                                    "contact_kind": "电话", "kind": "售后回访",
-                                    "content": "成交后48小时回访,确认交付安排"})
+                    for days, kind, content, odds in (
+                            (2, "售后回访", "成交后48小时回访,确认交付安排", 1.0),
+                            (7, "售后回访", "首次售后拜访,检查使用情况", 0.8),
+                            (12, "满意度调查", "满意度调查:8分,希望加快响应", 0.7)):
+                        after = self.cal.add(day, days)
+                        if after <= SAMPLE_TODAY and self.rng.random() < odds:
+                            log.append({"date": after, "customer": o.customer,
+                                        "owner": o.owner, "contact_kind": "电话", "kind": kind,
+                                        "content": content})
         log.sort(key=lambda r: (r["date"], r["customer"]))
         for r in log:
             if r["kind"] == "例行跟进" and rng.random() < 0.3:

@@ -36,6 +36,7 @@ class CustomerRow(BaseModel):
     last_contact: dt.date | None = None
     last_follow_up: str | None = None
     next_follow_up: dt.date | None = None
+    next_reason: str | None = None
     birthday: dt.date | None = None
     lost_reason: str | None = None
 
@@ -84,6 +85,8 @@ CUSTOMERS = TableSpec(
         col("last_follow_up", "跟进记录", "Latest follow-up", Kind.LONG_TEXT, 34,
             aliases=("跟进记录(时间+内容)",)),
         col("next_follow_up", "下次跟进时间", "Next follow-up", Kind.DATE, 13),
+        col("next_reason", "跟进原因", "Follow-up reason", width=26,
+            hint=("xlsales followups --write 填写", "Filled by xlsales followups --write")),
         col("birthday", "联系人生日", "Contact birthday", Kind.DATE, 12,
             hint=("未知填 1900-01-01", "Enter 1900-01-01 when unknown")),
         col("lost_reason", "流失原因", "Lost reason", width=20),
@@ -119,7 +122,37 @@ FOLLOW_UPS = TableSpec(
     ),
 )
 
-TABLES = (CUSTOMERS, FOLLOW_UPS)
+class DueRow(BaseModel):
+    """A follow-up due, in the due list sheet."""
+
+    owner: str
+    customer: str
+    date: dt.date
+
+
+DUE_LIST = TableSpec(
+    key="due_list",
+    name="DueFollowUps",
+    sheet=Label("待跟进", "Due follow-ups"),
+    title=Label("待跟进清单", "Follow-ups due"),
+    model=DueRow,
+    blank_rows=0,
+    columns=(
+        col("owner", "负责人", "Owner", width=10),
+        col("customer", "客户名称", "Customer", width=26),
+        col("status", "状态", "Status", width=10),
+        col("date", "应跟进日期", "Due on", Kind.DATE, 12),
+        col("overdue_days", "逾期天数", "Days overdue", Kind.INT, 9),
+        col("kind", "跟进类型", "Kind", width=12),
+        col("reason", "原因", "Reason", Kind.LONG_TEXT, 40),
+        col("rule", "规则", "Rule", width=18),
+    ),
+    formats=(CondFormat("overdue_days", "N({overdue_days})>0", "bad"),),
+    notes=Label("由 xlsales followups --write 生成;逾期、今天、本周到期的跟进。",
+                "Written by xlsales followups --write: overdue, today and this week."),
+)
+
+TABLES = (CUSTOMERS, FOLLOW_UPS, DUE_LIST)
 
 
 # -- rules -------------------------------------------------------------------------

@@ -101,7 +101,30 @@ STAGES = TableSpec(
         col("kind", "类型", "Kind", width=10, hint=("open 进行中 / won 赢单 / lost 输单",
                                                    "open / won / lost")),
         col("max_days", "停留预警(天)", "Alert after (days)", Kind.INT, 13, minimum=1),
+        col("ideal_conversion", "理想转化率", "Ideal conversion", Kind.PERCENT, 11,
+            minimum=0, maximum=1, hint=("进入下一阶段的理想比例(漏斗)",
+                                        "Ideal share reaching the next stage (funnel)")),
     ),
+)
+
+FOLLOWUP_RULES = TableSpec(
+    key="followup_rules",
+    name="FollowUpRules",
+    sheet=Label("跟进规则", "Follow-up rules"),
+    title=Label("跟进时限规则(客户等级节奏见“客户等级”)",
+                "Follow-up deadlines (tier cadences are on the Tiers sheet)"),
+    model=BaseModel,
+    blank_rows=0,
+    columns=(
+        col("zh", "规则", "Rule (Chinese)", width=30),
+        col("en", "英文名", "Rule", width=36),
+        col("days", "天数", "Days", Kind.INT, 8, required=True, minimum=0),
+        col("working_days", "按工作日", "Working days", Kind.CHOICE, 10, choices="yes_no"),
+        col("enabled", "启用", "Enabled", Kind.CHOICE, 8, choices="yes_no"),
+        col("rule", "代码", "Key", width=20, required=True),
+    ),
+    notes=Label("只修改天数、按工作日、启用;代码列供程序识别。",
+                "Edit days, working days and enabled; the Key column is read by xlsales."),
 )
 
 TIERS = TableSpec(
@@ -140,4 +163,4 @@ CALENDAR = TableSpec(
     ),
 )
 
-TABLES = (OPTIONS, ROSTER, LISTS, STAGES, TIERS, CALENDAR)
+TABLES = (OPTIONS, ROSTER, LISTS, STAGES, TIERS, FOLLOWUP_RULES, CALENDAR)
