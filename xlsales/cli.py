@@ -177,6 +177,17 @@ def demo(
     console.print(f"Spot-check {spot['date']}: {spot['picked']} of {spot['reports']} reports "
                   f"({', '.join(p['rep'] for p in spot['picks'])})")
     console.print(f"Weekly reports: {', '.join(result.weeks)}")
+    fu = result.followups
+    console.print(f"Follow-ups: {fu.get('overdue', 0)} overdue, {fu.get('today', 0)} due today, "
+                  f"{fu.get('this_week', 0)} later this week (written into the archive)")
+    console.print(f"Stage alerts: {result.alerts}; duplicate groups: "
+                  f"{result.duplicates.get('groups', 0)} ({result.duplicates.get('conflicts', 0)}"
+                  " claimed by two reps)")
+    fc = result.forecast
+    if fc:
+        console.print(f"Forecast {result.on:%Y-%m}: won {fc['won']:.1f} + weighted "
+                      f"{fc['weighted']:.1f} vs quota {fc['quota'] or 0:.1f} → coverage "
+                      f"{_pct(fc['coverage'])}")
     console.print("Wrote:")
     for p in result.written:
         console.print(f"  {p}")
@@ -427,6 +438,134 @@ def followups(
             console.print(f"… {len(dues) - 40} more (use --json)")
     if result.written:
         console.print(f"Wrote next follow-ups and the due list into {result.written}")
+
+
+@app.command()
+def alerts(
+    workspace: WorkspaceOpt = Path("."),
+    on: OnOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Opportunities older than their stage allows, and proposals without feedback."""
+    from xlsales.jobs import run_alerts
+
+    try:
+        result = run_alerts(workspace, today=_today(on))
+    except (XlsalesError, ValueError, OSError) as exc:
+        _fail(exc, as_json)
+        return
+    if as_json:
+        _emit({"ok": True, "alerts": [a.as_dict() for a in result]})
+        return
+    table = Table("opportunity", "customer", "owner", "stage", "since", "days", "limit",
+                  "rule", title=f"Stage alerts ({len(result)})")
+    for a in result:
+        table.add_row(a.opp_id, a.customer, a.owner, a.stage, a.entered.isoformat(),
+                      str(a.age), str(a.limit), a.rule)
+    console.print(table)
+
+
+@app.command("duplicates")
+def duplicates_cmd(
+    workspace: WorkspaceOpt = Path("."),
+    as_json: JsonOpt = False,
+) -> None:
+    """Customers and leads that are the same company (撞单 when owners differ)."""
+    from xlsales.jobs import run_duplicates
+
+    try:
+        result = run_duplicates(workspace)
+    except (XlsalesError, ValueError, OSError) as exc:
+        _fail(exc, as_json)
+        return
+    if as_json:
+        _emit({"ok": True, **result.as_dict()})
+        return
+    for g in result.groups:
+        colour = "red" if g.conflict else "yellow"
+        console.print(f"[{colour}]{'撞单 ' if g.conflict else ''}{' / '.join(g.owners)}[/]")
+        for r in g.records:
+            console.print(f"  {r.source} {r.ref}: {r.name} ({r.owner or '—'})")
+        console.print("  matched on: " + ", ".join(f"{e['key']}={e['value']}"
+                                                   for e in g.evidence))
+    for t in result.too_common:
+        console.print(f"[dim]ignored {t['key']} {t['value']}: shared by {t['records']} "
+                      "records[/dim]")
+    if not result.groups:
+        console.print("[green]No duplicates.[/green]")
+
+
+@app.command("forecast")
+def forecast_cmd(
+    period: Annotated[str, typer.Option(help="2024-03, 2024Q1, 2024-W10 or 2024.")],
+    workspace: WorkspaceOpt = Path("."),
+    by: Annotated[str, typer.Option(help="rep, region, product or team.")] = "rep",
+    write: Annotated[bool, typer.Option("--write", help="Write pipeline_<period>.xlsx "
+                                        "(forecast, funnel, charts) into the workspace.")
+                     ] = False,
+    on: OnOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Weighted forecast (Σ amount × probability) against the quota: coverage, shortage."""
+    from xlsales.jobs import run_forecast, write_pipeline
+
+    try:
+        if by not in ("rep", "region", "product", "team"):
+            raise XlsalesError(f"--by must be rep, region, product or team, not {by!r}")
+        result = run_forecast(workspace, period, by=by)  # type: ignore[arg-type]
+        written = write_pipeline(workspace, period, today=_today(on)) if write else None
+    except (XlsalesError, ValueError, OSError) as exc:
+        _fail(exc, as_json)
+        return
+    if as_json:
+        _emit({"ok": True, **result.as_dict(), "written": str(written) if written else None})
+        return
+    table = Table(by, "quota", "won", "weighted", "commit", "best case", "pipeline",
+                  "coverage", "shortage", title=f"Forecast {result.first} – {result.last}")
+    for r in result.rows:
+        table.add_row(r.key, "—" if r.quota is None else f"{r.quota:.1f}", f"{r.won:g}",
+                      f"{r.weighted:.1f}", f"{r.commit:.1f}", f"{r.best_case:.1f}",
+                      f"{r.pipeline:.1f}", _pct(r.coverage),
+                      "—" if r.shortage is None else f"{r.shortage:.1f}")
+    console.print(table)
+    if written:
+        console.print(f"Wrote {written}")
+
+
+@app.command("funnel")
+def funnel_cmd(
+    period: Annotated[str, typer.Option(help="2024-03, 2024Q1, 2024-W10 or 2024.")],
+    workspace: WorkspaceOpt = Path("."),
+    write: Annotated[bool, typer.Option("--write", help="Write pipeline_<period>.xlsx "
+                                        "(forecast, funnel, charts) into the workspace.")
+                     ] = False,
+    on: OnOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The funnel: stages, conversions against the ideal, and the reverse calculation."""
+    from xlsales.jobs import run_funnel, write_pipeline
+
+    try:
+        result = run_funnel(workspace, period, today=_today(on))
+        written = write_pipeline(workspace, period, today=_today(on)) if write else None
+    except (XlsalesError, ValueError, OSError) as exc:
+        _fail(exc, as_json)
+        return
+    if as_json:
+        _emit({"ok": True, **result.as_dict(), "written": str(written) if written else None})
+        return
+    table = Table("stage", "open", "open amount", "entered", "advanced", "conversion",
+                  "ideal", "needed", title=f"Funnel {result.first} – {result.last}")
+    for f in result.stages:
+        table.add_row(f.stage.canonical, str(f.open_count), f"{f.open_amount:.1f}",
+                      str(f.entered), str(f.advanced), _pct(f.conversion), _pct(f.ideal),
+                      "—" if f.needed is None else f"{f.needed:.0f}")
+    console.print(table)
+    if result.deals_needed is not None:
+        console.print(f"Quota {result.quota:.1f} ÷ average deal {result.average_deal:.1f} = "
+                      f"{result.deals_needed:.1f} deals needed")
+    if written:
+        console.print(f"Wrote {written}")
 
 
 def main() -> None:

@@ -27,6 +27,11 @@ class DemoResult:
     completion: dict[str, Any] = field(default_factory=dict)
     compliance: list[dict[str, Any]] = field(default_factory=list)
     spotcheck: dict[str, Any] = field(default_factory=dict)
+    followups: dict[str, int] = field(default_factory=dict)
+    alerts: int = 0
+    duplicates: dict[str, int] = field(default_factory=dict)
+    forecast: dict[str, Any] = field(default_factory=dict)
+    pipeline: Path | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -34,7 +39,9 @@ class DemoResult:
             "written": [str(p) for p in self.written], "rows": self.rows,
             "validation": self.validation, "weeks": self.weeks,
             "completion": self.completion, "compliance": self.compliance,
-            "spotcheck": self.spotcheck,
+            "spotcheck": self.spotcheck, "followups": self.followups, "alerts": self.alerts,
+            "duplicates": self.duplicates, "forecast": self.forecast,
+            "pipeline": str(self.pipeline) if self.pipeline else None,
         }
 
 
@@ -42,7 +49,17 @@ def run_demo(out: str | os.PathLike[str], *, lang: Lang = "zh", seed: int = 2024
              on: dt.date = SAMPLE_TODAY) -> DemoResult:
     """Write the sample workspace into ``out`` and run every capability on it."""
     from xlsales.io.annotate import annotate
-    from xlsales.jobs import run_completion, run_compliance, run_rollup, run_spotcheck
+    from xlsales.jobs import (
+        run_alerts,
+        run_completion,
+        run_compliance,
+        run_duplicates,
+        run_followups,
+        run_forecast,
+        run_rollup,
+        run_spotcheck,
+        write_pipeline,
+    )
     from xlsales.validate import validate_file
 
     root = Path(out)
@@ -65,4 +82,14 @@ def run_demo(out: str | os.PathLike[str], *, lang: Lang = "zh", seed: int = 2024
     reps, _ = run_compliance(root, quarter_of(on), today=on, write=True)
     result.compliance = [r.as_dict() for r in reps]
     result.spotcheck = run_spotcheck(root, on, mark=True).as_dict()
+    result.followups = run_followups(root, today=on, write=True).as_dict()["counts"]
+    result.alerts = len(run_alerts(root, today=on))
+    dups = run_duplicates(root)
+    result.duplicates = {"groups": len(dups.groups),
+                         "conflicts": sum(g.conflict for g in dups.groups)}
+    month = f"{on:%Y-%m}"
+    team = run_forecast(root, month, by="team").rows
+    result.forecast = team[0].as_dict() if team else {}
+    result.pipeline = write_pipeline(root, month, today=on)
+    result.written.append(result.pipeline)
     return result

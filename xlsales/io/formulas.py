@@ -31,6 +31,11 @@ def expand(template: str, *, spec: TableSpec, row: int, first_col: int, lang: La
         token = m.group(1)
         if token == "na":
             return NA_LABEL(lang)
+        if token.startswith("t:"):
+            zh, en = token[2:].split("|", 1)
+            return zh if lang == "zh" else en
+        if token.startswith("next:"):
+            return xl_rowcol_to_cell(row + 1, first_col + keys.index(token[5:]))
         if token.startswith("opt:"):
             return str(options[token[4:]])
         if token.startswith("v:"):

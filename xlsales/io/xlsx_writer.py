@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Callable
 from typing import Any
 
 import xlsxwriter
@@ -20,7 +21,7 @@ from xlsxwriter.worksheet import Worksheet
 from xlsales.i18n import Label, Lang
 from xlsales.io.atomic import atomic_path
 from xlsales.io.formulas import expand, structured_ref
-from xlsales.tables.base import Column, Kind
+from xlsales.tables.base import Column, Kind, TableSpec
 from xlsales.workbook import LISTS_SHEET, STAGE_PROB_NAME, BookPlan, SheetPlan, list_name
 
 TITLE_ROW = 0
@@ -111,80 +112,99 @@ def _display(plan: BookPlan, list_key: str, value: str) -> str:
 def _write_sheet(wb: Workbook, fmts: _Formats, plan: BookPlan, sheet: SheetPlan) -> None:
     spec, lang = sheet.spec, plan.lang
     ws = wb.add_worksheet(spec.sheet(lang))
-    ncols = len(spec.columns)
-    nrows = max(len(sheet.rows), spec.blank_rows, 1)
-    first, last = HEADER_ROW + 1, HEADER_ROW + nrows
-    has_total = any(c.total for c in spec.columns)
-
     ws.write_string(TITLE_ROW, 0, spec.title(lang), fmts.title)
     if spec.notes:
         ws.write_string(NOTES_ROW, 0, spec.notes(lang), fmts.notes)
-    ws.set_row(HEADER_ROW, 30)
 
+    def display(list_key: str, value: str) -> str:
+        return _display(plan, list_key, value)
+
+    write_table(ws, fmts, spec, sheet.rows, lang=lang, options=plan.options, display=display,
+                header_row=HEADER_ROW)
+    ws.freeze_panes(HEADER_ROW + 1, 0)
+    ws.repeat_rows(HEADER_ROW)
+    page_setup(ws)
+
+
+def page_setup(ws: Worksheet) -> None:
+    """Landscape A4, one page wide."""
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
+
+
+def write_table(ws: Worksheet, fmts: _Formats, spec: TableSpec, rows: list[dict[str, Any]], *,
+                lang: Lang, options: dict[str, Any], display: Callable[[str, str], str],
+                header_row: int, first_col: int = 0, blank_rows: int | None = None,
+                validations: bool = True, widths: bool = True) -> tuple[int, int]:
+    """Write ``spec`` as an Excel table with its header at ``header_row``.
+
+    Returns the first and last data row (0-based).
+    """
+    ncols = len(spec.columns)
+    nrows = max(len(rows), spec.blank_rows if blank_rows is None else blank_rows, 1)
+    first, last = header_row + 1, header_row + nrows
+    has_total = any(c.total for c in spec.columns)
+    ws.set_row(header_row, 30)
     columns: list[dict[str, Any]] = []
     for i, col in enumerate(spec.columns):
-        ws.set_column(i, i, col.width)
+        if widths:
+            ws.set_column(first_col + i, first_col + i, col.width)
         entry: dict[str, Any] = {"header": col.header(lang), "format": fmts.cell(col)}
         if has_total and i == 0:
             entry["total_string"] = TOTAL_LABEL(lang)
         if col.total:
             entry["total_function"] = col.total
         columns.append(entry)
-    ws.add_table(HEADER_ROW, 0, last + (1 if has_total else 0), ncols - 1, {
+    ws.add_table(header_row, first_col, last + (1 if has_total else 0), first_col + ncols - 1, {
         "name": spec.name, "columns": columns, "style": "Table Style Medium 2",
         "total_row": has_total,
     })
     for c, entry in enumerate(columns):  # header cells get our header format
-        ws.write_string(HEADER_ROW, c, entry["header"], fmts.header)
+        ws.write_string(header_row, first_col + c, entry["header"], fmts.header)
     for c, col in enumerate(spec.columns):
         if col.total:  # XlsxWriter writes SUBTOTAL(109,[Col]); LibreOffice needs Table[Col]
-            ws.write_formula(last + 1, c, f"=SUBTOTAL({SUBTOTAL_CODES[col.total]},"
+            ws.write_formula(last + 1, first_col + c,
+                             f"=SUBTOTAL({SUBTOTAL_CODES[col.total]},"
                              f"{structured_ref(spec, col.key, lang)})", fmts.cell(col))
-
-    def display(list_key: str, value: str) -> str:
-        return _display(plan, list_key, value)
 
     for r in range(nrows):
         row = first + r
-        values = sheet.rows[r] if r < len(sheet.rows) else {}
+        values = rows[r] if r < len(rows) else {}
         for c, col in enumerate(spec.columns):
             fmt = fmts.cell(col)
             if col.formula:
-                ws.write_formula(row, c, expand(col.formula, spec=spec, row=row, first_col=0,
-                                                lang=lang, options=plan.options,
-                                                display=display), fmt)
+                ws.write_formula(row, first_col + c, expand(
+                    col.formula, spec=spec, row=row, first_col=first_col, lang=lang,
+                    options=options, display=display), fmt)
             else:
-                _write_value(ws, row, c, values.get(col.key), col, fmt)
+                _write_value(ws, row, first_col + c, values.get(col.key), col, fmt)
         lines = max((text_lines(values.get(col.key), col.width) for col in spec.columns
                      if col.kind is Kind.LONG_TEXT), default=1)
         if lines > 1:
             ws.set_row(row, ROW_HEIGHT * lines)
 
-    for c, col in enumerate(spec.columns):
-        if col.is_input:
-            dv = _validation(col, lang)
-            if dv:
-                ws.data_validation(first, c, last, c, dv)
+    if validations:
+        for c, col in enumerate(spec.columns):
+            if col.is_input:
+                dv = _validation(col, lang)
+                if dv:
+                    ws.data_validation(first, first_col + c, last, first_col + c, dv)
     for cf in spec.formats:
-        c0, c1 = (0, ncols - 1) if cf.key is None else (spec.index(cf.key),) * 2
-        formula = expand(cf.formula, spec=spec, row=first, first_col=0, lang=lang,
-                         options=plan.options, display=display)
-        ws.conditional_format(first, c0, last, c1, {
+        c0, c1 = ((0, ncols - 1) if cf.key is None else (spec.index(cf.key),) * 2)
+        formula = expand(cf.formula, spec=spec, row=first, first_col=first_col, lang=lang,
+                         options=options, display=display)
+        ws.conditional_format(first, first_col + c0, last, first_col + c1, {
             "type": "formula", "criteria": formula, "format": fmts.cond[cf.style]})
     limit = spec.extra.get("total_limit")
     if has_total and limit:
         key, option = limit
         c = spec.index(key)
-        ws.conditional_format(last + 1, c, last + 1, c, {
-            "type": "cell", "criteria": ">", "value": plan.options[option],
+        ws.conditional_format(last + 1, first_col + c, last + 1, first_col + c, {
+            "type": "cell", "criteria": ">", "value": options[option],
             "format": fmts.cond["bad"]})
-
-    ws.freeze_panes(HEADER_ROW + 1, 0)
-    ws.set_landscape()
-    ws.set_paper(9)
-    ws.fit_to_pages(1, 0)
-    ws.repeat_rows(HEADER_ROW)
-    ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
+    return first, last
 
 
 def text_lines(value: Any, width: float) -> int:

@@ -138,8 +138,8 @@ class _Generator:
                     city = rng.choice(team.CITIES[region])
                     core, trade = rng.choice(team.NAME_CORES), rng.choice(team.NAME_TRADES)
                     base = f"{city}{core}{trade}"
-                    if base not in used:
-                        used.add(base)
+                    if core + trade not in used:
+                        used.add(core + trade)
                         break
                 n += 1
                 created = self.next_workday(

@@ -8,6 +8,7 @@ from xlsales.tables import (
     daily,
     leads,
     opportunities,
+    pipeline,
     review,
     settings_tables,
     targets,
@@ -24,6 +25,7 @@ ALL: tuple[TableSpec, ...] = (
     *leads.TABLES,
     *opportunities.TABLES,
     *weekly.TABLES,
+    *pipeline.TABLES,
     *settings_tables.TABLES,
 )
 BY_KEY: dict[str, TableSpec] = {t.key: t for t in ALL}

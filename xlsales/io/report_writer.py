@@ -1,0 +1,116 @@
+"""Generated report workbooks (forecast and funnel) with native Excel charts.
+
+Reports are written fresh with XlsxWriter: live formulas where a manager would tweak
+(weighted amounts, coverage, conversions, the reverse funnel), values elsewhere, and
+charts that read the sheet's cells.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+from xlsxwriter.utility import xl_rowcol_to_cell
+
+from xlsales.i18n import Label, Lang
+from xlsales.io.atomic import atomic_path
+from xlsales.io.xlsx_writer import NOTES_ROW, TITLE_ROW, _Formats, page_setup, write_table
+from xlsales.tables.base import TableSpec
+
+CHART_TITLES = {
+    "funnel": Label("销售漏斗:本期进入与反推所需", "Funnel: entered vs needed"),
+    "forecast": Label("按代表:已成交与加权预测对比目标", "By rep: won and weighted vs quota"),
+}
+SERIES = {
+    "entered": Label("本期进入", "Entered"), "needed": Label("反推所需", "Needed"),
+    "won": Label("已成交", "Won"), "weighted": Label("加权预测", "Weighted"),
+    "quota": Label("目标", "Quota"),
+}
+
+
+def _no_display(_list: str, value: str) -> str:
+    return value
+
+
+def _col_range(sheet: str, spec: TableSpec, key: str, first: int, last: int,
+               first_col: int = 0) -> str:
+    c = first_col + spec.index(key)
+    return (f"='{sheet}'!{xl_rowcol_to_cell(first, c, row_abs=True, col_abs=True)}:"
+            f"{xl_rowcol_to_cell(last, c, row_abs=True, col_abs=True)}")
+
+
+def write_pipeline_report(path: str | os.PathLike[str], *, lang: Lang, title: str,
+                          forecast_rows: list[dict[str, Any]],
+                          forecast_lines: list[dict[str, Any]],
+                          funnel_rows: list[dict[str, Any]], funnel_summary: dict[str, Any],
+                          options: dict[str, Any]) -> Path:
+    """Write the forecast and funnel report to ``path``."""
+    from xlsales.tables.pipeline import FORECAST, FORECAST_LINES, FUNNEL, FUNNEL_SUMMARY
+
+    target = Path(path)
+    with atomic_path(target) as tmp:
+        wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False,
+                                            "strings_to_numbers": False,
+                                            "strings_to_urls": False})
+        wb.set_properties({"title": title, "author": "xlsales",
+                           "created": dt.datetime(2024, 1, 1)})
+        fmts = _Formats(wb)
+        kw: dict[str, Any] = {"lang": lang, "options": options, "display": _no_display,
+                              "validations": False}
+
+        ws = wb.add_worksheet(FORECAST.sheet(lang))
+        ws.write_string(TITLE_ROW, 0, title, fmts.title)
+        if FORECAST.notes:
+            ws.write_string(NOTES_ROW, 0, FORECAST.notes(lang), fmts.notes)
+        first, last = write_table(ws, fmts, FORECAST, forecast_rows, header_row=3, **kw)
+        sheet = FORECAST.sheet(lang)
+        reps = [i for i, r in enumerate(forecast_rows) if r.get("level_code") == "rep"]
+        if reps:
+            r0, r1 = first + reps[0], first + reps[-1]
+            chart = wb.add_chart({"type": "column", "subtype": "stacked"})
+            for key in ("won", "weighted"):
+                chart.add_series({"name": SERIES[key](lang),
+                                  "categories": _col_range(sheet, FORECAST, "key", r0, r1),
+                                  "values": _col_range(sheet, FORECAST, key, r0, r1)})
+            line = wb.add_chart({"type": "line"})
+            line.add_series({"name": SERIES["quota"](lang),
+                             "categories": _col_range(sheet, FORECAST, "key", r0, r1),
+                             "values": _col_range(sheet, FORECAST, "quota", r0, r1),
+                             "marker": {"type": "diamond"}})
+            chart.combine(line)
+            chart.set_title({"name": CHART_TITLES["forecast"](lang)})
+            chart.set_size({"width": 760, "height": 320})
+            ws.insert_chart(last + 3, 0, chart)
+        ws.freeze_panes(4, 2)
+        page_setup(ws)
+
+        ws = wb.add_worksheet(FORECAST_LINES.sheet(lang))
+        ws.write_string(TITLE_ROW, 0, FORECAST_LINES.title(lang), fmts.title)
+        write_table(ws, fmts, FORECAST_LINES, forecast_lines, header_row=2, **kw)
+        ws.freeze_panes(3, 0)
+        page_setup(ws)
+
+        ws = wb.add_worksheet(FUNNEL.sheet(lang))
+        sheet = FUNNEL.sheet(lang)
+        ws.write_string(TITLE_ROW, 0, FUNNEL.title(lang), fmts.title)
+        if FUNNEL.notes:
+            ws.write_string(NOTES_ROW, 0, FUNNEL.notes(lang), fmts.notes)
+        ws.write_string(3, 0, FUNNEL_SUMMARY.title(lang), fmts.header)
+        write_table(ws, fmts, FUNNEL_SUMMARY, [funnel_summary], header_row=4, widths=False,
+                    **kw)
+        first, last = write_table(ws, fmts, FUNNEL, funnel_rows, header_row=8, **kw)
+        chart = wb.add_chart({"type": "bar"})
+        for key in ("entered", "needed"):
+            chart.add_series({"name": SERIES[key](lang),
+                              "categories": _col_range(sheet, FUNNEL, "stage", first, last),
+                              "values": _col_range(sheet, FUNNEL, key, first, last)})
+        chart.set_y_axis({"reverse": True})
+        chart.set_title({"name": CHART_TITLES["funnel"](lang)})
+        chart.set_size({"width": 760, "height": 320})
+        ws.insert_chart(last + 3, 0, chart)
+        page_setup(ws)
+        wb.close()
+    return target
