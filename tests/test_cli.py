@@ -15,7 +15,14 @@ from xlsales.cli import app
 
 runner = CliRunner()
 COMMANDS = [[], ["init"], ["templates"], ["templates", "build"], ["sample"], ["demo"],
-            ["validate"], ["rollup"], ["completion"], ["compliance"], ["spotcheck"]]
+            ["validate"], ["rollup"], ["completion"], ["compliance"], ["spotcheck"],
+            ["followups"], ["alerts"], ["duplicates"], ["forecast"], ["funnel"]]
+
+
+def test_every_command_is_listed() -> None:
+    names = {c.name or c.callback.__name__ for c in app.registered_commands}
+    groups = {g.name for g in app.registered_groups}
+    assert names == {w[0] for w in COMMANDS if len(w) == 1} - groups
 
 
 @pytest.mark.parametrize("words", COMMANDS, ids=lambda w: " ".join(w) or "xlsales")
