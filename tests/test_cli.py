@@ -16,7 +16,8 @@ from xlsales.cli import app
 runner = CliRunner()
 COMMANDS = [[], ["init"], ["templates"], ["templates", "build"], ["sample"], ["demo"],
             ["validate"], ["rollup"], ["completion"], ["compliance"], ["spotcheck"],
-            ["followups"], ["alerts"], ["duplicates"], ["forecast"], ["funnel"]]
+            ["followups"], ["alerts"], ["duplicates"], ["forecast"], ["funnel"],
+            ["review"], ["agenda"], ["actions"]]
 
 
 def test_every_command_is_listed() -> None:
@@ -80,6 +81,9 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
         wb = openpyxl.load_workbook(path)
         assert wb.sheetnames
         wb.close()
+    assert Path(payload["review"]).name == "review_2024-03.xlsx"
+    assert payload["agenda"] == "议程 2024-W13"
+    assert Path(payload["pipeline"]).exists()
     daily = openpyxl.load_workbook(out / "daily_report.xlsx", read_only=True)
     assert {"周报 2024-W13", "日报提交情况", "校验结果"} <= set(daily.sheetnames)
     daily.close()

@@ -45,8 +45,18 @@ class WorkCalendar:
 
         return holidays.country_holidays(self.country)
 
+    @cached_property
+    def _memo(self) -> dict[dt.date, bool]:
+        return {}
+
     def is_working(self, day: dt.date) -> bool:
         """A working day for the team."""
+        memo = self._memo
+        if day not in memo:
+            memo[day] = self._is_working(day)
+        return memo[day]
+
+    def _is_working(self, day: dt.date) -> bool:
         if day in self._override_map:
             return self._override_map[day]
         if self.country == "CN":

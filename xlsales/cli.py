@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -188,6 +189,8 @@ def demo(
         console.print(f"Forecast {result.on:%Y-%m}: won {fc['won']:.1f} + weighted "
                       f"{fc['weighted']:.1f} vs quota {fc['quota'] or 0:.1f} → coverage "
                       f"{_pct(fc['coverage'])}")
+    console.print(f"Monthly review: {result.review}; this week's agenda: sheet {result.agenda} "
+                  "of meeting_agenda.xlsx")
     console.print("Wrote:")
     for p in result.written:
         console.print(f"  {p}")
@@ -566,6 +569,102 @@ def funnel_cmd(
                       f"{result.deals_needed:.1f} deals needed")
     if written:
         console.print(f"Wrote {written}")
+
+
+@app.command()
+def review(
+    workspace: WorkspaceOpt = Path("."),
+    month: Annotated[str | None, typer.Option(help="Month, e.g. 2024-03.")] = None,
+    quarter: Annotated[str | None, typer.Option(help="Quarter, e.g. 2024Q1.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Output workbook (default "
+                                             "review_<period>.xlsx in the workspace).")
+                   ] = None,
+    on: OnOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """One-click monthly (or quarterly) review; keeps the manager's notes on regeneration."""
+    from xlsales.jobs import run_review
+
+    try:
+        result = run_review(workspace, month=month, quarter=quarter, out=out,
+                            today=_today(on))
+    except (XlsalesError, ValueError, OSError) as exc:
+        _fail(exc, as_json)
+        return
+    if as_json:
+        _emit({"ok": True, **result.as_dict()})
+        return
+    table = Table("dimension", "metric", "target", "actual", "completion", "hint",
+                  title=f"Review {result.review.label}")
+    for m in result.review.metrics:
+        fmt = (lambda x: "—" if x is None else f"{x:.1%}") if m.kind == "percent" else (
+            lambda x: "—" if x is None else f"{x:,.1f}")
+        table.add_row(m.dimension, m.metric, fmt(m.target), fmt(m.actual),
+                      _pct(m.completion), m.hint or "")
+    console.print(table)
+    if result.review.falling:
+        console.print(f"[red]Fell three months in a row:[/red] {', '.join(result.review.falling)}")
+    console.print(f"Wrote {result.written} (kept the manager's notes on {result.kept} rows)")
+
+
+@app.command()
+def agenda(
+    week: Annotated[str, typer.Option(help="ISO week of the meeting, e.g. 2024-W11.")],
+    workspace: WorkspaceOpt = Path("."),
+    out: Annotated[Path | None, typer.Option("--out", help="Write into this workbook "
+                                             "instead of meeting_agenda.xlsx.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write the week's meeting pack into meeting_agenda.xlsx (a new sheet per week)."""
+    from xlsales.jobs import run_agenda
+
+    try:
+        result = run_agenda(workspace, week, out=out)
+    except (XlsalesError, ValueError, OSError) as exc:
+        _fail(exc, as_json)
+        return
+    if as_json:
+        _emit({"ok": True, **result.as_dict()})
+        return
+    console.print(f"[bold]{result.sheet}[/bold] — {result.meeting_at:%Y-%m-%d %H:%M}, "
+                  f"{result.total_minutes} minutes; minutes due "
+                  f"{result.minutes_due:%Y-%m-%d %H:%M}")
+    for d in result.data:
+        console.print(f"  {d['metric']}: {d['value']}  [dim]{d['note']}[/dim]")
+    console.print(f"Carried over: {len(result.carried)} open action items")
+    console.print(f"Wrote {result.written}")
+
+
+@app.command()
+def actions(
+    workspace: WorkspaceOpt = Path("."),
+    on: OnOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Action items across weeks: open, overdue, done, and the ones not actionable."""
+    from xlsales.jobs import run_actions
+
+    try:
+        today = _today(on)
+        items = run_actions(workspace, today=today)
+    except (XlsalesError, ValueError, OSError) as exc:
+        _fail(exc, as_json)
+        return
+    if as_json:
+        rows = [a.as_dict(today) for a in items]
+        _emit({"ok": True, "items": rows,
+               "counts": dict(Counter(r["state"] for r in rows)),
+               "not_actionable": sum(not r["actionable"] for r in rows)})
+        return
+    table = Table("week", "item", "owner", "due", "state", "actionable", title="Action items")
+    for a in items:
+        state = a.state(today)
+        colour = {"overdue": "red", "done": "green"}.get(state, "")
+        table.add_row(a.week or "", a.item, a.owner or "—",
+                      a.due.isoformat() if a.due else "—",
+                      f"[{colour}]{state}[/{colour}]" if colour else state,
+                      "yes" if a.actionable else "[yellow]no[/yellow]")
+    console.print(table)
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xlsales.calendar import quarter_of
+from xlsales.calendar import quarter_of, week_label
 from xlsales.i18n import Lang
 from xlsales.sample import SAMPLE_TODAY, generate
 from xlsales.workspace import BOOKS, read_settings, read_table, write_workspace
@@ -32,6 +32,8 @@ class DemoResult:
     duplicates: dict[str, int] = field(default_factory=dict)
     forecast: dict[str, Any] = field(default_factory=dict)
     pipeline: Path | None = None
+    review: Path | None = None
+    agenda: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -42,6 +44,7 @@ class DemoResult:
             "spotcheck": self.spotcheck, "followups": self.followups, "alerts": self.alerts,
             "duplicates": self.duplicates, "forecast": self.forecast,
             "pipeline": str(self.pipeline) if self.pipeline else None,
+            "review": str(self.review) if self.review else None, "agenda": self.agenda,
         }
 
 
@@ -50,12 +53,14 @@ def run_demo(out: str | os.PathLike[str], *, lang: Lang = "zh", seed: int = 2024
     """Write the sample workspace into ``out`` and run every capability on it."""
     from xlsales.io.annotate import annotate
     from xlsales.jobs import (
+        run_agenda,
         run_alerts,
         run_completion,
         run_compliance,
         run_duplicates,
         run_followups,
         run_forecast,
+        run_review,
         run_rollup,
         run_spotcheck,
         write_pipeline,
@@ -92,4 +97,7 @@ def run_demo(out: str | os.PathLike[str], *, lang: Lang = "zh", seed: int = 2024
     result.forecast = team[0].as_dict() if team else {}
     result.pipeline = write_pipeline(root, month, today=on)
     result.written.append(result.pipeline)
+    result.review = run_review(root, month=month, today=on).written
+    result.written.append(result.review)
+    result.agenda = run_agenda(root, week_label(on)).sheet
     return result

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -527,3 +528,344 @@ def write_pipeline(source: str | os.PathLike[str], period: str, *,
 
 
 _LEVEL_LIST = {"region": "regions", "product": "product_lines"}
+
+
+# -- monthly review ---------------------------------------------------------------------
+
+KIND_FORMATS = {"percent": "0.0%", "amount": "#,##0.00", "count": "0", "number": "0.00"}
+KEPT = ("cause", "improvement", "owner", "due")
+
+
+@dataclass
+class ReviewResult:
+    """The review written, and what it kept of the manager's words."""
+
+    review: Any
+    written: Path
+    kept: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.review.as_dict(), "written": str(self.written), "kept_notes": self.kept}
+
+
+def review_data(root: Path) -> tuple[Any, Lang]:
+    """What the review reads from a workspace."""
+    from xlsales.review import ReviewData
+    from xlsales.workspace import read_table
+
+    settings = read_settings(root)
+    daily = load_daily(root)
+    ws = load_customers(root, ("opportunities", "stage_history"))
+    target_rows = read_table(root, "targets", settings) if (root / TARGETS_FILE).exists() \
+        else []
+    data = ReviewData(settings, load_targets(root), daily.rows, ws.records("opportunities"),
+                      ws.records("stage_history"), target_rows)
+    return data, daily.lang
+
+
+def run_review(root: str | os.PathLike[str], *, month: str | None = None,
+               quarter: str | None = None, out: str | os.PathLike[str] | None = None,
+               today: dt.date | None = None) -> ReviewResult:
+    """Generate the monthly (or quarterly) review; regenerating keeps the manager's words."""
+    from xlsales.io.review_writer import write_review
+    from xlsales.pipeline import funnel
+    from xlsales.review import LABELS, build_review
+
+    root = Path(root)
+    if bool(month) == bool(quarter):
+        raise XlsalesError("give one of --month 2024-03 or --quarter 2024Q1")
+    label = (month or quarter or "").upper()
+    first, last, _ = parse_period(label)
+    data, lang = review_data(root)
+    settings = data.settings
+    review = build_review(data, first, last, label, lang=lang, today=today)
+    target = Path(out) if out else root / settings.general.review_file.format(period=label)
+    kept_notes = _kept_notes(target, settings)
+    rows, kept = [], 0
+    for m in review.metrics:
+        notes = kept_notes.get((m.dimension, m.metric)) or kept_notes.get(
+            (LABELS[m.key][0].zh, LABELS[m.key][1].zh)) or kept_notes.get(
+            (LABELS[m.key][0].en, LABELS[m.key][1].en))
+        row = {"dimension": m.dimension, "metric": m.metric, "target": m.target,
+               "actual": m.actual, "cause": m.hint,
+               "_num_formats": {"target": KIND_FORMATS[m.kind],
+                                "actual": KIND_FORMATS[m.kind]}}
+        if notes:
+            kept += 1
+            row.update(notes)
+        rows.append(row)
+    from xlsales.tables.pipeline import LEVELS
+
+    horizontal = [{**h, "level": LEVELS[h["level_code"]](lang),
+                   "name": settings.display(_LEVEL_LIST.get(h["level_code"], ""), h["name"],
+                                            lang),
+                   "mark": "TOP3" if h["top3"] else ("▼" if h["below"] else ""),
+                   "target_line": 1.0} for h in review.horizontal]
+    trend = [{"month": month_label, **{k: v[i] for k, v in review.trend.items()}}
+             for i, month_label in enumerate(review.trend_months)]
+    kinds = {"won": Label("成交", "Won"), "lost": Label("输单", "Lost")}
+    cases = [{**c, "kind": kinds[c["kind"]](lang)} for c in review.cases]
+    fu = funnel(data.opportunities, data.history, data.targets, settings, first, last,
+                today=today)
+    funnel_rows = [{**s.as_dict(), "stage": s.stage.label(lang)} for s in fu.stages]
+    summary = {"quota": fu.quota, "won_count": fu.won_count, "won_amount": fu.won_amount,
+               "average_deal": fu.average_deal}
+    title = {"zh": f"月度业绩复盘分析表 {label}", "en": f"Performance review {label}"}[lang]
+    written = write_review(target, lang=lang, title=title, t4_rows=rows,
+                           horizontal=horizontal, trend=trend, cases=cases,
+                           funnel_rows=funnel_rows, funnel_summary=summary,
+                           options=settings.general.model_dump(),
+                           falling=[LABELS[k][1](lang) for k in review.falling])
+    return ReviewResult(review, written, kept)
+
+
+def _kept_notes(path: Path, settings: Settings) -> dict[tuple[str, str], dict[str, Any]]:
+    """The manager's cause/improvement/owner/due of an earlier review, by dimension+metric."""
+    from xlsales.io.reader import read_table_rows
+
+    if not path.exists():
+        return {}
+    table = read_table_rows(path, T.get("review"), settings)
+    out = {}
+    for r in table.rows:
+        notes = {k: r.get(k) for k in KEPT if r.get(k) not in (None, "")}
+        if notes:
+            out[(str(r.get("dimension")), str(r.get("metric")))] = notes
+    return out
+
+
+# -- weekly meeting pack -------------------------------------------------------------------
+
+AGENDA_FILE = BOOK_BY_KEY["agenda"].filename
+AGENDA_SHEET = Label("议程 {week}", "Agenda {week}")
+DONE = {"已完成", "已取消"}
+ACTION_STATE = {"open": Label("进行中", "open"), "overdue": Label("已逾期", "overdue"),
+                "done": Label("已完成", "done")}
+
+
+@dataclass
+class ActionItem:
+    """An action item found in the meeting workbook."""
+
+    week: str | None
+    item: str
+    owner: str | None
+    due: dt.date | None
+    status: str | None
+    deliverable: str | None
+    sheet: str
+    cell: str | None
+
+    def state(self, today: dt.date) -> str:
+        if self.status in DONE:
+            return "done"
+        return "overdue" if self.due and self.due < today else "open"
+
+    @property
+    def actionable(self) -> bool:
+        from xlsales.tables.agenda import is_specific
+
+        return bool(self.owner) and self.due is not None and is_specific(
+            self.item, self.deliverable, self.due)
+
+    def as_dict(self, today: dt.date) -> dict[str, Any]:
+        return {"week": self.week, "item": self.item, "owner": self.owner,
+                "due": self.due.isoformat() if self.due else None, "status": self.status,
+                "state": self.state(today), "actionable": self.actionable,
+                "days_overdue": max(0, (today - self.due).days) if self.due and
+                self.state(today) == "overdue" else 0, "sheet": self.sheet, "cell": self.cell}
+
+
+def read_actions(path: Path, settings: Settings) -> list[ActionItem]:
+    """Action items of the master sheet and of every week's agenda sheet."""
+    from python_calamine import CalamineWorkbook
+
+    from xlsales.io.reader import read_table_rows
+
+    spec = T.get("actions")
+    out: list[ActionItem] = []
+    names = [n for n in CalamineWorkbook.from_path(str(path)).sheet_names
+             if not n.startswith("_")]
+    for name in names:
+        try:
+            table = read_table_rows(path, spec, settings, sheet=name, scan_rows=300,
+                                    stop_at_blank=True)
+        except XlsalesError:
+            continue
+        import re
+
+        sheet_week = re.search(r"\d{4}-W\d{2}", table.sheet)
+        for r in table.rows:
+            if r.get("item"):
+                week = r.get("week") or (sheet_week.group(0) if sheet_week else None)
+                out.append(ActionItem(week, r.get("item"), r.get("owner"),
+                                      r.get("due"), r.get("status"), r.get("deliverable"),
+                                      table.sheet, r.cells.get("item")))
+    return out
+
+
+def run_actions(root: str | os.PathLike[str], *, today: dt.date) -> list[ActionItem]:
+    """Every action item across weeks."""
+    path = Path(root)
+    path = path / AGENDA_FILE if path.is_dir() else path
+    settings = (read_settings(path.parent)
+                if (path.parent / BOOK_BY_KEY["settings"].filename).exists()
+                else Settings.default())
+    del today
+    return read_actions(path, settings)
+
+
+@dataclass
+class AgendaResult:
+    """The meeting pack written for a week."""
+
+    week: str
+    meeting_at: dt.datetime
+    minutes_due: dt.datetime
+    total_minutes: int
+    data: list[dict[str, Any]]
+    carried: list[dict[str, Any]]
+    written: Path
+    sheet: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"week": self.week, "meeting_at": self.meeting_at.isoformat(),
+                "minutes_due": self.minutes_due.isoformat(),
+                "total_minutes": self.total_minutes, "data": self.data,
+                "carried": self.carried, "written": str(self.written), "sheet": self.sheet}
+
+
+def meeting_start(settings: Settings, week: str, cal: WorkCalendar) -> dt.datetime:
+    """The meeting's start: the week's first working day at the settings' time."""
+    import re
+
+    from xlsales.calendar import week_days
+
+    monday, sunday = week_days(week)
+    day = next(cal.days(monday, sunday), monday)
+    m = re.search(r"(\d{1,2})[:：](\d{2})", settings.general.meeting_time)
+    start = dt.time(int(m.group(1)), int(m.group(2))) if m else dt.time(9, 0)
+    return dt.datetime.combine(day, start)
+
+
+def run_agenda(root: str | os.PathLike[str], week: str, *,
+               out: str | os.PathLike[str] | None = None) -> AgendaResult:
+    """Write the week's meeting pack: data first, agenda, carried items, actions, minutes."""
+    from xlsales.calendar import week_days
+    from xlsales.followups import follow_up_report
+    from xlsales.io.xlsx_editor import edit_workbook, fresh_sheet, write_block
+    from xlsales.pipeline import stage_alerts
+    from xlsales.tables.agenda import ACTIONS, AGENDA, CARRIED, MEETING_DATA, MINUTES
+
+    root = Path(root)
+    week = week.upper()
+    settings = read_settings(root)
+    total = sum(a.minutes for a in settings.agenda)
+    limit = settings.general.meeting_max_minutes
+    if total > limit:
+        raise XlsalesError(f"the agenda adds up to {total} minutes, more than the "
+                           f"{limit}-minute limit (settings.xlsx, meeting agenda sheet)")
+    cal = WorkCalendar(settings.general.calendar, tuple(settings.calendar))
+    start = meeting_start(settings, week, cal)
+    today = start.date()
+    monday, _ = week_days(week)
+    last_week = week_label(monday - dt.timedelta(days=7))
+    lw_first, lw_last = week_days(last_week)
+    daily = load_daily(root, today=today)
+    lang = daily.lang
+    targets = load_targets(root)
+    team = completion(daily.rows, targets, settings, lw_first, lw_last, by="team")
+    reps = completion(daily.rows, targets, settings, lw_first, lw_last, by="rep")
+    customers = load_customers(root)
+    report = follow_up_report(customers.records("customers"), customers.records("follow_ups"),
+                              customers.records("opportunities"), settings, today, lang=lang)
+    overdue = [d for d in report.all_dues() if d.date < today]
+    alerts = stage_alerts(customers.records("opportunities"),
+                          customers.records("stage_history"),
+                          customers.records("follow_ups"), settings, today)
+    disc = discipline(daily.rows, settings, lw_first, lw_last, today=today)
+    zh = lang == "zh"
+
+    def pct(x: float | None) -> str:
+        return "—" if x is None else f"{x:.0%}"
+
+    by_owner = Counter(d.owner for d in overdue)
+    stalled_text = "; ".join(f"{a.opp_id} {a.customer}({a.stage} {a.age}{'天' if zh else 'd'})"
+                             for a in alerts[:5])
+    data = [
+        {"metric": "上周团队完成率" if zh else "Team completion last week",
+         "value": pct(team.rows[0].rate if team.rows else None),
+         "note": (f"{last_week}:成交 {team.rows[0].actual:g} 万元 / 目标 "
+                  f"{team.rows[0].target or 0:.1f} 万元" if zh else
+                  f"{last_week}: signed {team.rows[0].actual:g} / target "
+                  f"{team.rows[0].target or 0:.1f}") if team.rows else ""},
+        {"metric": "个人TOP3" if zh else "Individual TOP3",
+         "value": "、".join(r.key for r in reps.top3),
+         "note": "; ".join(f"{r.key} {pct(r.rate)}" for r in reps.top3)},
+        {"metric": (f"完成率低于{reps.threshold:.0%}" if zh
+                    else f"Under {reps.threshold:.0%} of target"),
+         "value": str(len(reps.below)),
+         "note": "; ".join(f"{r.key} {pct(r.rate)}" for r in reps.below)},
+        {"metric": "逾期跟进" if zh else "Overdue follow-ups", "value": str(len(overdue)),
+         "note": "; ".join(f"{o} {n}" for o, n in by_owner.most_common())},
+        {"metric": "停滞商机" if zh else "Stalled opportunities",
+         "value": str(len({a.opp_id for a in alerts})), "note": stalled_text},
+        {"metric": "上周日报逾期/缺报" if zh else "Late / missing dailies last week",
+         "value": f"{sum(d.late for d in disc)} / {sum(d.missing for d in disc)}",
+         "note": "; ".join(f"{d.rep} {d.late}/{d.missing}" for d in disc
+                           if d.late or d.missing)},
+    ]
+    path = root / AGENDA_FILE
+    items = [a for a in read_actions(path, settings) if (a.week or "") < week
+             and a.state(today) != "done"]
+    carried = [{"from_week": a.week, "item": a.item, "owner": a.owner, "due": a.due,
+                "status": settings.display("action_status", a.status or "", lang) or None,
+                "days_overdue": max(0, (today - a.due).days) if a.due else None,
+                "actionable": ("" if a.actionable else
+                               ("不可执行:缺负责人/日期/具体交付物" if zh
+                                else "not actionable: owner/date/deliverable missing"))}
+               for a in items]
+    agenda_rows = [{"topic": settings.general.meeting_topic,
+                    "time": settings.general.meeting_time, **a.model_dump()}
+                   for a in settings.agenda]
+    minutes_due = start + dt.timedelta(hours=24)
+    sheet_name = AGENDA_SHEET(lang).format(week=week)
+    target = Path(out) if out else path
+    options = settings.general.model_dump()
+    suffix = week.replace("-", "_")
+    with edit_workbook(path, out=target) as wb:
+        ws = fresh_sheet(wb, sheet_name, 0)
+        from openpyxl.styles import Font
+
+        ws.cell(row=1, column=1, value=f"{settings.general.meeting_topic} {week}").font = Font(
+            bold=True, size=14)
+        ws.cell(row=2, column=1, value=(
+            f"时间:{start:%Y-%m-%d %H:%M}({settings.general.meeting_time});合计 {total} 分钟"
+            f"(上限 {limit});会议纪要 {minutes_due:%Y-%m-%d %H:%M} 前发出" if zh else
+            f"When: {start:%Y-%m-%d %H:%M} ({settings.general.meeting_time}); {total} minutes "
+            f"(limit {limit}); minutes due by {minutes_due:%Y-%m-%d %H:%M}"))
+        row = 4
+        for spec, rows, name, extra in (
+                (MEETING_DATA, data, f"MeetingData_{suffix}", {}),
+                (AGENDA, agenda_rows, f"Agenda_{suffix}", {}),
+                (CARRIED, carried, f"Carried_{suffix}", {}),
+                (ACTIONS, [], f"Actions_{suffix}", {"blank_rows": 8, "validations": True}),
+                (MINUTES, [{"meeting_at": start}], f"Minutes_{suffix}", {})):
+            title = {AGENDA.key: ("二、会议议程" if zh else "2. Agenda"),
+                     ACTIONS.key: ("四、本周行动项(负责人、完成时间、具体交付物)" if zh
+                                   else "4. This week's action items (owner, date, "
+                                        "deliverable)"),
+                     MINUTES.key: ("五、会议纪要(24小时内发出)" if zh
+                                   else "5. Minutes (out within 24 hours)")
+                     }.get(spec.key, spec.title(lang))
+            ws.cell(row=row, column=1, value=title).font = Font(bold=True, size=12)
+            last = write_block(ws, spec, rows, header_row=row + 1, name=name, lang=lang,
+                               options=options, widths=spec is AGENDA, **extra)
+            row = last + 3
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+    return AgendaResult(week, start, minutes_due, total, data,
+                        [{**c, "due": c["due"].isoformat() if c["due"] else None}
+                         for c in carried], target, sheet_name)

@@ -101,6 +101,26 @@ DEFAULT_FOLLOWUP_RULES: tuple[FollowUpRule, ...] = (
 )
 
 
+class AgendaItem(BaseModel):
+    """An item of the weekly meeting's standing agenda."""
+
+    no: int
+    item: str
+    owner: str | None = None
+    minutes: int = Field(ge=0)
+    materials: str | None = None
+
+
+DEFAULT_AGENDA: tuple[AgendaItem, ...] = (
+    AgendaItem(no=1, item="上周业绩通报(数据对比)", owner="销售主管", minutes=20,
+               materials="《上周业绩数据表》"),
+    AgendaItem(no=2, item="销售代表发言(未达标原因分析)", owner="销售代表", minutes=30),
+    AgendaItem(no=3, item="客户共性问题讨论", owner="销售主管", minutes=25),
+    AgendaItem(no=4, item="本周行动项明确", owner="销售主管", minutes=15,
+               materials="《会议纪要》"),
+)
+
+
 class Tier(BaseModel):
     """A customer tier and its follow-up cadence."""
 
@@ -151,6 +171,10 @@ class General(BaseModel):
     target_margin_low: float = 0.10
     target_margin_high: float = 0.15
     week_label: Literal["iso", "monday"] = "iso"
+    conversion_target: float = Field(default=0.30, ge=0, le=1)
+    meeting_topic: str = "季度目标冲刺周会"
+    meeting_time: str = "周一 9:00-10:30"
+    review_file: str = "review_{period}.xlsx"
     commit_min: float = Field(default=0.75, ge=0, le=1)
     best_case_min: float = Field(default=0.5, ge=0, le=1)
 
@@ -226,6 +250,7 @@ class Settings(BaseModel):
     calendar: list[CalendarOverride] = Field(default_factory=list)
     followup_rules: list[FollowUpRule] = Field(
         default_factory=lambda: list(DEFAULT_FOLLOWUP_RULES))
+    agenda: list[AgendaItem] = Field(default_factory=lambda: list(DEFAULT_AGENDA))
 
     def followup_rule(self, rule: str) -> FollowUpRule | None:
         return next((r for r in self.followup_rules if r.rule == rule and r.enabled), None)

@@ -13,6 +13,7 @@ from xlsales import tables as T
 from xlsales.i18n import Label, Lang
 from xlsales.settings import (
     DEFAULT_FOLLOWUP_RULES,
+    AgendaItem,
     CalendarOverride,
     FollowUpRule,
     General,
@@ -39,7 +40,8 @@ class BookLayout:
 BOOKS: tuple[BookLayout, ...] = (
     BookLayout("settings", "settings.xlsx", Label("团队设置", "Team settings"),
                (T.get("options"), T.get("roster"), T.get("lists"), T.get("stages"),
-                T.get("tiers"), T.get("followup_rules"), T.get("calendar"))),
+                T.get("tiers"), T.get("followup_rules"), T.get("agenda_template"),
+                T.get("calendar"))),
     BookLayout("targets", "targets.xlsx", Label("销售目标分解表", "Target breakdown"),
                (T.get("targets"), T.get("team_targets"))),
     BookLayout("daily", "daily_report.xlsx", Label("销售日报", "Daily report"),
@@ -74,6 +76,14 @@ OPTION_LABELS: dict[str, tuple[Label, Label]] = {
     "target_margin_high": (Label("目标弹性上限", "Target margin high"),
                            Label("个人目标之和高出团队目标的最高比例",
                                  "Owners' sum above the team total, at most")),
+    "conversion_target": (Label("转化率目标", "Conversion target"),
+                          Label("意向客户→成交客户转化率目标(月度复盘)",
+                                "Intent → won conversion target (monthly review)")),
+    "meeting_topic": (Label("周会主题", "Meeting topic"), Label("议程表标题", "Agenda title")),
+    "meeting_time": (Label("周会时间", "Meeting time"),
+                     Label("如 周一 9:00-10:30", "e.g. Monday 9:00-10:30")),
+    "review_file": (Label("复盘文件名", "Review file name"),
+                    Label("{period} 替换为月份或季度", "{period} becomes the month or quarter")),
     "commit_min": (Label("承诺类最低概率", "Commit from"),
                    Label("赢单概率不低于此值的商机计入“承诺”",
                          "Opportunities at or above this probability are 'commit'")),
@@ -85,7 +95,8 @@ OPTION_LABELS: dict[str, tuple[Label, Label]] = {
                          "iso: 2024-W10; monday: named after the Monday, 2024-03-04")),
 }
 _NUMERIC_OPTIONS = {"spotcheck_share", "completion_threshold", "target_margin_low",
-                    "target_margin_high", "meeting_max_minutes", "commit_min", "best_case_min"}
+                    "target_margin_high", "meeting_max_minutes", "commit_min", "best_case_min",
+                    "conversion_target"}
 YES_NO = {True: Label("是", "Yes"), False: Label("否", "No")}
 CALENDAR_KINDS = {True: Label("工作日", "Working day"), False: Label("休息日", "Day off")}
 
@@ -107,6 +118,7 @@ def settings_records(settings: Settings, lang: Lang) -> dict[str, list[dict[str,
         "tiers": [t.model_dump() for t in settings.tiers],
         "followup_rules": [{**r.model_dump(), "working_days": YES_NO[r.working_days].zh,
                             "enabled": YES_NO[r.enabled].zh} for r in settings.followup_rules],
+        "agenda_template": [a.model_dump() for a in settings.agenda],
         "calendar": [{"date": c.date, "kind": CALENDAR_KINDS[c.working](lang), "note": c.note}
                      for c in settings.calendar],
     }
@@ -143,6 +155,7 @@ def settings_from_records(data: dict[str, list[dict[str, Any]]]) -> Settings:
         followup_rules=[FollowUpRule(**{**_clean(r), "working_days": r.get("working_days") == "是",
                                         "enabled": r.get("enabled") != "否"})
                         for r in data.get("followup_rules", [])] or list(DEFAULT_FOLLOWUP_RULES),
+        agenda=[AgendaItem(**_clean(r)) for r in data.get("agenda_template", [])],
         calendar=[CalendarOverride(date=r["date"], working=working.get(str(r["kind"]), False),
                                    note=r.get("note")) for r in data.get("calendar", [])],
     )

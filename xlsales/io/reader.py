@@ -115,8 +115,12 @@ def _openpyxl_values(path: Path, sheet: str) -> list[list[Any]]:
 
 
 def read_table_rows(path: str | os.PathLike[str], spec: TableSpec, settings: Settings,
-                    *, lang: Lang | None = None) -> TableRead:
-    """Find ``spec`` in ``path`` and read every data row, normalised and located."""
+                    *, lang: Lang | None = None, sheet: str | None = None,
+                    scan_rows: int = HEADER_SCAN_ROWS,
+                    stop_at_blank: bool = False) -> TableRead:
+    """Find ``spec`` in ``path`` (or in ``sheet``) and read every data row, normalised and
+    located. ``stop_at_blank`` ends the table at its first blank row (sheets holding
+    several blocks)."""
     path = Path(path)
     require_defusedxml()
     report = check_workbook(path)
@@ -126,18 +130,26 @@ def read_table_rows(path: str | os.PathLike[str], spec: TableSpec, settings: Set
         raise WorkbookError(f"cannot read workbook: {exc}", file=str(path)) from exc
     lookup = header_lookup(spec.columns)
     required = {c.key for c in spec.columns if c.required and c.is_input}
-    best: tuple[int, str, int, dict[str, int]] | None = None
+    best: tuple[tuple[int, int], str, int, dict[str, int]] | None = None
+    own_names = set(spec.sheet.all())
     for name, data in sheets.items():
-        for r, row in enumerate(data[:HEADER_SCAN_ROWS]):
+        if sheet is not None and name != sheet:
+            continue
+        for r, row in enumerate(data[:scan_rows]):
             cols = _match_header(row, lookup)
-            if required <= cols.keys() and (best is None or len(cols) > best[0]):
-                best = (len(cols), name, r, cols)
+            score = (len(cols), name in own_names)  # ties go to the table's own sheet
+            if required <= cols.keys() and (best is None or score > best[0]):
+                best = (score, name, r, cols)
     if best is None:
         raise TableNotFoundError(
             f"no sheet has the headers of table {spec.key!r} "
             f"({', '.join(spec.headers('zh'))})", file=str(path))
     _, sheet, header_row, cols = best
     data = sheets[sheet]
+    end = len(data)
+    if stop_at_blank:
+        end = next((r for r in range(header_row + 1, len(data))
+                    if all(v in ("", None) for v in data[r])), len(data))
     header_texts = {k: str(data[header_row][i]) for k, i in cols.items()}
     zh_hits = sum(header_key(t) == header_key(spec.column(k).label.zh)
                   for k, t in header_texts.items())
@@ -150,7 +162,7 @@ def read_table_rows(path: str | os.PathLike[str], spec: TableSpec, settings: Set
                 table.findings.append(table.finding(R_HUGE, None, None, range="XFD1048576"))
     scan = scan_sheet(path, sheet)
     raw_rows: list[tuple[int, dict[str, Any]]] = []
-    for r in range(header_row + 1, len(data)):
+    for r in range(header_row + 1, end):
         row = data[r]
         values = {k: (row[i] if i < len(row) else "") for k, i in cols.items()}
         cells = {k: a1(r, i) for k, i in cols.items()}

@@ -19,6 +19,7 @@ import openpyxl
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -101,24 +102,49 @@ def replace_table_sheet(wb: Workbook, spec: TableSpec, rows: list[dict[str, Any]
                         options: dict[str, Any], index: int | None = None,
                         display: Callable[[str, str], str] | None = None) -> Worksheet:
     """Write ``rows`` as an Excel table on a fresh sheet ``sheet_name`` (replacing it)."""
-    if sheet_name in wb.sheetnames:
-        old = wb[sheet_name]
-        index = wb.sheetnames.index(sheet_name) if index is None else index
-        wb.remove(old)
-    ws = wb.create_sheet(sheet_name[:31], index)
+    ws = fresh_sheet(wb, sheet_name, index)
     ws.cell(row=TITLE_ROW, column=1, value=title).font = Font(bold=True, size=14)
     if spec.notes:
         ws.cell(row=TITLE_ROW + 1, column=1, value=spec.notes(lang)).font = Font(
             italic=True, color="FF595959")
+    write_block(ws, spec, rows, header_row=HEADER_ROW, name=name, lang=lang,
+                options=options, display=display)
+    ws.freeze_panes = f"A{HEADER_ROW + 1}"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    return ws
+
+
+def fresh_sheet(wb: Workbook, sheet_name: str, index: int | None = None) -> Worksheet:
+    """An empty sheet ``sheet_name``, replacing one of that name at the same place."""
+    if sheet_name in wb.sheetnames:
+        index = wb.sheetnames.index(sheet_name) if index is None else index
+        wb.remove(wb[sheet_name])
+    return wb.create_sheet(sheet_name[:31], index)
+
+
+def write_block(ws: Worksheet, spec: TableSpec, rows: list[dict[str, Any]], *,
+                header_row: int, name: str, lang: Lang, options: dict[str, Any],
+                display: Callable[[str, str], str] | None = None, blank_rows: int = 0,
+                validations: bool = False, widths: bool = True) -> int:
+    """Write ``spec`` as an Excel table with its header on (1-based) ``header_row``.
+
+    Returns the last row of the table.
+    """
     ncols = len(spec.columns)
     for c, column in enumerate(spec.columns, start=1):
-        cell = ws.cell(row=HEADER_ROW, column=c, value=column.header(lang))
+        cell = ws.cell(row=header_row, column=c, value=column.header(lang))
         cell.fill, cell.font = HEADER_FILL, HEADER_FONT
         cell.alignment = Alignment(wrap_text=True, horizontal="center", vertical="center")
-        ws.column_dimensions[openpyxl.utils.get_column_letter(c)].width = column.width
+        if widths:
+            ws.column_dimensions[openpyxl.utils.get_column_letter(c)].width = column.width
     disp = display or (lambda _list, value: value)
-    for i, values in enumerate(rows):
-        r = HEADER_ROW + 1 + i
+    nrows = max(len(rows) + blank_rows, 1)
+    for i in range(nrows):
+        values = rows[i] if i < len(rows) else {}
+        r = header_row + 1 + i
         for c, column in enumerate(spec.columns, start=1):
             cell = ws.cell(row=r, column=c)
             if column.formula:
@@ -132,12 +158,11 @@ def replace_table_sheet(wb: Workbook, spec: TableSpec, rows: list[dict[str, Any]
                 cell.number_format = column.fmt
             if column.kind is Kind.LONG_TEXT:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
-    last = HEADER_ROW + max(len(rows), 1)
-    ref = f"A{HEADER_ROW}:{openpyxl.utils.get_column_letter(ncols)}{last}"
+    first, last = header_row + 1, header_row + nrows
+    ref = f"A{header_row}:{openpyxl.utils.get_column_letter(ncols)}{last}"
     table = Table(displayName=name, ref=ref)
     table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
     ws.add_table(table)
-    first = HEADER_ROW + 1
     for cf in spec.formats:
         if not rows:
             break
@@ -152,12 +177,35 @@ def replace_table_sheet(wb: Workbook, spec: TableSpec, rows: list[dict[str, Any]
         ws.conditional_formatting.add(rng, FormulaRule(
             formula=[formula], fill=PatternFill(start_color=bg, end_color=bg, fill_type="solid"),
             font=Font(color=fg)))
-    ws.freeze_panes = f"A{HEADER_ROW + 1}"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    return ws
+    if validations:
+        for c, column in enumerate(spec.columns, start=1):
+            dv = _openpyxl_validation(column, lang)
+            if dv is not None:
+                letter = openpyxl.utils.get_column_letter(c)
+                dv.add(f"{letter}{first}:{letter}{last}")
+                ws.add_data_validation(dv)
+    return last
+
+
+def _openpyxl_validation(column: Any, lang: Lang) -> DataValidation | None:
+    """Dropdowns and date checks for blocks users fill (lists from the ``xs_*`` names)."""
+    from xlsales.i18n import Label
+
+    err = Label("请从下拉列表中选择。", "Pick a value from the list.")
+    if column.choices:
+        dv = DataValidation(type="list", formula1=f"=xs_{column.choices}", allow_blank=True,
+                            errorStyle="stop" if column.strict_choices else "warning")
+    elif column.kind in (Kind.DATE, Kind.DATETIME):
+        err = Label("请输入日期,如 2024-03-05。", "Enter a date such as 2024-03-05.")
+        dv = DataValidation(type="date", operator="between", formula1="1",
+                            formula2="73051", allow_blank=True)
+    else:
+        return None
+    dv.error, dv.errorTitle = err(lang), Label("输入有误", "Invalid entry")(lang)
+    dv.prompt, dv.promptTitle = (column.hint(lang) if column.hint else err(lang)), \
+        column.header(lang)[:32]
+    dv.showErrorMessage = dv.showInputMessage = True
+    return dv
 
 
 def _cell_value(value: Any) -> Any:

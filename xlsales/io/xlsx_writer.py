@@ -71,6 +71,14 @@ class _Formats:
                                      "border": 1, "border_color": "#BFBFBF"})
         self.cond = {k: wb.add_format(v) for k, v in _STYLES.items()}
         self._cells: dict[tuple[str | None, bool, bool], Any] = {}
+        self._plain: dict[tuple[str, str], Any] = {}
+
+    def number(self, num_format: str) -> Any:
+        """A plain cell format with ``num_format`` (per-row formats in reports)."""
+        key = ("plain", num_format)
+        if key not in self._plain:
+            self._plain[key] = self.wb.add_format({**self.base, "num_format": num_format})
+        return self._plain[key]
 
     def cell(self, col: Column) -> Any:
         wrap = col.kind is Kind.LONG_TEXT
@@ -172,8 +180,9 @@ def write_table(ws: Worksheet, fmts: _Formats, spec: TableSpec, rows: list[dict[
     for r in range(nrows):
         row = first + r
         values = rows[r] if r < len(rows) else {}
+        row_formats = values.get("_num_formats", {})
         for c, col in enumerate(spec.columns):
-            fmt = fmts.cell(col)
+            fmt = fmts.number(row_formats[col.key]) if col.key in row_formats else fmts.cell(col)
             if col.formula:
                 ws.write_formula(row, first_col + c, expand(
                     col.formula, spec=spec, row=row, first_col=first_col, lang=lang,

@@ -24,6 +24,7 @@ SAMPLE_END = dt.date(2024, 3, 31)
 SAMPLE_TODAY = dt.date(2024, 3, 29)
 PIPELINE_START = dt.date(2023, 6, 1)
 QUARTERS = ("2023Q4", "2024Q1")
+NEXT_QUARTER = "2024Q2"
 
 OPEN_STAGES = [s.zh for s in DEFAULT_STAGES if s.kind == "open"]
 WON, LOST = "签约成交", "输单"
@@ -346,7 +347,7 @@ class _Generator:
                 cust = rng.choice(customers_of.get(rep, ["新客户"]))[:6]
                 rows.append({
                     "date": day, "rep": rep, "visits": visits, "effective": effective,
-                    "new_customers": rng.choices((0, 1, 2), weights=(6, 3, 1))[0],
+                    "new_customers": rng.choices((0, 1, 2), weights=(12, 3, 1))[0],
                     "proposals": proposals.get(key, 0),
                     "amount_signed": round(signed.get(key, 0.0), 1),
                     "stage_moves": ";".join(moves.get(key, [])) or None,
@@ -399,7 +400,7 @@ class _Generator:
                     "region": region, "product_line": line, "owner": rep, "quarter": q,
                     "quarterly_target": target, "month1": float(split[0]),
                     "month2": float(split[1]), "month3": float(split[2]),
-                    "new_customers": rng.choice((6, 8, 10)), "visits_per_week": 20,
+                    "new_customers": rng.choice((18, 20, 24)), "visits_per_week": 20,
                     "proposals_per_month": 3, "strategy": team.STRATEGIES[line],
                     "owner_signed": rep, "manager_signed": team.MANAGERS[region],
                     "signed_on": signed_on,
@@ -409,6 +410,20 @@ class _Generator:
                           "note": "个人目标合计高出团队目标约12%"})
         rows[-1]["month3"] = (rows[-1]["month3"] or 0) + 5  # split does not add up
         rows[-2]["manager_signed"] = None  # unsigned row
+        # Next quarter's targets, agreed in late March: 5% above this quarter's.
+        total = 0.0
+        for row in [r for r in rows if r["quarter"] == QUARTERS[-1]]:
+            target = float(round(row["quarterly_target"] * 1.05 / 5) * 5)
+            split = [round(target / 3)] * 2
+            split.append(target - sum(split))
+            rows.append({**row, "quarter": NEXT_QUARTER, "quarterly_target": target,
+                         "month1": float(split[0]), "month2": float(split[1]),
+                         "month3": float(split[2]), "manager_signed": row["manager_signed"]
+                         or team.MANAGERS[row["region"]],
+                         "signed_on": dt.date(2024, 3, rng.randint(20, 27))})
+            total += target
+        teams.append({"quarter": NEXT_QUARTER, "team_target": float(round(total / 1.12 / 5) * 5),
+                      "note": "个人目标合计高出团队目标约12%"})
         return rows, teams
 
     def leads(self) -> list[dict[str, Any]]:

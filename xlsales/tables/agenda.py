@@ -118,7 +118,6 @@ MINUTES = TableSpec(
     notes=Label("会后24小时内发出会议纪要。", "Minutes go out within 24 hours."),
 )
 
-TABLES = (AGENDA, ACTIONS, MINUTES)
 
 
 # -- rules -------------------------------------------------------------------------
@@ -171,3 +170,52 @@ def check_actions(table: TableRead, ctx: Context) -> list[Finding]:
         if item and not is_specific(item, row.get("deliverable"), row.get("due")):
             out.append(table.finding(R_VAGUE, row, "item", item=item))
     return out
+
+
+class DataPointRow(BaseModel):
+    """A figure reported at the start of the meeting."""
+
+    metric: str
+
+
+MEETING_DATA = TableSpec(
+    key="meeting_data",
+    name="MeetingData",
+    sheet=Label("议程", "Agenda"),
+    title=Label("一、数据通报(上周)", "1. Last week's figures"),
+    model=DataPointRow,
+    blank_rows=0,
+    columns=(
+        col("metric", "指标", "Figure", width=22),
+        col("value", "数值", "Value", width=16),
+        col("note", "说明", "Detail", Kind.LONG_TEXT, 60),
+    ),
+)
+
+
+class CarriedRow(BaseModel):
+    """An open action item carried over from an earlier week."""
+
+    item: str
+
+
+CARRIED = TableSpec(
+    key="carried_actions",
+    name="CarriedActions",
+    sheet=Label("议程", "Agenda"),
+    title=Label("三、遗留行动项跟进", "3. Open action items carried over"),
+    model=CarriedRow,
+    blank_rows=0,
+    columns=(
+        col("from_week", "提出周", "From week", width=10),
+        col("item", "遗留事项", "Open item", Kind.LONG_TEXT, 36),
+        col("owner", "责任人", "Responsible", width=10),
+        col("due", "原定完成", "Was due", Kind.DATE, 12),
+        col("status", "当前状态", "Current status", width=10),
+        col("days_overdue", "逾期天数", "Days overdue", Kind.INT, 9),
+        col("actionable", "可执行性", "Actionable", width=18),
+    ),
+    formats=(CondFormat("days_overdue", "N({days_overdue})>0", "bad"),),
+)
+
+TABLES = (AGENDA, ACTIONS, MINUTES, MEETING_DATA, CARRIED)

@@ -50,3 +50,98 @@ REVIEW = TableSpec(
 )
 
 TABLES = (REVIEW,)
+
+
+class ComparisonRow(BaseModel):
+    """A rep, region or product line in the horizontal comparison."""
+
+    name: str
+
+
+HORIZONTAL = TableSpec(
+    key="review_horizontal",
+    name="Comparison",
+    sheet=Label("横向对比", "Comparison"),
+    title=Label("横向对比:代表、区域、产品线", "Side by side: reps, regions, product lines"),
+    model=ComparisonRow,
+    blank_rows=0,
+    columns=(
+        col("level", "层级", "Level", width=8),
+        col("name", "名称", "Name", width=12),
+        col("rank", "排名", "Rank", Kind.INT, 6),
+        col("mark", "标记", "Mark", width=10),
+        col("sales", "销售额(万元)", "Sales (10k CNY)", Kind.AMOUNT, 11),
+        col("quota", "目标(万元)", "Quota (10k CNY)", Kind.AMOUNT, 11),
+        col("completion", "完成率", "Completion", Kind.PERCENT, 9,
+            formula='IF(N({quota})=0,"{na}",{sales}/{quota})'),
+        col("new_customers", "新客户数", "New customers", Kind.INT, 9),
+        col("visits", "拜访客户数", "Visits", Kind.INT, 9),
+        col("proposals", "方案提交数", "Proposals", Kind.INT, 9),
+        col("avg_deal", "客单价(万元)", "Average deal", Kind.AMOUNT, 10),
+        col("conversion", "转化率", "Conversion", Kind.PERCENT, 9),
+        col("win_rate", "赢单率", "Win rate", Kind.PERCENT, 9),
+        col("target_line", "目标线", "Target line", Kind.PERCENT, 8),
+    ),
+    formats=(
+        CondFormat("completion", 'AND(ISNUMBER({completion}),{completion}<'
+                   '{opt:completion_threshold})', "bad"),
+        CondFormat("mark", '{mark}="TOP3"', "good"),
+    ),
+)
+
+
+class TrendRow(BaseModel):
+    """One month of the vertical comparison."""
+
+    month: str
+
+
+TREND = TableSpec(
+    key="review_trend",
+    name="Trend",
+    sheet=Label("纵向趋势", "Trend"),
+    title=Label("纵向对比:近6个月", "Over time: the last six months"),
+    model=TrendRow,
+    blank_rows=0,
+    columns=(
+        col("month", "月份", "Month", width=9),
+        col("sales", "销售额(万元)", "Sales (10k CNY)", Kind.AMOUNT, 11),
+        col("completion", "目标完成率", "Completion", Kind.PERCENT, 10),
+        col("new_customers", "新客户数", "New customers", Kind.INT, 9),
+        col("avg_deal", "客单价(万元)", "Average deal", Kind.AMOUNT, 10),
+        col("conversion", "转化率", "Conversion", Kind.PERCENT, 9),
+        col("visits", "拜访客户数", "Visits", Kind.INT, 9),
+        col("proposals", "方案提交数", "Proposals", Kind.INT, 9),
+        col("win_rate", "赢单率", "Win rate", Kind.PERCENT, 9),
+    ),
+)
+
+
+class CaseRow(BaseModel):
+    """A won or lost opportunity reviewed as a case."""
+
+    opp_id: str
+
+
+CASES = TableSpec(
+    key="review_cases",
+    name="Cases",
+    sheet=Label("案例复盘", "Cases"),
+    title=Label("案例复盘:本期最大的成交与输单", "Case review: the largest deal won and lost"),
+    model=CaseRow,
+    blank_rows=0,
+    columns=(
+        col("kind", "类型", "Kind", width=8),
+        col("opp_id", "商机编号", "Opportunity ID", width=11),
+        col("customer", "客户名称", "Customer", width=24),
+        col("owner", "负责人", "Owner", width=9),
+        col("amount", "金额(万元)", "Amount (10k CNY)", Kind.AMOUNT, 10),
+        col("closed_on", "结单日期", "Closed on", Kind.DATE, 11),
+        col("days", "周期(天)", "Cycle (days)", Kind.INT, 9),
+        col("history", "阶段历程", "Stage history", Kind.LONG_TEXT, 60),
+        col("lost_reason", "输单原因", "Lost reason", width=14),
+        col("lesson", "经验教训(主管填写)", "Lessons (manager)", Kind.LONG_TEXT, 30),
+    ),
+)
+
+TABLES = (REVIEW, HORIZONTAL, TREND, CASES)

@@ -163,4 +163,23 @@ CALENDAR = TableSpec(
     ),
 )
 
-TABLES = (OPTIONS, ROSTER, LISTS, STAGES, TIERS, FOLLOWUP_RULES, CALENDAR)
+AGENDA_TEMPLATE = TableSpec(
+    key="agenda_template",
+    name="AgendaTemplate",
+    sheet=Label("周会议程模板", "Meeting agenda"),
+    title=Label("周会固定议程(xlsales agenda 使用;合计不超过周会时长上限)",
+                "Standing agenda of the weekly meeting (used by xlsales agenda)"),
+    model=BaseModel,
+    blank_rows=2,
+    columns=(
+        col("no", "序号", "No.", Kind.INT, 6, required=True, minimum=1),
+        col("item", "议程内容", "Agenda item", Kind.LONG_TEXT, 34, required=True),
+        col("owner", "负责人", "Owner", width=12),
+        col("minutes", "时长(分钟)", "Minutes", Kind.INT, 10, required=True, minimum=0,
+            total="sum"),
+        col("materials", "输出材料", "Output materials", width=24),
+    ),
+    extra={"total_limit": ("minutes", "meeting_max_minutes")},
+)
+
+TABLES = (OPTIONS, ROSTER, LISTS, STAGES, TIERS, FOLLOWUP_RULES, AGENDA_TEMPLATE, CALENDAR)
