@@ -142,7 +142,11 @@ class Engine:
                 extra_last = max((r["date"] for r in log
                                   if r.get("contact_kind") == tier.extra_contact
                                   or r.get("kind") == tier.extra_contact), default=None)
-                base = extra_last or last
+                # Never done: count from the first known day of the customer, so that
+                # routine contacts do not postpone the extra contact forever.
+                first_seen = min([r["date"] for r in log] + [
+                    d for d in (c.get("created_on"), last) if isinstance(d, dt.date)])
+                base = extra_last or first_seen
                 dues.append(self._due(c, self.on_working_day(base + dt.timedelta(
                     days=tier.extra_interval_days)), f"tier_{tier.tier}_extra",
                     _reason(t, "{tier}类客户每{n}天{kind}", "tier {tier}: {kind} every {n} days",

@@ -24,7 +24,7 @@ from xlsales.rollup import WeekRow, weekly_rollup, weeks_between
 from xlsales.rows import Context, TableRead
 from xlsales.settings import RosterEntry, Settings
 from xlsales.spotcheck import Pick, spot_check
-from xlsales.workspace import BOOK_BY_KEY, read_settings
+from xlsales.workspace import BOOK_BY_KEY, book_path, read_settings
 
 DAILY_FILE = BOOK_BY_KEY["daily"].filename
 WEEKLY_FILE = "weekly_report.xlsx"
@@ -65,7 +65,8 @@ def load_daily(source: str | os.PathLike[str], *, today: dt.date | None = None) 
     path = Path(source)
     if path.is_dir():
         root = path
-        files = [path / DAILY_FILE] if (path / DAILY_FILE).exists() else sorted(
+        shared = book_path(path, "daily")
+        files = [shared] if shared.exists() else sorted(
             p for p in path.glob("*.xls[xm]")
             if not p.name.startswith(("~$", ".")) and p.name != WEEKLY_FILE)
     else:
@@ -101,7 +102,7 @@ def load_targets(root: Path) -> Targets:
     """The target breakdown of a workspace (empty when it has none)."""
     from xlsales.workspace import read_table
 
-    if not (root / TARGETS_FILE).exists():
+    if not book_path(root, "targets").exists():
         return Targets()
     settings = read_settings(root) if (root / BOOK_BY_KEY["settings"].filename).exists() \
         else Settings.default()
@@ -355,7 +356,7 @@ def run_followups(root: str | os.PathLike[str], *, today: dt.date, rep: str | No
     from xlsales.io.reader import read_table_rows
 
     root = Path(root)
-    path = root / CUSTOMERS_FILE if root.is_dir() else root
+    path = book_path(root, "customers") if root.is_dir() else root
     root = path.parent
     settings = (read_settings(root) if (root / BOOK_BY_KEY["settings"].filename).exists()
                 else Settings.default())
@@ -431,7 +432,7 @@ def load_customers(source: str | os.PathLike[str],
 
     path = Path(source)
     if path.is_dir():
-        path = path / CUSTOMERS_FILE
+        path = book_path(path, "customers")
     root = path.parent
     settings = (read_settings(root) if (root / BOOK_BY_KEY["settings"].filename).exists()
                 else Settings.default())
@@ -556,8 +557,8 @@ def review_data(root: Path) -> tuple[Any, Lang]:
     settings = read_settings(root)
     daily = load_daily(root)
     ws = load_customers(root, ("opportunities", "stage_history"))
-    target_rows = read_table(root, "targets", settings) if (root / TARGETS_FILE).exists() \
-        else []
+    target_rows = read_table(root, "targets", settings) if book_path(
+        root, "targets").exists() else []
     data = ReviewData(settings, load_targets(root), daily.rows, ws.records("opportunities"),
                       ws.records("stage_history"), target_rows)
     return data, daily.lang
@@ -707,7 +708,7 @@ def read_actions(path: Path, settings: Settings) -> list[ActionItem]:
 def run_actions(root: str | os.PathLike[str], *, today: dt.date) -> list[ActionItem]:
     """Every action item across weeks."""
     path = Path(root)
-    path = path / AGENDA_FILE if path.is_dir() else path
+    path = book_path(path, "agenda") if path.is_dir() else path
     settings = (read_settings(path.parent)
                 if (path.parent / BOOK_BY_KEY["settings"].filename).exists()
                 else Settings.default())
@@ -815,7 +816,7 @@ def run_agenda(root: str | os.PathLike[str], week: str, *,
          "note": "; ".join(f"{d.rep} {d.late}/{d.missing}" for d in disc
                            if d.late or d.missing)},
     ]
-    path = root / AGENDA_FILE
+    path = book_path(root, "agenda")
     items = [a for a in read_actions(path, settings) if (a.week or "") < week
              and a.state(today) != "done"]
     carried = [{"from_week": a.week, "item": a.item, "owner": a.owner, "due": a.due,

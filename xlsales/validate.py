@@ -141,12 +141,12 @@ def _workspace_context(path: Path, settings: Settings,
                        have: set[str]) -> dict[str, TableRead]:
     """The other workspace tables the cross-table rules of ``have`` need."""
     from xlsales.io.reader import read_table_rows
-    from xlsales.workspace import BOOK_OF_TABLE
+    from xlsales.workspace import BOOK_OF_TABLE, book_path
 
     out: dict[str, TableRead] = {}
     for key in have:
         for need in _CROSS_NEEDS.get(key, ()):
-            other = path.parent / BOOK_OF_TABLE[need].filename
+            other = book_path(path.parent, BOOK_OF_TABLE[need].key)
             if need in have or need in out or not other.exists() or other == path:
                 continue
             try:

@@ -44,6 +44,9 @@ class BookPlan:
     options: dict[str, Any]
     canonical_lists: dict[str, list[str]] = field(default_factory=dict)
     title: str = ""
+    vba_modules: dict[str, str] = field(default_factory=dict)
+    buttons: list[tuple[str, str]] = field(default_factory=list)  # (caption, macro)
+    xlwings_conf: tuple[tuple[str, str], ...] = ()
 
 
 def to_display(spec: TableSpec, record: dict[str, Any], settings: Settings,

@@ -11,6 +11,7 @@ from typing import Any
 
 from xlsales import tables as T
 from xlsales.i18n import Label, Lang
+from xlsales.macros import BOOK_BUTTONS, BUTTONS, XLWINGS_CONF, module_sources, xlwings_module
 from xlsales.settings import (
     DEFAULT_FOLLOWUP_RULES,
     AgendaItem,
@@ -165,11 +166,22 @@ def _clean(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in row.items() if v is not None}
 
 
+def book_path(root: str | os.PathLike[str], key: str) -> Path:
+    """The workbook ``key`` of a workspace: its .xlsm flavour when that exists."""
+    path = Path(root) / BOOK_BY_KEY[key].filename
+    xlsm = path.with_suffix(".xlsm")
+    return xlsm if xlsm.exists() and not path.exists() else path
+
+
 def write_workspace(root: str | os.PathLike[str], settings: Settings,
                     data: dict[str, list[dict[str, Any]]] | None = None, *,
-                    lang: Lang | None = None,
-                    books: Iterable[str] | None = None) -> list[Path]:
-    """Write the workspace's workbooks (all, or ``books``) into ``root``."""
+                    lang: Lang | None = None, books: Iterable[str] | None = None,
+                    macros: bool = False) -> list[Path]:
+    """Write the workspace's workbooks (all, or ``books``) into ``root``.
+
+    With ``macros`` the workbooks that carry buttons are written as ``.xlsm`` with
+    their VBA project built from ``macros/*.bas`` and the xlwings module.
+    """
     from xlsales.io.xlsx_writer import write_book
 
     lang = lang or settings.general.language
@@ -185,6 +197,12 @@ def write_workspace(root: str | os.PathLike[str], settings: Settings,
         plan = book_plan(book.specs, all_data, settings, lang)
         plan.title = book.title(lang)
         path = root / book.filename
+        if macros and book.key in BOOK_BUTTONS:
+            plan.vba_modules = {**module_sources(), "xlwings": xlwings_module()}
+            plan.buttons = [(BUTTONS[b].caption(lang), BUTTONS[b].macro)
+                            for b in BOOK_BUTTONS[book.key]]
+            plan.xlwings_conf = XLWINGS_CONF
+            path = path.with_suffix(".xlsm")
         write_book(plan, path)
         written.append(path)
     return written
@@ -209,5 +227,5 @@ def read_table(root: str | os.PathLike[str], key: str,
 
     settings = settings or read_settings(root)
     spec = T.get(key)
-    path = Path(root) / BOOK_OF_TABLE[key].filename
+    path = book_path(root, BOOK_OF_TABLE[key].key)
     return read_records(path, spec, settings)

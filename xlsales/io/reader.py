@@ -128,6 +128,28 @@ def read_table_rows(path: str | os.PathLike[str], spec: TableSpec, settings: Set
         sheets = _sheet_values(path, report.huge_sheets)
     except Exception as exc:  # calamine raises its own error types
         raise WorkbookError(f"cannot read workbook: {exc}", file=str(path)) from exc
+    found = locate(sheets, spec, sheet=sheet, scan_rows=scan_rows)
+    if found is None:
+        raise TableNotFoundError(
+            f"no sheet has the headers of table {spec.key!r} "
+            f"({', '.join(spec.headers('zh'))})", file=str(path))
+    name = found[0]
+    scan = scan_sheet(path, name)
+    table = table_from_grid(sheets[name], spec, settings, file=str(path), sheet=name,
+                            header_row=found[1], cols=found[2], lang=lang,
+                            stop_at_blank=stop_at_blank, errors=scan.errors,
+                            uncached=scan.uncached)
+    if report.huge_sheets and len(sheets[name]) < 1_048_576:
+        with zipfile.ZipFile(path) as zf:
+            if sheet_parts(zf).get(name) in report.huge_sheets:
+                table.findings.append(table.finding(R_HUGE, None, None, range="XFD1048576"))
+    _merged_findings(table, scan.merged, found[1])
+    return table
+
+
+def locate(sheets: dict[str, list[list[Any]]], spec: TableSpec, *, sheet: str | None = None,
+           scan_rows: int = HEADER_SCAN_ROWS) -> tuple[str, int, dict[str, int]] | None:
+    """(sheet, 0-based header row, column of each key) of ``spec`` among value grids."""
     lookup = header_lookup(spec.columns)
     required = {c.key for c in spec.columns if c.required and c.is_input}
     best: tuple[tuple[int, int], str, int, dict[str, int]] | None = None
@@ -136,16 +158,21 @@ def read_table_rows(path: str | os.PathLike[str], spec: TableSpec, settings: Set
         if sheet is not None and name != sheet:
             continue
         for r, row in enumerate(data[:scan_rows]):
-            cols = _match_header(row, lookup)
+            cols = _match_header(list(row), lookup)
             score = (len(cols), name in own_names)  # ties go to the table's own sheet
             if required <= cols.keys() and (best is None or score > best[0]):
                 best = (score, name, r, cols)
-    if best is None:
-        raise TableNotFoundError(
-            f"no sheet has the headers of table {spec.key!r} "
-            f"({', '.join(spec.headers('zh'))})", file=str(path))
-    _, sheet, header_row, cols = best
-    data = sheets[sheet]
+    return None if best is None else (best[1], best[2], best[3])
+
+
+def table_from_grid(data: list[list[Any]], spec: TableSpec, settings: Settings, *, file: str,
+                    sheet: str, header_row: int, cols: dict[str, int],
+                    lang: Lang | None = None, stop_at_blank: bool = False,
+                    errors: dict[str, str] | None = None,
+                    uncached: set[str] | None = None) -> TableRead:
+    """Read the table whose header is at ``header_row`` of a value grid (A1 at [0][0])."""
+    errors, uncached = errors or {}, uncached or set()
+    data = [["" if v is None else v for v in row] for row in data]
     end = len(data)
     if stop_at_blank:
         end = next((r for r in range(header_row + 1, len(data))
@@ -154,19 +181,14 @@ def read_table_rows(path: str | os.PathLike[str], spec: TableSpec, settings: Set
     zh_hits = sum(header_key(t) == header_key(spec.column(k).label.zh)
                   for k, t in header_texts.items())
     detected: Lang = lang or ("zh" if zh_hits * 2 >= len(cols) else "en")
-    table = TableRead(spec=spec, file=str(path), sheet=sheet, header_row=header_row + 1,
+    table = TableRead(spec=spec, file=file, sheet=sheet, header_row=header_row + 1,
                       headers=header_texts, lang=detected)
-    if report.huge_sheets and len(data) < 1_048_576:
-        with zipfile.ZipFile(path) as zf:
-            if sheet_parts(zf).get(sheet) in report.huge_sheets:
-                table.findings.append(table.finding(R_HUGE, None, None, range="XFD1048576"))
-    scan = scan_sheet(path, sheet)
     raw_rows: list[tuple[int, dict[str, Any]]] = []
     for r in range(header_row + 1, end):
         row = data[r]
         values = {k: (row[i] if i < len(row) else "") for k, i in cols.items()}
         cells = {k: a1(r, i) for k, i in cols.items()}
-        flagged = any(cells[k] in scan.errors or cells[k] in scan.uncached
+        flagged = any(cells[k] in errors or cells[k] in uncached
                       for k in cells if spec.column(k).is_input)
         if not flagged and all(v in ("", None) or (isinstance(v, str) and not v.strip())
                                for k, v in values.items() if spec.column(k).is_input):
@@ -177,9 +199,8 @@ def read_table_rows(path: str | os.PathLike[str], spec: TableSpec, settings: Set
         raw_rows.append((r, values))
     year = _context_year(spec, raw_rows)
     for r, values in raw_rows:
-        table.rows.append(_convert_row(table, r, values, cols, scan.errors, scan.uncached,
-                                       settings, year))
-    _merged_findings(table, scan.merged, header_row)
+        table.rows.append(_convert_row(table, r, values, cols, errors, uncached, settings,
+                                       year))
     return table
 
 

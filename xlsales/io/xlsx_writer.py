@@ -105,9 +105,10 @@ def write_book(plan: BookPlan, path: str | os.PathLike[str]) -> None:
         wb.set_properties({"title": plan.title, "author": "xlsales", "company": "xlsales",
                            "created": dt.datetime(2024, 1, 1)})
         fmts = _Formats(wb)
-        for sheet in plan.sheets:
-            _write_sheet(wb, fmts, plan, sheet)
+        sheets = [_write_sheet(wb, fmts, plan, sheet) for sheet in plan.sheets]
         _write_lists(wb, plan)
+        if plan.vba_modules:
+            _add_macros(wb, plan, sheets[0])
         wb.close()
 
 
@@ -117,7 +118,34 @@ def _display(plan: BookPlan, list_key: str, value: str) -> str:
     return plan.lists[list_key][canon.index(value)] if value in canon else value
 
 
-def _write_sheet(wb: Workbook, fmts: _Formats, plan: BookPlan, sheet: SheetPlan) -> None:
+def _add_macros(wb: Workbook, plan: BookPlan, main: Worksheet) -> None:
+    """The VBA project (built from source), sheet code names, buttons, ``xlwings.conf``."""
+    import io
+
+    from xlsales.io.ovba import Module, vba_project
+
+    if plan.xlwings_conf:
+        conf = wb.add_worksheet("xlwings.conf")
+        for r, (key, value) in enumerate(plan.xlwings_conf):
+            conf.write_string(r, 0, key)
+            conf.write_string(r, 1, value)
+        conf.hide()
+    wb.set_vba_name("ThisWorkbook")
+    modules = [Module("ThisWorkbook", "", "workbook")]
+    for i, ws in enumerate(wb.worksheets(), start=1):
+        ws.set_vba_name(f"Sheet{i}")
+        modules.append(Module(f"Sheet{i}", "", "worksheet"))
+    modules += [Module(name, source) for name, source in plan.vba_modules.items()]
+    wb.add_vba_project(io.BytesIO(vba_project(modules)), is_stream=True)
+    main.set_row(TITLE_ROW, 30)
+    for i, (caption, macro) in enumerate(plan.buttons):
+        main.insert_button(TITLE_ROW, 4 + 2 * i, {
+            "macro": macro, "caption": caption, "width": 128, "height": 34,
+            "x_offset": 2, "y_offset": 2})
+
+
+def _write_sheet(wb: Workbook, fmts: _Formats, plan: BookPlan,
+                 sheet: SheetPlan) -> Worksheet:
     spec, lang = sheet.spec, plan.lang
     ws = wb.add_worksheet(spec.sheet(lang))
     ws.write_string(TITLE_ROW, 0, spec.title(lang), fmts.title)
@@ -132,6 +160,7 @@ def _write_sheet(wb: Workbook, fmts: _Formats, plan: BookPlan, sheet: SheetPlan)
     ws.freeze_panes(HEADER_ROW + 1, 0)
     ws.repeat_rows(HEADER_ROW)
     page_setup(ws)
+    return ws
 
 
 def page_setup(ws: Worksheet) -> None:

@@ -1,0 +1,1 @@
+"""Inside Excel: xlwings worksheet functions (UDFs) and the buttons' entry points."""
