@@ -69,6 +69,8 @@ def init(
     directory: Annotated[Path, typer.Argument(help="Folder of the new team workspace.")],
     lang: LangOpt = "zh",
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing workbooks.")] = False,
+    macros: Annotated[bool, typer.Option("--macros", help="Macro-enabled .xlsm workbooks with "
+                                         "buttons and the xlwings module.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Create a team workspace: settings, targets, daily report, agenda, review, customers."""
@@ -77,11 +79,13 @@ def init(
 
     try:
         language = check_lang(lang)
-        existing = [directory / b.filename for b in BOOKS if (directory / b.filename).exists()]
+        existing = [p for b in BOOKS for p in (directory / b.filename,
+                                               (directory / b.filename).with_suffix(".xlsm"))
+                    if p.exists()]
         if existing and not force:
             raise XlsalesError("workbooks already exist (use --force to overwrite): "
                                + ", ".join(str(p) for p in existing))
-        written = write_workspace(directory, Settings.default(), lang=language)
+        written = write_workspace(directory, Settings.default(), lang=language, macros=macros)
     except (XlsalesError, ValueError, OSError) as exc:
         _fail(exc, as_json)
         return

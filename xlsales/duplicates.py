@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from xlsales.normalize import company_key, phone_key
+from xlsales.normalize import company_key, name_key, phone_key
 
 PROVINCES = ("北京", "天津", "上海", "重庆", "河北", "山西", "辽宁", "吉林", "黑龙江", "江苏",
              "浙江", "安徽", "福建", "江西", "山东", "河南", "湖北", "湖南", "广东", "海南",
@@ -48,12 +48,21 @@ def name_parts(value: Any) -> tuple[str | None, str | None]:
         place = re.sub(r"(省|市|自治区)$", "", m.group(0))
     else:
         for inner in re.findall(r"[(（]([^()（）]*)[)）]", str(value)):
-            m2 = _PLACE_RE.match(inner.strip())
+            m2 = _PLACE_RE.match(name_key(inner))  # spaces and full-width as in the name
             if m2:
                 place = re.sub(r"(省|市|自治区)$", "", m2.group(0))
                 break
     core = _PLACE_RE.sub("", key)
     return (core if len(core) >= 2 else key), place
+
+
+def place_key(value: Any) -> str | None:
+    """A city column for matching: ``上海市``, `` 上海 `` and ``上海`` are one place."""
+    key = name_key(value)
+    if not key:
+        return None
+    m = _PLACE_RE.match(key)
+    return re.sub(r"(省|市|自治区)$", "", m.group(0) if m else key) or key
 
 
 def credit_key(value: Any) -> str | None:
@@ -123,7 +132,7 @@ def records_from(customers: Iterable[dict[str, Any]],
                               c.get("owner"), {"name": core,
                                                "phone": phone_key(c.get("phone")),
                                                "credit_code": credit_key(c.get("credit_code"))},
-                              c.get("_row"), place or c.get("city")))
+                              c.get("_row"), place or place_key(c.get("city"))))
     for lead in leads:
         if lead.get("company"):
             core, place = name_parts(lead["company"])

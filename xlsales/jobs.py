@@ -749,12 +749,27 @@ def meeting_start(settings: Settings, week: str, cal: WorkCalendar) -> dt.dateti
     return dt.datetime.combine(day, start)
 
 
-def run_agenda(root: str | os.PathLike[str], week: str, *,
-               out: str | os.PathLike[str] | None = None) -> AgendaResult:
-    """Write the week's meeting pack: data first, agenda, carried items, actions, minutes."""
+@dataclass
+class AgendaPack:
+    """The week's meeting pack as blocks (title, table spec, rows)."""
+
+    week: str
+    lang: Lang
+    title: str
+    subtitle: str
+    start: dt.datetime
+    minutes_due: dt.datetime
+    total: int
+    data: list[dict[str, Any]]
+    carried: list[dict[str, Any]]
+    blocks: list[tuple[str, Any, list[dict[str, Any]]]]
+    settings: Settings
+
+
+def agenda_pack(root: str | os.PathLike[str], week: str) -> AgendaPack:
+    """Compute the week's meeting pack: data first, agenda, carried items, actions, minutes."""
     from xlsales.calendar import week_days
     from xlsales.followups import follow_up_report
-    from xlsales.io.xlsx_editor import edit_workbook, fresh_sheet, write_block
     from xlsales.pipeline import stage_alerts
     from xlsales.tables.agenda import ACTIONS, AGENDA, CARRIED, MEETING_DATA, MINUTES
 
@@ -793,13 +808,13 @@ def run_agenda(root: str | os.PathLike[str], week: str, *,
     by_owner = Counter(d.owner for d in overdue)
     stalled_text = "; ".join(f"{a.opp_id} {a.customer}({a.stage} {a.age}{'天' if zh else 'd'})"
                              for a in alerts[:5])
+    head = team.rows[0] if team.rows else None
     data = [
         {"metric": "上周团队完成率" if zh else "Team completion last week",
-         "value": pct(team.rows[0].rate if team.rows else None),
-         "note": (f"{last_week}:成交 {team.rows[0].actual:g} 万元 / 目标 "
-                  f"{team.rows[0].target or 0:.1f} 万元" if zh else
-                  f"{last_week}: signed {team.rows[0].actual:g} / target "
-                  f"{team.rows[0].target or 0:.1f}") if team.rows else ""},
+         "value": pct(head.rate if head else None),
+         "note": ((f"{last_week}:成交 {head.actual:g} 万元 / 目标 {head.target or 0:.1f} 万元"
+                   if zh else f"{last_week}: signed {head.actual:g} / target "
+                   f"{head.target or 0:.1f}") if head else "")},
         {"metric": "个人TOP3" if zh else "Individual TOP3",
          "value": "、".join(r.key for r in reps.top3),
          "note": "; ".join(f"{r.key} {pct(r.rate)}" for r in reps.top3)},
@@ -816,9 +831,8 @@ def run_agenda(root: str | os.PathLike[str], week: str, *,
          "note": "; ".join(f"{d.rep} {d.late}/{d.missing}" for d in disc
                            if d.late or d.missing)},
     ]
-    path = book_path(root, "agenda")
-    items = [a for a in read_actions(path, settings) if (a.week or "") < week
-             and a.state(today) != "done"]
+    items = [a for a in read_actions(book_path(root, "agenda"), settings)
+             if (a.week or "") < week and a.state(today) != "done"]
     carried = [{"from_week": a.week, "item": a.item, "owner": a.owner, "due": a.due,
                 "status": settings.display("action_status", a.status or "", lang) or None,
                 "days_overdue": max(0, (today - a.due).days) if a.due else None,
@@ -830,43 +844,55 @@ def run_agenda(root: str | os.PathLike[str], week: str, *,
                     "time": settings.general.meeting_time, **a.model_dump()}
                    for a in settings.agenda]
     minutes_due = start + dt.timedelta(hours=24)
-    sheet_name = AGENDA_SHEET(lang).format(week=week)
+    blocks = [
+        (MEETING_DATA.title(lang), MEETING_DATA, data),
+        ("二、会议议程" if zh else "2. Agenda", AGENDA, agenda_rows),
+        (CARRIED.title(lang), CARRIED, carried),
+        ("四、本周行动项(负责人、完成时间、具体交付物)" if zh
+         else "4. This week's action items (owner, date, deliverable)", ACTIONS, []),
+        ("五、会议纪要(24小时内发出)" if zh else "5. Minutes (out within 24 hours)", MINUTES,
+         [{"meeting_at": start}]),
+    ]
+    subtitle = (f"时间:{start:%Y-%m-%d %H:%M}({settings.general.meeting_time});合计 {total} "
+                f"分钟(上限 {limit});会议纪要 {minutes_due:%Y-%m-%d %H:%M} 前发出" if zh else
+                f"When: {start:%Y-%m-%d %H:%M} ({settings.general.meeting_time}); {total} "
+                f"minutes (limit {limit}); minutes due by {minutes_due:%Y-%m-%d %H:%M}")
+    return AgendaPack(week, lang, f"{settings.general.meeting_topic} {week}", subtitle, start,
+                      minutes_due, total, data, carried, blocks, settings)
+
+
+def run_agenda(root: str | os.PathLike[str], week: str, *,
+               out: str | os.PathLike[str] | None = None) -> AgendaResult:
+    """Write the week's meeting pack into the agenda workbook (a new sheet per week)."""
+    from openpyxl.styles import Font
+
+    from xlsales.io.xlsx_editor import edit_workbook, fresh_sheet, write_block
+    from xlsales.tables.agenda import ACTIONS, AGENDA
+
+    root = Path(root)
+    pack = agenda_pack(root, week)
+    lang = pack.lang
+    path = book_path(root, "agenda")
+    sheet_name = AGENDA_SHEET(lang).format(week=pack.week)
     target = Path(out) if out else path
-    options = settings.general.model_dump()
-    suffix = week.replace("-", "_")
+    options = pack.settings.general.model_dump()
+    suffix = pack.week.replace("-", "_")
     with edit_workbook(path, out=target) as wb:
         ws = fresh_sheet(wb, sheet_name, 0)
-        from openpyxl.styles import Font
-
-        ws.cell(row=1, column=1, value=f"{settings.general.meeting_topic} {week}").font = Font(
-            bold=True, size=14)
-        ws.cell(row=2, column=1, value=(
-            f"时间:{start:%Y-%m-%d %H:%M}({settings.general.meeting_time});合计 {total} 分钟"
-            f"(上限 {limit});会议纪要 {minutes_due:%Y-%m-%d %H:%M} 前发出" if zh else
-            f"When: {start:%Y-%m-%d %H:%M} ({settings.general.meeting_time}); {total} minutes "
-            f"(limit {limit}); minutes due by {minutes_due:%Y-%m-%d %H:%M}"))
+        ws.cell(row=1, column=1, value=pack.title).font = Font(bold=True, size=14)
+        ws.cell(row=2, column=1, value=pack.subtitle)
         row = 4
-        for spec, rows, name, extra in (
-                (MEETING_DATA, data, f"MeetingData_{suffix}", {}),
-                (AGENDA, agenda_rows, f"Agenda_{suffix}", {}),
-                (CARRIED, carried, f"Carried_{suffix}", {}),
-                (ACTIONS, [], f"Actions_{suffix}", {"blank_rows": 8, "validations": True}),
-                (MINUTES, [{"meeting_at": start}], f"Minutes_{suffix}", {})):
-            title = {AGENDA.key: ("二、会议议程" if zh else "2. Agenda"),
-                     ACTIONS.key: ("四、本周行动项(负责人、完成时间、具体交付物)" if zh
-                                   else "4. This week's action items (owner, date, "
-                                        "deliverable)"),
-                     MINUTES.key: ("五、会议纪要(24小时内发出)" if zh
-                                   else "5. Minutes (out within 24 hours)")
-                     }.get(spec.key, spec.title(lang))
+        for title, spec, rows in pack.blocks:
             ws.cell(row=row, column=1, value=title).font = Font(bold=True, size=12)
-            last = write_block(ws, spec, rows, header_row=row + 1, name=name, lang=lang,
-                               options=options, widths=spec is AGENDA, **extra)
+            extra = {"blank_rows": 8, "validations": True} if spec is ACTIONS else {}
+            last = write_block(ws, spec, rows, header_row=row + 1,
+                               name=f"{spec.name}_{suffix}", lang=lang, options=options,
+                               widths=spec is AGENDA, **extra)
             row = last + 3
         ws.page_setup.orientation = "landscape"
         ws.page_setup.fitToWidth = 1
         ws.page_setup.fitToHeight = 0
         ws.sheet_properties.pageSetUpPr.fitToPage = True
-    return AgendaResult(week, start, minutes_due, total, data,
+    return AgendaResult(pack.week, pack.start, pack.minutes_due, pack.total, pack.data,
                         [{**c, "due": c["due"].isoformat() if c["due"] else None}
-                         for c in carried], target, sheet_name)
+                         for c in pack.carried], target, sheet_name)

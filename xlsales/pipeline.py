@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -281,7 +280,9 @@ def funnel(opportunities: Iterable[dict[str, Any]], history: Iterable[dict[str, 
         stage = settings.stage(to)
         if stage is None:
             continue
-        reached[h.get("opp_id")].setdefault(to, day)
+        first_in = reached[h.get("opp_id")].get(to)
+        if first_in is None or day < first_in:  # the first entry, whatever the row order
+            reached[h.get("opp_id")][to] = day
         level = won_order if stage.kind == "won" else (order[to] if stage.kind == "open" else 0)
         best[h.get("opp_id")] = max(best[h.get("opp_id")], level)
     stages = [FunnelStage(s, ideal=s.ideal_conversion) for s in open_stages]
@@ -310,9 +311,10 @@ def funnel(opportunities: Iterable[dict[str, Any]], history: Iterable[dict[str, 
     avg = average_deal(sum(all_won), len(all_won))
     deals = None if quota is None or not avg else quota / avg
     if deals is not None:
-        needed = deals
+        needed: float | None = deals
         for fs in reversed(stages):
             rate = fs.conversion if fs.conversion else fs.ideal
-            needed = needed / rate if rate else math.inf
+            # without any rate (no actual, no ideal) the stage and those above are unknown
+            needed = needed / rate if needed is not None and rate else None
             fs.needed = needed
     return Funnel(first, last, stages, quota, avg, deals, len(won), won_amount)

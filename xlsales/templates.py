@@ -11,8 +11,12 @@ from xlsales.workspace import write_workspace
 
 
 def build_templates(out_dir: str | os.PathLike[str]) -> list[Path]:
-    """Write ``out_dir/zh/*.xlsx`` and ``out_dir/en/*.xlsx`` from the default settings."""
+    """Write ``out_dir/{zh,en}/`` from the default settings: every workbook as ``.xlsx``
+    and the ones with buttons also as macro-enabled ``.xlsm``."""
     written: list[Path] = []
     for lang in LANGS:
-        written += write_workspace(Path(out_dir) / lang, Settings.default(), lang=lang)
+        folder = Path(out_dir) / lang
+        written += write_workspace(folder, Settings.default(), lang=lang)
+        written += [p for p in write_workspace(folder, Settings.default(), lang=lang,
+                                               macros=True) if p.suffix == ".xlsm"]
     return written

@@ -92,7 +92,7 @@ FORECAST = TableSpec(
         col("coverage", "覆盖率", "Coverage", Kind.PERCENT, 9,
             formula='IF(N({quota})=0,"{na}",{expected}/{quota})'),
         col("shortage", "缺口(万元)", "Shortage (10k CNY)", Kind.AMOUNT, 11,
-            formula='IF(N({quota})=0,"",MAX(0,{quota}-{expected}))'),
+            formula='IF(ISNUMBER({quota}),MAX(0,{quota}-{expected}),"")'),
     ),
     formats=(
         CondFormat("coverage", "AND(ISNUMBER({coverage}),{coverage}<1)", "bad"),
@@ -113,6 +113,11 @@ class FunnelRow(BaseModel):
     stage: str
 
 
+# The stage's rate for the reverse calculation: the actual conversion, else (none, or 0 %)
+# the ideal one; and what the stage below needs (the deals needed under the last stage).
+_RATE = "IF(N({conversion})=0,{ideal},{conversion})"
+_BELOW = 'IF({next:stage}="",INDEX({FunnelSummary.deals_needed},1),{next:needed})'
+
 FUNNEL = TableSpec(
     key="funnel",
     name="Funnel",
@@ -130,9 +135,7 @@ FUNNEL = TableSpec(
             formula='IF(N({entered})=0,"",{advanced}/{entered})'),
         col("ideal", "理想转化率", "Ideal conversion", Kind.PERCENT, 10),
         col("needed", "反推所需商机数", "Needed (reverse)", Kind.NUMBER, 12,
-            formula='IF(N(IF({conversion}="",{ideal},{conversion}))=0,"",'
-                    'IF({next:stage}="",INDEX({FunnelSummary.deals_needed},1),{next:needed})'
-                    '/IF({conversion}="",{ideal},{conversion}))'),
+            formula=f'IF(N({_RATE})=0,"",IF(ISNUMBER({_BELOW}),{_BELOW}/{_RATE},""))'),
     ),
     formats=(
         CondFormat("conversion", 'AND(ISNUMBER({conversion}),ISNUMBER({ideal}),'
@@ -165,7 +168,8 @@ FUNNEL_SUMMARY = TableSpec(
         col("won_amount", "本期成交金额(万元)", "Won (10k CNY)", Kind.AMOUNT, 14),
         col("average_deal", "平均客单价(万元)", "Average deal (10k CNY)", Kind.AMOUNT, 14),
         col("deals_needed", "目标成交单数", "Deals needed", Kind.NUMBER, 12,
-            formula='IF(N({average_deal})=0,"",{quota}/{average_deal})'),
+            formula='IF(OR(N({average_deal})=0,NOT(ISNUMBER({quota}))),"",'
+                    '{quota}/{average_deal})'),
     ),
 )
 

@@ -1,0 +1,339 @@
+"""Button entry points: ``RunPython "import xlsales.excel.buttons as b; b.<name>()"``.
+
+Each button takes the workbook (``book=None`` means ``xw.Book.caller()``), reads and
+writes it through the small part of the xlwings API listed in :class:`BookLike`, and
+reuses the library for the work. Progress goes to Excel's status bar and a message
+cell on the first sheet; errors become a message box text, never a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from xlsales.errors import XlsalesError
+from xlsales.i18n import Label, Lang
+
+MESSAGE_CELL = "E2"
+SKIP_SHEETS = ("_lists", "xlwings.conf")
+BAD = (255, 199, 206)
+WARN = (255, 235, 156)
+TITLE = "xlsales"
+
+
+class RangeLike(Protocol):
+    """The part of ``xlwings.Range`` the buttons use."""
+
+    value: Any
+    color: Any
+    row: int
+    column: int
+
+    def options(self, **kw: Any) -> RangeLike: ...
+
+
+class SheetLike(Protocol):
+    """The part of ``xlwings.Sheet`` the buttons use."""
+
+    name: str
+
+    def range(self, address: str) -> RangeLike: ...
+
+    @property
+    def used_range(self) -> RangeLike: ...
+
+    def clear(self) -> None: ...
+
+
+class SheetsLike(Protocol):
+    def __getitem__(self, key: str | int) -> SheetLike: ...
+
+    def __iter__(self) -> Any: ...
+
+    def add(self, name: str | None = None, before: Any = None,
+            after: Any = None) -> SheetLike: ...
+
+
+class AppLike(Protocol):
+    status_bar: Any
+
+    def alert(self, prompt: str, title: str = "", **kw: Any) -> Any: ...
+
+
+class BookLike(Protocol):
+    """The part of ``xlwings.Book`` the buttons use."""
+
+    fullname: str
+    sheets: SheetsLike
+    app: AppLike
+
+    def save(self, path: str | None = None) -> None: ...
+
+
+def _caller(book: BookLike | None) -> BookLike:
+    if book is not None:
+        return book
+    import xlwings as xw
+
+    return xw.Book.caller()  # type: ignore[return-value]
+
+
+def _names(book: BookLike) -> list[str]:
+    return [s.name for s in book.sheets]
+
+
+def _grid(sheet: SheetLike) -> list[list[Any]]:
+    """The sheet's values as a grid whose [0][0] is A1."""
+    used = sheet.used_range
+    values = used.options(ndim=2).value or []
+    top, left = used.row - 1, used.column - 1
+    width = left + max((len(r) for r in values), default=0)
+    grid = [[None] * width for _ in range(top)]
+    grid += [[None] * left + list(r) for r in values]
+    return grid
+
+
+def _sheet(book: BookLike, name: str) -> SheetLike:
+    """The sheet ``name``, emptied, or a new one at the end."""
+    if name in _names(book):
+        sheet = book.sheets[name]
+        sheet.clear()
+        return sheet
+    last = list(book.sheets)[-1]
+    return book.sheets.add(name, after=last)
+
+
+def _message(book: BookLike, text: str) -> None:
+    first = next(s for s in book.sheets if s.name not in SKIP_SHEETS)
+    first.range(MESSAGE_CELL).value = text
+
+
+def _lang(book: BookLike) -> Lang:
+    names = " ".join(_names(book))
+    return "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in names) else "en"
+
+
+def _run(book: BookLike | None, label: Label, work: Callable[[BookLike, Lang], str]) -> str:
+    """Run ``work``, reporting progress and the result; errors go to a message box."""
+    book = _caller(book)
+    lang = _lang(book)
+    book.app.status_bar = f"xlsales: {label(lang)} …"
+    try:
+        text = work(book, lang)
+    except (XlsalesError, ValueError, OSError, KeyError) as exc:
+        text = f"{label(lang)}: {exc}"
+        book.app.alert(text, title=TITLE)
+    except Exception as exc:  # a button must never show a Python traceback dialog
+        text = f"{label(lang)}: {type(exc).__name__}: {exc}"
+        book.app.alert(text + "\n\n" + traceback.format_exc(limit=3), title=TITLE)
+    finally:
+        book.app.status_bar = False
+    _message(book, text)
+    return text
+
+
+def _root(book: BookLike) -> Path:
+    return Path(book.fullname).parent
+
+
+def _settings(book: BookLike) -> Any:
+    from xlsales.settings import Settings
+    from xlsales.workspace import BOOK_BY_KEY, read_settings
+
+    root = _root(book)
+    if (root / BOOK_BY_KEY["settings"].filename).exists():
+        return read_settings(root)
+    return Settings.default()
+
+
+def _read(book: BookLike, key: str, settings: Any) -> Any:
+    """A business table of the open workbook, read through xlwings."""
+    from xlsales import tables as T
+    from xlsales.io.reader import locate, table_from_grid
+
+    grids = {s.name: _grid(s) for s in book.sheets if s.name not in SKIP_SHEETS}
+    spec = T.get(key)
+    found = locate(grids, spec)
+    if found is None:
+        raise XlsalesError(f"this workbook has no {spec.title('en')} table "
+                           f"({spec.title('zh')})")
+    name, header, cols = found
+    return table_from_grid(grids[name], spec, settings, file=book.fullname, sheet=name,
+                           header_row=header, cols=cols)
+
+
+def _today() -> dt.date:
+    return dt.date.today()
+
+
+# -- the buttons -------------------------------------------------------------------------
+
+FINDINGS_SHEET = Label("校验结果", "Validation")
+
+
+def validate(book: BookLike | None = None, today: dt.date | None = None) -> str:
+    """Validate every table of the workbook; colour the bad cells, list the findings."""
+    def work(bk: BookLike, lang: Lang) -> str:
+        from xlsales import tables as T
+        from xlsales.crosscheck import check as cross
+        from xlsales.io.reader import locate, table_from_grid
+        from xlsales.rows import Context
+        from xlsales.validate import VALIDATED, check_table
+
+        settings = _settings(bk)
+        grids = {s.name: _grid(s) for s in bk.sheets
+                 if s.name not in SKIP_SHEETS and s.name not in FINDINGS_SHEET.all()}
+        ctx = Context.make(settings, today or _today())
+        tables = {}
+        for key in VALIDATED:
+            found = locate(grids, T.get(key))
+            if found:
+                name, header, cols = found
+                tables[key] = table_from_grid(grids[name], T.get(key), settings,
+                                              file=bk.fullname, sheet=name, header_row=header,
+                                              cols=cols)
+        ctx.tables = tables
+        findings = [f for t in tables.values() for f in check_table(t, ctx)]
+        findings += cross(ctx, only=set(tables))
+        for f in findings:
+            if f.sheet and f.cell:
+                bk.sheets[f.sheet].range(f.cell).color = BAD if f.severity == "error" else WARN
+        out = _sheet(bk, FINDINGS_SHEET(lang))
+        header = ["严重程度", "规则", "工作表", "单元格", "列", "值", "说明"] if lang == "zh" \
+            else ["Severity", "Rule", "Sheet", "Cell", "Column", "Value", "Message"]
+        out.range("A1").value = [header] + [
+            [f.severity, f.rule, f.sheet, f.cell, f.column,
+             None if f.value is None else "'" + str(f.value), f.message] for f in findings]
+        errors = sum(f.severity == "error" for f in findings)
+        return (f"校验完成:{errors} 个错误,{len(findings) - errors} 个警告" if lang == "zh"
+                else f"Validated: {errors} errors, {len(findings) - errors} warnings")
+    return _run(book, Label("校验", "Validate"), work)
+
+
+def rollup_week(book: BookLike | None = None, today: dt.date | None = None) -> str:
+    """Roll this week's dailies up into a weekly sheet of this workbook."""
+    def work(bk: BookLike, lang: Lang) -> str:
+        from xlsales.calendar import week_label
+        from xlsales.discipline import dedupe
+        from xlsales.jobs import WEEK_SHEET, load_targets
+        from xlsales.rollup import weekly_rollup
+        from xlsales.tables.weekly import LEVELS, WEEKLY
+
+        day = today or _today()
+        settings = _settings(bk)
+        daily = _read(bk, "daily", settings)
+        rows, _ = dedupe(r.values for r in daily.rows)
+        week = week_label(day)
+        out = weekly_rollup(rows, load_targets(_root(bk)), settings, [week], today=day)
+        sheet = _sheet(bk, WEEK_SHEET(lang).format(week=week))
+        keys = [c.key for c in WEEKLY.columns]
+        grid: list[list[Any]] = [[c.header(lang) for c in WEEKLY.columns]]
+        for r in out:
+            rec = {**r.as_dict(), "level": LEVELS[r.level](lang), "week_end": r.week_end}
+            grid.append([rec.get(k) if not isinstance(rec.get(k), list) else None
+                         for k in keys])
+        sheet.range("A1").value = grid
+        return (f"已生成 {week} 周报({len(out)} 行)" if lang == "zh"
+                else f"Weekly report {week}: {len(out)} rows")
+    return _run(book, Label("周报汇总", "Weekly rollup"), work)
+
+
+def spot_check(book: BookLike | None = None, today: dt.date | None = None) -> str:
+    """Pick today's spot-check and date the picked rows."""
+    def work(bk: BookLike, lang: Lang) -> str:
+        from xlsales.spotcheck import spot_check as pick
+
+        day = today or _today()
+        settings = _settings(bk)
+        daily = _read(bk, "daily", settings)
+        picks = pick([r.values for r in daily.rows], day,
+                     share=settings.general.spotcheck_share, settings=settings, lang=lang)
+        wanted = {(p.rep, p.date) for p in picks}
+        for row in daily.rows:
+            if (row.get("rep"), row.get("date")) in wanted and "spot_check" in row.cells \
+                    and row.get("spot_check") is None:
+                bk.sheets[daily.sheet].range(row.cells["spot_check"]).value = day
+        names = "、".join(p.rep for p in picks)
+        return (f"今日抽查 {len(picks)} 份:{names}" if lang == "zh"
+                else f"Spot-check {len(picks)} reports: {names}")
+    return _run(book, Label("日报抽查", "Spot-check"), work)
+
+
+def refresh_followups(book: BookLike | None = None, today: dt.date | None = None) -> str:
+    """Fill each customer's next follow-up and its reason; list what is due."""
+    def work(bk: BookLike, lang: Lang) -> str:
+        from xlsales.followups import follow_up_report
+
+        day = today or _today()
+        settings = _settings(bk)
+        customers = _read(bk, "customers", settings)
+        log = _read(bk, "follow_ups", settings)
+        opps = _read(bk, "opportunities", settings)
+        report = follow_up_report(customers.records(), log.records(), opps.records(),
+                                  settings, day, lang=lang)
+        plans = {id(p.customer): p for p in report.plans}
+        sheet = bk.sheets[customers.sheet]
+        for row in customers.rows:
+            plan = plans.get(id(row.values))
+            if plan is None or "next_follow_up" not in row.cells:
+                continue
+            nxt = plan.next
+            sheet.range(row.cells["next_follow_up"]).value = nxt.date if nxt else None
+            if "next_reason" in row.cells:
+                sheet.range(row.cells["next_reason"]).value = (
+                    f"{nxt.kind}:{nxt.reason}" if nxt else None)
+        buckets = report.buckets()
+        due = _sheet(bk, "待跟进" if lang == "zh" else "Due follow-ups")
+        header = ["负责人", "客户名称", "状态", "应跟进日期", "跟进类型", "原因"] if lang == "zh" \
+            else ["Owner", "Customer", "Status", "Due on", "Kind", "Reason"]
+        due.range("A1").value = [header] + [[d.owner, d.customer, key, d.date, d.kind, d.reason]
+                                            for key, items in buckets.items() for d in items]
+        n = {k: len(v) for k, v in buckets.items()}
+        return (f"跟进已刷新:逾期 {n['overdue']},今天 {n['today']},本周 {n['this_week']}"
+                if lang == "zh" else f"Follow-ups: {n['overdue']} overdue, {n['today']} today,"
+                f" {n['this_week']} this week")
+    return _run(book, Label("刷新跟进", "Follow-ups"), work)
+
+
+def monthly_review(book: BookLike | None = None, today: dt.date | None = None) -> str:
+    """Generate this month's review workbook next to this one."""
+    def work(bk: BookLike, lang: Lang) -> str:
+        from xlsales.jobs import run_review
+
+        day = today or _today()
+        bk.save()
+        result = run_review(_root(bk), month=f"{day:%Y-%m}", today=day)
+        return (f"已生成月度复盘:{result.written}" if lang == "zh"
+                else f"Monthly review written: {result.written}")
+    return _run(book, Label("月度复盘", "Monthly review"), work)
+
+
+def weekly_agenda(book: BookLike | None = None, today: dt.date | None = None) -> str:
+    """Build this week's meeting pack as a sheet of this workbook."""
+    def work(bk: BookLike, lang: Lang) -> str:
+        from xlsales.calendar import week_label
+        from xlsales.jobs import AGENDA_SHEET, agenda_pack
+
+        day = today or _today()
+        week = week_label(day)
+        pack = agenda_pack(_root(bk), week)
+        sheet = _sheet(bk, AGENDA_SHEET(lang).format(week=week))
+        grid: list[list[Any]] = [[pack.title], [pack.subtitle], []]
+        for title, spec, rows in pack.blocks:
+            grid.append([title])
+            grid.append([c.header(lang) for c in spec.columns])
+            for r in rows:
+                grid.append([None if c.formula else r.get(c.key) for c in spec.columns])
+            grid.append([])
+        width = max(len(r) for r in grid)
+        sheet.range("A1").value = [r + [None] * (width - len(r)) for r in grid]
+        return (f"已生成 {week} 周会议程" if lang == "zh" else f"Agenda for {week} written")
+    return _run(book, Label("周会议程", "Weekly agenda"), work)
+
+
+BUTTONS = {"ValidateTable": validate, "RollupThisWeek": rollup_week,
+           "MonthlyReview": monthly_review, "WeeklyAgenda": weekly_agenda,
+           "RefreshFollowUps": refresh_followups, "SpotCheckToday": spot_check}
