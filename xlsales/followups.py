@@ -178,7 +178,7 @@ class Engine:
                     "new {what} ({start}): first contact within {n} days",
                     what=_WHAT[what](self.lang), start=start,
                     n=self.settings.followup_rule("first_contact").days)))  # type: ignore[union-attr]
-        return out[:1]
+        return sorted(out, key=lambda d: d.date)[:1]  # the earliest deadline
 
     def _proposals(self, c: dict[str, Any], log: list[dict[str, Any]],
                    opps: list[dict[str, Any]]) -> list[Due]:

@@ -203,8 +203,13 @@ def phone_key(value: Any) -> str | None:
         return None
     text = re.split(r"(?:转|ext\.?|x|#)", text, maxsplit=1, flags=re.I)[0]
     digits = re.sub(r"\D", "", text)
+    international = re.match(r"^\s*(?:\+|00)\s*86", text) is not None
     if digits.startswith("0086"):
         digits = digits[4:]
-    elif digits.startswith("86") and len(digits) == 13:
+    elif digits.startswith("86") and (international or len(digits) == 13):
         digits = digits[2:]
+    else:
+        international = False
+    if international and digits and not digits.startswith(("1", "0")):
+        digits = "0" + digits  # a landline: the trunk 0 before the area code comes back
     return digits if len(digits) >= 7 else None

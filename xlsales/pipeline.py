@@ -25,6 +25,7 @@ from typing import Any
 
 from xlsales.calendar import WorkCalendar
 from xlsales.figures import average_deal, completion_rate
+from xlsales.normalize import company_key
 from xlsales.performance import GroupBy, Targets, group_of, period_target
 from xlsales.settings import Settings, Stage
 
@@ -69,10 +70,10 @@ def stage_alerts(opportunities: Iterable[dict[str, Any]], history: Iterable[dict
     for h in history:
         if isinstance(h.get("date"), dt.date) and h["date"] <= today:
             by_opp[h.get("opp_id")].append(h)
-    feedback: dict[str, list[dt.date]] = defaultdict(list)
+    feedback: dict[str | None, list[dt.date]] = defaultdict(list)
     for f in follow_ups:
         if f.get("kind") == "方案反馈" and isinstance(f.get("date"), dt.date):
-            feedback[str(f.get("customer"))].append(f["date"])
+            feedback[company_key(f.get("customer"))].append(f["date"])
     proposal_rule = settings.followup_rule("proposal_feedback")
     out = []
     for o in opportunities:
@@ -89,7 +90,8 @@ def stage_alerts(opportunities: Iterable[dict[str, Any]], history: Iterable[dict
         if stage.max_days and age > stage.max_days:
             out.append(StageAlert(**base, rule="stage_too_long", limit=stage.max_days))
         if (proposal_rule and stage.canonical == "方案提交" and age > proposal_rule.days
-                and not any(d > entered for d in feedback.get(str(o.get("customer")), []))):
+                and not any(d > entered
+                            for d in feedback.get(company_key(o.get("customer")), []))):
             out.append(StageAlert(**base, rule="proposal_no_feedback", limit=proposal_rule.days))
     return sorted(out, key=lambda a: (-a.age, a.opp_id, a.rule))
 

@@ -191,6 +191,20 @@ def conversion(data: ReviewData, first: dt.date, last: dt.date,
     return len(won_customers), len(at_intent)
 
 
+def _quota(data: ReviewData, reps: list[str], first: dt.date, last: dt.date,
+           cal: WorkCalendar) -> float | None:
+    """The owners' pro-rated targets; for the whole team its own total where one is set."""
+    s = data.settings
+    quota_parts = [period_target(data.targets, rep, first, last, cal) for rep in reps]
+    quota = sum(q for q in quota_parts if q is not None) if any(
+        q is not None for q in quota_parts) else None
+    if reps == s.reps():  # the whole team: its own total where one is set
+        team = completion(data.daily, data.targets, s, first, last, by="team", cal=cal)
+        if team.rows and team.rows[0].target is not None:
+            quota = team.rows[0].target
+    return quota
+
+
 def figures(data: ReviewData, first: dt.date, last: dt.date, *, reps: list[str] | None = None,
             today: dt.date | None = None, cal: WorkCalendar | None = None) -> PeriodFigures:
     """The metrics of ``first``..``last`` for ``reps`` (default: the whole roster)."""
@@ -201,13 +215,7 @@ def figures(data: ReviewData, first: dt.date, last: dt.date, *, reps: list[str] 
     through = min(last, today) if today and first <= today else last
     rows, _ = dedupe(r for r in data.daily if r.get("rep") in owners)
     mine = _in(rows, first, through)
-    quota_parts = [period_target(data.targets, rep, first, last, cal) for rep in reps]
-    quota = sum(q for q in quota_parts if q is not None) if any(
-        q is not None for q in quota_parts) else None
-    if reps == s.reps():  # the whole team: its own total where one is set
-        team = completion(data.daily, data.targets, s, first, last, by="team", cal=cal)
-        if team.rows and team.rows[0].target is not None:
-            quota = team.rows[0].target
+    quota = _quota(data, reps, first, last, cal)
     won, lost = _closed(data, first, last, owners)
     won_amount = _sum(won, "amount")
     won_c, intent_c = conversion(data, first, last, owners)
@@ -297,7 +305,10 @@ def build_review(data: ReviewData, first: dt.date, last: dt.date, label: str, *,
     nxt_last = month_range(nxt_first.year, nxt_first.month)[1]
     team = forecast(data.opportunities, data.targets, s, nxt_first, nxt_last, by="team",
                     cal=cal)
-    now.values["coverage_next"] = team.rows[0].coverage if team.rows else None
+    # against the team's quota of that month (its own total where one is set), like sales
+    now.values["coverage_next"] = completion_rate(
+        team.rows[0].expected, _quota(data, s.reps(), nxt_first, nxt_last, cal)
+    ) if team.rows else None
     now.targets["coverage_next"] = 1.0
     # The vertical comparison: six months ending with the period's last month.
     last_month = month_range(last.year, last.month)

@@ -194,7 +194,8 @@ _DEFAULT_LISTS: tuple[tuple[str, Label], ...] = (
         ("互联网", "Internet"), ("能源", "Energy"), ("其他", "Other"))),
     *(("contact_kinds", Label(z, e)) for z, e in (
         ("电话", "Phone"), ("拜访", "Visit"), ("邮件", "Email"), ("微信", "WeChat"),
-        ("演示", "Demo"), ("会议", "Meeting"))),
+        ("演示", "Demo"), ("会议", "Meeting"), ("主管拜访", "Manager visit"),
+        ("人工筛选", "Manual screening"))),
     *(("assessment", Label(z, e)) for z, e in (("强", "Strong"), ("中", "Medium"), ("弱", "Weak"))),
     *(("action_status", Label(z, e)) for z, e in (
         ("未开始", "Not started"), ("进行中", "In progress"), ("已完成", "Done"),

@@ -109,7 +109,7 @@ def write_review(path: str | os.PathLike[str], *, lang: Lang, title: str,
             ws.insert_chart(last + 3 + (i // 2) * 13, (i % 2) * 5, chart,
                             {"x_offset": (i % 2) * 20})
         if falling:
-            ws.write_string(last + 1, 0, FALLING(lang) + "、".join(falling), fmts.cond["bad"])
+            ws.write_string(last + 2, 0, FALLING(lang) + "、".join(falling), fmts.cond["bad"])
         page_setup(ws)
 
         ws = sheet_with_title(CASES, CASES.title(lang))

@@ -253,6 +253,18 @@ class _Generator:
                 log.append({"date": day, "customer": c["name"], "owner": c["owner"],
                             "contact_kind": rng.choice(("电话", "拜访", "微信", "邮件")),
                             "kind": "例行跟进", "content": rng.choice(team.FOLLOW_CONTENT)})
+            # The tier's second cadence: a lead's visit (A), a mail (B), a screening (C).
+            extra = {"A": ("主管拜访", 30, "主管陪同拜访,了解高层需求"),
+                     "B": ("邮件", 30, "发送产品动态邮件"),
+                     "C": ("人工筛选", 90, "季度人工筛选潜在转化机会")}[c["tier"]]
+            day = max(c["created_on"], SAMPLE_START)
+            while True:
+                day = self.next_workday(day + dt.timedelta(
+                    days=max(1, int(extra[1] * rng.uniform(0.7, 1.4)))))
+                if day > SAMPLE_TODAY:
+                    break
+                log.append({"date": day, "customer": c["name"], "owner": c["owner"],
+                            "contact_kind": extra[0], "kind": "例行跟进", "content": extra[2]})
         for o in opps:
             for day, _frm, to in o.moves:
                 if to == "方案提交":
