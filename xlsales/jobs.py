@@ -616,8 +616,23 @@ def run_review(root: str | os.PathLike[str], *, month: str | None = None,
                            horizontal=horizontal, trend=trend, cases=cases,
                            funnel_rows=funnel_rows, funnel_summary=summary,
                            options=settings.general.model_dump(),
-                           falling=[LABELS[k][1](lang) for k in review.falling])
+                           falling=[LABELS[k][1](lang) for k in review.falling],
+                           hints=[(m.dimension, m.metric, m.hint) for m in review.metrics
+                                  if m.hint])
     return ReviewResult(review, written, kept)
+
+
+def _generated_hints(path: Path) -> dict[tuple[str, str], str]:
+    """The hints an earlier run wrote into the cause column (its hidden ``_hints`` sheet)."""
+    from python_calamine import CalamineWorkbook
+
+    from xlsales.io.review_writer import HINTS_SHEET
+
+    wb = CalamineWorkbook.from_path(str(path))
+    if HINTS_SHEET not in wb.sheet_names:
+        return {}
+    rows = wb.get_sheet_by_name(HINTS_SHEET).to_python()
+    return {(str(r[0]), str(r[1])): str(r[2]) for r in rows if len(r) >= 3}
 
 
 def _kept_notes(path: Path, settings: Settings) -> dict[tuple[str, str], dict[str, Any]]:
@@ -627,9 +642,12 @@ def _kept_notes(path: Path, settings: Settings) -> dict[tuple[str, str], dict[st
     if not path.exists():
         return {}
     table = read_table_rows(path, T.get("review"), settings)
+    generated = _generated_hints(path)
     out = {}
     for r in table.rows:
         notes = {k: r.get(k) for k in KEPT if r.get(k) not in (None, "")}
+        if notes.get("cause") == generated.get((str(r.get("dimension")), str(r.get("metric")))):
+            notes.pop("cause", None)  # xlsales' own hint, not the manager's words
         if notes:
             out[(str(r.get("dimension")), str(r.get("metric")))] = notes
     return out
@@ -866,8 +884,8 @@ def run_agenda(root: str | os.PathLike[str], week: str, *,
     """Write the week's meeting pack into the agenda workbook (a new sheet per week)."""
     from openpyxl.styles import Font
 
-    from xlsales.io.xlsx_editor import edit_workbook, fresh_sheet, write_block
-    from xlsales.tables.agenda import ACTIONS, AGENDA
+    from xlsales.io.xlsx_editor import edit_workbook, fresh_sheet, read_named_table, write_block
+    from xlsales.tables.agenda import ACTIONS, AGENDA, MINUTES
 
     root = Path(root)
     pack = agenda_pack(root, week)
@@ -878,11 +896,21 @@ def run_agenda(root: str | os.PathLike[str], week: str, *,
     options = pack.settings.general.model_dump()
     suffix = pack.week.replace("-", "_")
     with edit_workbook(path, out=target) as wb:
+        kept: dict[str, list[dict[str, Any]]] = {}
+        if sheet_name in wb.sheetnames:  # what was typed into this week's sheet stays
+            old = wb[sheet_name]
+            kept = {spec.key: read_named_table(old, f"{spec.name}_{suffix}", spec)
+                    for spec in (ACTIONS, MINUTES)}
         ws = fresh_sheet(wb, sheet_name, 0)
         ws.cell(row=1, column=1, value=pack.title).font = Font(bold=True, size=14)
         ws.cell(row=2, column=1, value=pack.subtitle)
         row = 4
         for title, spec, rows in pack.blocks:
+            if spec is ACTIONS and kept.get(spec.key):
+                rows = kept[spec.key]
+            elif spec is MINUTES and kept.get(spec.key):
+                rows = [{**rows[0], **{k: v for k, v in kept[spec.key][0].items()
+                                       if v not in (None, "") and k != "meeting_at"}}]
             ws.cell(row=row, column=1, value=title).font = Font(bold=True, size=12)
             extra = {"blank_rows": 8, "validations": True} if spec is ACTIONS else {}
             last = write_block(ws, spec, rows, header_row=row + 1,

@@ -43,7 +43,14 @@ _NUMBER = re.compile(r"^([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?)\s*(%|[^\d\s
 
 
 class NormalizeError(ValueError):
-    """A value that cannot be read as the column's kind."""
+    """A value that cannot be read as the column's kind; ``zh`` says it in Chinese."""
+
+    def __init__(self, message: str, zh: str | None = None) -> None:
+        super().__init__(message)
+        self.zh = zh or message
+
+    def text(self, lang: str) -> str:
+        return self.zh if lang == "zh" else str(self)
 
 
 def clean_text(value: Any) -> str | None:
@@ -52,7 +59,9 @@ def clean_text(value: Any) -> str | None:
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    s = unicodedata.normalize("NFKC", str(value)).translate(_ZERO_WIDTH)
+    # Zero-width characters go before NFKC, which could otherwise not compose around them
+    # (``e\u200b\u0301`` would clean to ``e\u0301``, and clean again to ``é``).
+    s = unicodedata.normalize("NFKC", str(value).translate(_ZERO_WIDTH))
     s = _SPACE_RUN.sub(" ", s).strip()
     return s or None
 
@@ -75,11 +84,11 @@ def to_number(value: Any, *, unit: str | None = None) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool):
-        raise NormalizeError(f"not a number: {value!r}")
+        raise NormalizeError(f"not a number: {value!r}", f"不是数字:{value!r}")
     if isinstance(value, int | float):
         f = float(value)
         if math.isnan(f) or math.isinf(f):
-            raise NormalizeError(f"not a finite number: {value!r}")
+            raise NormalizeError(f"not a finite number: {value!r}", f"不是有效数字:{value!r}")
         return f
     text = clean_text(value)
     if text is None:
@@ -87,7 +96,7 @@ def to_number(value: Any, *, unit: str | None = None) -> float | None:
     text = text.translate(_MINUS).replace(",", "").replace(" ", "")
     m = _NUMBER.match(text)
     if not m:
-        raise NormalizeError(f"not a number: {value!r}")
+        raise NormalizeError(f"not a number: {value!r}", f"不是数字:{value!r}")
     number, suffix = float(m.group(1)), m.group(2)
     if suffix == "%":
         return number / 100
@@ -95,25 +104,26 @@ def to_number(value: Any, *, unit: str | None = None) -> float | None:
         return number
     factor = MONEY_UNITS.get(suffix.lower())
     if factor is None:
-        raise NormalizeError(f"unknown unit {suffix!r} in {value!r}")
+        raise NormalizeError(f"unknown unit {suffix!r} in {value!r}",
+                             f"无法识别的单位 {suffix!r}:{value!r}")
     target = MONEY_UNITS.get(unit or "万元", 1e4)
     return number * factor / target
 
 
 def to_int(value: Any) -> int | None:
-    """A whole number per the policy."""
-    f = to_number(value)
+    """A whole number per the policy (``1.5万`` is 15000: a count has no money unit)."""
+    f = to_number(value, unit="元")
     if f is None:
         return None
     if not f.is_integer():
-        raise NormalizeError(f"not a whole number: {value!r}")
+        raise NormalizeError(f"not a whole number: {value!r}", f"不是整数:{value!r}")
     return int(f)
 
 
 def serial_to_datetime(serial: float, *, date1904: bool = False) -> dt.datetime:
     """An Excel serial number as a datetime in the workbook's date system."""
     if math.isnan(serial) or math.isinf(serial) or serial < 0 or serial > 2958465:
-        raise NormalizeError(f"not a date serial: {serial!r}")
+        raise NormalizeError(f"not a date serial: {serial!r}", f"不是日期序号:{serial!r}")
     base = EPOCH_1904 if date1904 else EPOCH_1900
     return base + dt.timedelta(days=serial)
 
@@ -136,7 +146,7 @@ def to_datetime(value: Any, *, year: int | None = None,
     if isinstance(value, dt.date):
         return dt.datetime.combine(value, dt.time())
     if isinstance(value, bool):
-        raise NormalizeError(f"not a date: {value!r}")
+        raise NormalizeError(f"not a date: {value!r}", f"不是日期:{value!r}")
     if isinstance(value, int | float):
         return serial_to_datetime(float(value), date1904=date1904)
     text = clean_text(value)
@@ -150,13 +160,14 @@ def to_datetime(value: Any, *, year: int | None = None,
             return dt.datetime(int(m[1]), int(m[2]), int(m[3]))
         if m := _SHORT_DATE.match(text):
             if year is None:
-                raise NormalizeError(f"a date without a year: {value!r}")
+                raise NormalizeError(f"a date without a year: {value!r}",
+                                     f"日期缺少年份:{value!r}")
             return dt.datetime(year, int(m[1]), int(m[2]), int(m[3] or 0), int(m[4] or 0))
         return dt.datetime.fromisoformat(text)
     except ValueError as exc:
         if isinstance(exc, NormalizeError):
             raise
-        raise NormalizeError(f"not a date: {value!r}") from None
+        raise NormalizeError(f"not a date: {value!r}", f"不是日期:{value!r}") from None
 
 
 def to_date(value: Any, *, year: int | None = None, date1904: bool = False) -> dt.date | None:

@@ -75,6 +75,9 @@ def _clear(ws: Worksheet) -> None:
     for sqref, rules in kept:
         for rule in rules:
             cf.add(str(sqref), rule)
+    # Loading and re-adding count up max_priority; restart it after the kept rules so the
+    # rules added now get the same priorities on every run.
+    cf.max_priority = max((r.priority or 0 for _, rules in kept for r in rules), default=0)
     for row in ws.iter_rows():
         for cell in row:
             comment = cell.comment
@@ -98,7 +101,8 @@ def _mark(ws: Worksheet, findings: list[Finding]) -> None:
         cell = ws[ref]
         note = "\n".join(f"{COMMENT_TAG} {f.rule}: {f.message}" for f in fs)
         old = cell.comment.text.rstrip("\n") + "\n" if cell.comment else ""
-        comment = Comment(old + note, AUTHOR)
+        # A comment the user wrote keeps its author; xlsales only appends its lines.
+        comment = Comment(old + note, cell.comment.author if cell.comment else AUTHOR)
         comment.width, comment.height = 320, 40 + 18 * len(fs)
         cell.comment = comment
 

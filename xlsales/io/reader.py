@@ -138,7 +138,7 @@ def read_table_rows(path: str | os.PathLike[str], spec: TableSpec, settings: Set
     table = table_from_grid(sheets[name], spec, settings, file=str(path), sheet=name,
                             header_row=found[1], cols=found[2], lang=lang,
                             stop_at_blank=stop_at_blank, errors=scan.errors,
-                            uncached=scan.uncached)
+                            uncached=scan.uncached, date1904=report.date1904)
     if report.huge_sheets and len(sheets[name]) < 1_048_576:
         with zipfile.ZipFile(path) as zf:
             if sheet_parts(zf).get(name) in report.huge_sheets:
@@ -169,7 +169,7 @@ def table_from_grid(data: list[list[Any]], spec: TableSpec, settings: Settings, 
                     sheet: str, header_row: int, cols: dict[str, int],
                     lang: Lang | None = None, stop_at_blank: bool = False,
                     errors: dict[str, str] | None = None,
-                    uncached: set[str] | None = None) -> TableRead:
+                    uncached: set[str] | None = None, date1904: bool = False) -> TableRead:
     """Read the table whose header is at ``header_row`` of a value grid (A1 at [0][0])."""
     errors, uncached = errors or {}, uncached or set()
     data = [["" if v is None else v for v in row] for row in data]
@@ -200,7 +200,7 @@ def table_from_grid(data: list[list[Any]], spec: TableSpec, settings: Settings, 
     year = _context_year(spec, raw_rows)
     for r, values in raw_rows:
         table.rows.append(_convert_row(table, r, values, cols, errors, uncached, settings,
-                                       year))
+                                       year, date1904))
     return table
 
 
@@ -224,7 +224,7 @@ def _context_year(spec: TableSpec, rows: list[tuple[int, dict[str, Any]]]) -> in
 
 def _convert_row(table: TableRead, r: int, values: dict[str, Any], cols: dict[str, int],
                  errors: dict[str, str], uncached: set[str], settings: Settings,
-                 year: int) -> RowRead:
+                 year: int, date1904: bool = False) -> RowRead:
     spec = table.spec
     row = RowRead(row=r + 1, values={}, cells={k: a1(r, i) for k, i in cols.items()},
                   raw=dict(values))
@@ -247,10 +247,12 @@ def _convert_row(table: TableRead, r: int, values: dict[str, Any], cols: dict[st
             row.values[key] = None
             continue
         try:
-            row.values[key] = convert(col.kind, raw, year=year)
+            row.values[key] = convert(col.kind, raw, year=year, date1904=date1904)
         except ValueError as exc:
             table.findings.append(table.finding(R_TYPE, row, key, column=table.headers[key],
-                                                detail=str(exc)))
+                                                detail=exc.text(table.lang)
+                                                if isinstance(exc, N.NormalizeError)
+                                                else str(exc)))
             row.bad.add(key)
             row.values[key] = None
             continue
@@ -259,14 +261,15 @@ def _convert_row(table: TableRead, r: int, values: dict[str, Any], cols: dict[st
     return row
 
 
-def convert(kind: Kind, value: Any, *, year: int | None = None) -> Any:
+def convert(kind: Kind, value: Any, *, year: int | None = None,
+            date1904: bool = False) -> Any:
     """A raw cell value normalised for a column of ``kind``; raises ValueError."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if kind is Kind.DATE:
-        return N.to_date(value, year=year)
+        return N.to_date(value, year=year, date1904=date1904)
     if kind is Kind.DATETIME:
-        return N.to_datetime(value, year=year)
+        return N.to_datetime(value, year=year, date1904=date1904)
     if kind is Kind.INT:
         return N.to_int(value)
     if kind in (Kind.AMOUNT, Kind.NUMBER, Kind.PERCENT):

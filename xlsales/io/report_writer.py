@@ -35,8 +35,9 @@ def _no_display(_list: str, value: str) -> str:
     return value
 
 
-def _col_range(sheet: str, spec: TableSpec, key: str, first: int, last: int,
+def col_range(sheet: str, spec: TableSpec, key: str, first: int, last: int,
                first_col: int = 0) -> str:
+    """An absolute reference to ``key``'s cells in rows ``first``..``last`` of ``sheet``."""
     c = first_col + spec.index(key)
     return (f"='{sheet}'!{xl_rowcol_to_cell(first, c, row_abs=True, col_abs=True)}:"
             f"{xl_rowcol_to_cell(last, c, row_abs=True, col_abs=True)}")
@@ -48,7 +49,7 @@ def write_pipeline_report(path: str | os.PathLike[str], *, lang: Lang, title: st
                           funnel_rows: list[dict[str, Any]], funnel_summary: dict[str, Any],
                           options: dict[str, Any]) -> Path:
     """Write the forecast and funnel report to ``path``."""
-    from xlsales.tables.pipeline import FORECAST, FORECAST_LINES, FUNNEL, FUNNEL_SUMMARY
+    from xlsales.tables.pipeline import FORECAST, FORECAST_LINES
 
     target = Path(path)
     with atomic_path(target) as tmp:
@@ -58,14 +59,15 @@ def write_pipeline_report(path: str | os.PathLike[str], *, lang: Lang, title: st
         wb.set_properties({"title": title, "author": "xlsales",
                            "created": dt.datetime(2024, 1, 1)})
         fmts = _Formats(wb)
-        kw: dict[str, Any] = {"lang": lang, "options": options, "display": _no_display,
+        kw: dict[str, Any] = {"options": options, "display": _no_display,
                               "validations": False}
 
         ws = wb.add_worksheet(FORECAST.sheet(lang))
         ws.write_string(TITLE_ROW, 0, title, fmts.title)
         if FORECAST.notes:
             ws.write_string(NOTES_ROW, 0, FORECAST.notes(lang), fmts.notes)
-        first, last = write_table(ws, fmts, FORECAST, forecast_rows, header_row=3, **kw)
+        first, last = write_table(ws, fmts, FORECAST, forecast_rows, header_row=3, lang=lang,
+                                   **kw)
         sheet = FORECAST.sheet(lang)
         reps = [i for i, r in enumerate(forecast_rows) if r.get("level_code") == "rep"]
         if reps:
@@ -73,12 +75,12 @@ def write_pipeline_report(path: str | os.PathLike[str], *, lang: Lang, title: st
             chart = wb.add_chart({"type": "column", "subtype": "stacked"})
             for key in ("won", "weighted"):
                 chart.add_series({"name": SERIES[key](lang),
-                                  "categories": _col_range(sheet, FORECAST, "key", r0, r1),
-                                  "values": _col_range(sheet, FORECAST, key, r0, r1)})
+                                  "categories": col_range(sheet, FORECAST, "key", r0, r1),
+                                  "values": col_range(sheet, FORECAST, key, r0, r1)})
             line = wb.add_chart({"type": "line"})
             line.add_series({"name": SERIES["quota"](lang),
-                             "categories": _col_range(sheet, FORECAST, "key", r0, r1),
-                             "values": _col_range(sheet, FORECAST, "quota", r0, r1),
+                             "categories": col_range(sheet, FORECAST, "key", r0, r1),
+                             "values": col_range(sheet, FORECAST, "quota", r0, r1),
                              "marker": {"type": "diamond"}})
             chart.combine(line)
             chart.set_title({"name": CHART_TITLES["forecast"](lang)})
@@ -89,28 +91,36 @@ def write_pipeline_report(path: str | os.PathLike[str], *, lang: Lang, title: st
 
         ws = wb.add_worksheet(FORECAST_LINES.sheet(lang))
         ws.write_string(TITLE_ROW, 0, FORECAST_LINES.title(lang), fmts.title)
-        write_table(ws, fmts, FORECAST_LINES, forecast_lines, header_row=2, **kw)
+        write_table(ws, fmts, FORECAST_LINES, forecast_lines, header_row=2, lang=lang, **kw)
         ws.freeze_panes(3, 0)
         page_setup(ws)
 
-        ws = wb.add_worksheet(FUNNEL.sheet(lang))
-        sheet = FUNNEL.sheet(lang)
-        ws.write_string(TITLE_ROW, 0, FUNNEL.title(lang), fmts.title)
-        if FUNNEL.notes:
-            ws.write_string(NOTES_ROW, 0, FUNNEL.notes(lang), fmts.notes)
-        ws.write_string(3, 0, FUNNEL_SUMMARY.title(lang), fmts.header)
-        write_table(ws, fmts, FUNNEL_SUMMARY, [funnel_summary], header_row=4, widths=False,
-                    **kw)
-        first, last = write_table(ws, fmts, FUNNEL, funnel_rows, header_row=8, **kw)
-        chart = wb.add_chart({"type": "bar"})
-        for key in ("entered", "needed"):
-            chart.add_series({"name": SERIES[key](lang),
-                              "categories": _col_range(sheet, FUNNEL, "stage", first, last),
-                              "values": _col_range(sheet, FUNNEL, key, first, last)})
-        chart.set_y_axis({"reverse": True})
-        chart.set_title({"name": CHART_TITLES["funnel"](lang)})
-        chart.set_size({"width": 760, "height": 320})
-        ws.insert_chart(last + 3, 0, chart)
-        page_setup(ws)
+        add_funnel_sheet(wb, fmts, funnel_rows, funnel_summary, lang=lang, **kw)
         wb.close()
     return target
+
+
+def add_funnel_sheet(wb: Any, fmts: _Formats, funnel_rows: list[dict[str, Any]],
+                     funnel_summary: dict[str, Any], *, lang: Lang, **kw: Any) -> None:
+    """The funnel sheet: the reverse calculation's basis, the stages, a bar chart."""
+    from xlsales.tables.pipeline import FUNNEL, FUNNEL_SUMMARY
+
+    ws = wb.add_worksheet(FUNNEL.sheet(lang))
+    sheet = FUNNEL.sheet(lang)
+    ws.write_string(TITLE_ROW, 0, FUNNEL.title(lang), fmts.title)
+    if FUNNEL.notes:
+        ws.write_string(NOTES_ROW, 0, FUNNEL.notes(lang), fmts.notes)
+    ws.write_string(3, 0, FUNNEL_SUMMARY.title(lang), fmts.header)
+    write_table(ws, fmts, FUNNEL_SUMMARY, [funnel_summary], header_row=4, widths=False,
+                lang=lang, **kw)
+    first, last = write_table(ws, fmts, FUNNEL, funnel_rows, header_row=8, lang=lang, **kw)
+    chart = wb.add_chart({"type": "bar"})
+    for key in ("entered", "needed"):
+        chart.add_series({"name": SERIES[key](lang),
+                          "categories": col_range(sheet, FUNNEL, "stage", first, last),
+                          "values": col_range(sheet, FUNNEL, key, first, last)})
+    chart.set_y_axis({"reverse": True})
+    chart.set_title({"name": CHART_TITLES["funnel"](lang)})
+    chart.set_size({"width": 760, "height": 320})
+    ws.insert_chart(last + 3, 0, chart)
+    page_setup(ws)

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import xlsxwriter
-from xlsxwriter.utility import xl_rowcol_to_cell
 
 from xlsales.i18n import Label, Lang
 from xlsales.io.atomic import atomic_path
+from xlsales.io.report_writer import add_funnel_sheet, col_range
 from xlsales.io.xlsx_writer import NOTES_ROW, TITLE_ROW, _Formats, page_setup, write_table
 from xlsales.tables.base import TableSpec
 
@@ -20,14 +20,9 @@ CHARTS = {
     "line100": Label("100%目标线", "100% line"),
     "funnel": Label("销售漏斗:本期进入与反推所需", "Funnel: entered vs needed"),
 }
+HINTS_SHEET = "_hints"  # the hints xlsales wrote into the cause column, to tell them apart
 TREND_CHARTS = ("sales", "conversion", "visits", "win_rate")
 FALLING = Label("连续3个月下降:", "Fell three months in a row: ")
-
-
-def _range(sheet: str, spec: TableSpec, key: str, first: int, last: int) -> str:
-    c = spec.index(key)
-    return (f"='{sheet}'!{xl_rowcol_to_cell(first, c, row_abs=True, col_abs=True)}:"
-            f"{xl_rowcol_to_cell(last, c, row_abs=True, col_abs=True)}")
 
 
 def _plain(_list: str, value: str) -> str:
@@ -38,9 +33,9 @@ def write_review(path: str | os.PathLike[str], *, lang: Lang, title: str,
                  t4_rows: list[dict[str, Any]], horizontal: list[dict[str, Any]],
                  trend: list[dict[str, Any]], cases: list[dict[str, Any]],
                  funnel_rows: list[dict[str, Any]], funnel_summary: dict[str, Any],
-                 options: dict[str, Any], falling: list[str] | None = None) -> Path:
+                 options: dict[str, Any], falling: list[str] | None = None,
+                 hints: list[tuple[str, str, str]] | None = None) -> Path:
     """Write the review workbook to ``path`` through a temporary file."""
-    from xlsales.tables.pipeline import FUNNEL, FUNNEL_SUMMARY
     from xlsales.tables.review import CASES, HORIZONTAL, REVIEW, TREND
 
     target = Path(path)
@@ -75,13 +70,13 @@ def write_review(path: str | os.PathLike[str], *, lang: Lang, title: str,
             r0, r1 = first + reps[0], first + reps[-1]
             bar = wb.add_chart({"type": "column"})
             bar.add_series({"name": CHARTS["completion"](lang),
-                            "categories": _range(sheet, HORIZONTAL, "name", r0, r1),
-                            "values": _range(sheet, HORIZONTAL, "completion", r0, r1),
+                            "categories": col_range(sheet, HORIZONTAL, "name", r0, r1),
+                            "values": col_range(sheet, HORIZONTAL, "completion", r0, r1),
                             "data_labels": {"value": True, "num_format": "0%"}})
             line = wb.add_chart({"type": "line"})
             line.add_series({"name": CHARTS["line100"](lang),
-                             "categories": _range(sheet, HORIZONTAL, "name", r0, r1),
-                             "values": _range(sheet, HORIZONTAL, "target_line", r0, r1),
+                             "categories": col_range(sheet, HORIZONTAL, "name", r0, r1),
+                             "values": col_range(sheet, HORIZONTAL, "target_line", r0, r1),
                              "line": {"color": "#C00000", "dash_type": "dash"}})
             bar.combine(line)
             bar.set_title({"name": CHARTS["completion"](lang)})
@@ -98,8 +93,8 @@ def write_review(path: str | os.PathLike[str], *, lang: Lang, title: str,
             chart = wb.add_chart({"type": "line"})
             header = TREND.column(key).header(lang)
             chart.add_series({"name": header,
-                              "categories": _range(sheet, TREND, "month", first, last),
-                              "values": _range(sheet, TREND, key, first, last),
+                              "categories": col_range(sheet, TREND, "month", first, last),
+                              "values": col_range(sheet, TREND, key, first, last),
                               "marker": {"type": "circle"}})
             chart.set_title({"name": header})
             chart.set_legend({"none": True})
@@ -116,24 +111,13 @@ def write_review(path: str | os.PathLike[str], *, lang: Lang, title: str,
         write_table(ws, fmts, CASES, cases, header_row=2, validations=False, **kw)
         page_setup(ws)
 
-        ws = wb.add_worksheet(FUNNEL.sheet(lang))
-        sheet = FUNNEL.sheet(lang)
-        ws.write_string(TITLE_ROW, 0, FUNNEL.title(lang), fmts.title)
-        if FUNNEL.notes:
-            ws.write_string(NOTES_ROW, 0, FUNNEL.notes(lang), fmts.notes)
-        write_table(ws, fmts, FUNNEL_SUMMARY, [funnel_summary], header_row=3, widths=False,
-                    validations=False, **kw)
-        first, last = write_table(ws, fmts, FUNNEL, funnel_rows, header_row=7,
-                                  validations=False, **kw)
-        chart = wb.add_chart({"type": "bar"})
-        for key in ("entered", "needed"):
-            chart.add_series({"name": FUNNEL.column(key).header(lang),
-                              "categories": _range(sheet, FUNNEL, "stage", first, last),
-                              "values": _range(sheet, FUNNEL, key, first, last)})
-        chart.set_y_axis({"reverse": True})
-        chart.set_title({"name": CHARTS["funnel"](lang)})
-        chart.set_size({"width": 760, "height": 320})
-        ws.insert_chart(last + 3, 0, chart)
-        page_setup(ws)
+        add_funnel_sheet(wb, fmts, funnel_rows, funnel_summary, lang=lang,
+                         options=options, display=_plain, validations=False)
+        hints_sheet = wb.add_worksheet(HINTS_SHEET)
+        for r, (dimension, metric, hint) in enumerate(hints or []):
+            hints_sheet.write_string(r, 0, dimension)
+            hints_sheet.write_string(r, 1, metric)
+            hints_sheet.write_string(r, 2, hint)
+        hints_sheet.hide()
         wb.close()
     return target

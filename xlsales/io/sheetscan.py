@@ -12,8 +12,13 @@ import posixpath
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
+from xml.etree.ElementTree import ParseError
 
 from defusedxml import ElementTree as SafeET
+from defusedxml.common import DefusedXmlException
+
+from xlsales.errors import WorkbookError
 
 NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -31,8 +36,12 @@ class SheetScan:
 
 def sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
     """Sheet name → part name inside the zip."""
-    wb = SafeET.fromstring(zf.read("xl/workbook.xml"))
-    rels = SafeET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+    try:
+        wb = SafeET.fromstring(zf.read("xl/workbook.xml"))
+        rels = SafeET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+    except (DefusedXmlException, ParseError, KeyError) as exc:
+        raise WorkbookError(f"cannot read the list of sheets: {_why(exc)}",
+                            file=str(zf.filename)) from exc
     targets = {r.get("Id"): r.get("Target", "") for r in rels.iter(f"{PKG_REL_NS}Relationship")}
     out: dict[str, str] = {}
     for sheet in wb.iter(f"{NS}sheet"):
@@ -44,26 +53,40 @@ def sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
 
 
 def scan_sheet(path: str | os.PathLike[str], sheet: str) -> SheetScan:
-    """Scan ``sheet`` of the workbook at ``path``."""
+    """Scan ``sheet`` of the workbook at ``path``; unreadable XML is a WorkbookError."""
     scan = SheetScan()
     with zipfile.ZipFile(Path(path)) as zf:
         part = sheet_parts(zf).get(sheet)
         if part is None:
             return scan
-        with zf.open(part) as fh:
-            for _event, el in SafeET.iterparse(fh, events=("end",)):
-                tag = el.tag
-                if tag == f"{NS}c":
-                    ref = el.get("r", "")
-                    f = el.find(f"{NS}f")
-                    v = el.find(f"{NS}v")
-                    if el.get("t") == "e":
-                        scan.errors[ref] = (v.text or "#ERROR") if v is not None else "#ERROR"
-                    elif f is not None and (v is None or v.text is None) and el.get("t") != "str":
-                        scan.uncached.add(ref)
-                    el.clear()
-                elif tag == f"{NS}mergeCell":
-                    scan.merged.append(el.get("ref", ""))
-                elif tag == f"{NS}row":
-                    el.clear()
+        try:
+            with zf.open(part) as fh:
+                _scan(fh, scan)
+        except (DefusedXmlException, ParseError, KeyError) as exc:
+            raise WorkbookError(f"cannot read the sheet: {_why(exc)}", file=str(path),
+                                sheet=sheet) from exc
     return scan
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, DefusedXmlException):
+        return "its XML declares entities or a DTD, which xlsales refuses"
+    return str(exc)
+
+
+def _scan(fh: IO[bytes], scan: SheetScan) -> None:
+    for _event, el in SafeET.iterparse(fh, events=("end",)):
+        tag = el.tag
+        if tag == f"{NS}c":
+            ref = el.get("r", "")
+            f = el.find(f"{NS}f")
+            v = el.find(f"{NS}v")
+            if el.get("t") == "e":
+                scan.errors[ref] = (v.text or "#ERROR") if v is not None else "#ERROR"
+            elif f is not None and (v is None or v.text is None) and el.get("t") != "str":
+                scan.uncached.add(ref)
+            el.clear()
+        elif tag == f"{NS}mergeCell":
+            scan.merged.append(el.get("ref", ""))
+        elif tag == f"{NS}row":
+            el.clear()

@@ -97,6 +97,24 @@ def read_existing(ws: Worksheet, spec: TableSpec, lang: Lang) -> list[dict[str, 
     return out
 
 
+def read_named_table(ws: Worksheet, name: str, spec: TableSpec) -> list[dict[str, Any]]:
+    """The filled rows of the Excel table ``name`` on ``ws``, by header (empty if absent)."""
+    from xlsales.tables.base import header_key, header_lookup
+
+    if name not in ws.tables:
+        return []
+    min_col, min_row, max_col, max_row = openpyxl.utils.range_boundaries(ws.tables[name].ref)
+    lookup = header_lookup(spec.columns)
+    keys = {c: lookup.get(header_key(ws.cell(row=min_row, column=c).value))
+            for c in range(min_col, max_col + 1)}
+    out = []
+    for r in range(min_row + 1, max_row + 1):
+        values = {k: ws.cell(row=r, column=c).value for c, k in keys.items() if k}
+        if any(v not in (None, "") for v in values.values()):
+            out.append(values)
+    return out
+
+
 def replace_table_sheet(wb: Workbook, spec: TableSpec, rows: list[dict[str, Any]], *,
                         lang: Lang, sheet_name: str, name: str, title: str,
                         options: dict[str, Any], index: int | None = None,
@@ -164,8 +182,6 @@ def write_block(ws: Worksheet, spec: TableSpec, rows: list[dict[str, Any]], *,
     table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
     ws.add_table(table)
     for cf in spec.formats:
-        if not rows:
-            break
         formula = expand(cf.formula, spec=spec, row=first - 1, first_col=0, lang=lang,
                          options=options, display=disp).lstrip("=")
         if cf.key is None:

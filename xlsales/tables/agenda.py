@@ -141,7 +141,7 @@ def is_specific(item: str, deliverable: str | None = None, due: object = None) -
     """An action item names a deliverable and a date (in its text or its columns)."""
     has_date = bool(_DATE_WORDS.search(item)) or due is not None
     has_deliverable = bool(deliverable) or bool(_DELIVERABLE_WORDS.search(item))
-    return has_date and has_deliverable and bool(_DATE_WORDS.search(item) or deliverable)
+    return has_date and has_deliverable
 
 
 def check_agenda(table: TableRead, ctx: Context) -> list[Finding]:
