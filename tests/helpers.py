@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from xlsales.tables import get
+from xlsales.tables.base import TableSpec
 
 
 def comparable(table: str, record: dict[str, Any]) -> dict[str, Any]:
@@ -25,3 +26,20 @@ def comparable(table: str, record: dict[str, Any]) -> dict[str, Any]:
             value = round(float(value), 6)
         out[col.key] = value
     return out
+
+
+def read_block(rows: list[list[Any]], spec: TableSpec, lang: str = "zh"
+               ) -> tuple[int, dict[str, int], list[dict[str, Any]]]:
+    """A table found by its header texts: (0-based header row, key → 0-based column, rows)."""
+    headers = {c.key: c.header(lang) for c in spec.columns}  # type: ignore[arg-type]
+    i = next((n for n, row in enumerate(rows) if all(h in row for h in headers.values())),
+             None)
+    assert i is not None, f"no header of {spec.key} found"
+    cols = {k: rows[i].index(h) for k, h in headers.items()}
+    out = []
+    for row in rows[i + 1:]:
+        values = {k: (row[c] if c < len(row) else None) for k, c in cols.items()}
+        if all(v in (None, "") for v in values.values()):
+            break
+        out.append(values)
+    return i, cols, out

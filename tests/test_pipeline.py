@@ -24,6 +24,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from tests.helpers import read_block
 from xlsales.calendar import WorkCalendar, month_range, parse_period
 from xlsales.cli import app
 from xlsales.i18n import LANGS, Lang
@@ -32,7 +33,6 @@ from xlsales.jobs import run_alerts, run_forecast, run_funnel, write_pipeline
 from xlsales.pipeline import funnel, stage_alerts
 from xlsales.sample import SAMPLE_TODAY, generate
 from xlsales.settings import ListItem, RosterEntry, Settings
-from xlsales.tables.base import TableSpec
 from xlsales.tables.pipeline import FORECAST, FORECAST_LINES, FUNNEL, FUNNEL_SUMMARY, LEVELS
 from xlsales.workspace import write_workspace
 
@@ -581,23 +581,6 @@ def sheet_values(path: Path) -> dict[str, list[list[Any]]]:
                 for ws in wb.worksheets}
     finally:
         wb.close()
-
-
-def read_block(rows: list[list[Any]], spec: TableSpec, lang: Lang) -> tuple[int, dict[str, int],
-                                                                             list[dict[str, Any]]]:
-    """A table found by its header texts: (0-based header row, key → 0-based column, rows)."""
-    headers = {c.key: c.header(lang) for c in spec.columns}
-    i = next((n for n, row in enumerate(rows) if all(h in row for h in headers.values())),
-             None)
-    assert i is not None, f"no header of {spec.key} found"
-    cols = {k: rows[i].index(h) for k, h in headers.items()}
-    out = []
-    for row in rows[i + 1:]:
-        values = {k: (row[c] if c < len(row) else None) for k, c in cols.items()}
-        if all(v in (None, "") for v in values.values()):
-            break
-        out.append(values)
-    return i, cols, out
 
 
 def blank(v: Any) -> bool:

@@ -24,6 +24,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from tests.helpers import read_block
 from xlsales.calendar import WorkCalendar, month_range, parse_period, quarter_months
 from xlsales.cli import app
 from xlsales.io import atomic
@@ -40,7 +41,6 @@ from xlsales.review import (
 )
 from xlsales.sample import SAMPLE_TODAY, generate
 from xlsales.settings import RosterEntry, Settings
-from xlsales.tables.base import TableSpec
 from xlsales.tables.pipeline import FUNNEL, FUNNEL_SUMMARY
 from xlsales.tables.review import HORIZONTAL, REVIEW, TREND
 from xlsales.workspace import BOOKS, write_workspace
@@ -289,23 +289,6 @@ def sheet_rows(path: Path, *, data_only: bool = False) -> dict[str, list[list[An
                 for ws in wb.worksheets}
     finally:
         wb.close()
-
-
-def read_block(rows: list[list[Any]], spec: TableSpec, lang: str = "zh"
-               ) -> tuple[int, dict[str, int], list[dict[str, Any]]]:
-    """A table found by its header texts: (0-based header row, key → 0-based column, rows)."""
-    headers = {c.key: c.header(lang) for c in spec.columns}  # type: ignore[arg-type]
-    i = next((n for n, row in enumerate(rows) if all(h in row for h in headers.values())),
-             None)
-    assert i is not None, f"no header of {spec.key} found"
-    cols = {k: rows[i].index(h) for k, h in headers.items()}
-    out = []
-    for row in rows[i + 1:]:
-        values = {k: (row[c] if c < len(row) else None) for k, c in cols.items()}
-        if all(v in (None, "") for v in values.values()):
-            break
-        out.append(values)
-    return i, cols, out
 
 
 def t4_rows(path: Path, *, data_only: bool = False) -> dict[str, dict[str, Any]]:

@@ -31,6 +31,15 @@ SERIES = {
 }
 
 
+def new_report(path: Path, title: str) -> tuple[Any, _Formats]:
+    """A new report workbook (user text never becomes a formula) and its formats."""
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False,
+                                         "strings_to_numbers": False,
+                                         "strings_to_urls": False})
+    wb.set_properties({"title": title, "author": "xlsales", "created": dt.datetime(2024, 1, 1)})
+    return wb, _Formats(wb)
+
+
 def _no_display(_list: str, value: str) -> str:
     return value
 
@@ -53,12 +62,7 @@ def write_pipeline_report(path: str | os.PathLike[str], *, lang: Lang, title: st
 
     target = Path(path)
     with atomic_path(target) as tmp:
-        wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False,
-                                            "strings_to_numbers": False,
-                                            "strings_to_urls": False})
-        wb.set_properties({"title": title, "author": "xlsales",
-                           "created": dt.datetime(2024, 1, 1)})
-        fmts = _Formats(wb)
+        wb, fmts = new_report(tmp, title)
         kw: dict[str, Any] = {"options": options, "display": _no_display,
                               "validations": False}
 

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from pathlib import Path
 from typing import Any
 
-import xlsxwriter
-
 from xlsales.i18n import Label, Lang
 from xlsales.io.atomic import atomic_path
-from xlsales.io.report_writer import add_funnel_sheet, col_range
-from xlsales.io.xlsx_writer import NOTES_ROW, TITLE_ROW, _Formats, page_setup, write_table
+from xlsales.io.report_writer import add_funnel_sheet, col_range, new_report
+from xlsales.io.xlsx_writer import NOTES_ROW, TITLE_ROW, page_setup, write_table
 from xlsales.tables.base import TableSpec
 
 CHARTS = {
@@ -40,12 +37,7 @@ def write_review(path: str | os.PathLike[str], *, lang: Lang, title: str,
 
     target = Path(path)
     with atomic_path(target) as tmp:
-        wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False,
-                                            "strings_to_numbers": False,
-                                            "strings_to_urls": False})
-        wb.set_properties({"title": title, "author": "xlsales",
-                           "created": dt.datetime(2024, 1, 1)})
-        fmts = _Formats(wb)
+        wb, fmts = new_report(tmp, title)
         kw: dict[str, Any] = {"lang": lang, "options": options, "display": _plain}
 
         def sheet_with_title(spec: TableSpec, text: str) -> Any:
