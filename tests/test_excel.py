@@ -256,7 +256,7 @@ def test_rollup_and_spotcheck_buttons(ws: Path) -> None:
                                           write=False).rows if r.level == "team")
     assert team[header.index("拜访客户数")] == expected.visits
     text = buttons.spot_check(book, today=SAMPLE_TODAY)
-    assert "4" in text
+    assert text.startswith("今日抽查 4 份"), text
     book.save()
     from xlsales.workspace import read_table
 

@@ -31,12 +31,12 @@ from typer.testing import CliRunner
 from xlsales.calendar import WorkCalendar
 from xlsales.cli import app
 from xlsales.followups import CustomerPlan, Engine, follow_up_report
-from xlsales.jobs import CUSTOMERS_FILE, SLEEPING, run_followups
+from xlsales.jobs import SLEEPING, run_followups
 from xlsales.normalize import company_key
 from xlsales.sample import SAMPLE_TODAY, generate
 from xlsales.settings import Settings
 from xlsales.tables.customers import DUE_LIST
-from xlsales.workspace import read_settings, read_table, write_workspace
+from xlsales.workspace import book_path, read_settings, read_table, write_workspace
 
 D = dt.date.fromisoformat
 NAME = "恒瑞精密机械有限公司"
@@ -652,10 +652,10 @@ def test_run_followups_writes_next_dates_and_the_due_list(sample_root: Path,
     settings = read_settings(root)
     keys = ("customers", "follow_ups", "leads", "opportunities", "stage_history")
     before = {k: read_table(root, k, settings) for k in keys}
-    sheets_before = sheet_names(root / CUSTOMERS_FILE)
+    sheets_before = sheet_names(book_path(root, "customers"))
 
     result = run_followups(root, today=SAMPLE_TODAY, write=True)
-    assert result.written == root / CUSTOMERS_FILE
+    assert result.written == book_path(root, "customers")
     report = result.report
     after = {k: read_table(root, k, settings) for k in keys}
 
@@ -681,14 +681,14 @@ def test_run_followups_writes_next_dates_and_the_due_list(sample_root: Path,
         [{k: v for k, v in r.items() if k not in strip} for r in before["customers"]]
     for k in keys[1:]:
         assert after[k] == before[k], k
-    sheets_after = sheet_names(root / CUSTOMERS_FILE)
+    sheets_after = sheet_names(book_path(root, "customers"))
     assert [s for s in sheets_after if s != DUE_LIST.sheet("zh")] == sheets_before
     assert DUE_LIST.sheet("zh") in sheets_after
 
     # the due list lists exactly the overdue + today + this-week dues
     headers = {k: DUE_LIST.column(k).header("zh") for k in ("owner", "customer", "date",
                                                             "rule", "status", "overdue_days")}
-    listed = sheet_rows(root / CUSTOMERS_FILE, DUE_LIST.sheet("zh"), headers)
+    listed = sheet_rows(book_path(root, "customers"), DUE_LIST.sheet("zh"), headers)
     buckets = report.buckets()
     expected = sorted((d.owner, d.customer, d.date, d.rule) for b in buckets.values()
                       for d in b)
@@ -705,7 +705,7 @@ def test_run_followups_writes_next_dates_and_the_due_list(sample_root: Path,
 
     # running again replaces the due list instead of adding a second one
     run_followups(root, today=SAMPLE_TODAY, write=True)
-    again = sheet_names(root / CUSTOMERS_FILE)
+    again = sheet_names(book_path(root, "customers"))
     assert again == sheets_after
 
 

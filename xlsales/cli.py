@@ -6,6 +6,8 @@ import datetime as dt
 import json
 import sys
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -39,6 +41,15 @@ def _fail(exc: Exception, as_json: bool) -> None:
     else:
         err_console.print(f"[red]error:[/red] {exc}")
     raise typer.Exit(2)
+
+
+@contextmanager
+def _failing(as_json: bool) -> Iterator[None]:
+    """A library error inside the block becomes the exit-2 message (JSON or text)."""
+    try:
+        yield
+    except (XlsalesError, KeyError, ValueError, OSError) as exc:
+        _fail(exc, as_json)
 
 
 def _parse_date(text: str | None) -> dt.date | None:
@@ -77,7 +88,7 @@ def init(
     from xlsales.settings import Settings
     from xlsales.workspace import BOOKS, write_workspace
 
-    try:
+    with _failing(as_json):
         language = check_lang(lang)
         existing = [p for b in BOOKS for p in (directory / b.filename,
                                                (directory / b.filename).with_suffix(".xlsm"))
@@ -86,9 +97,6 @@ def init(
             raise XlsalesError("workbooks already exist (use --force to overwrite): "
                                + ", ".join(str(p) for p in existing))
         written = write_workspace(directory, Settings.default(), lang=language, macros=macros)
-    except (XlsalesError, ValueError, OSError) as exc:
-        _fail(exc, as_json)
-        return
     if as_json:
         _emit({"ok": True, "written": [str(p) for p in written]})
         return
@@ -106,11 +114,8 @@ def templates_build(
     """Build the empty template workbooks (zh/ and en/) into OUT."""
     from xlsales.templates import build_templates
 
-    try:
+    with _failing(as_json):
         written = build_templates(out)
-    except (XlsalesError, OSError) as exc:
-        _fail(exc, as_json)
-        return
     if as_json:
         _emit({"ok": True, "written": [str(p) for p in written]})
     else:
@@ -128,12 +133,9 @@ def sample(
     from xlsales.sample import generate
     from xlsales.workspace import write_workspace
 
-    try:
+    with _failing(as_json):
         team = generate(seed)
         written = write_workspace(out, team.settings, team.data, lang=check_lang(lang))
-    except (XlsalesError, ValueError, OSError) as exc:
-        _fail(exc, as_json)
-        return
     if as_json:
         _emit({"ok": True, "written": [str(p) for p in written],
                "rows": {k: len(v) for k, v in team.data.items()}})
@@ -154,11 +156,8 @@ def demo(
     from xlsales.demo import run_demo
     from xlsales.sample import SAMPLE_TODAY
 
-    try:
+    with _failing(as_json):
         result = run_demo(out, lang=check_lang(lang), on=_parse_date(on) or SAMPLE_TODAY)
-    except (XlsalesError, ValueError, OSError) as exc:
-        _fail(exc, as_json)
-        return
     if as_json:
         _emit({"ok": True, **result.as_dict()})
         return
@@ -216,7 +215,7 @@ def validate(
     """Check a workbook against every rule; exit 1 when it has errors."""
     from xlsales.validate import validate_file
 
-    try:
+    with _failing(as_json):
         result = validate_file(file, table=table, today=_parse_date(on))
         if annotate_ or out:
             from xlsales.io.annotate import annotate
@@ -225,9 +224,6 @@ def validate(
             written = annotate(file, result.findings, lang=lang, out=out)
         else:
             written = None
-    except (XlsalesError, KeyError, ValueError, OSError) as exc:
-        _fail(exc, as_json)
-        return
     if as_json:
         _emit({"ok": result.errors == 0, **result.as_dict(),
                "annotated": str(written) if written else None})
@@ -288,13 +284,10 @@ def rollup(
     """Roll the daily reports up into weekly reports (one sheet per week)."""
     from xlsales.jobs import run_rollup
 
-    try:
+    with _failing(as_json):
         src = source or workspace or Path(".")
         result = run_rollup(src, week=week, month=month, all_weeks=all_weeks, out=out,
                             today=_today(on))
-    except (XlsalesError, ValueError, OSError) as exc:
-        _fail(exc, as_json)
-        return
     if as_json:
         _emit({"ok": True, **result.as_dict()})
         return
@@ -326,13 +319,10 @@ def completion_cmd(
     """Target completion rates with the TOP3 and the reps under the threshold."""
     from xlsales.jobs import run_completion
 
-    try:
+    with _failing(as_json):
         if by not in ("rep", "region", "product", "team"):
             raise XlsalesError(f"--by must be rep, region, product or team, not {by!r}")
         result = run_completion(workspace, period, by=by, today=_today(on))  # type: ignore[arg-type]
-    except (XlsalesError, ValueError, OSError) as exc:
-        _fail(exc, as_json)
-        return
     if as_json:
         _emit({"ok": True, **result.as_dict()})
         return
@@ -360,11 +350,8 @@ def compliance(
     """Late and missing daily reports per rep, with rates."""
     from xlsales.jobs import run_compliance
 
-    try:
+    with _failing(as_json):
         result, written = run_compliance(workspace, period, today=_today(on), write=write)
-    except (XlsalesError, ValueError, OSError) as exc:
-        _fail(exc, as_json)
-        return
     if as_json:
         _emit({"ok": True, "period": period, "reps": [r.as_dict() for r in result],
                "written": str(written) if written else None})
@@ -396,11 +383,8 @@ def spotcheck(
     """Pick today's spot-check (30% of the dailies), spread over the week's reps."""
     from xlsales.jobs import run_spotcheck
 
-    try:
+    with _failing(as_json):
         result = run_spotcheck(workspace, _today(date), share=share, seed=seed, mark=mark)
-    except (XlsalesError, ValueError, OSError) as exc:
-        _fail(exc, as_json)
-        return
     if as_json:
         _emit({"ok": True, **result.as_dict()})
         return
@@ -425,11 +409,8 @@ def followups(
     """Next follow-up of every customer; what is due today, this week and overdue."""
     from xlsales.jobs import BUCKETS, run_followups
 
-    try:
+    with _failing(as_json):
         result = run_followups(workspace, today=_today(on), rep=rep, write=write)
-    except (XlsalesError, ValueError, OSError) as exc:
-        _fail(exc, as_json)
-        return
     if as_json:
         _emit({"ok": True, **result.as_dict()})
         return
@@ -456,11 +437,8 @@ def alerts(
     """Opportunities older than their stage allows, and proposals without feedback."""
     from xlsales.jobs import run_alerts
 
-    try:
+    with _failing(as_json):
         result = run_alerts(workspace, today=_today(on))
-    except (XlsalesError, ValueError, OSError) as exc:
-        _fail(exc, as_json)
-        return
     if as_json:
         _emit({"ok": True, "alerts": [a.as_dict() for a in result]})
         return
@@ -480,11 +458,8 @@ def duplicates_cmd(
     """Customers and leads that are the same company (撞单 when owners differ)."""
     from xlsales.jobs import run_duplicates
 
-    try:
+    with _failing(as_json):
         result = run_duplicates(workspace)
-    except (XlsalesError, ValueError, OSError) as exc:
-        _fail(exc, as_json)
-        return
     if as_json:
         _emit({"ok": True, **result.as_dict()})
         return
@@ -516,14 +491,11 @@ def forecast_cmd(
     """Weighted forecast (Σ amount × probability) against the quota: coverage, shortage."""
     from xlsales.jobs import run_forecast, write_pipeline
 
-    try:
+    with _failing(as_json):
         if by not in ("rep", "region", "product", "team"):
             raise XlsalesError(f"--by must be rep, region, product or team, not {by!r}")
         result = run_forecast(workspace, period, by=by)  # type: ignore[arg-type]
         written = write_pipeline(workspace, period, today=_today(on)) if write else None
-    except (XlsalesError, ValueError, OSError) as exc:
-        _fail(exc, as_json)
-        return
     if as_json:
         _emit({"ok": True, **result.as_dict(), "written": str(written) if written else None})
         return
@@ -552,12 +524,9 @@ def funnel_cmd(
     """The funnel: stages, conversions against the ideal, and the reverse calculation."""
     from xlsales.jobs import run_funnel, write_pipeline
 
-    try:
+    with _failing(as_json):
         result = run_funnel(workspace, period, today=_today(on))
         written = write_pipeline(workspace, period, today=_today(on)) if write else None
-    except (XlsalesError, ValueError, OSError) as exc:
-        _fail(exc, as_json)
-        return
     if as_json:
         _emit({"ok": True, **result.as_dict(), "written": str(written) if written else None})
         return
@@ -589,12 +558,9 @@ def review(
     """One-click monthly (or quarterly) review; keeps the manager's notes on regeneration."""
     from xlsales.jobs import run_review
 
-    try:
+    with _failing(as_json):
         result = run_review(workspace, month=month, quarter=quarter, out=out,
                             today=_today(on))
-    except (XlsalesError, ValueError, OSError) as exc:
-        _fail(exc, as_json)
-        return
     if as_json:
         _emit({"ok": True, **result.as_dict()})
         return
@@ -622,11 +588,8 @@ def agenda(
     """Write the week's meeting pack into meeting_agenda.xlsx (a new sheet per week)."""
     from xlsales.jobs import run_agenda
 
-    try:
+    with _failing(as_json):
         result = run_agenda(workspace, week, out=out)
-    except (XlsalesError, ValueError, OSError) as exc:
-        _fail(exc, as_json)
-        return
     if as_json:
         _emit({"ok": True, **result.as_dict()})
         return
@@ -648,12 +611,9 @@ def actions(
     """Action items across weeks: open, overdue, done, and the ones not actionable."""
     from xlsales.jobs import run_actions
 
-    try:
+    with _failing(as_json):
         today = _today(on)
         items = run_actions(workspace, today=today)
-    except (XlsalesError, ValueError, OSError) as exc:
-        _fail(exc, as_json)
-        return
     if as_json:
         rows = [a.as_dict(today) for a in items]
         _emit({"ok": True, "items": rows,

@@ -26,9 +26,7 @@ from xlsales.settings import RosterEntry, Settings
 from xlsales.spotcheck import Pick, spot_check
 from xlsales.workspace import BOOK_BY_KEY, book_path, read_settings
 
-DAILY_FILE = BOOK_BY_KEY["daily"].filename
 WEEKLY_FILE = "weekly_report.xlsx"
-TARGETS_FILE = BOOK_BY_KEY["targets"].filename
 
 
 @dataclass
@@ -324,7 +322,6 @@ def _mark_picks(daily: DailySource, picks: list[Pick], day: dt.date) -> Path:
 
 # -- follow-ups --------------------------------------------------------------------
 
-CUSTOMERS_FILE = BOOK_BY_KEY["customers"].filename
 BUCKETS = {"overdue": Label("逾期", "Overdue"), "today": Label("今天", "Today"),
            "this_week": Label("本周", "This week")}
 SLEEPING = Label("流失客户:不再安排跟进", "lost: no follow-ups")
@@ -624,14 +621,10 @@ def run_review(root: str | os.PathLike[str], *, month: str | None = None,
 
 def _generated_hints(path: Path) -> dict[tuple[str, str], str]:
     """The hints an earlier run wrote into the cause column (its hidden ``_hints`` sheet)."""
-    from python_calamine import CalamineWorkbook
-
+    from xlsales.io.reader import hidden_sheet_rows
     from xlsales.io.review_writer import HINTS_SHEET
 
-    wb = CalamineWorkbook.from_path(str(path))
-    if HINTS_SHEET not in wb.sheet_names:
-        return {}
-    rows = wb.get_sheet_by_name(HINTS_SHEET).to_python()
+    rows = hidden_sheet_rows(path, HINTS_SHEET)
     return {(str(r[0]), str(r[1])): str(r[2]) for r in rows if len(r) >= 3}
 
 
@@ -655,7 +648,6 @@ def _kept_notes(path: Path, settings: Settings) -> dict[tuple[str, str], dict[st
 
 # -- weekly meeting pack -------------------------------------------------------------------
 
-AGENDA_FILE = BOOK_BY_KEY["agenda"].filename
 AGENDA_SHEET = Label("议程 {week}", "Agenda {week}")
 DONE = {"已完成", "已取消"}
 ACTION_STATE = {"open": Label("进行中", "open"), "overdue": Label("已逾期", "overdue"),
@@ -697,29 +689,20 @@ class ActionItem:
 
 def read_actions(path: Path, settings: Settings) -> list[ActionItem]:
     """Action items of the master sheet and of every week's agenda sheet."""
-    from python_calamine import CalamineWorkbook
+    import re
 
-    from xlsales.io.reader import read_table_rows
+    from xlsales.io.reader import read_tables_per_sheet
 
-    spec = T.get("actions")
     out: list[ActionItem] = []
-    names = [n for n in CalamineWorkbook.from_path(str(path)).sheet_names
-             if not n.startswith("_")]
-    for name in names:
-        try:
-            table = read_table_rows(path, spec, settings, sheet=name, scan_rows=300,
-                                    stop_at_blank=True)
-        except XlsalesError:
-            continue
-        import re
-
+    for table in read_tables_per_sheet(path, T.get("actions"), settings, scan_rows=300,
+                                       stop_at_blank=True):
         sheet_week = re.search(r"\d{4}-W\d{2}", table.sheet)
         for r in table.rows:
             if r.get("item"):
                 week = r.get("week") or (sheet_week.group(0) if sheet_week else None)
-                out.append(ActionItem(week, r.get("item"), r.get("owner"),
-                                      r.get("due"), r.get("status"), r.get("deliverable"),
-                                      table.sheet, r.cells.get("item")))
+                out.append(ActionItem(week, r.get("item"), r.get("owner"), r.get("due"),
+                                      r.get("status"), r.get("deliverable"), table.sheet,
+                                      r.cells.get("item")))
     return out
 
 
@@ -882,9 +865,13 @@ def agenda_pack(root: str | os.PathLike[str], week: str) -> AgendaPack:
 def run_agenda(root: str | os.PathLike[str], week: str, *,
                out: str | os.PathLike[str] | None = None) -> AgendaResult:
     """Write the week's meeting pack into the agenda workbook (a new sheet per week)."""
-    from openpyxl.styles import Font
-
-    from xlsales.io.xlsx_editor import edit_workbook, fresh_sheet, read_named_table, write_block
+    from xlsales.io.xlsx_editor import (
+        edit_workbook,
+        fresh_sheet,
+        heading,
+        read_named_table,
+        write_block,
+    )
     from xlsales.tables.agenda import ACTIONS, AGENDA, MINUTES
 
     root = Path(root)
@@ -902,8 +889,8 @@ def run_agenda(root: str | os.PathLike[str], week: str, *,
             kept = {spec.key: read_named_table(old, f"{spec.name}_{suffix}", spec)
                     for spec in (ACTIONS, MINUTES)}
         ws = fresh_sheet(wb, sheet_name, 0)
-        ws.cell(row=1, column=1, value=pack.title).font = Font(bold=True, size=14)
-        ws.cell(row=2, column=1, value=pack.subtitle)
+        heading(ws, 1, pack.title, size=14)
+        heading(ws, 2, pack.subtitle, size=None)
         row = 4
         for title, spec, rows in pack.blocks:
             if spec is ACTIONS and kept.get(spec.key):
@@ -911,7 +898,7 @@ def run_agenda(root: str | os.PathLike[str], week: str, *,
             elif spec is MINUTES and kept.get(spec.key):
                 rows = [{**rows[0], **{k: v for k, v in kept[spec.key][0].items()
                                        if v not in (None, "") and k != "meeting_at"}}]
-            ws.cell(row=row, column=1, value=title).font = Font(bold=True, size=12)
+            heading(ws, row, title, size=12)
             extra = {"blank_rows": 8, "validations": True} if spec is ACTIONS else {}
             last = write_block(ws, spec, rows, header_row=row + 1,
                                name=f"{spec.name}_{suffix}", lang=lang, options=options,

@@ -297,7 +297,6 @@ def build_review(data: ReviewData, first: dt.date, last: dt.date, label: str, *,
     cal = WorkCalendar(s.general.calendar, tuple(s.calendar))
     now = figures(data, first, last, today=today, cal=cal)
     history = [figures(data, a, b, cal=cal) for a, b in months_before(first, 6)]
-    months = [a.strftime("%Y-%m") for a, _ in months_before(first, 6)]
     for key in ("avg_deal", "win_rate"):
         past = [h.values[key] for h in history if h.values[key] is not None]
         now.targets[key] = sum(past) / len(past) if past else None  # type: ignore[arg-type]
@@ -317,7 +316,6 @@ def build_review(data: ReviewData, first: dt.date, last: dt.date, label: str, *,
     trend_months = [a.strftime("%Y-%m") for a, _ in trend_ranges]
     trend = {k: [f.values.get(k) for f in trend_figs] for k in TREND_KEYS}
     falling = [k for k, v in trend.items() if fell_three_in_a_row(v)]
-    del months, history
     hints = _hints(data, now, first, last, falling, lang, today or last)
     metrics = []
     for key, (dim, met, kind) in LABELS.items():

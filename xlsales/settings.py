@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
@@ -337,8 +336,3 @@ def parse_day_list(text: str | None) -> set[dt.date]:
             out.add(first)
             first += dt.timedelta(days=1)
     return out
-
-
-def unique(values: Iterable[str]) -> list[str]:
-    """Order-preserving de-duplication."""
-    return list(dict.fromkeys(values))

@@ -7,14 +7,13 @@ Nothing here imports an Excel library.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from xlsales.i18n import Lang
 from xlsales.settings import Settings
-from xlsales.tables.base import Kind, TableSpec
+from xlsales.tables.base import TableSpec
 
 LISTS_SHEET = "_lists"
 STAGE_PROB_NAME = "xs_stage_prob"
@@ -63,16 +62,6 @@ def to_display(spec: TableSpec, record: dict[str, Any], settings: Settings,
     return out
 
 
-def from_display(spec: TableSpec, record: dict[str, Any], settings: Settings) -> dict[str, Any]:
-    """The inverse of :func:`to_display`: dropdown values back to canonical form."""
-    out = dict(record)
-    for col in spec.columns:
-        value = out.get(col.key)
-        if col.choices and isinstance(value, str):
-            out[col.key] = settings.canonical(col.choices, value) or value
-    return out
-
-
 def book_plan(specs: Sequence[TableSpec], data: dict[str, list[dict[str, Any]]],
               settings: Settings, lang: Lang) -> BookPlan:
     """Plan a workbook holding ``specs`` filled with canonical ``data``."""
@@ -87,12 +76,3 @@ def book_plan(specs: Sequence[TableSpec], data: dict[str, list[dict[str, Any]]],
                   for s in sorted(settings.stages, key=lambda s: s.order)]
     return BookPlan(lang=lang, sheets=sheets, lists=lists, stage_prob=stage_prob,
                     options=settings.general.model_dump(), canonical_lists=canonical)
-
-
-def excel_value(kind: Kind, value: Any) -> Any:
-    """Coerce a Python value to what a cell of ``kind`` stores."""
-    if value is None or value == "":
-        return None
-    if kind is Kind.DATE and isinstance(value, dt.datetime):
-        return value.date()
-    return value

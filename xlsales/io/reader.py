@@ -147,6 +147,35 @@ def read_table_rows(path: str | os.PathLike[str], spec: TableSpec, settings: Set
     return table
 
 
+def read_tables_per_sheet(path: str | os.PathLike[str], spec: TableSpec, settings: Settings,
+                          *, scan_rows: int = HEADER_SCAN_ROWS,
+                          stop_at_blank: bool = False) -> list[TableRead]:
+    """``spec``'s table in every sheet that has one, reading the workbook once."""
+    path = Path(path)
+    require_defusedxml()
+    report = check_workbook(path)
+    sheets = _sheet_values(path, report.huge_sheets)
+    out = []
+    for name in sheets:
+        found = locate(sheets, spec, sheet=name, scan_rows=scan_rows)
+        if found is None:
+            continue
+        scan = scan_sheet(path, name)
+        out.append(table_from_grid(sheets[name], spec, settings, file=str(path), sheet=name,
+                                   header_row=found[1], cols=found[2],
+                                   stop_at_blank=stop_at_blank, errors=scan.errors,
+                                   uncached=scan.uncached, date1904=report.date1904))
+    return out
+
+
+def hidden_sheet_rows(path: str | os.PathLike[str], name: str) -> list[list[Any]]:
+    """The values of a sheet xlsales keeps for itself (``_hints`` …); [] when absent."""
+    wb = CalamineWorkbook.from_path(str(path))
+    if name not in wb.sheet_names:
+        return []
+    return [list(r) for r in wb.get_sheet_by_name(name).to_python()]
+
+
 def locate(sheets: dict[str, list[list[Any]]], spec: TableSpec, *, sheet: str | None = None,
            scan_rows: int = HEADER_SCAN_ROWS) -> tuple[str, int, dict[str, int]] | None:
     """(sheet, 0-based header row, column of each key) of ``spec`` among value grids."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -60,11 +59,6 @@ def edit_workbook(path: str | os.PathLike[str] | None,
         wb.close()
 
 
-def table_name(base: str, suffix: str) -> str:
-    """A valid Excel table name from ``base`` and ``suffix`` (``Weekly_2024_W10``)."""
-    return re.sub(r"\W", "_", f"{base}_{suffix}")
-
-
 def find_header(ws: Worksheet, spec: TableSpec, lang: Lang,
                 max_rows: int = 30) -> tuple[int, dict[str, int]] | None:
     """The 1-based header row of ``spec`` in ``ws`` and the column (1-based) of each key."""
@@ -95,6 +89,14 @@ def read_existing(ws: Worksheet, spec: TableSpec, lang: Lang) -> list[dict[str, 
         if any(v not in (None, "") for v in values.values()):
             out.append(values)
     return out
+
+
+def heading(ws: Worksheet, row: int, text: str, *, size: int | None) -> None:
+    """Text in column A of ``row``; bold at ``size`` points (plain when None)."""
+    cell = ws.cell(row=row, column=1, value=text)
+    cell.data_type = "s"
+    if size:
+        cell.font = Font(bold=True, size=size)
 
 
 def read_named_table(ws: Worksheet, name: str, spec: TableSpec) -> list[dict[str, Any]]:
@@ -230,12 +232,3 @@ def _cell_value(value: Any) -> Any:
     if isinstance(value, dt.date | dt.datetime | int | float | str) or value is None:
         return value if value != "" else None
     return str(value)
-
-
-def set_cells(ws: Worksheet, values: dict[str, Any]) -> None:
-    """Set cells by A1 address; text stays text."""
-    for ref, value in values.items():
-        cell = ws[ref]
-        cell.value = value
-        if isinstance(value, str):
-            cell.data_type = "s"
