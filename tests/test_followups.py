@@ -31,7 +31,8 @@ from typer.testing import CliRunner
 from xlsales.calendar import WorkCalendar
 from xlsales.cli import app
 from xlsales.followups import CustomerPlan, Engine, follow_up_report
-from xlsales.jobs import SLEEPING, run_followups
+from xlsales.jobs import run_followups
+from xlsales.jobs.followups import SLEEPING
 from xlsales.normalize import company_key
 from xlsales.sample import SAMPLE_TODAY, generate
 from xlsales.settings import Settings

@@ -13,7 +13,7 @@ import pytest
 
 from tests.quirks.make_quirks import CASES, TODAY, VALUES, Expected, make_all
 from xlsales import tables as T
-from xlsales.io.reader import read_table_rows
+from xlsales.io.read import read_table
 from xlsales.validate import validate_file
 
 SCRIPT = Path(__file__).parent / "quirks" / "make_quirks.py"
@@ -71,7 +71,7 @@ def test_quirk_values(name: str, quirks: tuple[Path, dict[str, Expected]],
     """The records read, cell by cell (only the columns each case names)."""
     path = _quirk_path(name, quirks, request)
     table, expected = VALUES[name]
-    read = read_table_rows(path, T.get(table), CASES[name].settings())
+    read = read_table(path, T.get(table), CASES[name].settings())
     assert len(read.rows) == len(expected), [r.values for r in read.rows]
     for i, (row, want) in enumerate(zip(read.rows, expected, strict=True)):
         for key, value in want.items():
@@ -84,7 +84,7 @@ def test_title_row_table_is_found_at_its_offset(quirks: tuple[Path, dict[str, Ex
                                                 request: pytest.FixtureRequest) -> None:
     # The one place a position is asserted: this workbook puts its header at C5 on purpose.
     path = _quirk_path("title_row_and_offset.xlsx", quirks, request)
-    read = read_table_rows(path, T.get("daily"), CASES["title_row_and_offset.xlsx"].settings())
+    read = read_table(path, T.get("daily"), CASES["title_row_and_offset.xlsx"].settings())
     assert (read.sheet, read.header_row) == ("三月日报", 5)
     assert read.rows[0].cells["date"] == "C6"
     assert [r.row for r in read.rows] == [6, 7]
@@ -93,7 +93,7 @@ def test_title_row_table_is_found_at_its_offset(quirks: tuple[Path, dict[str, Ex
 def test_blank_rows_and_totals_are_skipped(quirks: tuple[Path, dict[str, Expected]],
                                            request: pytest.FixtureRequest) -> None:
     path = _quirk_path("blank_rows_and_totals_row.xlsx", quirks, request)
-    read = read_table_rows(path, T.get("daily"), CASES["blank_rows_and_totals_row.xlsx"]
+    read = read_table(path, T.get("daily"), CASES["blank_rows_and_totals_row.xlsx"]
                            .settings())
     assert all(r.raw.get("date") not in ("合计",) for r in read.rows)
     assert all(r.values["date"] is not None for r in read.rows)
@@ -115,8 +115,8 @@ def test_libreoffice_copy_reads_like_its_source(quirks: tuple[Path, dict[str, Ex
     copy = _quirk_path("libreoffice_resaved.xlsx", quirks, request)
     source = quirks[0] / CASES["libreoffice_resaved.xlsx"].source  # type: ignore[operator]
     settings = CASES["libreoffice_resaved.xlsx"].settings()
-    a = read_table_rows(source, T.get("daily"), settings)
-    b = read_table_rows(copy, T.get("daily"), settings)
+    a = read_table(source, T.get("daily"), settings)
+    b = read_table(copy, T.get("daily"), settings)
     assert [(r.cells, r.values) for r in a.rows] == [(r.cells, r.values) for r in b.rows]
     assert len(a.rows) == 2
 

@@ -29,7 +29,8 @@ from xlsales.calendar import WorkCalendar, month_range, parse_period, quarter_mo
 from xlsales.cli import app
 from xlsales.io import atomic
 from xlsales.io.formulas import NA_LABEL
-from xlsales.jobs import review_data, run_funnel, run_review
+from xlsales.jobs import run_funnel, run_review
+from xlsales.jobs.review import review_data
 from xlsales.performance import Targets
 from xlsales.review import (
     LABELS,

@@ -30,7 +30,8 @@ from tests.quirks.make_quirks import (
 from xlsales import tables as T
 from xlsales.cli import app
 from xlsales.errors import WorkbookError, XlsalesError
-from xlsales.io.reader import read_table_rows, require_defusedxml
+from xlsales.io.read import read_table, require_defusedxml
+from xlsales.io.read.package import Package
 from xlsales.io.safety import (
     MAX_ENTRIES,
     OLE_MAGIC,
@@ -38,7 +39,6 @@ from xlsales.io.safety import (
     UnsafeWorkbookError,
     check_workbook,
 )
-from xlsales.io.sheetscan import scan_sheet
 from xlsales.validate import validate_file
 
 runner = CliRunner()
@@ -287,7 +287,7 @@ def test_entities_in_a_sheet_never_expand(tmp_path: Path, doctype: str,
                                           entity: str | None) -> None:
     path = _with_doctype(valid_workbook(tmp_path / "bomb.xlsx"), doctype, "BOMB", entity)
     check_workbook(path)  # the zip itself is fine
-    for read in (lambda: read_table_rows(path, T.get("daily"), team_settings()),
+    for read in (lambda: read_table(path, T.get("daily"), team_settings()),
                  lambda: validate_file(path, today=TODAY, settings=team_settings())):
         start = time.perf_counter()
         try:
@@ -306,8 +306,8 @@ def test_entities_in_a_sheet_never_expand(tmp_path: Path, doctype: str,
 def test_the_sheet_scan_refuses_entities_as_a_workbook_error(tmp_path: Path) -> None:
     path = _with_doctype(valid_workbook(tmp_path / "bomb.xlsx"), LAUGHS, "BOMB", "&lol9;")
     start = time.perf_counter()
-    with pytest.raises(WorkbookError, match="entities"):
-        scan_sheet(path, "销售日报")
+    with pytest.raises(WorkbookError, match="entities"), Package(path) as pkg:
+        pkg.scan("销售日报")
     assert time.perf_counter() - start < 1.0
 
 

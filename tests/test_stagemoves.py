@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from xlsales.settings import Settings
-from xlsales.stagemoves import MoveProblem, StageMove, parse_stage_moves
+from xlsales.stagemoves import MoveProblem, StageMove, moves_frame, parse_stage_moves
 
 S = Settings.default()
 OPEN = [s for s in sorted(S.stages, key=lambda s: s.order) if s.kind == "open"]
@@ -186,3 +187,41 @@ def test_never_raises_on_arbitrary_text(text: str) -> None:
 @given(st.text(alphabet=":：;；→->=至 \n客户需求分析方案提交报价与谈判签约成交输单", max_size=40))
 def test_never_raises_on_near_misses(text: str) -> None:
     parse_stage_moves(text, S)
+
+
+def _one_by_one(texts: list[str | None]) -> list[tuple[int, str | None, str | None, str | None,
+                                                        str, str | None, str]]:
+    out = []
+    for row, text in enumerate(texts):
+        found, probs = parse_stage_moves(text, S)
+        by_text = {m.text: m for m in found}
+        for p in probs:
+            m = by_text.get(p.text)
+            out.append((row, m.customer if m else None, m.from_stage if m else None,
+                        m.to_stage if m else None, p.text, p.kind, p.detail))
+        for m in found:
+            if not any(p.text == m.text for p in probs):
+                out.append((row, m.customer, m.from_stage, m.to_stage, m.text, None, ""))
+    return sorted(out, key=str)
+
+
+def _whole_column(texts: list[str | None]) -> list[tuple[int, str | None, str | None,
+                                                          str | None, str, str | None, str]]:
+    frame = moves_frame(pd.Series(texts, dtype="str"), S)
+    return sorted(((int(r.row), r.customer, r.from_stage, r.to_stage, r.text, r.problem,
+                    r.detail) for r in frame.itertuples()), key=str)
+
+
+NEAR = st.text(alphabet=":：;；→->=至 \n客户AB需求分析方案提交报价与谈判签约成交输单\u3000",
+               max_size=40)
+
+
+@given(st.lists(st.one_of(st.none(), NEAR, rendered_moves().map(lambda x: x[0])), max_size=8))
+def test_the_whole_column_parser_agrees_with_the_text_parser(texts: list[str | None]) -> None:
+    assert _whole_column(texts) == _one_by_one(texts)
+
+
+def test_the_whole_column_parser_finds_an_unknown_stage_among_known_ones() -> None:
+    texts = ["客户A:需求分析->方案提交", "客户F:需求分析→方案评审", "客户B:方案提交=>报价与谈判"]
+    assert _whole_column(texts) == _one_by_one(texts)
+    assert [p for *_, p, _ in _whole_column(texts) if p] == ["unknown_stage"]

@@ -160,7 +160,7 @@ def test_sample_findings_are_errors_and_warnings_as_their_rules_say(
 
 # -- the rules themselves --------------------------------------------------------------------------
 
-RULE_MODULES = ("xlsales.io.reader", "xlsales.tables.checks", "xlsales.tables.targets",
+RULE_MODULES = ("xlsales.frames", "xlsales.tables.checks", "xlsales.tables.targets",
                 "xlsales.tables.daily", "xlsales.tables.agenda", "xlsales.tables.customers",
                 "xlsales.tables.leads", "xlsales.tables.opportunities", "xlsales.crosscheck")
 

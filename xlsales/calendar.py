@@ -6,11 +6,17 @@ import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import chinese_calendar
 
 from xlsales.settings import CalendarOverride
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+    from xlsales.settings import Settings
 
 
 class CalendarCoverageWarning(UserWarning):
@@ -23,6 +29,11 @@ class WorkCalendar:
 
     country: str = "CN"
     overrides: tuple[CalendarOverride, ...] = field(default=())
+
+    @classmethod
+    def of(cls, settings: Settings) -> WorkCalendar:
+        """The calendar a team's settings describe."""
+        return cls(settings.general.calendar, tuple(settings.calendar))
 
     @cached_property
     def _override_map(self) -> dict[dt.date, bool]:
@@ -56,6 +67,15 @@ class WorkCalendar:
             memo[day] = self._is_working(day)
         return memo[day]
 
+    def working(self, days: pd.Series) -> np.ndarray:
+        """Whether each date of a datetime column is a working day (NaT: False); each
+        distinct date is looked up once."""
+        import numpy as np
+
+        codes, uniques = days.dt.normalize().factorize()
+        flags = np.array([self.is_working(d.date()) for d in uniques] + [False], dtype=bool)
+        return flags[codes]
+
     def _is_working(self, day: dt.date) -> bool:
         if day in self._override_map:
             return self._override_map[day]
@@ -87,8 +107,38 @@ class WorkCalendar:
             day += dt.timedelta(days=1)
 
     def count(self, start: dt.date, end: dt.date) -> int:
-        """How many working days lie in ``start``..``end`` inclusive."""
-        return sum(1 for _ in self.days(start, end))
+        """How many working days lie in ``start``..``end`` inclusive (a lookup in a
+        per-year running count, built once per year)."""
+        if start > end:
+            return 0
+        if start.year == end.year:
+            cum = self._running(start.year)
+            a, b = start.timetuple().tm_yday, end.timetuple().tm_yday
+            return int(cum[b] - cum[a - 1])
+        total = self.count(start, dt.date(start.year, 12, 31))
+        for year in range(start.year + 1, end.year):
+            total += int(self._running(year)[-1])
+        return total + self.count(dt.date(end.year, 1, 1), end)
+
+    def _running(self, year: int) -> list[int]:
+        """cum[n] = working days from 1 January to the n-th day of ``year``."""
+        cache = self._memo_running
+        if year not in cache:
+            day, cum, n = dt.date(year, 1, 1), [0], 0
+            while day.year == year:
+                n += self.is_working(day)
+                cum.append(n)
+                day += dt.timedelta(days=1)
+            cache[year] = cum
+        return cache[year]
+
+    @cached_property
+    def _memo_running(self) -> dict[int, list[int]]:
+        return {}
+
+    def working_days(self, start: dt.date, end: dt.date) -> list[dt.date]:
+        """Every working day from ``start`` to ``end`` inclusive, as a list."""
+        return list(self.days(start, end))
 
     def add(self, day: dt.date, n: int) -> dt.date:
         """The working day ``n`` working days after ``day`` (before it when n < 0)."""

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from xlsales.calendar import quarter_of
+from xlsales.context import Context
 from xlsales.findings import Finding, Rule
 from xlsales.normalize import name_key
-from xlsales.rows import Context
-from xlsales.stagemoves import parse_stage_moves
+from xlsales.stagemoves import moves_frame
 
 R_NO_TARGET = Rule(id="X.rep_without_target", severity="warning",
                    zh="{rep} 在 {quarter} 没有销售目标(目标分解表中无此人)",
@@ -24,28 +23,32 @@ def check(ctx: Context, only: set[str]) -> list[Finding]:
     daily = ctx.tables.get("daily")
     if daily is None or "daily" not in only:
         return out
+    df = daily.df
     targets = ctx.tables.get("targets")
     if targets is not None:
-        have = {(t.get("owner"), t.get("quarter")) for t in targets.rows}
-        reported: set[tuple[str, str]] = set()
-        for row in daily.rows:
-            rep, day = row.get("rep"), row.get("date")
-            if not rep or day is None:
-                continue
-            q = quarter_of(day)
-            if (rep, q) not in have and (rep, q) not in reported:
-                reported.add((rep, q))
-                out.append(daily.finding(R_NO_TARGET, row, "rep", rep=rep, quarter=q))
+        t = targets.df
+        have = set(zip(t["owner"], t["quarter"], strict=True))
+        rows = df[df["rep"].notna() & df["date"].notna()]
+        quarter = (rows["date"].dt.year.astype(str) + "Q"
+                   + ((rows["date"].dt.month - 1) // 3 + 1).astype(str))
+        pairs = list(zip(rows["rep"], quarter, strict=True))
+        first = ~rows.assign(q=quarter).duplicated(["rep", "q"])
+        for row, pair, is_first in zip(rows.index, pairs, first, strict=True):
+            if is_first and pair not in have:
+                out.append(daily.finding(R_NO_TARGET, row, "rep", rep=pair[0], quarter=pair[1]))
     opps = ctx.tables.get("opportunities")
     if opps is not None:
-        names = [name_key(o.get("customer")) for o in opps.rows if o.get("customer")]
+        names = [name_key(c) for c in opps.df["customer"].dropna()]
         known = set(names)
-        for row in daily.rows:
-            moves, _ = parse_stage_moves(row.get("stage_moves"), ctx.settings)
-            for move in moves:
-                key = name_key(move.customer)
-                if key in known or any(n.startswith(key) for n in names if len(key) >= 2):
-                    continue
-                out.append(daily.finding(R_UNKNOWN_OPP, row, "stage_moves",
-                                         customer=move.customer))
+        moves = moves_frame(df["stage_moves"], ctx.settings)
+        moves = moves[moves["customer"].notna()]
+        verdict: dict[str, bool] = {}
+        for m in moves.itertuples():
+            key = name_key(m.customer)
+            if key not in verdict:
+                verdict[key] = key in known or (len(key) >= 2 and any(
+                    n.startswith(key) for n in names))
+            if not verdict[key]:
+                out.append(daily.finding(R_UNKNOWN_OPP, m.row, "stage_moves",
+                                         customer=m.customer))
     return out

@@ -1,4 +1,8 @@
-"""Submission discipline: late and missing daily reports per rep (spec §2 T2, §5)."""
+"""Submission discipline: late and missing daily reports per rep (spec §2 T2, §5).
+
+The dailies arrive as the canonical daily frame (:mod:`xlsales.frames`); records are
+accepted too and turned into one.
+"""
 
 from __future__ import annotations
 
@@ -7,26 +11,54 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from xlsales.calendar import WorkCalendar
+from xlsales.frames import frame
 from xlsales.settings import RosterEntry, Settings
 
 
-def dedupe(daily: Iterable[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """One row per rep and day: the latest submission wins; the others are returned apart."""
-    best: dict[tuple[Any, Any], dict[str, Any]] = {}
-    dropped: list[dict[str, Any]] = []
-    for row in daily:
-        key = (row.get("rep"), row.get("date"))
-        old = best.get(key)
-        if old is None:
-            best[key] = row
-            continue
-        new_t = row.get("submitted_at") or dt.datetime.min
-        old_t = old.get("submitted_at") or dt.datetime.min
-        if new_t >= old_t:
-            best[key], row = row, old
-        dropped.append(row)
-    return list(best.values()), dropped
+def daily_frame(daily: Iterable[dict[str, Any]] | pd.DataFrame) -> pd.DataFrame:
+    """The canonical daily frame of records (a frame is returned as it is)."""
+    from xlsales import tables as T
+
+    return frame(daily, T.get("daily"))
+
+
+def dedupe(daily: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One row per rep and day: the latest submission wins (on a tie, the later row); the
+    others are returned apart. Rows keep the order in which their rep and day first
+    appear."""
+    if daily.empty:
+        return daily, daily.iloc[0:0]
+    pos = np.arange(len(daily))
+    stamp = daily["submitted_at"].astype("datetime64[ms]").to_numpy().astype("int64")
+    stamp = np.where(daily["submitted_at"].isna().to_numpy(), np.iinfo("int64").min, stamp)
+    codes = group_codes(daily, ["rep", "date"])
+    order = np.lexsort((pos, stamp, codes))  # by key, then submission, then row
+    last_of_key = np.r_[codes[order][1:] != codes[order][:-1], True]
+    winners = order[last_of_key]
+    first_pos = pd.Series(pos).groupby(codes).transform("min").to_numpy()
+    winners = winners[np.argsort(first_pos[winners], kind="stable")]
+    dropped = np.setdiff1d(pos, winners)
+    return daily.iloc[winners], daily.iloc[dropped]
+
+
+def group_codes(df: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """One integer per distinct combination of ``columns`` (blanks are a value too)."""
+    codes = np.zeros(len(df), dtype="int64")
+    for c in columns:
+        part, uniques = pd.factorize(df[c], use_na_sentinel=False)
+        codes = codes * (len(uniques) + 1) + part
+    return pd.factorize(codes)[0]
+
+
+def late_mask(daily: pd.DataFrame, deadline: dt.time) -> pd.Series:
+    """Rows submitted after the deadline of their own day (or on a later day)."""
+    cut = daily["date"] + pd.Timedelta(hours=deadline.hour, minutes=deadline.minute,
+                                       seconds=deadline.second)
+    return (daily["submitted_at"] > cut).fillna(False).astype(bool)
 
 
 def is_late(row: dict[str, Any], deadline: dt.time) -> bool:
@@ -81,25 +113,36 @@ class RepDiscipline:
                 "missing_days": [d.isoformat() for d in self.missing_days]}
 
 
-def discipline(daily: Iterable[dict[str, Any]], settings: Settings, first: dt.date,
-               last: dt.date, *, today: dt.date | None = None,
+def days_by_rep(daily: pd.DataFrame, mask: pd.Series | None = None) -> dict[str, set[dt.date]]:
+    """The report days of each rep (of the rows ``mask`` selects)."""
+    rows = daily if mask is None else daily[mask]
+    rows = rows[rows["rep"].notna() & rows["date"].notna()]
+    out: dict[str, set[dt.date]] = {}
+    for rep, days in rows.groupby("rep", sort=False)["date"]:
+        out[str(rep)] = {d.date() for d in days}
+    return out
+
+
+def discipline(daily: Iterable[dict[str, Any]] | pd.DataFrame, settings: Settings,
+               first: dt.date, last: dt.date, *, today: dt.date | None = None,
                cal: WorkCalendar | None = None) -> list[RepDiscipline]:
     """Late and missing days per rep on the roster over ``first``..``last`` (up to today)."""
-    cal = cal or WorkCalendar(settings.general.calendar, tuple(settings.calendar))
+    cal = cal or WorkCalendar.of(settings)
     through = min(last, today) if today else last
-    deadline = settings.general.report_deadline
-    rows, _ = dedupe(r for r in daily if r.get("date") and first <= r["date"] <= through)
-    by_rep: dict[str, dict[dt.date, dict[str, Any]]] = {}
-    for r in rows:
-        by_rep.setdefault(r["rep"], {})[r["date"]] = r
+    df = daily_frame(daily)
+    dates = df["date"]
+    inside = dates.notna() & (dates >= pd.Timestamp(first)) & (dates <= pd.Timestamp(through))
+    rows, _ = dedupe(df[inside])
+    reported = days_by_rep(rows)
+    late = days_by_rep(rows, late_mask(rows, settings.general.report_deadline))
     out = []
     for entry in settings.roster:
         owed = expected_days(entry, first, through, cal)
-        mine = by_rep.get(entry.rep, {})
+        mine = reported.get(entry.rep, set())
         out.append(RepDiscipline(
             rep=entry.rep, expected=len(owed),
             reported=sum(1 for d in owed if d in mine),
-            late_days=sorted(d for d, r in mine.items() if is_late(r, deadline)),
+            late_days=sorted(late.get(entry.rep, set())),
             missing_days=[d for d in owed if d not in mine],
-            extra_days=sorted(d for d in mine if d not in owed)))
+            extra_days=sorted(d for d in mine if d not in set(owed))))
     return out

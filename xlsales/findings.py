@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -44,3 +45,8 @@ class Rule(BaseModel):
 def count(findings: list[Finding], severity: Severity) -> int:
     """How many findings have ``severity``."""
     return sum(1 for f in findings if f.severity == severity)
+
+
+def in_row_order(items: Iterable[tuple[int, int, Finding]]) -> list[Finding]:
+    """Findings sorted by (row, rule order); ties keep the order they were made in."""
+    return [f for _, _, f in sorted(items, key=lambda x: (x[0], x[1]))]

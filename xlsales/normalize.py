@@ -26,7 +26,12 @@ import datetime as dt
 import math
 import re
 import unicodedata
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from xlsales.tables.base import Kind
 
 EPOCH_1900 = dt.datetime(1899, 12, 30)
 EPOCH_1904 = dt.datetime(1904, 1, 1)
@@ -74,6 +79,33 @@ def clean_long_text(value: Any) -> str | None:
     return s or None
 
 
+_ZERO_WIDTH_CLASS = "[\u200b\u200c\u200d\u2060\ufeff\u00ad]"
+_SPACE_CLASS = "[ \t\u00a0\u3000\u2000-\u200a\u202f\u205f]+"
+
+
+def clean_text_series(s: pd.Series) -> pd.Series:
+    """:func:`clean_text` over a column of strings (NaN stays blank)."""
+    uniques = s.nunique(dropna=True)
+    if uniques * 4 < len(s):  # few distinct values (names, list values): clean each once
+        codes, values = s.factorize()
+        import pandas as pd
+
+        cleaned = pd.Index([clean_text(v) for v in values], dtype="str")
+        out = pd.Series(cleaned.take(codes, allow_fill=True), index=s.index, dtype="str")
+        return out
+    out = s.str.replace(_ZERO_WIDTH_CLASS, "", regex=True).str.normalize("NFKC")
+    out = out.str.replace(_SPACE_CLASS, " ", regex=True).str.strip()
+    return out.where(out != "")
+
+
+def clean_long_text_series(s: pd.Series) -> pd.Series:
+    """:func:`clean_long_text` over a column of strings (NaN stays blank)."""
+    if s.str.contains(_ZERO_WIDTH_CLASS, regex=True, na=False).any():
+        s = s.str.replace(_ZERO_WIDTH_CLASS, "", regex=True)
+    out = s.str.strip()
+    return out.where(out != "")
+
+
 def name_key(value: Any) -> str:
     """A person's or company's name for matching: cleaned text, inner spaces removed."""
     return (clean_text(value) or "").replace(" ", "").casefold()
@@ -118,6 +150,28 @@ def to_int(value: Any) -> int | None:
     if not f.is_integer():
         raise NormalizeError(f"not a whole number: {value!r}", f"不是整数:{value!r}")
     return int(f)
+
+
+def convert(kind: Kind, value: Any, *, year: int | None = None,
+            date1904: bool = False) -> Any:
+    """A raw cell value normalised for a column of ``kind``; raises ValueError."""
+    from xlsales.tables.base import Kind
+
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if kind is Kind.DATE:
+        return to_date(value, year=year, date1904=date1904)
+    if kind is Kind.DATETIME:
+        return to_datetime(value, year=year, date1904=date1904)
+    if kind is Kind.INT:
+        return to_int(value)
+    if kind in (Kind.AMOUNT, Kind.NUMBER, Kind.PERCENT):
+        return to_number(value)
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if kind is Kind.LONG_TEXT:
+        return clean_long_text(value)
+    return clean_text(value)
 
 
 def serial_to_datetime(serial: float, *, date1904: bool = False) -> dt.datetime:

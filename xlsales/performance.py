@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import pandas as pd
+
 from xlsales.calendar import WorkCalendar, month_range, quarter_months
 from xlsales.figures import completion_rate
 from xlsales.settings import Settings
@@ -27,11 +29,13 @@ class Targets:
 
     months: dict[tuple[str, int, int], float] = field(default_factory=dict)
     team_quarters: dict[str, float] = field(default_factory=dict)
+    rows: list[dict[str, Any]] = field(default_factory=list)  # the owners' rows, as read
 
     @classmethod
     def from_records(cls, rows: Iterable[dict[str, Any]],
                      team_rows: Iterable[dict[str, Any]] = ()) -> Targets:
-        out = cls()
+        rows = list(rows)
+        out = cls(rows=rows)
         for r in rows:
             quarter, owner = r.get("quarter"), r.get("owner")
             if not quarter or not owner:
@@ -143,37 +147,47 @@ def group_of(settings: Settings, rep: str, by: GroupBy) -> str:
     return entry.region if by == "region" else entry.product_line
 
 
-def completion(daily: Iterable[dict[str, Any]], targets: Targets, settings: Settings,
-               first: dt.date, last: dt.date, *, by: GroupBy = "rep",
+def group_labels(reps: pd.Series, settings: Settings, by: GroupBy) -> pd.Series:
+    """:func:`group_of` over a column of reps (each distinct rep looked up once)."""
+    codes, uniques = reps.factorize()
+    labels = pd.Index([group_of(settings, r, by) for r in uniques] + [None], dtype=object)
+    return pd.Series(labels.take(codes), index=reps.index, dtype=object)
+
+
+def in_period(dates: pd.Series, first: dt.date, last: dt.date) -> pd.Series:
+    """Whether each date of a datetime column lies in ``first``..``last``."""
+    return dates.notna() & (dates >= pd.Timestamp(first)) & (dates <= pd.Timestamp(last))
+
+
+def completion(daily: Iterable[dict[str, Any]] | pd.DataFrame, targets: Targets,
+               settings: Settings, first: dt.date, last: dt.date, *, by: GroupBy = "rep",
                today: dt.date | None = None, cal: WorkCalendar | None = None) -> Completion:
     """Completion of signed amounts against pro-rated targets over ``first``..``last``.
 
     In a period still running (``today`` inside it) the target counts only the
     working days up to ``today`` (pro-rated target).
     """
-    cal = cal or WorkCalendar(settings.general.calendar, tuple(settings.calendar))
+    from xlsales.discipline import daily_frame
+
+    cal = cal or WorkCalendar.of(settings)
     through = min(last, today) if today and first <= today else last
-    actual: dict[str, float] = defaultdict(float)
-    for row in daily:
-        day, rep = row.get("date"), row.get("rep")
-        if day is None or rep is None or not first <= day <= through:
-            continue
-        actual[group_of(settings, rep, by)] += float(row.get("amount_signed") or 0.0)
+    df = daily_frame(daily)
+    sel = df[in_period(df["date"], first, through) & df["rep"].notna()]
+    amounts = sel["amount_signed"].fillna(0.0)
+    actual = amounts.groupby(group_labels(sel["rep"], settings, by), sort=False).sum()
     reps = settings.reps() or sorted(targets.owners())
     groups: dict[str, list[str]] = defaultdict(list)
     for rep in reps:
         groups[group_of(settings, rep, by)].append(rep)
-    for key in actual:
+    for key in actual.index:
         groups.setdefault(key, [])
     rows = []
     for key, members in groups.items():
-        shares = [period_target(targets, rep, first, through, cal) for rep in members]
-        target = sum(s for s in shares if s is not None) if any(
-            s is not None for s in shares) else None
+        target = owners_target(targets, members, first, through, cal)
         if by == "team":
             target = _team_target(targets, members, first, through, cal) or target
-        rows.append(CompletionRow(key, round(actual.get(key, 0.0), 6), target,
-                                  completion_rate(actual.get(key, 0.0), target),
+        done = float(actual.get(key, 0.0))
+        rows.append(CompletionRow(key, round(done, 6), target, completion_rate(done, target),
                                   reps=list(members)))
     ranked = sorted((r for r in rows if r.rate is not None), key=lambda r: (-r.rate, r.key))
     for i, r in enumerate(ranked, start=1):
@@ -183,6 +197,23 @@ def completion(daily: Iterable[dict[str, Any]], targets: Targets, settings: Sett
         r.below_threshold = r.rate is not None and r.rate < threshold
     rows.sort(key=lambda r: (r.rank is None, r.rank or 0, r.key))
     return Completion(first, last, through, by, rows, threshold)
+
+
+def owners_target(targets: Targets, owners: Iterable[str], first: dt.date, last: dt.date,
+                  cal: WorkCalendar) -> float | None:
+    """The owners' pro-rated targets added up (None when none of them has one)."""
+    shares = [period_target(targets, rep, first, last, cal) for rep in owners]
+    found = [x for x in shares if x is not None]
+    return sum(found) if found else None
+
+
+def team_target(targets: Targets, settings: Settings, first: dt.date, last: dt.date,
+                cal: WorkCalendar) -> float | None:
+    """The team's quota of a period: its own total pro-rated where one is set, else the
+    owners' sum (what ``completion --by team`` shows)."""
+    members = settings.reps() or sorted(targets.owners())
+    return _team_target(targets, members, first, last, cal) or owners_target(
+        targets, members, first, last, cal)
 
 
 def _team_target(targets: Targets, members: list[str], first: dt.date, last: dt.date,

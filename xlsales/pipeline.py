@@ -23,10 +23,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import pandas as pd
+
 from xlsales.calendar import WorkCalendar
 from xlsales.figures import average_deal, completion_rate
+from xlsales.frames import frame
 from xlsales.normalize import company_key
-from xlsales.performance import GroupBy, Targets, group_of, period_target
+from xlsales.performance import (
+    GroupBy,
+    Targets,
+    group_labels,
+    group_of,
+    in_period,
+    owners_target,
+)
 from xlsales.settings import Settings, Stage
 
 # -- stage alerts -------------------------------------------------------------------
@@ -52,48 +62,62 @@ class StageAlert:
                 "rule": self.rule, "limit": self.limit, "amount": self.amount}
 
 
-def entered_on(opp: dict[str, Any], history: list[dict[str, Any]]) -> dt.date | None:
-    """When ``opp`` entered its current stage: the last history move into it."""
-    moves = [h for h in history if h.get("to_stage") == opp.get("stage")
-             and isinstance(h.get("date"), dt.date)]
-    if moves:
-        return max(h["date"] for h in moves)
-    entered = opp.get("stage_entered")
-    return entered if isinstance(entered, dt.date) else None
+def stage_kinds(stages: pd.Series, settings: Settings) -> tuple[pd.Series, dict[str, Stage]]:
+    """The kind (open/won/lost) of every stage of a column, and the stage of each name."""
+    lookups = settings.lookups()
+    found = {v: st for v in stages.dropna().unique() if (st := lookups.stage(v)) is not None}
+    kinds = stages.map(lambda v: found[v].kind if v in found else None)
+    return kinds, found
 
 
-def stage_alerts(opportunities: Iterable[dict[str, Any]], history: Iterable[dict[str, Any]],
-                 follow_ups: Iterable[dict[str, Any]], settings: Settings,
+def stage_alerts(opportunities: Iterable[dict[str, Any]] | pd.DataFrame,
+                 history: Iterable[dict[str, Any]] | pd.DataFrame,
+                 follow_ups: Iterable[dict[str, Any]] | pd.DataFrame, settings: Settings,
                  today: dt.date) -> list[StageAlert]:
     """Open opportunities past their stage's age limit, and proposals without feedback."""
-    by_opp: dict[Any, list[dict[str, Any]]] = defaultdict(list)
-    for h in history:
-        if isinstance(h.get("date"), dt.date) and h["date"] <= today:
-            by_opp[h.get("opp_id")].append(h)
-    feedback: dict[str | None, list[dt.date]] = defaultdict(list)
-    for f in follow_ups:
-        if f.get("kind") == "方案反馈" and isinstance(f.get("date"), dt.date):
-            feedback[company_key(f.get("customer"))].append(f["date"])
+    from xlsales import tables as T
+    from xlsales.tables.customers import keyed
+
+    opps = frame(opportunities, T.get("opportunities"))
+    h = frame(history, T.get("stage_history"))
+    log = frame(follow_ups, T.get("follow_ups"))
+    kinds, stages = stage_kinds(opps["stage"], settings)
+    opps = opps[kinds == "open"]
+    now = pd.Timestamp(today)
+    h = h[h["date"].notna() & (h["date"] <= now)]
+    last_in = h.groupby(["opp_id", "to_stage"])["date"].max()
+    keys = list(zip(opps["opp_id"], opps["stage"], strict=True))
+    moved = pd.Series([last_in.get(k, pd.NaT) for k in keys], index=opps.index,
+                      dtype="datetime64[ms]")
+    entered = moved.fillna(opps["stage_entered"])
+    feedback = log[(log["kind"] == "方案反馈").fillna(False) & log["date"].notna()]
+    latest_feedback = feedback["date"].groupby(keyed(feedback["customer"], company_key)).max()
     proposal_rule = settings.followup_rule("proposal_feedback")
     out = []
-    for o in opportunities:
-        stage = settings.stage(o.get("stage") or "")
-        if stage is None or stage.kind != "open":
-            continue
-        entered = entered_on(o, by_opp.get(o.get("opp_id"), []))
-        if entered is None:
-            continue
-        age = (today - entered).days
-        base = dict(opp_id=str(o.get("opp_id")), customer=str(o.get("customer")),
-                    owner=str(o.get("owner")), stage=stage.canonical, entered=entered, age=age,
-                    amount=float(o.get("amount") or 0.0))
+    for row in opps.index[entered.notna()]:
+        stage = stages[opps.at[row, "stage"]]
+        day = entered[row].date()
+        age = (today - day).days
+        customer = opps.at[row, "customer"]
+        base = dict(opp_id=str(_text(opps.at[row, "opp_id"])), customer=str(_text(customer)),
+                    owner=str(_text(opps.at[row, "owner"])), stage=stage.canonical,
+                    entered=day, age=age, amount=float(_number(opps.at[row, "amount"])))
         if stage.max_days and age > stage.max_days:
             out.append(StageAlert(**base, rule="stage_too_long", limit=stage.max_days))
-        if (proposal_rule and stage.canonical == "方案提交" and age > proposal_rule.days
-                and not any(d > entered
-                            for d in feedback.get(company_key(o.get("customer")), []))):
-            out.append(StageAlert(**base, rule="proposal_no_feedback", limit=proposal_rule.days))
+        if proposal_rule and stage.canonical == "方案提交" and age > proposal_rule.days:
+            fed = latest_feedback.get(company_key(_text(customer)))
+            if fed is None or pd.isna(fed) or fed <= entered[row]:
+                out.append(StageAlert(**base, rule="proposal_no_feedback",
+                                      limit=proposal_rule.days))
     return sorted(out, key=lambda a: (-a.age, a.opp_id, a.rule))
+
+
+def _text(value: Any) -> Any:
+    return None if value is None or value != value else value
+
+
+def _number(value: Any) -> float:
+    return 0.0 if value is None or value != value else float(value)
 
 
 # -- forecast -------------------------------------------------------------------------
@@ -176,36 +200,41 @@ class Forecast:
                            "weighted": ln.weighted} for ln in self.lines]}
 
 
-def forecast(opportunities: Iterable[dict[str, Any]], targets: Targets, settings: Settings,
-             first: dt.date, last: dt.date, *, by: GroupBy = "rep",
+def forecast(opportunities: Iterable[dict[str, Any]] | pd.DataFrame, targets: Targets,
+             settings: Settings, first: dt.date, last: dt.date, *, by: GroupBy = "rep",
              cal: WorkCalendar | None = None) -> Forecast:
     """Weighted forecast over ``first``..``last`` against the quota, grouped ``by``."""
-    cal = cal or WorkCalendar(settings.general.calendar, tuple(settings.calendar))
-    lines: list[ForecastLine] = []
-    won: dict[str, float] = defaultdict(float)
-    for o in opportunities:
-        stage = settings.stage(o.get("stage") or "")
-        owner = str(o.get("owner") or "")
-        if stage is None or not owner:
-            continue
-        amount = float(o.get("amount") or 0.0)
-        closed, close = o.get("closed_on"), o.get("expected_close")
-        if stage.kind == "won" and isinstance(closed, dt.date) and first <= closed <= last:
-            won[group_of(settings, owner, by)] += amount
-        elif stage.kind == "open" and isinstance(close, dt.date) and first <= close <= last:
-            lines.append(ForecastLine(str(o.get("opp_id")), str(o.get("customer")), owner,
-                                      stage.canonical, amount, stage.probability, close,
-                                      category(stage.probability, settings)))
+    from xlsales import tables as T
+
+    cal = cal or WorkCalendar.of(settings)
+    opps = frame(opportunities, T.get("opportunities"))
+    kinds, stages = stage_kinds(opps["stage"], settings)
+    owner = opps["owner"].astype(object).where(opps["owner"].notna(), "").astype(str)
+    counted = kinds.notna() & (owner != "")
+    amount = opps["amount"].fillna(0.0)
+    won_rows = counted & (kinds == "won") & in_period(opps["closed_on"], first, last)
+    won = amount[won_rows].groupby(group_labels(owner[won_rows], settings, by),
+                                   sort=False).sum()
+    open_rows = counted & (kinds == "open") & in_period(opps["expected_close"], first, last)
+    lines = []
+    for row in opps.index[open_rows]:
+        stage = stages[opps.at[row, "stage"]]
+        lines.append(ForecastLine(str(_text(opps.at[row, "opp_id"])),
+                                  str(_text(opps.at[row, "customer"])), owner[row],
+                                  stage.canonical, float(amount[row]), stage.probability,
+                                  opps.at[row, "expected_close"].date(),
+                                  category(stage.probability, settings)))
     groups: dict[str, list[str]] = defaultdict(list)
     for rep in settings.reps() or sorted(targets.owners()):
         groups[group_of(settings, rep, by)].append(rep)
+    by_group: dict[str, list[ForecastLine]] = defaultdict(list)
+    for ln in lines:
+        by_group[group_of(settings, ln.owner, by)].append(ln)
     rows = []
     for key, members in groups.items():
-        quotas = [period_target(targets, rep, first, last, cal) for rep in members]
-        quota = sum(q for q in quotas if q is not None) if any(
-            q is not None for q in quotas) else None
-        mine = [ln for ln in lines if group_of(settings, ln.owner, by) == key]
-        row = ForecastRow(key, quota, round(won.get(key, 0.0), 6),
+        mine = by_group.get(key, [])
+        row = ForecastRow(key, owners_target(targets, members, first, last, cal),
+                          round(float(won.get(key, 0.0)), 6),
                           sum(ln.weighted for ln in mine), sum(ln.amount for ln in mine))
         for ln in mine:
             setattr(row, ln.category, getattr(row, ln.category) + ln.weighted)
@@ -262,55 +291,50 @@ class Funnel:
                 "won_count": self.won_count, "won_amount": self.won_amount}
 
 
-def funnel(opportunities: Iterable[dict[str, Any]], history: Iterable[dict[str, Any]],
-           targets: Targets, settings: Settings, first: dt.date, last: dt.date, *,
+def funnel(opportunities: Iterable[dict[str, Any]] | pd.DataFrame,
+           history: Iterable[dict[str, Any]] | pd.DataFrame, targets: Targets,
+           settings: Settings, first: dt.date, last: dt.date, *,
            today: dt.date | None = None, cal: WorkCalendar | None = None) -> Funnel:
     """Counts, conversions, the ideal funnel and the reverse calculation for a period."""
-    cal = cal or WorkCalendar(settings.general.calendar, tuple(settings.calendar))
+    from xlsales import tables as T
+
+    cal = cal or WorkCalendar.of(settings)
     today = today or last
-    opps = list(opportunities)
+    opps = frame(opportunities, T.get("opportunities"))
+    h = frame(history, T.get("stage_history"))
     open_stages = sorted((s for s in settings.stages if s.kind == "open"),
                          key=lambda s: s.order)
-    order = {s.canonical: s.order for s in settings.stages}
     won_order = max((s.order for s in open_stages), default=0) + 1
-    reached: dict[Any, dict[str, dt.date]] = defaultdict(dict)
-    best: dict[Any, int] = defaultdict(int)
-    for h in history:
-        day, to = h.get("date"), settings.canonical("stages", str(h.get("to_stage") or ""))
-        if not isinstance(day, dt.date) or day > today or to is None:
-            continue
-        stage = settings.stage(to)
-        if stage is None:
-            continue
-        first_in = reached[h.get("opp_id")].get(to)
-        if first_in is None or day < first_in:  # the first entry, whatever the row order
-            reached[h.get("opp_id")][to] = day
-        level = won_order if stage.kind == "won" else (order[to] if stage.kind == "open" else 0)
-        best[h.get("opp_id")] = max(best[h.get("opp_id")], level)
+    lookups = settings.lookups()
+    names = {v: lookups.canonical("stages", str(v)) for v in h["to_stage"].dropna().unique()}
+    to = h["to_stage"].map(lambda v: names.get(v) if isinstance(v, str) else None)
+    stage_of = {c: lookups.stage(c) for c in set(names.values()) if c}
+    level = {c: (won_order if st.kind == "won" else st.order if st.kind == "open" else 0)
+             for c, st in stage_of.items() if st is not None}
+    ok = h["date"].notna() & (h["date"] <= pd.Timestamp(today)) & to.isin(list(level))
+    moves = pd.DataFrame({"opp_id": h["opp_id"].astype(object), "to": to,
+                          "date": h["date"]})[ok]
+    reached = moves.groupby(["opp_id", "to"], dropna=False)["date"].min().reset_index()
+    best = moves.assign(level=moves["to"].map(level)).groupby(
+        "opp_id", dropna=False)["level"].max()
+    reached = reached[in_period(reached["date"], first, last)]
+    reached = reached.assign(best=reached["opp_id"].map(best))
     stages = [FunnelStage(s, ideal=s.ideal_conversion) for s in open_stages]
-    for o in opps:
-        stage = settings.stage(o.get("stage") or "")
-        if stage is not None and stage.kind == "open":
-            fs = next(f for f in stages if f.stage.canonical == stage.canonical)
-            fs.open_count += 1
-            fs.open_amount += float(o.get("amount") or 0.0)
-    for opp_id, entered in reached.items():
-        for fs in stages:
-            day = entered.get(fs.stage.canonical)
-            if day is not None and first <= day <= last:
-                fs.entered += 1
-                if best[opp_id] > fs.stage.order:
-                    fs.advanced += 1
-    won = [o for o in opps if (s := settings.stage(o.get("stage") or "")) is not None
-           and s.kind == "won" and isinstance(o.get("closed_on"), dt.date)
-           and first <= o["closed_on"] <= last]
-    won_amount = sum(float(o.get("amount") or 0.0) for o in won)
-    quotas = [period_target(targets, rep, first, last, cal) for rep in settings.reps()]
-    quota = sum(q for q in quotas if q is not None) if any(q is not None for q in quotas) \
-        else None
-    all_won = [float(o.get("amount") or 0.0) for o in opps
-               if (s := settings.stage(o.get("stage") or "")) is not None and s.kind == "won"]
-    avg = average_deal(sum(all_won), len(all_won))
+    kinds, found = stage_kinds(opps["stage"], settings)
+    amount = opps["amount"].fillna(0.0)
+    current = opps["stage"].map(lambda v: found[v].canonical if v in found else None)
+    for fs in stages:
+        here = (kinds == "open") & (current == fs.stage.canonical)
+        fs.open_count = int(here.sum())
+        fs.open_amount = float(amount[here].sum())
+        mine = reached[reached["to"] == fs.stage.canonical]
+        fs.entered = len(mine)
+        fs.advanced = int((mine["best"] > fs.stage.order).sum())
+    won = (kinds == "won") & in_period(opps["closed_on"], first, last)
+    won_amount = float(amount[won].sum())
+    quota = owners_target(targets, settings.reps(), first, last, cal)
+    all_won = amount[kinds == "won"]
+    avg = average_deal(float(all_won.sum()), len(all_won))
     deals = None if quota is None or not avg else quota / avg
     if deals is not None:
         needed: float | None = deals
@@ -319,4 +343,4 @@ def funnel(opportunities: Iterable[dict[str, Any]], history: Iterable[dict[str, 
             # without any rate (no actual, no ideal) the stage and those above are unknown
             needed = needed / rate if needed is not None and rate else None
             fs.needed = needed
-    return Funnel(first, last, stages, quota, avg, deals, len(won), won_amount)
+    return Funnel(first, last, stages, quota, avg, deals, int(won.sum()), won_amount)

@@ -31,11 +31,21 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from xlsales.calendar import WorkCalendar, month_range
-from xlsales.discipline import dedupe, discipline
+import pandas as pd
+
+from xlsales.calendar import WorkCalendar, month_range, quarter_months
+from xlsales.discipline import daily_frame, dedupe, discipline
 from xlsales.figures import average_deal, completion_rate, conversion_rate
+from xlsales.frames import frame
 from xlsales.i18n import Label, Lang
-from xlsales.performance import Targets, completion, group_of, period_target
+from xlsales.performance import (
+    Targets,
+    group_of,
+    in_period,
+    owners_target,
+    period_target,
+    team_target,
+)
 from xlsales.pipeline import forecast
 from xlsales.settings import Settings
 
@@ -45,14 +55,28 @@ HIGH_VALUE = 30.0  # 万元: a deal this large is "high value" in hints
 
 @dataclass
 class ReviewData:
-    """What the review reads from the workspace (canonical records)."""
+    """What the review reads from the workspace: the daily, opportunity and stage-history
+    frames (records are turned into frames), the targets and the owners' target rows."""
 
     settings: Settings
     targets: Targets
-    daily: list[dict[str, Any]]
-    opportunities: list[dict[str, Any]]
-    history: list[dict[str, Any]]
+    daily: Any
+    opportunities: Any
+    history: Any
     target_rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        from xlsales import tables as T
+
+        self.daily = daily_frame(self.daily)
+        self.opportunities = frame(self.opportunities, T.get("opportunities"))
+        self.history = frame(self.history, T.get("stage_history"))
+        self.deduped, _ = dedupe(self.daily)
+        lookups = self.settings.lookups()
+        kinds = {v: (st.kind if (st := lookups.stage(v)) else None)
+                 for v in self.opportunities["stage"].dropna().unique()}
+        self.kind = self.opportunities["stage"].map(kinds)
+        self._bases: dict[tuple[dt.date, dt.date, dt.date], PeriodBase] = {}
 
 
 @dataclass
@@ -99,46 +123,46 @@ TREND_KEYS = ("sales", "completion", "new_customers", "avg_deal", "conversion", 
               "proposals", "win_rate")
 
 
-def _sum(rows: list[dict[str, Any]], key: str) -> float:
-    return float(sum(r.get(key) or 0 for r in rows))
-
-
-def _in(rows: list[dict[str, Any]], first: dt.date, last: dt.date,
-        key: str = "date") -> list[dict[str, Any]]:
-    return [r for r in rows if isinstance(r.get(key), dt.date) and first <= r[key] <= last]
-
-
 def activity_target(target_rows: list[dict[str, Any]], owners: list[str], key: str,
                     first: dt.date, last: dt.date, cal: WorkCalendar) -> float | None:
     """Activity targets (new customers per quarter, visits per week, proposals per month)
     spread over the working days of ``first``..``last``."""
     total, found = 0.0, False
     for r in target_rows:
-        value, quarter = r.get(key), r.get("quarter")
-        if value is None or r.get("owner") not in owners or not quarter:
+        if r.get("owner") not in owners:
             continue
-        from xlsales.calendar import quarter_months
-
-        year, months = quarter_months(str(quarter))
-        q_first, q_last = dt.date(year, months[0], 1), month_range(year, months[2])[1]
-        lo, hi = max(first, q_first), min(last, q_last)
-        if lo > hi:
-            continue
-        found = True
-        days = cal.count(lo, hi)
-        if key == "visits_per_week":
-            total += float(value) * days / 5
-        elif key == "proposals_per_month":
-            for month in months:
-                m_first, m_last = month_range(year, month)
-                m_days = cal.count(m_first, m_last)
-                overlap = cal.count(max(lo, m_first), min(hi, m_last)) if max(
-                    lo, m_first) <= min(hi, m_last) else 0
-                total += float(value) * overlap / m_days if m_days else 0.0
-        else:
-            q_days = cal.count(q_first, q_last)
-            total += float(value) * days / q_days if q_days else 0.0
+        share = _activity_share(r, key, first, last, cal)
+        if share is not None:
+            found = True
+            total += share
     return total if found else None
+
+
+def _activity_share(r: dict[str, Any], key: str, first: dt.date, last: dt.date,
+                    cal: WorkCalendar) -> float | None:
+    """One target row's activity target over the period (None: no value or no overlap)."""
+    value, quarter = r.get(key), r.get("quarter")
+    if value is None or not quarter:
+        return None
+    year, months = quarter_months(str(quarter))
+    q_first, q_last = dt.date(year, months[0], 1), month_range(year, months[2])[1]
+    lo, hi = max(first, q_first), min(last, q_last)
+    if lo > hi:
+        return None
+    days = cal.count(lo, hi)
+    if key == "visits_per_week":
+        return float(value) * days / 5
+    if key == "proposals_per_month":
+        total = 0.0
+        for month in months:
+            m_first, m_last = month_range(year, month)
+            m_days = cal.count(m_first, m_last)
+            overlap = cal.count(max(lo, m_first), min(hi, m_last)) if max(
+                lo, m_first) <= min(hi, m_last) else 0
+            total += float(value) * overlap / m_days if m_days else 0.0
+        return total
+    q_days = cal.count(q_first, q_last)
+    return float(value) * days / q_days if q_days else 0.0
 
 
 @dataclass
@@ -149,18 +173,101 @@ class PeriodFigures:
     targets: dict[str, float | None]
 
 
-def _closed(data: ReviewData, first: dt.date, last: dt.date,
-            owners: set[str] | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    won, lost = [], []
-    for o in data.opportunities:
-        stage = data.settings.stage(o.get("stage") or "")
-        closed = o.get("closed_on")
-        if stage is None or not isinstance(closed, dt.date) or not first <= closed <= last:
-            continue
-        if owners is not None and o.get("owner") not in owners:
-            continue
-        (won if stage.kind == "won" else lost if stage.kind == "lost" else []).append(o)
-    return won, lost
+ACTIVITY = {"new_customers": "new_customers", "visits": "visits_per_week",
+            "proposals": "proposals_per_month"}
+DAILY_SUMS = ("amount_signed", "new_customers", "visits", "effective", "proposals")
+
+
+@dataclass
+class PeriodBase:
+    """One period's figures per rep, computed once; a group's figures are their sums."""
+
+    first: dt.date
+    last: dt.date
+    sums: pd.DataFrame  # rep → daily sums
+    late: dict[str, int]
+    missing: dict[str, int]
+    won_count: pd.Series
+    won_amount: pd.Series
+    lost_count: pd.Series
+    intent: dict[str, set[str]]
+    won_customers: dict[str, set[str]]
+    quota: dict[str, float | None]
+    activity: dict[str, dict[str, float | None]]
+
+
+def _closed_mask(data: ReviewData, first: dt.date, last: dt.date) -> pd.Series:
+    closed = data.opportunities["closed_on"]
+    return in_period(closed, first, last)
+
+
+def intent_opportunities(data: ReviewData, first: dt.date, last: dt.date) -> set[Any]:
+    """Opportunity ids that held an open stage from 需求分析 on at some time in the period:
+    the last move before it, or any move during it."""
+    order = {st.canonical: st.order for st in data.settings.stages}
+    intent = {st.canonical for st in data.settings.stages
+              if st.kind == "open" and st.order >= order.get(INTENT_FROM, 3)}
+    h = data.history[data.history["date"].notna()]
+    to = h["to_stage"].astype(object).where(h["to_stage"].notna(), "None").astype(str)
+    h = h.assign(to=to).sort_values(["date", "to"], kind="stable")
+    before = h[h["date"] < pd.Timestamp(first)].groupby("opp_id", sort=False)["to"].last()
+    during = h[in_period(h["date"], first, last)]
+    return set(before.index[before.isin(intent)]) | set(
+        during.loc[during["to"].isin(intent), "opp_id"])
+
+
+def period_base(data: ReviewData, first: dt.date, last: dt.date, through: dt.date,
+                cal: WorkCalendar) -> PeriodBase:
+    """The per-rep figures of ``first``..``last`` (dailies up to ``through``)."""
+    key = (first, last, through)
+    if key in data._bases:
+        return data._bases[key]
+    s = data.settings
+    d = data.deduped
+    mine = d[in_period(d["date"], first, through) & d["rep"].notna()]
+    sums = mine.groupby("rep")[list(DAILY_SUMS)].sum()
+    disc = discipline(data.deduped, s, first, through, cal=cal)
+    opps = data.opportunities
+    closed = _closed_mask(data, first, last)
+    won = opps[closed & (data.kind == "won")]
+    lost = opps[closed & (data.kind == "lost")]
+    ids = intent_opportunities(data, first, last)
+    at_intent = opps[opps["opp_id"].isin(ids)]
+    reps = s.reps()
+    base = PeriodBase(
+        first=first, last=last, sums=sums,
+        late={x.rep: x.late for x in disc}, missing={x.rep: x.missing for x in disc},
+        won_count=won.groupby("owner").size(),
+        won_amount=won["amount"].fillna(0.0).groupby(won["owner"]).sum(),
+        lost_count=lost.groupby("owner").size(),
+        intent=_customers_by_owner(at_intent), won_customers=_customers_by_owner(won),
+        quota={r: period_target(data.targets, r, first, last, cal) for r in reps},
+        activity={k: _activity_by_owner(data.target_rows, col, first, last, cal)
+                  for k, col in ACTIVITY.items()})
+    data._bases[key] = base
+    return base
+
+
+def _customers_by_owner(opps: pd.DataFrame) -> dict[str, set[str]]:
+    names = opps["customer"].astype(object).where(opps["customer"].notna(), "None")
+    return {str(owner): set(group.astype(str))
+            for owner, group in names.groupby(opps["owner"], sort=False)}
+
+
+def _activity_by_owner(rows: list[dict[str, Any]], key: str, first: dt.date, last: dt.date,
+                       cal: WorkCalendar) -> dict[str, float | None]:
+    out: dict[str, float | None] = {}
+    for r in rows:
+        share = _activity_share(r, key, first, last, cal)
+        if share is not None:
+            owner = r.get("owner")
+            out[owner] = (out.get(owner) or 0.0) + share  # type: ignore[index]
+    return out
+
+
+def _total(values: dict[str, float | None], reps: list[str]) -> float | None:
+    found = [values[r] for r in reps if values.get(r) is not None]
+    return sum(found) if found else None  # type: ignore[arg-type]
 
 
 def conversion(data: ReviewData, first: dt.date, last: dt.date,
@@ -168,78 +275,57 @@ def conversion(data: ReviewData, first: dt.date, last: dt.date,
     """(won customers, intent customers) of the period.
 
     A customer is an intent customer of the period when one of its opportunities held
-    an open stage from 需求分析 on at some time during it.
-    """
-    order = {st.canonical: st.order for st in data.settings.stages}
-    intent = {st.canonical for st in data.settings.stages
-              if st.kind == "open" and st.order >= order.get(INTENT_FROM, 3)}
-    moves: dict[Any, list[tuple[dt.date, str]]] = defaultdict(list)
-    for h in data.history:
-        if isinstance(h.get("date"), dt.date):
-            moves[h.get("opp_id")].append((h["date"], str(h.get("to_stage"))))
-    at_intent: set[str] = set()
-    for o in data.opportunities:
-        if owners is not None and o.get("owner") not in owners:
-            continue
-        timeline = sorted(moves.get(o.get("opp_id"), []))
-        before = [to for day, to in timeline if day < first]
-        during = [to for day, to in timeline if first <= day <= last]
-        if (before and before[-1] in intent) or any(to in intent for to in during):
-            at_intent.add(str(o.get("customer")))
-    won, _ = _closed(data, first, last, owners)
-    won_customers = {str(o.get("customer")) for o in won} & at_intent
+    an open stage from 需求分析 on at some time during it."""
+    opps = data.opportunities
+    mine = opps if owners is None else opps[opps["owner"].isin(list(owners))]
+    kind = data.kind[mine.index] if owners is not None else data.kind
+    ids = intent_opportunities(data, first, last)
+    at_intent = set(mine.loc[mine["opp_id"].isin(ids), "customer"].astype(object).map(str))
+    won = mine[_closed_mask(data, first, last)[mine.index] & (kind == "won")]
+    won_customers = set(won["customer"].astype(object).map(str)) & at_intent
     return len(won_customers), len(at_intent)
 
 
 def _quota(data: ReviewData, reps: list[str], first: dt.date, last: dt.date,
            cal: WorkCalendar) -> float | None:
     """The owners' pro-rated targets; for the whole team its own total where one is set."""
-    s = data.settings
-    quota_parts = [period_target(data.targets, rep, first, last, cal) for rep in reps]
-    quota = sum(q for q in quota_parts if q is not None) if any(
-        q is not None for q in quota_parts) else None
-    if reps == s.reps():  # the whole team: its own total where one is set
-        team = completion(data.daily, data.targets, s, first, last, by="team", cal=cal)
-        if team.rows and team.rows[0].target is not None:
-            quota = team.rows[0].target
-    return quota
+    if reps == data.settings.reps():
+        return team_target(data.targets, data.settings, first, last, cal)
+    return owners_target(data.targets, reps, first, last, cal)
 
 
 def figures(data: ReviewData, first: dt.date, last: dt.date, *, reps: list[str] | None = None,
             today: dt.date | None = None, cal: WorkCalendar | None = None) -> PeriodFigures:
     """The metrics of ``first``..``last`` for ``reps`` (default: the whole roster)."""
     s = data.settings
-    cal = cal or WorkCalendar(s.general.calendar, tuple(s.calendar))
+    cal = cal or WorkCalendar.of(s)
     reps = reps if reps is not None else s.reps()
-    owners = set(reps)
     through = min(last, today) if today and first <= today else last
-    rows, _ = dedupe(r for r in data.daily if r.get("rep") in owners)
-    mine = _in(rows, first, through)
-    quota = _quota(data, reps, first, last, cal)
-    won, lost = _closed(data, first, last, owners)
-    won_amount = _sum(won, "amount")
-    won_c, intent_c = conversion(data, first, last, owners)
-    disc = [d for d in discipline(data.daily, s, first, through, cal=cal) if d.rep in owners]
+    base = period_base(data, first, last, through, cal)
+    sums = base.sums.reindex(reps).fillna(0)
+    won_n = int(base.won_count.reindex(reps).fillna(0).sum())
+    lost_n = int(base.lost_count.reindex(reps).fillna(0).sum())
+    won_amount = float(base.won_amount.reindex(reps).fillna(0.0).sum())
+    intent = set().union(*(base.intent.get(r, set()) for r in reps))
+    won_c = set().union(*(base.won_customers.get(r, set()) for r in reps)) & intent
+    quota = (team_target(data.targets, s, first, last, cal) if reps == s.reps()
+             else _total(base.quota, reps))
     values: dict[str, float | None] = {
-        "sales": _sum(mine, "amount_signed"),
-        "new_customers": _sum(mine, "new_customers"),
-        "avg_deal": average_deal(won_amount, len(won)),
-        "conversion": conversion_rate(won_c, intent_c),
-        "visits": _sum(mine, "visits"),
-        "effective": _sum(mine, "effective"),
-        "proposals": _sum(mine, "proposals"),
-        "win_rate": None if not (won or lost) else len(won) / (len(won) + len(lost)),
-        "late": float(sum(d.late for d in disc)),
-        "missing": float(sum(d.missing for d in disc)),
+        "sales": float(sums["amount_signed"].sum()),
+        "new_customers": float(sums["new_customers"].sum()),
+        "avg_deal": average_deal(won_amount, won_n),
+        "conversion": conversion_rate(len(won_c), len(intent)),
+        "visits": float(sums["visits"].sum()),
+        "effective": float(sums["effective"].sum()),
+        "proposals": float(sums["proposals"].sum()),
+        "win_rate": None if not (won_n or lost_n) else won_n / (won_n + lost_n),
+        "late": float(sum(base.late.get(r, 0) for r in reps)),
+        "missing": float(sum(base.missing.get(r, 0) for r in reps)),
     }
     values["completion"] = completion_rate(values["sales"], quota)
     targets: dict[str, float | None] = {
         "sales": quota, "completion": 1.0,
-        "new_customers": activity_target(data.target_rows, reps, "new_customers", first, last,
-                                         cal),
-        "visits": activity_target(data.target_rows, reps, "visits_per_week", first, last, cal),
-        "proposals": activity_target(data.target_rows, reps, "proposals_per_month", first,
-                                     last, cal),
+        **{k: _total(base.activity[k], reps) for k in ACTIVITY},
         "conversion": s.general.conversion_target, "late": 0.0, "missing": 0.0,
     }
     return PeriodFigures(values, targets)
@@ -294,7 +380,7 @@ def build_review(data: ReviewData, first: dt.date, last: dt.date, label: str, *,
                  lang: Lang = "zh", today: dt.date | None = None) -> Review:
     """The review of ``first``..``last``."""
     s = data.settings
-    cal = WorkCalendar(s.general.calendar, tuple(s.calendar))
+    cal = WorkCalendar.of(s)
     now = figures(data, first, last, today=today, cal=cal)
     history = [figures(data, a, b, cal=cal) for a, b in months_before(first, 6)]
     for key in ("avg_deal", "win_rate"):
@@ -330,13 +416,11 @@ def _hints(data: ReviewData, now: PeriodFigures, first: dt.date, last: dt.date,
            falling: list[str], lang: Lang, today: dt.date) -> dict[str, str]:
     s = data.settings
     out: dict[str, str] = {}
-    slipped = [o for o in data.opportunities
-               if isinstance(o.get("expected_close"), dt.date)
-               and first <= o["expected_close"] <= min(last, today)
-               and (st := s.stage(o.get("stage") or "")) is not None and st.kind == "open"
-               and float(o.get("amount") or 0) >= HIGH_VALUE]
+    o = data.opportunities
+    slipped = o[in_period(o["expected_close"], first, min(last, today)) & (data.kind == "open")
+                & (o["amount"].fillna(0.0) >= HIGH_VALUE)]
     sales_done = now.values["completion"]
-    if slipped and (sales_done is None or sales_done < 1):
+    if len(slipped) and (sales_done is None or sales_done < 1):
         out["sales"] = (f"{len(slipped)}个高价值商机(≥{HIGH_VALUE:g}万)超过预计成交日期仍未签约"
                         if lang == "zh" else
                         f"{len(slipped)} high-value deals (≥{HIGH_VALUE:g}) slipped past their "
@@ -351,12 +435,12 @@ def _hints(data: ReviewData, now: PeriodFigures, first: dt.date, last: dt.date,
             out[key] = (f"完成{rate:.0%},低于{s.general.completion_threshold:.0%}"
                         if lang == "zh" else
                         f"{rate:.0%} of target, under {s.general.completion_threshold:.0%}")
-    _, lost = _closed(data, first, last, None)
-    reasons = Counter(str(o.get("lost_reason")) for o in lost if o.get("lost_reason"))
+    lost = o[_closed_mask(data, first, last) & (data.kind == "lost")]
+    reasons = Counter(str(r) for r in lost["lost_reason"].dropna() if r)
     if reasons and "win_rate" not in out:
         top = "、".join(f"{r}({n})" for r, n in reasons.most_common(2))
         out["win_rate"] = f"输单主要原因:{top}" if lang == "zh" else f"main loss reasons: {top}"
-    disc = discipline(data.daily, s, first, min(last, today))
+    disc = discipline(data.deduped, s, first, min(last, today))
     for key in ("late", "missing"):
         worst = sorted(((getattr(d, key), d.rep) for d in disc if getattr(d, key)),
                        reverse=True)[:2]
@@ -377,9 +461,7 @@ def _horizontal(data: ReviewData, first: dt.date, last: dt.date, today: dt.date 
         block = []
         for key, reps in groups.items():
             f = figures(data, first, last, reps=reps, today=today, cal=cal)
-            quota_parts = [period_target(data.targets, r, first, last, cal) for r in reps]
-            quota = sum(q for q in quota_parts if q is not None) if any(
-                q is not None for q in quota_parts) else None
+            quota = owners_target(data.targets, reps, first, last, cal)
             block.append({"level_code": level, "name": key, "quota": quota,
                           "sales": f.values["sales"], "completion": completion_rate(
                               f.values["sales"], quota),
@@ -401,21 +483,27 @@ def _horizontal(data: ReviewData, first: dt.date, last: dt.date, today: dt.date 
 
 
 def _cases(data: ReviewData, first: dt.date, last: dt.date, lang: Lang) -> list[dict[str, Any]]:
-    won, lost = _closed(data, first, last, None)
+    from xlsales import tables as T
+    from xlsales.frames import records
+
+    o = data.opportunities
+    closed = _closed_mask(data, first, last)
     out = []
-    for kind, items in (("won", won), ("lost", lost)):
-        if not items:
+    for kind in ("won", "lost"):
+        items = o[closed & (data.kind == kind)]
+        if items.empty:
             continue
-        o = max(items, key=lambda x: float(x.get("amount") or 0))
-        moves = sorted((h for h in data.history if h.get("opp_id") == o.get("opp_id")),
-                       key=lambda h: h["date"])
+        best = items.loc[[items["amount"].fillna(0.0).idxmax()]]
+        case = records(best, T.get("opportunities"))[0]
+        h = data.history[data.history["opp_id"] == case["opp_id"]].sort_values(
+            "date", kind="stable")
         path = " → ".join(
-            f"{h['date']:%m-%d} {data.settings.display('stages', str(h['to_stage']), lang)}"
-            for h in moves)
-        days = (o["closed_on"] - o["created_on"]).days if isinstance(
-            o.get("created_on"), dt.date) else None
-        out.append({"kind": kind, "opp_id": o.get("opp_id"), "customer": o.get("customer"),
-                    "owner": o.get("owner"), "amount": o.get("amount"),
-                    "closed_on": o.get("closed_on"), "days": days, "history": path,
-                    "lost_reason": o.get("lost_reason")})
+            f"{d:%m-%d} {data.settings.display('stages', str(to), lang)}"
+            for d, to in zip(h["date"], h["to_stage"].astype(object), strict=True))
+        created = case.get("created_on")
+        days = (case["closed_on"] - created).days if isinstance(created, dt.date) else None
+        out.append({"kind": kind, "opp_id": case.get("opp_id"),
+                    "customer": case.get("customer"), "owner": case.get("owner"),
+                    "amount": case.get("amount"), "closed_on": case.get("closed_on"),
+                    "days": days, "history": path, "lost_reason": case.get("lost_reason")})
     return out

@@ -8,12 +8,14 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import pandas as pd
+
 from xlsales.calendar import WorkCalendar, week_days, week_label
-from xlsales.discipline import dedupe, expected_days, is_late
+from xlsales.discipline import daily_frame, dedupe, expected_days, late_mask
 from xlsales.figures import completion_rate, effective_rate
 from xlsales.performance import Targets, period_target
 from xlsales.settings import Settings
-from xlsales.stagemoves import parse_stage_moves
+from xlsales.stagemoves import moves_frame
 
 SUMS = ("visits", "effective", "new_customers", "proposals", "amount_signed")
 
@@ -82,53 +84,96 @@ def progress_text(moves: list[tuple[dt.date, str, str, str]]) -> str:
     return "; ".join(parts)
 
 
-def weekly_rollup(daily: Iterable[dict[str, Any]], targets: Targets, settings: Settings,
-                  weeks: Iterable[str], *, today: dt.date | None = None,
+def week_labels(dates: pd.Series) -> pd.Series:
+    """The ISO week label (``2024-W10``) of every date of a datetime column."""
+    iso = dates.dt.isocalendar()
+    return (iso["year"].astype(str) + "-W" + iso["week"].astype(str).str.zfill(2)).astype(
+        "str")
+
+
+def _progress(rows: pd.DataFrame, settings: Settings) -> dict[tuple[str, str], str]:
+    """The week's stage moves of each (week, rep), grouped by customer."""
+    moves = moves_frame(rows["stage_moves"], settings)
+    moves = moves[moves["customer"].notna()]
+    if moves.empty:
+        return {}
+    moves = moves.join(rows[["week", "rep", "date"]], on="row")
+    moves = moves.sort_values(["week", "rep", "date", "customer", "from_stage", "to_stage"],
+                              kind="stable")
+    per = moves.groupby(["week", "rep", "customer"], sort=False).agg(
+        first=("from_stage", "first"), last=("to_stage", "last"), n=("to_stage", "size"))
+    out: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for (week, rep, customer), first, last, n in zip(per.index, per["first"], per["last"],
+                                                     per["n"], strict=True):
+        out[(week, rep)].append(f"{customer}:{first}→{last}" + (f"({n})" if n > 1 else ""))
+    return {k: "; ".join(v) for k, v in out.items()}
+
+
+def _problems(rows: pd.DataFrame) -> dict[tuple[str, str], str]:
+    """The distinct problems of each (week, rep), in date order."""
+    p = rows[rows["problems"].notna()].sort_values(["week", "rep", "date"], kind="stable")
+    p = p.drop_duplicates(["week", "rep", "problems"])
+    return {k: "; ".join(v) for k, v in p.groupby(["week", "rep"], sort=False)["problems"]}
+
+
+def weekly_rollup(daily: Iterable[dict[str, Any]] | pd.DataFrame, targets: Targets,
+                  settings: Settings, weeks: Iterable[str], *, today: dt.date | None = None,
                   cal: WorkCalendar | None = None,
                   errors_by_row: dict[tuple[Any, Any], int] | None = None) -> list[WeekRow]:
-    """Weekly rows for ``weeks``: reps, then per-region subtotals, then the team total."""
-    cal = cal or WorkCalendar(settings.general.calendar, tuple(settings.calendar))
-    deadline = settings.general.report_deadline
-    rows, _ = dedupe(daily)
-    by_week_rep: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    for r in rows:
-        if isinstance(r.get("date"), dt.date) and r.get("rep"):
-            by_week_rep[(week_label(r["date"]), r["rep"])].append(r)
+    """Weekly rows for ``weeks``: reps, then per-region subtotals, then the team total.
+
+    The sums, late counts, stage moves and problems of every rep and week come from
+    group-bys over the daily frame; only the output rows are built one by one."""
+    cal = cal or WorkCalendar.of(settings)
+    weeks = list(weeks)
+    rows, _ = dedupe(daily_frame(daily))
+    rows = rows[rows["date"].notna() & rows["rep"].notna()]
+    rows = rows.assign(week=week_labels(rows["date"]) if len(rows) else pd.Series(dtype="str"))
+    rows = rows[rows["week"].isin(weeks)].reset_index(drop=True)  # rows of several files
+    keys = ["week", "rep"]
+    sums = rows.groupby(keys)[list(SUMS)].sum() if len(rows) else None
+    late = late_mask(rows, settings.general.report_deadline).groupby(
+        [rows["week"], rows["rep"]]).sum() if len(rows) else None
+    days = {k: {d.date() for d in v} for k, v in rows.groupby(keys)["date"]} if len(rows) \
+        else {}
+    progress = _progress(rows, settings) if len(rows) else {}
+    problems = _problems(rows) if len(rows) else {}
+    errors: dict[tuple[str, str], int] = defaultdict(int)
+    if errors_by_row:
+        for (rep, day), n in errors_by_row.items():
+            if rep is not None and isinstance(day, dt.date):
+                errors[(week_label(day), rep)] += n
+    roster = settings.reps()
     out: list[WeekRow] = []
     for week in weeks:
         monday, sunday = week_days(week)
         through = min(sunday, today) if today else sunday
+        week_end = cal.week_end(week)
+        present = sorted({rep for (w, rep) in days if w == week} - set(roster))
         reps: list[WeekRow] = []
-        names = settings.reps() + sorted({rep for (w, rep) in by_week_rep if w == week}
-                                         - set(settings.reps()))
-        for rep in names:
+        for rep in roster + present:
             entry = settings.rep(rep)
-            mine = sorted(by_week_rep.get((week, rep), []), key=lambda r: r["date"])
+            mine = days.get((week, rep), set())
             owed = expected_days(entry, monday, through, cal) if entry else []
-            days = {r["date"] for r in mine}
             if not mine and not owed:
                 continue
             row = WeekRow(week=week, level="rep", name=rep,
                           region=entry.region if entry else "",
                           product_line=entry.product_line if entry else "",
-                          week_end=cal.week_end(week), expected=len(owed),
-                          reported=sum(1 for d in owed if d in days),
-                          late=sum(1 for r in mine if is_late(r, deadline)),
-                          missing_days=[d for d in owed if d not in days])
+                          week_end=week_end, expected=len(owed),
+                          reported=sum(1 for d in owed if d in mine),
+                          missing_days=[d for d in owed if d not in mine])
             row.missing = len(row.missing_days)
-            for key in SUMS:
-                setattr(row, key, sum(r.get(key) or 0 for r in mine))
-            row.amount_signed = round(float(row.amount_signed), 6)
+            if mine:
+                totals = sums.loc[(week, rep)]  # type: ignore[union-attr]
+                for key in SUMS[:-1]:
+                    setattr(row, key, int(totals[key]))
+                row.amount_signed = round(float(totals["amount_signed"]), 6)
+                row.late = int(late.loc[(week, rep)])  # type: ignore[union-attr]
+                row.progress = progress.get((week, rep), "")
+                row.problems = problems.get((week, rep), "")
+                row.errors = errors.get((week, rep), 0)
             row.target = period_target(targets, rep, monday, sunday, cal)
-            moves = []
-            for r in mine:
-                parsed, _ = parse_stage_moves(r.get("stage_moves"), settings)
-                moves += [(r["date"], m.customer, m.from_stage, m.to_stage) for m in parsed]
-            row.progress = progress_text(moves)
-            row.problems = "; ".join(dict.fromkeys(
-                str(r["problems"]) for r in mine if r.get("problems")))
-            if errors_by_row:
-                row.errors = sum(errors_by_row.get((rep, r["date"]), 0) for r in mine)
             reps.append(row)
         out += reps
         regions: dict[str, list[WeekRow]] = defaultdict(list)

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, model_validator
 
 from xlsales.i18n import Label, Lang
 from xlsales.normalize import to_date
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 StageKind = Literal["open", "won", "lost"]
 
@@ -263,21 +266,22 @@ class Settings(BaseModel):
         ]
         return cls(lists=lists)
 
+    _lookups: Any = PrivateAttr(default=None)
+
+    def lookups(self) -> Lookups:
+        """Dictionaries over these settings, built once (rebuilt when a list is replaced)."""
+        key = tuple((id(x), len(x)) for x in (self.roster, self.lists, self.stages, self.tiers))
+        cached = self._lookups
+        if cached is None or cached.key != key or cached.settings is not self:
+            cached = Lookups(self, key)
+            self._lookups = cached
+        return cached
+
     # -- dropdown lists ---------------------------------------------------
 
     def items(self, name: str) -> list[ListItem]:
         """The items of a named list (includes the team lists)."""
-        if name == "reps":
-            return [ListItem(list="reps", zh=r.rep, en=r.rep) for r in self.roster]
-        if name == "managers":
-            seen = dict.fromkeys(r.manager for r in self.roster if r.manager)
-            return [ListItem(list="managers", zh=m, en=m) for m in seen]
-        if name == "stages":
-            return [ListItem(list="stages", zh=s.zh, en=s.en, order=s.order)
-                    for s in sorted(self.stages, key=lambda s: s.order)]
-        if name == "tiers":
-            return [ListItem(list="tiers", zh=t.tier, en=t.tier) for t in self.tiers]
-        return sorted((i for i in self.lists if i.list == name), key=lambda i: i.order)
+        return self.lookups().items(name)
 
     def list_names(self) -> list[str]:
         names = ["reps", "managers", "stages", "tiers"]
@@ -289,32 +293,105 @@ class Settings(BaseModel):
 
     def canonical(self, name: str, value: str) -> str | None:
         """Map a value in either language to its canonical form; None when unknown."""
-        v = value.strip()
-        if name == "stages":
-            v = STAGE_ALIASES.get(v, v)
-        for item in self.items(name):
-            if v in (item.zh, item.en) or v.casefold() == item.en.casefold():
-                return item.canonical
-        return None
+        return self.lookups().canonical(name, value)
 
     def display(self, name: str, value: str, lang: Lang) -> str:
         """Show a canonical value in ``lang`` (unknown values unchanged)."""
-        for item in self.items(name):
-            if value in (item.zh, item.en):
-                return item.label(lang)
-        return value
+        item = self.lookups().item(name, value)
+        return value if item is None else item.label(lang)
 
     # -- lookups -----------------------------------------------------------
 
     def stage(self, name: str) -> Stage | None:
-        canon = self.canonical("stages", name)
-        return next((s for s in self.stages if s.canonical == canon), None)
+        return self.lookups().stage(name)
 
     def rep(self, name: str) -> RosterEntry | None:
-        return next((r for r in self.roster if r.rep == name), None)
+        return self.lookups().reps.get(name)
 
     def reps(self) -> list[str]:
         return [r.rep for r in self.roster]
+
+
+class Lookups:
+    """The settings' lists, stages and roster as dictionaries, built once per settings."""
+
+    def __init__(self, settings: Settings, key: tuple[Any, ...] = ()) -> None:
+        self.settings = settings
+        self.key = key
+        self._items: dict[str, list[ListItem]] = {}
+        self._maps: dict[str, tuple[dict[str, str], dict[str, str], dict[str, ListItem]]] = {}
+        self.reps: dict[str, RosterEntry] = {}
+        for r in settings.roster:
+            self.reps.setdefault(r.rep, r)
+        self.stages: dict[str, Stage] = {}
+        for st in settings.stages:
+            self.stages.setdefault(st.canonical, st)
+
+    def items(self, name: str) -> list[ListItem]:
+        """The items of a named list, built once."""
+        if name not in self._items:
+            self._items[name] = self._build_items(name)
+        return self._items[name]
+
+    def _build_items(self, name: str) -> list[ListItem]:
+        s = self.settings
+        if name == "reps":
+            return [ListItem(list="reps", zh=r.rep, en=r.rep) for r in s.roster]
+        if name == "managers":
+            seen = dict.fromkeys(r.manager for r in s.roster if r.manager)
+            return [ListItem(list="managers", zh=m, en=m) for m in seen]
+        if name == "stages":
+            return [ListItem(list="stages", zh=st.zh, en=st.en, order=st.order)
+                    for st in sorted(s.stages, key=lambda st: st.order)]
+        if name == "tiers":
+            return [ListItem(list="tiers", zh=t.tier, en=t.tier) for t in s.tiers]
+        return sorted((i for i in s.lists if i.list == name), key=lambda i: i.order)
+
+    def _map(self, name: str) -> tuple[dict[str, str], dict[str, str], dict[str, ListItem]]:
+        if name not in self._maps:
+            exact: dict[str, str] = {}
+            folded: dict[str, str] = {}
+            by_value: dict[str, ListItem] = {}
+            for item in self.items(name):
+                for v in (item.zh, item.en):
+                    exact.setdefault(v, item.canonical)
+                    by_value.setdefault(v, item)
+                folded.setdefault(item.en.casefold(), item.canonical)
+            self._maps[name] = (exact, folded, by_value)
+        return self._maps[name]
+
+    def canonical(self, name: str, value: str) -> str | None:
+        """A value in either language as its canonical form; None when unknown."""
+        v = value.strip()
+        if name == "stages":
+            v = STAGE_ALIASES.get(v, v)
+        exact, folded, _ = self._map(name)
+        found = exact.get(v)
+        return found if found is not None else folded.get(v.casefold())
+
+    def item(self, name: str, value: str) -> ListItem | None:
+        """The item whose zh or en form is ``value``."""
+        return self._map(name)[2].get(value)
+
+    def canonical_series(self, name: str, s: pd.Series) -> pd.Series:
+        """Every value of ``s`` in its canonical form; unknown values unchanged."""
+        codes, values = s.factorize()
+        mapped = [self.canonical(name, v) or v for v in values]
+        if mapped == list(values):
+            return s
+        import pandas as pd
+
+        return pd.Series(pd.Index(mapped, dtype="str").take(codes, allow_fill=True),
+                         index=s.index, dtype="str")
+
+    def known(self, name: str, s: pd.Series) -> pd.Series:
+        """Whether each value of ``s`` is a known value of the list (blank: True)."""
+        canon = {i.canonical for i in self.items(name)}
+        return s.isna() | s.isin(canon)
+
+    def stage(self, name: str) -> Stage | None:
+        canon = self.canonical("stages", name)
+        return None if canon is None else self.stages.get(canon)
 
 
 def parse_day_list(text: str | None) -> set[dt.date]:

@@ -12,12 +12,16 @@ import datetime as dt
 import hashlib
 import math
 import random
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from xlsales.discipline import dedupe
+import pandas as pd
+
+from xlsales import tables as T
+from xlsales.discipline import daily_frame, dedupe
+from xlsales.frames import records
 from xlsales.i18n import Label, Lang
 from xlsales.settings import Settings
 from xlsales.stagemoves import parse_stage_moves
@@ -60,23 +64,34 @@ def _pick_day(day: dt.date, rows: list[dict[str, Any]], share: float, seed: int,
     return sorted(order, key=lambda r: keys[id(r)])[:n]
 
 
-def spot_check(daily: Iterable[dict[str, Any]], day: dt.date, *, share: float = 0.3,
-               seed: int = 0, settings: Settings, lang: Lang = "zh") -> list[Pick]:
+def spot_check(daily: Iterable[dict[str, Any]] | pd.DataFrame, day: dt.date, *,
+               share: float = 0.3, seed: int = 0, settings: Settings,
+               lang: Lang = "zh") -> list[Pick]:
     """Pick ``ceil(share × n)`` of ``day``'s reports, spread over the week's reps."""
     if not 0 < share <= 1:
         raise ValueError(f"share must be in (0, 1], not {share}")
-    rows, _ = dedupe(r for r in daily if isinstance(r.get("date"), dt.date) and r.get("rep"))
+    df = daily_frame(daily)
+    rows, _ = dedupe(df[df["date"].notna() & df["rep"].notna()])
     monday = day - dt.timedelta(days=day.weekday())
+    dates = rows["date"]
+    week = rows[(dates >= pd.Timestamp(monday)) & (dates <= pd.Timestamp(day))]
+    by_day: dict[dt.date, list[dict[str, Any]]] = defaultdict(list)
+    for r in records(week, T.get("daily")):
+        by_day[r["date"]].append(r)
     checked: Counter[str] = Counter()
     picked: list[dict[str, Any]] = []
     d = monday
     while d <= day:
-        todays = [r for r in rows if r["date"] == d]
+        todays = by_day.get(d, [])
         picked = _pick_day(d, todays, share, seed, checked) if todays else []
         checked.update(str(r["rep"]) for r in picked)
         d += dt.timedelta(days=1)
-    history = sorted(rows, key=lambda r: r["date"])
-    return [Pick(day, str(r["rep"]), r, hints(r, history, settings, lang)) for r in picked]
+    out = []
+    for r in picked:
+        mine = rows[(rows["rep"] == r["rep"]) & (dates <= pd.Timestamp(r["date"]))]
+        history = records(mine.sort_values("date", kind="stable"), T.get("daily"))
+        out.append(Pick(day, str(r["rep"]), r, hints(r, history, settings, lang)))
+    return out
 
 
 def hints(row: dict[str, Any], history: list[dict[str, Any]], settings: Settings,

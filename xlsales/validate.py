@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from xlsales import tables as T
+from xlsales.context import Context, RuleFn
 from xlsales.errors import TableNotFoundError
 from xlsales.findings import Finding, Rule, count
-from xlsales.rows import Context, RuleFn, TableRead
+from xlsales.frames import Table
 from xlsales.settings import Settings
 from xlsales.tables.base import TableSpec
 from xlsales.tables.checks import column_checks
@@ -34,7 +35,7 @@ class ValidationResult:
     """Findings of one file, and the tables they came from."""
 
     file: str
-    tables: dict[str, TableRead] = field(default_factory=dict)
+    tables: dict[str, Table] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -46,7 +47,7 @@ class ValidationResult:
         return count(self.findings, "warning")
 
     def as_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "tables": {k: {"sheet": t.sheet, "rows": len(t.rows)}
+        return {"file": self.file, "tables": {k: {"sheet": t.sheet, "rows": len(t)}
                                               for k, t in self.tables.items()},
                 "errors": self.errors, "warnings": self.warnings,
                 "findings": [f.model_dump(mode="json") for f in self.findings]}
@@ -63,11 +64,10 @@ def table_checker(key: str) -> RuleFn | None:
 
 def all_rules() -> list[Rule]:
     """Every rule with its id, for documentation and tests."""
-    from xlsales.io import reader
+    from xlsales import frames
     from xlsales.tables import checks
 
-    rules: list[Rule] = [reader.R_TYPE, reader.R_ERROR, reader.R_UNCACHED, reader.R_MERGED,
-                         reader.R_HUGE, *checks.RULES]
+    rules: list[Rule] = [*frames.RULES, *checks.RULES]
     for module in dict.fromkeys(_RULE_MODULES.values()):
         rules += getattr(importlib.import_module(module), "RULES", ())
     from xlsales import crosscheck
@@ -76,7 +76,7 @@ def all_rules() -> list[Rule]:
     return list({r.id: r for r in rules}.values())
 
 
-def check_table(table: TableRead, ctx: Context) -> list[Finding]:
+def check_table(table: Table, ctx: Context) -> list[Finding]:
     """Column checks plus the table's own rules."""
     out = list(table.findings) + column_checks(table, ctx)
     fn = table_checker(table.spec.key)
@@ -87,23 +87,23 @@ def check_table(table: TableRead, ctx: Context) -> list[Finding]:
 
 def validate_file(path: str | os.PathLike[str], *, table: str | None = None,
                   settings: Settings | None = None, today: dt.date | None = None,
-                  context_tables: dict[str, TableRead] | None = None) -> ValidationResult:
-    """Validate every known table in ``path`` (or just ``table``)."""
-    from xlsales.io.reader import read_table_rows
-    from xlsales.io.safety import check_workbook
+                  context_tables: dict[str, Table] | None = None) -> ValidationResult:
+    """Validate every known table in ``path`` (or just ``table``); the workbook is opened
+    and checked once."""
+    from xlsales.io.read import WorkbookReader
 
     path = Path(path)
-    check_workbook(path)
-    settings = settings or _settings_near(path)
-    ctx = Context.make(settings, today)
     specs: list[TableSpec] = [T.get(table)] if table else [T.get(k) for k in VALIDATED]
-    result = ValidationResult(str(path))
-    for spec in specs:
-        try:
-            result.tables[spec.key] = read_table_rows(path, spec, settings)
-        except TableNotFoundError:
-            if table:
-                raise
+    with WorkbookReader(path) as wb:
+        settings = settings or _settings_near(path)
+        ctx = Context.make(settings, today)
+        result = ValidationResult(str(path))
+        for spec in specs:
+            try:
+                result.tables[spec.key] = wb.table(spec, settings)
+            except TableNotFoundError:
+                if table:
+                    raise
     if context_tables is None:
         context_tables = _workspace_context(path, settings, set(result.tables))
     ctx.tables = {**context_tables, **result.tables}
@@ -138,19 +138,19 @@ _CROSS_NEEDS = {"daily": ("targets", "opportunities")}
 
 
 def _workspace_context(path: Path, settings: Settings,
-                       have: set[str]) -> dict[str, TableRead]:
+                       have: set[str]) -> dict[str, Table]:
     """The other workspace tables the cross-table rules of ``have`` need."""
-    from xlsales.io.reader import read_table_rows
+    from xlsales.io.read import read_table
     from xlsales.workspace import BOOK_OF_TABLE, book_path
 
-    out: dict[str, TableRead] = {}
+    out: dict[str, Table] = {}
     for key in have:
         for need in _CROSS_NEEDS.get(key, ()):
             other = book_path(path.parent, BOOK_OF_TABLE[need].key)
             if need in have or need in out or not other.exists() or other == path:
                 continue
             try:
-                out[need] = read_table_rows(other, T.get(need), settings)
+                out[need] = read_table(other, T.get(need), settings)
             except TableNotFoundError:
                 continue
     return out

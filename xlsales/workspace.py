@@ -209,11 +209,17 @@ def write_workspace(root: str | os.PathLike[str], settings: Settings,
 
 
 def read_settings(root: str | os.PathLike[str]) -> Settings:
-    """Read ``settings.xlsx`` of a workspace."""
-    from xlsales.io.reader import read_records
+    """Read ``settings.xlsx`` of a workspace (the workbook is opened once)."""
+    from xlsales.io.read import WorkbookReader, first_error
 
     path = Path(root) / BOOK_BY_KEY["settings"].filename
-    data = {spec.key: read_records(path, spec) for spec in BOOK_BY_KEY["settings"].specs}
+    defaults = Settings.default()
+    data = {}
+    with WorkbookReader(path) as wb:
+        for spec in BOOK_BY_KEY["settings"].specs:
+            table = wb.table(spec, defaults)
+            first_error(table)
+            data[spec.key] = table.records()
     for row in data.get("options", []):  # option values keep their cell type
         if isinstance(row.get("value"), str) and row.get("key") in _NUMERIC_OPTIONS:
             row["value"] = float(row["value"])
@@ -223,7 +229,7 @@ def read_settings(root: str | os.PathLike[str]) -> Settings:
 def read_table(root: str | os.PathLike[str], key: str,
                settings: Settings | None = None) -> list[dict[str, Any]]:
     """Canonical records of one business table of a workspace."""
-    from xlsales.io.reader import read_records
+    from xlsales.io.read import read_records
 
     settings = settings or read_settings(root)
     spec = T.get(key)

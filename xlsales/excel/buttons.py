@@ -152,17 +152,15 @@ def _settings(book: BookLike) -> Any:
 def _read(book: BookLike, key: str, settings: Any) -> Any:
     """A business table of the open workbook, read through xlwings."""
     from xlsales import tables as T
-    from xlsales.io.reader import locate, table_from_grid
+    from xlsales.io.read.grid import table_from_grids
 
     grids = {s.name: _grid(s) for s in book.sheets if s.name not in SKIP_SHEETS}
     spec = T.get(key)
-    found = locate(grids, spec)
-    if found is None:
+    table = table_from_grids(grids, spec, settings, file=book.fullname)
+    if table is None:
         raise XlsalesError(f"this workbook has no {spec.title('en')} table "
                            f"({spec.title('zh')})")
-    name, header, cols = found
-    return table_from_grid(grids[name], spec, settings, file=book.fullname, sheet=name,
-                           header_row=header, cols=cols)
+    return table
 
 
 def _today() -> dt.date:
@@ -178,9 +176,9 @@ def validate(book: BookLike | None = None, today: dt.date | None = None) -> str:
     """Validate every table of the workbook; colour the bad cells, list the findings."""
     def work(bk: BookLike, lang: Lang) -> str:
         from xlsales import tables as T
+        from xlsales.context import Context
         from xlsales.crosscheck import check as cross
-        from xlsales.io.reader import locate, table_from_grid
-        from xlsales.rows import Context
+        from xlsales.io.read.grid import table_from_grids
         from xlsales.validate import VALIDATED, check_table
 
         settings = _settings(bk)
@@ -189,12 +187,9 @@ def validate(book: BookLike | None = None, today: dt.date | None = None) -> str:
         ctx = Context.make(settings, today or _today())
         tables = {}
         for key in VALIDATED:
-            found = locate(grids, T.get(key))
-            if found:
-                name, header, cols = found
-                tables[key] = table_from_grid(grids[name], T.get(key), settings,
-                                              file=bk.fullname, sheet=name, header_row=header,
-                                              cols=cols)
+            table = table_from_grids(grids, T.get(key), settings, file=bk.fullname)
+            if table is not None:
+                tables[key] = table
         ctx.tables = tables
         findings = [f for t in tables.values() for f in check_table(t, ctx)]
         findings += cross(ctx, only=set(tables))
@@ -217,17 +212,17 @@ def rollup_week(book: BookLike | None = None, today: dt.date | None = None) -> s
     """Roll this week's dailies up into a weekly sheet of this workbook."""
     def work(bk: BookLike, lang: Lang) -> str:
         from xlsales.calendar import week_label
-        from xlsales.discipline import dedupe
-        from xlsales.jobs import WEEK_SHEET, load_targets
+        from xlsales.jobs import load_targets
+        from xlsales.jobs.rollup import WEEK_SHEET
         from xlsales.rollup import weekly_rollup
         from xlsales.tables.weekly import LEVELS, WEEKLY
 
         day = today or _today()
         settings = _settings(bk)
         daily = _read(bk, "daily", settings)
-        rows, _ = dedupe(r.values for r in daily.rows)
         week = week_label(day)
-        out = weekly_rollup(rows, load_targets(_root(bk)), settings, [week], today=day)
+        out = weekly_rollup(daily.df, load_targets(_root(bk), settings), settings, [week],
+                            today=day)
         sheet = _sheet(bk, WEEK_SHEET(lang).format(week=week))
         keys = [c.key for c in WEEKLY.columns]
         grid: list[list[Any]] = [[c.header(lang) for c in WEEKLY.columns]]
@@ -244,18 +239,22 @@ def rollup_week(book: BookLike | None = None, today: dt.date | None = None) -> s
 def spot_check(book: BookLike | None = None, today: dt.date | None = None) -> str:
     """Pick today's spot-check and date the picked rows."""
     def work(bk: BookLike, lang: Lang) -> str:
+        import pandas as pd
+
         from xlsales.spotcheck import spot_check as pick
 
         day = today or _today()
         settings = _settings(bk)
         daily = _read(bk, "daily", settings)
-        picks = pick([r.values for r in daily.rows], day,
-                     share=settings.general.spotcheck_share, settings=settings, lang=lang)
-        wanted = {(p.rep, p.date) for p in picks}
-        for row in daily.rows:
-            if (row.get("rep"), row.get("date")) in wanted and "spot_check" in row.cells \
-                    and row.get("spot_check") is None:
-                bk.sheets[daily.sheet].range(row.cells["spot_check"]).value = day
+        picks = pick(daily.df, day, share=settings.general.spotcheck_share,
+                     settings=settings, lang=lang)
+        df = daily.df
+        hit = (df["date"] == pd.Timestamp(day)) & df["rep"].isin([p.rep for p in picks]) \
+            & df["spot_check"].isna()
+        for row in df.index[hit]:
+            cell = daily.cell("spot_check", row)
+            if cell:
+                bk.sheets[daily.sheet].range(cell).value = day
         names = "、".join(p.rep for p in picks)
         return (f"今日抽查 {len(picks)} 份:{names}" if lang == "zh"
                 else f"Spot-check {len(picks)} reports: {names}")
@@ -272,19 +271,18 @@ def refresh_followups(book: BookLike | None = None, today: dt.date | None = None
         customers = _read(bk, "customers", settings)
         log = _read(bk, "follow_ups", settings)
         opps = _read(bk, "opportunities", settings)
-        report = follow_up_report(customers.records(), log.records(), opps.records(),
-                                  settings, day, lang=lang)
-        plans = {id(p.customer): p for p in report.plans}
+        report = follow_up_report(customers.records(with_row=True), log.records(),
+                                  opps.records(), settings, day, lang=lang)
         sheet = bk.sheets[customers.sheet]
-        for row in customers.rows:
-            plan = plans.get(id(row.values))
-            if plan is None or "next_follow_up" not in row.cells:
+        for plan in report.plans:
+            cell = customers.cell("next_follow_up", plan.customer["_row"])
+            if cell is None:
                 continue
             nxt = plan.next
-            sheet.range(row.cells["next_follow_up"]).value = nxt.date if nxt else None
-            if "next_reason" in row.cells:
-                sheet.range(row.cells["next_reason"]).value = (
-                    f"{nxt.kind}:{nxt.reason}" if nxt else None)
+            sheet.range(cell).value = nxt.date if nxt else None
+            reason = customers.cell("next_reason", plan.customer["_row"])
+            if reason:
+                sheet.range(reason).value = f"{nxt.kind}:{nxt.reason}" if nxt else None
         buckets = report.buckets()
         due = _sheet(bk, "待跟进" if lang == "zh" else "Due follow-ups")
         header = ["负责人", "客户名称", "状态", "应跟进日期", "跟进类型", "原因"] if lang == "zh" \
@@ -315,7 +313,7 @@ def weekly_agenda(book: BookLike | None = None, today: dt.date | None = None) ->
     """Build this week's meeting pack as a sheet of this workbook."""
     def work(bk: BookLike, lang: Lang) -> str:
         from xlsales.calendar import week_label
-        from xlsales.jobs import AGENDA_SHEET, agenda_pack
+        from xlsales.jobs.meeting import AGENDA_SHEET, agenda_pack
 
         day = today or _today()
         week = week_label(day)

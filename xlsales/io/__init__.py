@@ -1,1 +1,1 @@
-"""Everything that touches an Excel library (XlsxWriter, openpyxl, python-calamine)."""
+"""Everything that touches an Excel library (fastexcel, XlsxWriter, openpyxl)."""

@@ -25,7 +25,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from xlsales.i18n import Lang
 from xlsales.io.atomic import atomic_path
 from xlsales.io.formulas import expand
-from xlsales.io.reader import require_defusedxml
+from xlsales.io.read import require_defusedxml
 from xlsales.tables.base import Kind, TableSpec
 
 HEADER_FILL = PatternFill(start_color="FF1F4E78", end_color="FF1F4E78", fill_type="solid")

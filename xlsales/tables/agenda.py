@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
 from xlsales.findings import Finding, Rule
 from xlsales.i18n import Label
-from xlsales.rows import Context, TableRead
 from xlsales.tables.base import CondFormat, Kind, TableSpec, col
+
+if TYPE_CHECKING:
+    from xlsales.context import Context
+    from xlsales.frames import Table
 
 
 class AgendaRow(BaseModel):
@@ -144,7 +148,7 @@ def is_specific(item: str, deliverable: str | None = None, due: object = None) -
     return has_date and has_deliverable
 
 
-def check_agenda(table: TableRead, ctx: Context) -> list[Finding]:
+def check_agenda(table: Table, ctx: Context) -> list[Finding]:
     """A weekly meeting lasts at most the configured minutes (default 90)."""
     limit = ctx.settings.general.meeting_max_minutes
     meetings: dict[tuple[object, object], list[object]] = {}
@@ -162,7 +166,7 @@ def check_agenda(table: TableRead, ctx: Context) -> list[Finding]:
     return out
 
 
-def check_actions(table: TableRead, ctx: Context) -> list[Finding]:
+def check_actions(table: Table, ctx: Context) -> list[Finding]:
     """Every action item is specific (owner and due date are required columns)."""
     out: list[Finding] = []
     for row in table.rows:

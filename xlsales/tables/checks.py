@@ -1,9 +1,18 @@
-"""Checks every table gets from its column descriptions: required, lists, minimums."""
+"""Checks every table gets from its column descriptions: required, lists, minimums.
+
+Each check runs over a whole column; findings are made for the failing rows only.
+"""
 
 from __future__ import annotations
 
-from xlsales.findings import Finding, Rule
-from xlsales.rows import Context, TableRead
+from typing import TYPE_CHECKING
+
+from xlsales.findings import Finding, Rule, in_row_order
+from xlsales.tables.base import Kind
+
+if TYPE_CHECKING:
+    from xlsales.context import Context
+    from xlsales.frames import Table
 
 R_REQUIRED = Rule(id="cell.required", severity="error", zh="{column}:必填项为空",
                   en="{column}: required, but empty")
@@ -21,33 +30,39 @@ R_MAXIMUM = Rule(id="cell.maximum", severity="error", zh="{column}:{value} 大�
 RULES = (R_REQUIRED, R_CHOICE, R_CHOICE_SOFT, R_MINIMUM, R_MAXIMUM)
 
 
-def column_checks(table: TableRead, ctx: Context) -> list[Finding]:
-    """Required cells, dropdown values and numeric bounds."""
-    out: list[Finding] = []
-    spec = table.spec
-    for row in table.rows:
-        for col in spec.input_columns:
-            if col.key not in table.headers or col.key in row.bad:
-                continue
-            header = table.headers[col.key]
-            value = row.get(col.key)
-            if value is None:
-                if col.required:
-                    out.append(table.finding(R_REQUIRED, row, col.key, column=header))
-                continue
-            if col.choices and isinstance(value, str) and ctx.settings.items(col.choices):
-                known = ctx.settings.canonical(col.choices, value)
-                if known is None:
-                    labels = ctx.settings.labels(col.choices, table.lang)
-                    options = "、".join(labels[:8]) + ("…" if len(labels) > 8 else "")
-                    rule = R_CHOICE if col.strict_choices else R_CHOICE_SOFT
-                    out.append(table.finding(rule, row, col.key, column=header, value=value,
-                                             options=options))
-            if isinstance(value, int | float):
-                if col.minimum is not None and value < col.minimum:
-                    out.append(table.finding(R_MINIMUM, row, col.key, column=header,
-                                             value=value, minimum=f"{col.minimum:g}"))
-                if col.maximum is not None and value > col.maximum:
-                    out.append(table.finding(R_MAXIMUM, row, col.key, column=header,
-                                             value=value, maximum=f"{col.maximum:g}"))
-    return out
+def column_checks(table: Table, ctx: Context) -> list[Finding]:
+    """Required cells, dropdown values and numeric bounds, column by column."""
+    out: list[tuple[int, int, Finding]] = []
+    spec, df = table.spec, table.df
+    lookups = ctx.settings.lookups()
+    for order, col in enumerate(spec.input_columns):
+        if col.key not in table.headers:
+            continue
+        header = table.headers[col.key]
+        s = df[col.key]
+        ok = ~table.is_bad(col.key)
+        present = s.notna() & ok
+        if col.required:
+            for row in df.index[s.isna() & ok]:
+                out.append((row, order, table.finding(R_REQUIRED, row, col.key, column=header)))
+        if col.choices and lookups.items(col.choices) and s.dtype == "str":
+            unknown = present & ~lookups.known(col.choices, s)
+            if unknown.any():
+                labels = ctx.settings.labels(col.choices, table.lang)
+                options = "、".join(labels[:8]) + ("…" if len(labels) > 8 else "")
+                rule = R_CHOICE if col.strict_choices else R_CHOICE_SOFT
+                for row, value in s[unknown].items():
+                    out.append((row, order, table.finding(rule, row, col.key, column=header,
+                                                          value=value, options=options)))
+        if col.kind in (Kind.INT, Kind.AMOUNT, Kind.NUMBER, Kind.PERCENT):
+            for bound, rule, name in ((col.minimum, R_MINIMUM, "minimum"),
+                                      (col.maximum, R_MAXIMUM, "maximum")):
+                if bound is None:
+                    continue
+                beyond = present & ((s < bound) if name == "minimum" else (s > bound))
+                for row, value in s[beyond.fillna(False)].items():
+                    value = int(value) if col.kind.value == "int" else float(value)
+                    out.append((row, order, table.finding(
+                        rule, row, col.key, column=header, value=value,
+                        **{name: f"{bound:g}"})))
+    return in_row_order(out)

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from xlsales.findings import Finding, Rule
+from xlsales.findings import Finding, Rule, in_row_order
 from xlsales.i18n import Label
 from xlsales.normalize import company_key, phone_key
-from xlsales.rows import Context, RowRead, TableRead
 from xlsales.tables.base import CondFormat, Kind, TableSpec, col
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from xlsales.context import Context
+    from xlsales.frames import Table
 
 UNKNOWN_BIRTHDAY = dt.date(1900, 1, 1)
 
@@ -178,55 +185,78 @@ _HOW = {"name": Label("名称相同", "same name"), "phone": Label("电话相同
         "credit_code": Label("信用代码相同", "same credit code")}
 
 
-def check_customers(table: TableRead, ctx: Context) -> list[Finding]:
+def keyed(values: pd.Series, fn: Callable[[Any], str | None]) -> pd.Series:
+    """``fn`` applied once per distinct value of a column (blank stays blank)."""
+    import pandas as pd
+
+    codes, uniques = values.factorize()
+    mapped = pd.Index([fn(v) for v in uniques] + [None], dtype=object)
+    return pd.Series(mapped.take(codes), index=values.index, dtype=object)
+
+
+def first_holder(keys: pd.Series) -> pd.Series:
+    """For each row with a key, the first row (label) that has the same key."""
+    present = keys.dropna()
+    return present.index.to_series().groupby(present.to_numpy()).transform("first")
+
+
+def check_customers(table: Table, ctx: Context) -> list[Finding]:
     """One customer, one owner; next after last; lost customers say why (spec §2 T5)."""
-    out: list[Finding] = []
+    import pandas as pd
+
+    df = table.df
     lang = table.lang
-    keys: dict[str, dict[str, RowRead]] = {"name": {}, "phone": {}, "credit_code": {}}
-    phone_counts: dict[str, int] = {}
-    for row in table.rows:
-        p = phone_key(row.get("phone"))
-        if p:
-            phone_counts[p] = phone_counts.get(p, 0) + 1
-    for row in table.rows:
-        nxt, last = row.get("next_follow_up"), row.get("last_contact")
-        if nxt and last and nxt < last:
-            out.append(table.finding(R_NEXT_BEFORE_LAST, row, "next_follow_up", next=nxt,
-                                     last=last))
-        if row.get("stage") == LOST and not row.get("lost_reason"):
-            out.append(table.finding(R_LOST_REASON, row, "lost_reason"))
-        found: tuple[str, RowRead] | None = None
-        candidates = {"name": company_key(row.get("name")),
-                      "phone": phone_key(row.get("phone")),
-                      "credit_code": (row.get("credit_code") or "").upper() or None}
-        for how, key in candidates.items():
-            if not key or (how == "phone" and phone_counts.get(key, 0) > 3):
-                continue  # a switchboard shared by many stops counting
-            if found is None and key in keys[how]:
-                found = (how, keys[how][key])
-            keys[how].setdefault(key, row)
-        if found:
-            how, other = found
-            if other.get("owner") == row.get("owner"):
-                out.append(table.finding(R_DUPLICATE, row, "name", other=other.row,
-                                         name=other.get("name"), owner=row.get("owner")))
-            else:
-                out.append(table.finding(R_CLAIMED, row, "owner", other=other.row,
-                                         name=other.get("name"), how=_HOW[how](lang),
-                                         owner=row.get("owner"),
-                                         other_owner=other.get("owner")))
-    return out
+    out: list[tuple[int, int, Finding]] = []
+    nxt, last = df["next_follow_up"], df["last_contact"]
+    early = (nxt < last).fillna(False)
+    for row in df.index[early]:
+        out.append((row, 0, table.finding(R_NEXT_BEFORE_LAST, row, "next_follow_up",
+                                          next=nxt[row].date(), last=last[row].date())))
+    lost = (df["stage"] == LOST).fillna(False) & df["lost_reason"].isna()
+    for row in df.index[lost]:
+        out.append((row, 1, table.finding(R_LOST_REASON, row, "lost_reason")))
+    keys = {"name": keyed(df["name"], company_key), "phone": keyed(df["phone"], phone_key),
+            "credit_code": df["credit_code"].str.upper().astype(object).where(
+                df["credit_code"].notna(), None)}
+    counts = keys["phone"].value_counts()
+    common = set(counts[counts > 3].index)  # a switchboard shared by many stops counting
+    keys["phone"] = keys["phone"].where(~keys["phone"].isin(common), None)
+    found = pd.Series(None, index=df.index, dtype=object)
+    other = pd.Series(pd.NA, index=df.index, dtype="Int64")
+    for how, k in keys.items():
+        k = k.where(k != "", None)
+        first = first_holder(k)
+        earlier = first[first != first.index.to_series()]
+        new = earlier.index[found[earlier.index].isna()]
+        found[new] = how
+        other[new] = earlier[new]
+    for row in df.index[found.notna()]:
+        how, o = found[row], int(other[row])
+        owner, o_owner = df.at[row, "owner"], df.at[o, "owner"]
+        name = table.df.at[o, "name"]
+        same = (owner == o_owner) if pd.notna(owner) and pd.notna(o_owner) else (
+            pd.isna(owner) and pd.isna(o_owner))
+        if same:
+            out.append((row, 2, table.finding(R_DUPLICATE, row, "name", other=o, name=name,
+                                              owner=_blank(owner))))
+        else:
+            out.append((row, 2, table.finding(R_CLAIMED, row, "owner", other=o, name=name,
+                                              how=_HOW[how](lang), owner=_blank(owner),
+                                              other_owner=_blank(o_owner))))
+    return in_row_order(out)
 
 
-def check_follow_ups(table: TableRead, ctx: Context) -> list[Finding]:
+def _blank(value: Any) -> Any:
+    return None if value is None or value != value else value
+
+
+def check_follow_ups(table: Table, ctx: Context) -> list[Finding]:
     """Follow-ups name customers of the archive."""
     customers = ctx.tables.get("customers")
     if customers is None:
         return []
-    known = {company_key(r.get("name")) for r in customers.rows}
-    out: list[Finding] = []
-    for row in table.rows:
-        c = row.get("customer")
-        if c and company_key(c) not in known:
-            out.append(table.finding(R_FOLLOWUP_UNKNOWN, row, "customer", customer=c))
-    return out
+    known = set(keyed(customers.df["name"], company_key))
+    c = table.df["customer"]
+    unknown = c.notna() & ~keyed(c, company_key).isin(known)
+    return [table.finding(R_FOLLOWUP_UNKNOWN, row, "customer", customer=value)
+            for row, value in c[unknown].items()]

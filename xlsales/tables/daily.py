@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
-from xlsales.findings import Finding, Rule
+from xlsales.findings import Finding, Rule, in_row_order
 from xlsales.i18n import Label
-from xlsales.rows import Context, TableRead
-from xlsales.stagemoves import parse_stage_moves
+from xlsales.stagemoves import moves_frame
 from xlsales.tables.base import CondFormat, Kind, TableSpec, col
+
+if TYPE_CHECKING:
+    from xlsales.context import Context
+    from xlsales.frames import Table
 
 
 class DailyRow(BaseModel):
@@ -118,42 +122,52 @@ _MOVE_RULES = {"unknown_stage": R_STAGE_UNKNOWN, "unparsed": R_STAGE_UNPARSED,
                "backward": R_STAGE_BACKWARD, "skipped": R_STAGE_SKIPPED}
 
 
-def check(table: TableRead, ctx: Context) -> list[Finding]:
-    """The daily report's rules (spec §2 T2)."""
-    out: list[Finding] = []
-    deadline = ctx.settings.general.report_deadline
-    seen: dict[tuple[dt.date, str], int] = {}
-    uncovered: set[int] = set()
-    for row in table.rows:
-        day = row.get("date")
-        if isinstance(day, dt.date) and not ctx.calendar.covers(day) and day.year not in uncovered:
-            uncovered.add(day.year)
-            out.append(table.finding(R_UNCOVERED, row, "date", year=day.year))
-        visits, effective = row.get("visits"), row.get("effective")
-        if isinstance(visits, int) and isinstance(effective, int) and effective > visits:
-            out.append(table.finding(R_EFFECTIVE, row, "effective", effective=effective,
-                                     visits=visits))
-        day, rep = row.get("date"), row.get("rep")
-        if isinstance(day, dt.date):
-            if day > ctx.today:
-                out.append(table.finding(R_FUTURE, row, "date", date=day, today=ctx.today))
-            elif not ctx.calendar.is_working(day):
-                out.append(table.finding(R_NON_WORKING, row, "date", date=day))
-            if rep:
-                key = (day, rep)
-                if key in seen:
-                    out.append(table.finding(R_DUPLICATE, row, "rep", rep=rep, date=day,
-                                             first=seen[key], second=row.row))
-                else:
-                    seen[key] = row.row
-            submitted = row.get("submitted_at")
-            if isinstance(submitted, dt.datetime) and submitted > dt.datetime.combine(
-                    day, deadline):
-                out.append(table.finding(R_LATE, row, "submitted_at",
-                                         submitted=f"{submitted:%Y-%m-%d %H:%M}",
-                                         deadline=f"{day} {deadline:%H:%M}"))
-        _, problems = parse_stage_moves(row.get("stage_moves"), ctx.settings)
-        for p in problems:
-            out.append(table.finding(_MOVE_RULES[p.kind], row, "stage_moves", text=p.text,
-                                     detail=p.detail))
-    return out
+def check(table: Table, ctx: Context) -> list[Finding]:
+    """The daily report's rules (spec §2 T2), each over whole columns."""
+    import pandas as pd
+
+    df = table.df
+    out: list[tuple[int, int, Finding]] = []
+    day, rep = df["date"], df["rep"]
+    has_day = day.notna()
+    years = day.dt.year
+    for year in sorted(years.dropna().unique().astype(int)):
+        if not ctx.calendar.covers(dt.date(year, 1, 1)):
+            row = years.index[years == year][0]
+            out.append((row, 0, table.finding(R_UNCOVERED, row, "date", year=year)))
+    visits, effective = df["visits"], df["effective"]
+    over = (effective > visits).fillna(False)
+    for row, e, v in zip(df.index[over], effective[over], visits[over], strict=True):
+        out.append((row, 1, table.finding(R_EFFECTIVE, row, "effective", effective=int(e),
+                                          visits=int(v))))
+    today = pd.Timestamp(ctx.today)
+    future = has_day & (day > today)
+    for row, d in day[future].items():
+        out.append((row, 2, table.finding(R_FUTURE, row, "date", date=d.date(),
+                                          today=ctx.today)))
+    off = has_day & ~future & ~ctx.calendar.working(day)
+    for row, d in day[off].items():
+        out.append((row, 2, table.finding(R_NON_WORKING, row, "date", date=d.date())))
+    keyed = df[has_day & rep.notna()]
+    dup = keyed.duplicated(["date", "rep"], keep="first")
+    if dup.any():
+        first = keyed.reset_index().groupby(["date", "rep"])["row"].transform("first")
+        first.index = keyed.index
+        for row in keyed.index[dup]:
+            out.append((row, 3, table.finding(R_DUPLICATE, row, "rep", rep=rep[row],
+                                              date=day[row].date(), first=int(first[row]),
+                                              second=row)))
+    deadline = pd.Timedelta(hours=ctx.settings.general.report_deadline.hour,
+                            minutes=ctx.settings.general.report_deadline.minute,
+                            seconds=ctx.settings.general.report_deadline.second)
+    submitted = df["submitted_at"]
+    late = (has_day & submitted.notna() & (submitted > day + deadline)).fillna(False)
+    for row, sub, d in zip(df.index[late], submitted[late], day[late], strict=True):
+        out.append((row, 4, table.finding(
+            R_LATE, row, "submitted_at", submitted=f"{sub:%Y-%m-%d %H:%M}",
+            deadline=f"{d.date()} {ctx.settings.general.report_deadline:%H:%M}")))
+    moves = moves_frame(df["stage_moves"], ctx.settings)
+    for m in moves[moves["problem"].notna()].itertuples():
+        out.append((m.row, 5, table.finding(_MOVE_RULES[m.problem], m.row, "stage_moves",
+                                            text=m.text, detail=m.detail)))
+    return in_row_order(out)

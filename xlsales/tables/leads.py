@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
-from xlsales.findings import Finding, Rule
+from xlsales.findings import Finding, Rule, in_row_order
 from xlsales.i18n import Label
 from xlsales.normalize import company_key
-from xlsales.rows import Context, TableRead
 from xlsales.tables.base import CondFormat, Kind, TableSpec, col
+
+if TYPE_CHECKING:
+    from xlsales.context import Context
+    from xlsales.frames import Table
 
 
 class LeadRow(BaseModel):
@@ -84,26 +88,28 @@ HIGH = "高"
 LIMIT = dt.timedelta(hours=24)
 
 
-def check(table: TableRead, ctx: Context) -> list[Finding]:
+def check(table: Table, ctx: Context) -> list[Finding]:
     """High-priority leads get an assignee within 24 hours (spec §2 T6)."""
-    out: list[Finding] = []
-    now = dt.datetime.combine(ctx.today, dt.time(23, 59))
-    seen: dict[str, int] = {}
-    for row in table.rows:
-        created = row.get("created_at")
-        if row.get("priority") == HIGH and isinstance(created, dt.datetime):
-            assigned = row.get("assigned_at")
-            if not row.get("assignee") and now - created > LIMIT:
-                out.append(table.finding(R_UNASSIGNED, row, "assignee",
-                                         hours=(now - created).total_seconds() / 3600))
-            elif isinstance(assigned, dt.datetime) and assigned - created > LIMIT:
-                out.append(table.finding(R_LATE_ASSIGN, row, "assigned_at",
-                                         hours=(assigned - created).total_seconds() / 3600))
-        key = company_key(row.get("company"))
-        if key:
-            if key in seen:
-                out.append(table.finding(R_DUPLICATE, row, "company", other=seen[key],
-                                         name=row.get("company")))
-            else:
-                seen[key] = row.row
-    return out
+    import pandas as pd
+
+    from xlsales.tables.customers import first_holder, keyed
+
+    df = table.df
+    out: list[tuple[int, int, Finding]] = []
+    now = pd.Timestamp(dt.datetime.combine(ctx.today, dt.time(23, 59)))
+    created, assigned = df["created_at"], df["assigned_at"]
+    high = (df["priority"] == HIGH).fillna(False) & created.notna()
+    waiting = high & df["assignee"].isna() & ((now - created) > LIMIT)
+    late = high & ~waiting & assigned.notna() & ((assigned - created) > LIMIT)
+    for row in df.index[waiting.fillna(False)]:
+        hours = (now - created[row]).total_seconds() / 3600
+        out.append((row, 0, table.finding(R_UNASSIGNED, row, "assignee", hours=hours)))
+    for row in df.index[late.fillna(False)]:
+        hours = (assigned[row] - created[row]).total_seconds() / 3600
+        out.append((row, 0, table.finding(R_LATE_ASSIGN, row, "assigned_at", hours=hours)))
+    keys = keyed(df["company"], company_key)
+    first = first_holder(keys.where(keys != "", None))
+    for row, holder in first[first != first.index.to_series()].items():
+        out.append((row, 1, table.finding(R_DUPLICATE, row, "company", other=int(holder),
+                                          name=df.at[row, "company"])))
+    return in_row_order(out)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
-from xlsales.findings import Finding, Rule
+from xlsales.findings import Finding, Rule, in_row_order
 from xlsales.i18n import Label
-from xlsales.rows import Context, TableRead
 from xlsales.tables.base import CondFormat, Kind, TableSpec, col
+
+if TYPE_CHECKING:
+    from xlsales.context import Context
+    from xlsales.frames import Table
 
 
 class OpportunityRow(BaseModel):
@@ -121,28 +125,32 @@ R_CLOSE_PAST = Rule(id="T7.expected_close_past", severity="warning",
 RULES = (R_DUPLICATE_ID, R_FUTURE_STAGE, R_LOST_REASON, R_CLOSE_PAST)
 
 
-def check_opportunities(table: TableRead, ctx: Context) -> list[Finding]:
+def check_opportunities(table: Table, ctx: Context) -> list[Finding]:
     """IDs, dates, lost reasons, slipped close dates (spec §2 T7)."""
-    out: list[Finding] = []
-    seen: dict[str, int] = {}
-    for row in table.rows:
-        oid = row.get("opp_id")
-        if oid:
-            if oid in seen:
-                out.append(table.finding(R_DUPLICATE_ID, row, "opp_id", value=oid,
-                                         other=seen[oid]))
-            else:
-                seen[oid] = row.row
-        entered = row.get("stage_entered")
-        if isinstance(entered, dt.date) and entered > ctx.today:
-            out.append(table.finding(R_FUTURE_STAGE, row, "stage_entered", date=entered))
-        stage = ctx.settings.stage(row.get("stage") or "")
-        if stage is None:
-            continue
-        if stage.kind == "lost" and not row.get("lost_reason"):
-            out.append(table.finding(R_LOST_REASON, row, "lost_reason"))
-        close = row.get("expected_close")
-        if stage.kind == "open" and isinstance(close, dt.date) and close < ctx.today:
-            out.append(table.finding(R_CLOSE_PAST, row, "expected_close", date=close,
-                                     stage=stage.label(table.lang)))
-    return out
+    import pandas as pd
+
+    from xlsales.tables.customers import first_holder
+
+    df = table.df
+    out: list[tuple[int, int, Finding]] = []
+    ids = df["opp_id"].astype(object).where(df["opp_id"].notna(), None)
+    first = first_holder(ids)
+    for row, holder in first[first != first.index.to_series()].items():
+        out.append((row, 0, table.finding(R_DUPLICATE_ID, row, "opp_id", value=ids[row],
+                                          other=int(holder))))
+    today = pd.Timestamp(ctx.today)
+    entered = df["stage_entered"]
+    for row, d in entered[(entered > today).fillna(False)].items():
+        out.append((row, 1, table.finding(R_FUTURE_STAGE, row, "stage_entered", date=d.date())))
+    lookups = ctx.settings.lookups()
+    stages = df["stage"].map(lambda v: lookups.stage(v) if isinstance(v, str) else None)
+    kinds = stages.map(lambda st: st.kind if st is not None else None)
+    for row in df.index[(kinds == "lost") & df["lost_reason"].isna()]:
+        out.append((row, 2, table.finding(R_LOST_REASON, row, "lost_reason")))
+    close = df["expected_close"]
+    slipped = (kinds == "open") & (close < today).fillna(False)
+    for row in df.index[slipped]:
+        out.append((row, 3, table.finding(R_CLOSE_PAST, row, "expected_close",
+                                          date=close[row].date(),
+                                          stage=stages[row].label(table.lang))))
+    return in_row_order(out)

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
 from xlsales.calendar import quarter_months
-from xlsales.findings import Finding, Rule
+from xlsales.findings import Finding, Rule, in_row_order
 from xlsales.i18n import Label
-from xlsales.rows import Context, TableRead
 from xlsales.tables.base import CondFormat, Kind, TableSpec, col
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from xlsales.context import Context
+    from xlsales.frames import Table
 
 
 class TargetRow(BaseModel):
@@ -147,65 +153,84 @@ RULES = (R_SPLIT, R_MARGIN, R_UNSIGNED, R_QUARTER, R_NO_TEAM)
 QUARTER_RE = re.compile(r"^\d{4}Q[1-4]$")
 
 
-def _quarter_ok(table: TableRead, row: object, value: object, out: list[Finding]) -> bool:
-    if isinstance(value, str) and QUARTER_RE.match(value.upper()):
-        return True
-    if value is not None:
-        out.append(table.finding(R_QUARTER, row, "quarter", value=value))  # type: ignore[arg-type]
-    return False
+def quarter_ok(values: pd.Series) -> pd.Series:
+    """Whether each quarter is written like 2024Q1 (blank: False)."""
+    return values.str.upper().str.fullmatch(QUARTER_RE.pattern).fillna(False).astype(bool)
 
 
-def check_targets(table: TableRead, ctx: Context) -> list[Finding]:
+def _bad_quarters(table: Table) -> list[tuple[int, int, Finding]]:
+    q = table.df["quarter"]
+    bad = q.notna() & ~quarter_ok(q)
+    return [(row, 1, table.finding(R_QUARTER, row, "quarter", value=value))
+            for row, value in q[bad].items()]
+
+
+def check_targets(table: Table, ctx: Context) -> list[Finding]:
     """Monthly split, signatures (spec §2 T1)."""
-    out: list[Finding] = []
+    import pandas as pd
+
+    df = table.df
     lang = table.lang
-    for row in table.rows:
-        quarter, target = row.get("quarter"), row.get("quarterly_target")
-        months = [row.get(k) for k in ("month1", "month2", "month3")]
-        if isinstance(target, float) and any(m is not None for m in months):
-            split = sum(m or 0.0 for m in months)
-            if abs(split - target) > 0.005:
-                cell = next(k for k in ("month3", "month2", "month1") if row.get(k) is not None)
-                out.append(table.finding(R_SPLIT, row, cell, split=split, target=target,
-                                         gap=split - target))
-        if not _quarter_ok(table, row, quarter, out):
-            continue
-        year, months_of_q = quarter_months(str(quarter))
-        if ctx.today >= dt.date(year, months_of_q[0], 1):
-            missing = [k for k in ("owner_signed", "manager_signed") if not row.get(k)]
-            if missing:
-                who = {"owner_signed": Label("负责人", "the owner"),
-                       "manager_signed": Label("主管", "the manager")}
-                out.append(table.finding(
-                    R_UNSIGNED, row, missing[0], quarter=quarter, owner=row.get("owner") or "?",
-                    who=("、" if lang == "zh" else " and ").join(who[k](lang) for k in missing)))
-    return out
+    out = _bad_quarters(table)
+    months = df[["month1", "month2", "month3"]]
+    target = df["quarterly_target"]
+    split = months.sum(axis=1, min_count=1)
+    off = (target.notna() & split.notna() & ((split - target).abs() > 0.005)).fillna(False)
+    for row in df.index[off]:
+        cell = next(k for k in ("month3", "month2", "month1") if pd.notna(df.at[row, k]))
+        out.append((row, 0, table.finding(R_SPLIT, row, cell, split=float(split[row]),
+                                          target=float(target[row]),
+                                          gap=float(split[row] - target[row]))))
+    quarter = df["quarter"]
+    good = quarter_ok(quarter)
+    starts = quarter[good].str.upper().map(_quarter_start)
+    started = pd.Series(False, index=df.index)
+    started[good] = starts <= ctx.today
+    who = {"owner_signed": Label("负责人", "the owner"),
+           "manager_signed": Label("主管", "the manager")}
+    unsigned = {k: df[k].isna() for k in who}
+    missing_any = started & (unsigned["owner_signed"] | unsigned["manager_signed"])
+    for row in df.index[missing_any]:
+        missing = [k for k in who if unsigned[k][row]]
+        out.append((row, 2, table.finding(
+            R_UNSIGNED, row, missing[0], quarter=quarter[row],
+            owner=df.at[row, "owner"] if pd.notna(df.at[row, "owner"]) else "?",
+            who=("、" if lang == "zh" else " and ").join(who[k](lang) for k in missing))))
+    return in_row_order(out)
 
 
-def check_team_targets(table: TableRead, ctx: Context) -> list[Finding]:
+def _quarter_start(quarter: str) -> dt.date:
+    year, months = quarter_months(quarter)
+    return dt.date(year, months[0], 1)
+
+
+def check_team_targets(table: Table, ctx: Context) -> list[Finding]:
     """Owners' sum 10%-15% above the team total (spec §2 T1, seed §四)."""
     from xlsales.figures import margin_ok, target_margin
 
-    out: list[Finding] = []
     owners = ctx.tables.get("targets")
     if owners is None:
-        return out
+        return []
+    out = _bad_quarters(table)
     low, high = ctx.settings.general.target_margin_low, ctx.settings.general.target_margin_high
+    df = table.df
+    good = df[quarter_ok(df["quarter"])]
     teams = {}
-    for row in table.rows:
-        if _quarter_ok(table, row, row.get("quarter"), out):
-            teams[str(row.get("quarter")).upper()] = row
+    for row, quarter in good["quarter"].str.upper().items():
+        teams[quarter] = row
+    od = owners.df
+    owner_q = od["quarter"].str.upper()
     for quarter, row in teams.items():
-        total = row.get("team_target")
-        values = [r.get("quarterly_target") or 0.0 for r in owners.rows
-                  if str(r.get("quarter") or "").upper() == quarter]
-        margin = target_margin(values, total or 0.0)
+        total = df.at[row, "team_target"]
+        values = od.loc[owner_q == quarter, "quarterly_target"].fillna(0.0).tolist()
+        margin = target_margin(values, 0.0 if total != total else float(total))
         if margin is not None and not margin_ok(margin, low, high):
-            out.append(table.finding(R_MARGIN, row, "team_target", quarter=quarter,
-                                     owners=sum(values), team=total, margin=margin, low=low,
-                                     high=high))
-    quarters = {str(r.get("quarter")).upper() for r in owners.rows if r.get("quarter")}
+            out.append((row, 0, table.finding(R_MARGIN, row, "team_target", quarter=quarter,
+                                              owners=sum(values), team=float(total),
+                                              margin=margin, low=low, high=high)))
+    findings = in_row_order(out)
+    quarters = set(owner_q.dropna())
     for quarter in sorted(quarters - teams.keys()):
         if QUARTER_RE.match(quarter):
-            out.append(table.finding(R_NO_TEAM, None, None, quarter=quarter))
-    return out
+            findings.append(table.finding(R_NO_TEAM, None, None, quarter=quarter))
+    return findings

@@ -1,0 +1,165 @@
+"""Read business tables from workbooks: one reader API over small engines.
+
+:class:`WorkbookReader` opens a workbook once per command: the safety checks
+(:mod:`xlsales.io.safety`), the sheet list and the first rows of each sheet
+(:mod:`xlsales.io.read.package`). Tables are found by their headers in any sheet and at
+any offset (:func:`xlsales.frames.locate`) and loaded column by column in their types
+(:mod:`xlsales.io.read.fastexcel_engine`); value grids handed over by Excel itself (the
+buttons) go through :mod:`xlsales.io.read.grid`. Either way :func:`xlsales.frames.build_table`
+normalises the values into a :class:`~xlsales.frames.Table`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from xlsales.errors import TableNotFoundError, WorkbookError
+from xlsales.frames import HEADER_SCAN_ROWS, Table, build_table, locate
+from xlsales.i18n import Lang
+from xlsales.io.read.package import Package
+from xlsales.io.safety import check_workbook
+from xlsales.settings import Settings
+from xlsales.tables.base import TableSpec
+
+
+def require_defusedxml() -> None:
+    """Refuse to parse workbooks unless openpyxl parses XML through defusedxml."""
+    from openpyxl.xml import DEFUSEDXML
+
+    if not DEFUSEDXML:
+        raise WorkbookError("openpyxl is not using defusedxml; install defusedxml")
+
+
+class WorkbookReader:
+    """A workbook opened and checked once; its tables read by spec."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.report = check_workbook(self.path)
+        self.pkg = Package(self.path, date1904=self.report.date1904)
+        self._fx: Any = None
+
+    def close(self) -> None:
+        self.pkg.close()
+
+    def __enter__(self) -> WorkbookReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def sheet_names(self) -> list[str]:
+        return [s.name for s in self.pkg.sheets]
+
+    def heads(self, rows: int = HEADER_SCAN_ROWS) -> dict[str, list[list[Any]]]:
+        """The first rows of every sheet a table may live in (names not starting with _)."""
+        return {s.name: self.pkg.head(s.name, rows) for s in self.pkg.sheets
+                if not s.name.startswith("_")}
+
+    def _reader(self) -> Any:
+        if self._fx is None:
+            import fastexcel
+
+            try:
+                self._fx = fastexcel.read_excel(str(self.path))
+            except Exception as exc:  # fastexcel raises its own error types
+                raise WorkbookError(f"cannot read workbook: {exc}", file=str(self.path)) \
+                    from exc
+        return self._fx
+
+    def load(self, spec: TableSpec, settings: Settings, sheet: str, header_row: int,
+             cols: dict[str, int], *, lang: Lang | None = None,
+             stop_at_blank: bool = False) -> Table:
+        """The table of ``spec`` whose header is at (0-based) ``header_row`` of ``sheet``."""
+        from xlsales.io.read.fastexcel_engine import load_raw
+
+        grid = self.pkg.head(sheet, header_row + 1)
+        headers = {k: str(grid[header_row][i]) for k, i in cols.items()}
+        info = self.pkg.sheet(sheet)
+        huge = info is not None and info.part in self.report.huge_sheets
+        try:
+            raw = load_raw(self.pkg, self._reader(), spec, sheet, header_row, cols, headers,
+                           huge=huge)
+        except WorkbookError as exc:
+            if exc.file is None:
+                raise WorkbookError(str(exc), file=str(self.path), sheet=sheet) from exc
+            raise
+        return build_table(raw, spec, settings, lang=lang, stop_at_blank=stop_at_blank)
+
+    def table(self, spec: TableSpec, settings: Settings, *, lang: Lang | None = None,
+              sheet: str | None = None, scan_rows: int = HEADER_SCAN_ROWS,
+              stop_at_blank: bool = False) -> Table:
+        """Find ``spec`` (in ``sheet``, or any sheet) and read it; TableNotFoundError."""
+        found = locate(self.heads(scan_rows), spec, sheet=sheet, scan_rows=scan_rows)
+        if found is None:
+            raise TableNotFoundError(
+                f"no sheet has the headers of table {spec.key!r} "
+                f"({', '.join(spec.headers('zh'))})", file=str(self.path))
+        name, header_row, cols = found
+        return self.load(spec, settings, name, header_row, cols, lang=lang,
+                         stop_at_blank=stop_at_blank)
+
+    def tables_per_sheet(self, spec: TableSpec, settings: Settings, *,
+                         scan_rows: int = HEADER_SCAN_ROWS,
+                         stop_at_blank: bool = False) -> list[Table]:
+        """``spec``'s table in every sheet that has one."""
+        heads = self.heads(scan_rows)
+        out = []
+        for name in heads:
+            found = locate(heads, spec, sheet=name, scan_rows=scan_rows)
+            if found is not None:
+                out.append(self.load(spec, settings, name, found[1], found[2],
+                                     stop_at_blank=stop_at_blank))
+        return out
+
+    def sheet_rows(self, name: str) -> list[list[Any]]:
+        """Every row of a sheet as text values ([] when the sheet is absent)."""
+        if name not in self.sheet_names:
+            return []
+        xs = self._reader().load_sheet(name, header_row=None, dtypes="string")
+        df = xs.to_pandas()
+        return [["" if v != v or v is None else v for v in row]
+                for row in df.itertuples(index=False, name=None)]
+
+
+def read_table(path: str | os.PathLike[str], spec: TableSpec, settings: Settings, *,
+               lang: Lang | None = None, sheet: str | None = None,
+               scan_rows: int = HEADER_SCAN_ROWS, stop_at_blank: bool = False) -> Table:
+    """Find ``spec`` in the workbook at ``path`` and read it."""
+    with WorkbookReader(path) as wb:
+        return wb.table(spec, settings, lang=lang, sheet=sheet, scan_rows=scan_rows,
+                        stop_at_blank=stop_at_blank)
+
+
+def read_tables_per_sheet(path: str | os.PathLike[str], spec: TableSpec, settings: Settings,
+                          *, scan_rows: int = HEADER_SCAN_ROWS,
+                          stop_at_blank: bool = False) -> list[Table]:
+    """``spec``'s table in every sheet that has one, reading the workbook once."""
+    with WorkbookReader(path) as wb:
+        return wb.tables_per_sheet(spec, settings, scan_rows=scan_rows,
+                                   stop_at_blank=stop_at_blank)
+
+
+def hidden_sheet_rows(path: str | os.PathLike[str], name: str) -> list[list[Any]]:
+    """The values of a sheet xlsales keeps for itself (``_hints`` …); [] when absent."""
+    with WorkbookReader(path) as wb:
+        return wb.sheet_rows(name)
+
+
+def first_error(table: Table) -> None:
+    """Raise the first error reading ``table`` found, as a WorkbookError naming its cell."""
+    for f in table.findings:
+        if f.severity == "error":
+            raise WorkbookError(f.message, file=f.file, sheet=f.sheet, cell=f.cell,
+                                value=f.value)
+
+
+def read_records(path: str | os.PathLike[str], spec: TableSpec,
+                 settings: Settings | None = None) -> list[dict[str, Any]]:
+    """Every row of ``spec`` in ``path`` as canonical values; the first error raises."""
+    table = read_table(path, spec, settings or Settings.default())
+    first_error(table)
+    return table.records()

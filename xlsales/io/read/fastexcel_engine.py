@@ -1,0 +1,225 @@
+"""Typed column loads through fastexcel (calamine in Rust, Arrow out).
+
+One load per table: the mapped columns only, each in the type of its kind (numbers as
+float, dates as datetime, text as string). Cells the load cannot take in that type —
+text in a number column, error values — come back from ``to_arrow_with_errors`` with
+their raw value, and are handed to the per-cell normaliser. While fastexcel parses (it
+releases the GIL), a second thread scans the sheet's XML for formulas without a
+cached value, booleans and merged ranges (:meth:`Package.scan`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import threading
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from xlsales.errors import WorkbookError
+from xlsales.frames import DATE_KINDS, DATETIME, NUMBER_KINDS, RawColumn, RawTable
+from xlsales.io.read.package import Package, SheetScan
+from xlsales.tables.base import TableSpec
+
+ERROR_LITERALS = {"Div0": "#DIV/0!", "NA": "#N/A", "Name": "#NAME?", "Null": "#NULL!",
+                  "Num": "#NUM!", "Ref": "#REF!", "Value": "#VALUE!",
+                  "GettingData": "#GETTING_DATA"}
+_GOT = re.compile(r"but got '(.*)'$", re.DOTALL)
+_ESC = re.compile(r"\\(u\{[0-9a-fA-F]+\}|.)", re.DOTALL)
+_SIMPLE_ESC = {"n": "\n", "r": "\r", "t": "\t", "0": "\0", "\\": "\\", '"': '"', "'": "'"}
+_EXCEL_DT = re.compile(r"value: ([-0-9.eE+]+).*is_1904: (true|false)")
+EPOCH_1900 = dt.datetime(1899, 12, 30)
+EPOCH_1904 = dt.datetime(1904, 1, 1)
+
+
+def _unescape_debug(text: str) -> str:
+    """A Rust ``{:?}`` string literal's content as the string it stands for."""
+    def one(m: re.Match[str]) -> str:
+        esc = m.group(1)
+        if esc.startswith("u{"):
+            return chr(int(esc[2:-1], 16))
+        return _SIMPLE_ESC.get(esc, esc)
+    return _ESC.sub(one, text)
+
+
+def parse_detail(detail: str) -> tuple[str, Any]:
+    """("error", "#N/A") or ("value", raw) from a fastexcel cell-error detail."""
+    m = _GOT.search(detail)
+    got = m.group(1) if m else detail
+    kind, _, rest = got.partition("(")
+    rest = rest[:-1] if rest.endswith(")") else rest
+    if kind == "Error":
+        return "error", ERROR_LITERALS.get(rest, f"#{rest.upper()}")
+    if kind in ("String", "DateTimeIso", "DurationIso"):
+        return "value", _unescape_debug(rest[1:-1] if rest.startswith('"') else rest)
+    if kind == "Bool":
+        return "value", rest == "true"
+    if kind in ("Int", "Float"):
+        return "value", float(rest)
+    if kind == "DateTime":
+        dm = _EXCEL_DT.search(rest)
+        if dm:
+            serial = float(dm.group(1))
+            base = EPOCH_1904 if dm.group(2) == "true" else EPOCH_1900
+            value = base + dt.timedelta(days=serial)
+            return "value", value.date() if value.time() == dt.time() else value
+    return "value", got
+
+
+def _dtype(kind: Any) -> str:
+    if kind in DATE_KINDS:
+        return "datetime"
+    if kind in NUMBER_KINDS:
+        return "float"
+    return "string"
+
+
+def load_raw(pkg: Package, fx: Any, spec: TableSpec, sheet: str, header_row: int,
+             cols: dict[str, int], headers: dict[str, str], *,
+             huge: bool = False) -> RawTable:
+    """The table of ``spec`` whose header is at (0-based) ``header_row`` of ``sheet``."""
+    inputs = {k: c for k, c in cols.items() if spec.column(k).is_input}
+    wanted = {c: _dtype(spec.column(k).kind) for k, c in inputs.items()}
+    for c in (0, 1, 2):
+        wanted.setdefault(c, "string")
+    scan_box: dict[str, Any] = {}
+
+    def run_scan() -> None:
+        try:
+            scan_box["scan"] = pkg.scan(sheet, set(inputs.values()))
+        except BaseException as exc:  # handed to the caller below
+            scan_box["error"] = exc
+
+    worker = threading.Thread(target=run_scan, name="xlsales-sheet-scan")
+    worker.start()
+    try:
+        rb, errors, selected = _load(fx, sheet, header_row, wanted)
+    finally:
+        worker.join()
+    if "error" in scan_box:
+        raise scan_box["error"]
+    scan: SheetScan = scan_box["scan"]
+    n = rb.num_rows if rb is not None else 0
+    by_col = {ci.absolute_index: ci for ci in selected}
+    columns: dict[str, RawColumn] = {}
+    index_to_key: dict[int, str] = {}
+    for key, col in inputs.items():
+        kind = spec.column(key).kind
+        ci = by_col.get(col)
+        if ci is None or rb is None:
+            values = _empty(kind, n)
+        else:
+            arr = rb.column(ci.name)
+            values = _series(arr, kind)
+            index_to_key[ci.index] = key
+        columns[key] = RawColumn(key=key, col=col, header=headers[key], values=values)
+        if ci is not None and rb is not None and kind in NUMBER_KINDS and len(values):
+            for p in _nonfinite_positions(rb.column(ci.name)):
+                columns[key].rejected[p] = _nonfinite(float(values.iat[p]))
+    for e in errors:
+        key = index_to_key.get(e.offset_position[1])
+        if key is None:
+            continue
+        what, value = parse_detail(e.detail)
+        p = e.offset_position[0]
+        if what == "error":
+            columns[key].errors[p] = value
+        else:
+            columns[key].rejected[p] = value
+    first = header_row + 1
+    col_key = {c: k for k, c in inputs.items()}
+    for (r, c), value in scan.booleans.items():
+        if c in col_key and 0 <= r - first < n:
+            columns[col_key[c]].rejected[r - first] = value
+    for r, c in scan.uncached:
+        if c in col_key and 0 <= r - first < n:
+            columns[col_key[c]].uncached.add(r - first)
+    if pkg.date1904 and n:
+        _fix_1904(fx, sheet, header_row, spec, inputs, columns)
+    lead = []
+    for c in (0, 1, 2):
+        ci = by_col.get(c)
+        if ci is not None and c not in col_key and rb is not None:
+            s = _series(rb.column(ci.name), None)
+            s.name = c
+            lead.append(s)
+    return RawTable(file=pkg.file, sheet=sheet, header_row=header_row, n=n, columns=columns,
+                    headers=dict(headers), cols=dict(cols), lead=lead,
+                    date1904=pkg.date1904, merged=list(scan.merged),
+                    huge=huge and header_row + 1 + n < 1_048_576)
+
+
+def _load(fx: Any, sheet: str, header_row: int,
+          wanted: dict[int, str]) -> tuple[Any, list[Any], list[Any]]:
+    import fastexcel
+
+    try:
+        xs = fx.load_sheet(sheet, header_row=None, skip_rows=header_row + 1,
+                           use_columns=lambda c: c.absolute_index in wanted, dtypes=wanted)
+    except fastexcel.InvalidParametersError:
+        return None, [], []  # nothing under the header
+    except fastexcel.FastExcelError as exc:
+        raise WorkbookError(f"cannot read the sheet: {exc}", sheet=sheet) from exc
+    rb, errs = xs.to_arrow_with_errors()
+    return rb, (errs.errors if errs is not None else []), list(xs.selected_columns)
+
+
+def _series(arr: Any, kind: Any) -> pd.Series:
+    import pyarrow as pa
+
+    if pa.types.is_timestamp(arr.type) or pa.types.is_date(arr.type):
+        return pd.Series(arr.cast(pa.timestamp("ms")).to_pandas(), dtype=DATETIME)
+    if pa.types.is_floating(arr.type) or pa.types.is_integer(arr.type):
+        return pd.Series(arr.to_numpy(zero_copy_only=False), dtype="float64")
+    if pa.types.is_null(arr.type):
+        return _empty(kind, len(arr))
+    return pd.Series(arr.cast(pa.large_string()), dtype="str") if len(arr) else _empty(None, 0)
+
+
+def _empty(kind: Any, n: int) -> pd.Series:
+    if kind in DATE_KINDS:
+        return pd.Series(pd.NaT, index=range(n), dtype=DATETIME)
+    if kind in NUMBER_KINDS:
+        return pd.Series(np.nan, index=range(n), dtype="float64")
+    return pd.Series(np.nan, index=range(n), dtype="str")
+
+
+def _nonfinite_positions(arr: Any) -> list[int]:
+    """Positions of NaN and ∞ values (not of empty cells) in a float column."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not pa.types.is_floating(arr.type):
+        return []
+    odd = pc.and_(arr.is_valid(), pc.invert(pc.is_finite(arr)))
+    return np.flatnonzero(odd.to_numpy(zero_copy_only=False)).tolist()
+
+
+def _nonfinite(value: float) -> str:
+    """NaN and ∞ only come from text like ``NaN`` or ``inf`` that the load parsed."""
+    if math.isnan(value):
+        return "NaN"
+    return "inf" if value > 0 else "-inf"
+
+
+def _fix_1904(fx: Any, sheet: str, header_row: int, spec: TableSpec,
+              inputs: dict[str, int], columns: dict[str, RawColumn]) -> None:
+    """In a 1904 workbook, bare serial numbers in date columns count from 1904."""
+    dates = {c: "float" for k, c in inputs.items() if spec.column(k).kind in DATE_KINDS}
+    if not dates:
+        return
+    rb, _errs, selected = _load(fx, sheet, header_row, dates)
+    if rb is None:
+        return
+    for ci in selected:
+        key = next(k for k, c in inputs.items() if c == ci.absolute_index)
+        serials = pd.Series(rb.column(ci.name).to_numpy(zero_copy_only=False), dtype="float64")
+        plain = serials.notna()
+        if plain.any():
+            fixed = EPOCH_1904 + pd.to_timedelta(serials[plain], unit="D")
+            values = columns[key].values.copy()
+            values[plain] = fixed.astype(DATETIME)
+            columns[key].values = values

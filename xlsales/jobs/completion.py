@@ -1,0 +1,47 @@
+"""Completion rates and submission discipline over a period."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+from xlsales.calendar import parse_period
+from xlsales.discipline import RepDiscipline, discipline
+from xlsales.jobs.sources import load_daily, load_targets
+from xlsales.performance import Completion, GroupBy, completion
+
+
+def run_completion(source: str | os.PathLike[str], period: str, *, by: GroupBy = "rep",
+                   today: dt.date | None = None) -> Completion:
+    """Completion rates for a week, month, quarter or year."""
+    daily = load_daily(source, today=today)
+    first, last, _ = parse_period(period)
+    return completion(daily.frame, load_targets(daily.root, daily.settings), daily.settings,
+                      first, last, by=by, today=today)
+
+
+def run_compliance(source: str | os.PathLike[str], period: str, *,
+                   today: dt.date | None = None,
+                   write: bool = False) -> tuple[list[RepDiscipline], Path | None]:
+    """Late and missing dailies per rep over a period; ``write`` adds a sheet for it."""
+    daily = load_daily(source, today=today)
+    first, last, _ = parse_period(period)
+    reps = discipline(daily.frame, daily.settings, first, last, today=today)
+    written = None
+    if write:
+        from xlsales.io.xlsx_editor import edit_workbook, replace_table_sheet
+        from xlsales.tables.weekly import COMPLIANCE
+
+        lang = daily.lang
+        records = [{**r.as_dict(), "period": period,
+                    "late_days": ", ".join(d.isoformat() for d in r.late_days),
+                    "missing_days": ", ".join(d.isoformat() for d in r.missing_days)}
+                   for r in reps]
+        with edit_workbook(daily.files[0]) as wb:
+            replace_table_sheet(wb, COMPLIANCE, records, lang=lang,
+                                sheet_name=COMPLIANCE.sheet(lang), name=COMPLIANCE.name,
+                                title=f"{COMPLIANCE.title(lang)} {period}",
+                                options=daily.settings.general.model_dump())
+        written = daily.files[0]
+    return reps, written

@@ -1,0 +1,89 @@
+"""The follow-up job: every customer's next follow-up, written back on request."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from xlsales.frames import Table
+from xlsales.i18n import Label, Lang
+from xlsales.jobs.sources import load_customers
+from xlsales.settings import Settings
+from xlsales.workspace import book_path
+
+BUCKETS = {"overdue": Label("逾期", "Overdue"), "today": Label("今天", "Today"),
+           "this_week": Label("本周", "This week")}
+SLEEPING = Label("流失客户:不再安排跟进", "lost: no follow-ups")
+
+
+@dataclass
+class FollowUpResult:
+    """Follow-ups planned as of a day, and where they were written."""
+
+    report: Any
+    rep: str | None
+    written: Path | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        today = self.report.today
+        buckets = self.report.buckets(self.rep)
+        return {"on": today.isoformat(), "rep": self.rep,
+                "due": {k: [d.as_dict(today) for d in v] for k, v in buckets.items()},
+                "counts": {k: len(v) for k, v in buckets.items()},
+                "per_rep": self.report.per_rep(),
+                "next": [d.as_dict(today) for d in self.report.next_dues(self.rep)],
+                "written": str(self.written) if self.written else None}
+
+
+def run_followups(root: str | os.PathLike[str], *, today: dt.date, rep: str | None = None,
+                  write: bool = False) -> FollowUpResult:
+    """Every customer's next follow-up; ``write`` fills the archive and a due list sheet."""
+    from xlsales.followups import follow_up_report
+
+    root = Path(root)
+    path = book_path(root, "customers") if root.is_dir() else root
+    ws = load_customers(path, ("customers", "follow_ups", "opportunities"))
+    report = follow_up_report(ws.records("customers"), ws.records("follow_ups"),
+                              ws.records("opportunities"), ws.settings, today, lang=ws.lang)
+    result = FollowUpResult(report, rep)
+    if write:
+        result.written = _write_followups(path, ws.tables["customers"], report, ws.settings,
+                                          ws.lang)
+    return result
+
+
+def _write_followups(path: Path, customers: Table, report: Any, settings: Settings,
+                     lang: Lang) -> Path:
+    from xlsales.io.xlsx_editor import edit_workbook, replace_table_sheet
+    from xlsales.tables.customers import DUE_LIST
+
+    records = []
+    for bucket, dues in report.buckets().items():
+        for d in dues:
+            records.append({**d.as_dict(report.today), "date": d.date,
+                            "status": BUCKETS[bucket](lang)})
+    records.sort(key=lambda r: (r["owner"], r["date"], r["customer"]))
+    with edit_workbook(path) as wb:
+        ws = wb[customers.sheet]
+        for plan in report.plans:
+            row = plan.customer.get("_row")
+            date_cell = customers.cell("next_follow_up", row) if row else None
+            reason_cell = customers.cell("next_reason", row) if row else None
+            if date_cell is None:
+                continue
+            nxt = plan.next
+            ws[date_cell].value = nxt.date if nxt else None
+            ws[date_cell].number_format = "yyyy-mm-dd"
+            if reason_cell:
+                text = (f"{nxt.kind}:{nxt.reason}" if nxt else
+                        SLEEPING(lang) if plan.customer.get("stage") == "流失客户" else None)
+                ws[reason_cell].value = text
+                if text:
+                    ws[reason_cell].data_type = "s"
+        replace_table_sheet(wb, DUE_LIST, records, lang=lang, sheet_name=DUE_LIST.sheet(lang),
+                            name=DUE_LIST.name, title=f"{DUE_LIST.title(lang)} {report.today}",
+                            options=settings.general.model_dump())
+    return path

@@ -1,0 +1,132 @@
+"""The one-click monthly (or quarterly) review."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from xlsales import tables as T
+from xlsales.calendar import parse_period
+from xlsales.errors import XlsalesError
+from xlsales.i18n import Label, Lang
+from xlsales.jobs.pipeline import LEVEL_LIST
+from xlsales.jobs.sources import load_customers, load_daily, load_targets, workspace_settings
+from xlsales.settings import Settings
+
+KIND_FORMATS = {"percent": "0.0%", "amount": "#,##0.00", "count": "0", "number": "0.00"}
+KEPT = ("cause", "improvement", "owner", "due")
+
+
+@dataclass
+class ReviewResult:
+    """The review written, and what it kept of the manager's words."""
+
+    review: Any
+    written: Path
+    kept: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.review.as_dict(), "written": str(self.written), "kept_notes": self.kept}
+
+
+def review_data(root: Path) -> tuple[Any, Lang]:
+    """What the review reads from a workspace: each workbook once."""
+    from xlsales.review import ReviewData
+
+    settings = workspace_settings(root)
+    daily = load_daily(root, settings=settings)
+    ws = load_customers(root, ("opportunities", "stage_history"), settings=settings)
+    targets = load_targets(root, settings)
+    data = ReviewData(settings, targets, daily.rows, ws.records("opportunities"),
+                      ws.records("stage_history"), targets.rows)
+    return data, daily.lang
+
+
+def run_review(root: str | os.PathLike[str], *, month: str | None = None,
+               quarter: str | None = None, out: str | os.PathLike[str] | None = None,
+               today: dt.date | None = None) -> ReviewResult:
+    """Generate the monthly (or quarterly) review; regenerating keeps the manager's words."""
+    from xlsales.io.review_writer import write_review
+    from xlsales.pipeline import funnel
+    from xlsales.review import LABELS, build_review
+
+    root = Path(root)
+    if bool(month) == bool(quarter):
+        raise XlsalesError("give one of --month 2024-03 or --quarter 2024Q1")
+    label = (month or quarter or "").upper()
+    first, last, _ = parse_period(label)
+    data, lang = review_data(root)
+    settings = data.settings
+    review = build_review(data, first, last, label, lang=lang, today=today)
+    target = Path(out) if out else root / settings.general.review_file.format(period=label)
+    kept_notes = _kept_notes(target, settings)
+    rows, kept = [], 0
+    for m in review.metrics:
+        notes = kept_notes.get((m.dimension, m.metric)) or kept_notes.get(
+            (LABELS[m.key][0].zh, LABELS[m.key][1].zh)) or kept_notes.get(
+            (LABELS[m.key][0].en, LABELS[m.key][1].en))
+        row = {"dimension": m.dimension, "metric": m.metric, "target": m.target,
+               "actual": m.actual, "cause": m.hint,
+               "_num_formats": {"target": KIND_FORMATS[m.kind],
+                                "actual": KIND_FORMATS[m.kind]}}
+        if notes:
+            kept += 1
+            row.update(notes)
+        rows.append(row)
+    from xlsales.tables.pipeline import LEVELS
+
+    horizontal = [{**h, "level": LEVELS[h["level_code"]](lang),
+                   "name": settings.display(LEVEL_LIST.get(h["level_code"], ""), h["name"],
+                                            lang),
+                   "mark": "TOP3" if h["top3"] else ("▼" if h["below"] else ""),
+                   "target_line": 1.0} for h in review.horizontal]
+    trend = [{"month": month_label, **{k: v[i] for k, v in review.trend.items()}}
+             for i, month_label in enumerate(review.trend_months)]
+    kinds = {"won": Label("成交", "Won"), "lost": Label("输单", "Lost")}
+    cases = [{**c, "kind": kinds[c["kind"]](lang)} for c in review.cases]
+    fu = funnel(data.opportunities, data.history, data.targets, settings, first, last,
+                today=today)
+    funnel_rows = [{**s.as_dict(), "stage": s.stage.label(lang)} for s in fu.stages]
+    summary = {"quota": fu.quota, "won_count": fu.won_count, "won_amount": fu.won_amount,
+               "average_deal": fu.average_deal}
+    title = {"zh": f"月度业绩复盘分析表 {label}", "en": f"Performance review {label}"}[lang]
+    written = write_review(target, lang=lang, title=title, t4_rows=rows,
+                           horizontal=horizontal, trend=trend, cases=cases,
+                           funnel_rows=funnel_rows, funnel_summary=summary,
+                           options=settings.general.model_dump(),
+                           falling=[LABELS[k][1](lang) for k in review.falling],
+                           hints=[(m.dimension, m.metric, m.hint) for m in review.metrics
+                                  if m.hint])
+    return ReviewResult(review, written, kept)
+
+
+def _generated_hints(path: Path) -> dict[tuple[str, str], str]:
+    """The hints an earlier run wrote into the cause column (its hidden ``_hints`` sheet)."""
+    from xlsales.io.read import hidden_sheet_rows
+    from xlsales.io.review_writer import HINTS_SHEET
+
+    rows = hidden_sheet_rows(path, HINTS_SHEET)
+    return {(str(r[0]), str(r[1])): str(r[2]) for r in rows if len(r) >= 3}
+
+
+def _kept_notes(path: Path, settings: Settings) -> dict[tuple[str, str], dict[str, Any]]:
+    """The manager's cause/improvement/owner/due of an earlier review, by dimension+metric."""
+    from xlsales.io.read import read_table
+
+    if not path.exists():
+        return {}
+    table = read_table(path, T.get("review"), settings)
+    generated = _generated_hints(path)
+    out = {}
+    for r in table.records():
+        notes = {k: r.get(k) for k in KEPT if r.get(k) not in (None, "")}
+        if notes.get("cause") == generated.get((str(r.get("dimension")), str(r.get("metric")))):
+            notes.pop("cause", None)  # xlsales' own hint, not the manager's words
+        if notes:
+            out[(str(r.get("dimension")), str(r.get("metric")))] = notes
+    return out
+
+

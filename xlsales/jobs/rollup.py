@@ -1,0 +1,121 @@
+"""The weekly rollup job: dailies → one weekly sheet per week."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from xlsales.calendar import WorkCalendar, display_week, parse_period, week_label
+from xlsales.findings import Finding
+from xlsales.i18n import Label
+from xlsales.jobs.sources import WEEKLY_FILE, DailySource, load_daily, load_targets
+from xlsales.rollup import WeekRow, weekly_rollup, weeks_between
+
+WEEK_SHEET = Label("周报 {week}", "Weekly {week}")
+
+
+@dataclass
+class RollupResult:
+    """What the weekly rollup read and wrote."""
+
+    weeks: list[str]
+    rows: list[WeekRow]
+    findings: list[Finding]
+    dropped: int
+    written: Path | None = None
+    sheets: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if f.severity == "error")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"weeks": self.weeks, "rows": [r.as_dict() for r in self.rows],
+                "errors": self.errors,
+                "warnings": sum(1 for f in self.findings if f.severity == "warning"),
+                "duplicates_dropped": self.dropped,
+                "findings": [f.model_dump(mode="json") for f in self.findings
+                             if f.severity == "error"],
+                "written": str(self.written) if self.written else None, "sheets": self.sheets}
+
+
+def select_weeks(daily: pd.DataFrame, *, week: str | None = None,
+                 month: str | None = None, all_weeks: bool = False,
+                 today: dt.date | None = None) -> list[str]:
+    """The weeks a rollup covers (default: the week of ``today``)."""
+    if week:
+        parse_period(week)
+        return [week.upper()]
+    if month:
+        first, last, _ = parse_period(month)
+        return weeks_between(first, last)
+    days = daily["date"].dropna()
+    if all_weeks:
+        return weeks_between(days.min().date(), days.max().date()) if len(days) else []
+    return [week_label(today or dt.date.today())]
+
+
+def run_rollup(source: str | os.PathLike[str], *, week: str | None = None,
+               month: str | None = None, all_weeks: bool = False,
+               out: str | os.PathLike[str] | None = None, today: dt.date | None = None,
+               write: bool = True) -> RollupResult:
+    """Roll the dailies up into weekly reports and write one sheet per week."""
+    daily = load_daily(source, today=today)
+    weeks = select_weeks(daily.frame, week=week, month=month, all_weeks=all_weeks,
+                         today=today)
+    targets = load_targets(daily.root, daily.settings)
+    cal = WorkCalendar.of(daily.settings)
+    rows = weekly_rollup(daily.frame, targets, daily.settings, weeks, today=today, cal=cal,
+                         errors_by_row=daily.errors_by_row)
+    result = RollupResult(weeks, rows, daily.findings, daily.dropped)
+    if write:
+        if out:
+            target = Path(out)
+        elif len(daily.files) == 1:
+            target = daily.files[0]
+        else:  # per-rep workbooks: the weekly sheets go into a workbook of their own
+            target = daily.root / WEEKLY_FILE
+        result.written, result.sheets = _write_weeks(daily, rows, weeks, target)
+    return result
+
+
+def _write_weeks(daily: DailySource, rows: list[WeekRow], weeks: list[str],
+                 target: Path) -> tuple[Path, list[str]]:
+    from xlsales.io.xlsx_editor import edit_workbook, read_existing, replace_table_sheet
+    from xlsales.tables.weekly import LEVELS, WEEKLY
+
+    lang = daily.lang
+    if target.exists():
+        src = target
+    elif len(daily.files) == 1:
+        src = daily.files[0]
+    else:
+        src = None
+    sheets = []
+    with edit_workbook(src, out=target) as wb:
+        for week in weeks:
+            name = WEEK_SHEET(lang).format(
+                week=display_week(week, daily.settings.general.week_label))
+            kept: dict[tuple[str, str], Any] = {}
+            if name in wb.sheetnames:
+                for old in read_existing(wb[name], WEEKLY, lang):
+                    if old.get("comment"):
+                        kept[(str(old.get("level")), str(old.get("name")))] = old["comment"]
+            records = []
+            for r in (x for x in rows if x.week == week):
+                rec = r.as_dict()
+                rec["level"] = LEVELS[r.level](lang)
+                rec["week_end"] = r.week_end
+                rec["comment"] = kept.get((rec["level"], r.name))
+                records.append(rec)
+            replace_table_sheet(wb, WEEKLY, records, lang=lang, sheet_name=name,
+                                name=f"Weekly_{week.replace('-', '_')}",
+                                title=f"{WEEKLY.title(lang)} {week}",
+                                options=daily.settings.general.model_dump())
+            sheets.append(name)
+    return target, sheets

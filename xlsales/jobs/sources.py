@@ -1,0 +1,177 @@
+"""What the jobs read from a workspace, each workbook once: settings, dailies, targets,
+the customer-side tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from xlsales import tables as T
+from xlsales.context import Context
+from xlsales.discipline import dedupe
+from xlsales.errors import XlsalesError
+from xlsales.findings import Finding
+from xlsales.frames import Table, records
+from xlsales.i18n import Lang
+from xlsales.performance import Targets
+from xlsales.settings import RosterEntry, Settings
+from xlsales.workspace import BOOK_BY_KEY, book_path, read_settings
+
+WEEKLY_FILE = "weekly_report.xlsx"
+
+
+def workspace_settings(root: Path) -> Settings:
+    """The settings of the workspace at ``root`` (the defaults when it has none)."""
+    if (root / BOOK_BY_KEY["settings"].filename).exists():
+        return read_settings(root)
+    return Settings.default()
+
+
+@dataclass
+class DailySource:
+    """The daily reports of a team: the shared workbook, or per-rep workbooks merged.
+
+    ``frame`` holds one row per rep and day (the latest submission); ``tables`` the
+    tables as read, for writing back into them."""
+
+    root: Path
+    files: list[Path]
+    settings: Settings
+    tables: list[Table]
+    findings: list[Finding]
+    frame: pd.DataFrame
+    dropped: int
+    lang: Lang
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        """The deduplicated rows as records (row by row; for small consumers)."""
+        return records(self.frame, T.get("daily"))
+
+    @property
+    def errors_by_row(self) -> dict[tuple[Any, Any], int]:
+        """Error findings per (rep, day) of the row they point at."""
+        out: dict[tuple[Any, Any], int] = {}
+        by_file = {t.file: t for t in self.tables}
+        for f in self.findings:
+            t = by_file.get(f.file or "")
+            if f.severity != "error" or t is None or f.row not in t.df.index:
+                continue
+            rep, day = t.df.at[f.row, "rep"], t.df.at[f.row, "date"]
+            key = (None if pd.isna(rep) else rep, None if pd.isna(day) else day.date())
+            out[key] = out.get(key, 0) + 1
+        return out
+
+
+def daily_files(path: Path) -> tuple[Path, list[Path]]:
+    """(workspace root, daily workbooks) of a workspace, a daily workbook or a folder of
+    per-rep workbooks."""
+    if not path.is_dir():
+        return path.parent, [path]
+    shared = book_path(path, "daily")
+    if shared.exists():
+        return path, [shared]
+    return path, sorted(p for p in path.glob("*.xls[xm]")
+                        if not p.name.startswith(("~$", ".")) and p.name != WEEKLY_FILE
+                        and p.name != BOOK_BY_KEY["settings"].filename)
+
+
+def load_daily(source: str | os.PathLike[str], *, today: dt.date | None = None,
+               settings: Settings | None = None) -> DailySource:
+    """Read and validate the daily reports at ``source`` (workspace folder, a daily
+    workbook, or a folder of per-rep daily workbooks)."""
+    from xlsales.io.read import read_table
+    from xlsales.validate import check_table
+
+    path = Path(source)
+    root, files = daily_files(path)
+    settings = settings or workspace_settings(root)
+    spec = T.get("daily")
+    tables: list[Table] = []
+    for f in files:
+        try:
+            tables.append(read_table(f, spec, settings))
+        except XlsalesError:
+            if len(files) == 1:
+                raise
+    if not tables:
+        raise XlsalesError(f"no daily report found in {path}")
+    if not settings.roster:  # no settings: the reps who reported are the roster
+        reps = sorted({r for t in tables for r in t.df["rep"].dropna()})
+        settings = settings.model_copy(update={"roster": [
+            RosterEntry(rep=rep, region="", product_line="") for rep in reps]})
+    ctx = Context.make(settings, today)
+    findings: list[Finding] = []
+    for t in tables:
+        findings += check_table(t, ctx)
+    both = pd.concat([t.df for t in tables]) if len(tables) > 1 else tables[0].df
+    frame, dropped = dedupe(both)
+    return DailySource(root, files, settings, tables, findings, frame, len(dropped),
+                       tables[0].lang)
+
+
+def load_targets(root: Path, settings: Settings | None = None) -> Targets:
+    """The target breakdown of a workspace (empty when it has none); one read."""
+    from xlsales.io.read import WorkbookReader, first_error
+
+    path = book_path(root, "targets")
+    if not path.exists():
+        return Targets()
+    settings = settings or workspace_settings(root)
+    with WorkbookReader(path) as wb:
+        owners = wb.table(T.get("targets"), settings)
+        team = wb.table(T.get("team_targets"), settings)
+    first_error(owners)
+    first_error(team)
+    return Targets.from_records(owners.records(), team.records())
+
+
+@dataclass
+class Workspace:
+    """The customer-side tables of a workspace, read once."""
+
+    root: Path
+    settings: Settings
+    tables: dict[str, Table]
+    lang: Lang
+
+    def frame(self, key: str) -> pd.DataFrame:
+        """The canonical frame of a table (empty when the workbook has none)."""
+        from xlsales.frames import frame
+
+        table = self.tables.get(key)
+        return table.df if table is not None else frame([], T.get(key))
+
+    def records(self, key: str) -> list[dict[str, Any]]:
+        """Rows as records, each with its Excel row as ``_row``."""
+        table = self.tables.get(key)
+        return table.records(with_row=True) if table else []
+
+
+def load_customers(source: str | os.PathLike[str],
+                   keys: tuple[str, ...] = ("customers", "follow_ups", "leads",
+                                            "opportunities", "stage_history"),
+                   settings: Settings | None = None) -> Workspace:
+    """Read the customers workbook's tables (and the settings) of a workspace."""
+    from xlsales.io.read import WorkbookReader
+
+    path = Path(source)
+    if path.is_dir():
+        path = book_path(path, "customers")
+    root = path.parent
+    settings = settings or workspace_settings(root)
+    tables = {}
+    with WorkbookReader(path) as wb:
+        for key in keys:
+            try:
+                tables[key] = wb.table(T.get(key), settings)
+            except XlsalesError:
+                if key in ("customers", "opportunities"):
+                    raise
+    lang = next(iter(tables.values())).lang
+    return Workspace(root, settings, tables, lang)
