@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import bisect
+
+import pandas as pd
+
 from xlsales.context import Context
 from xlsales.findings import Finding, Rule
 from xlsales.normalize import name_key
-from xlsales.stagemoves import moves_frame
+from xlsales.stagemoves import table_moves
 
 R_NO_TARGET = Rule(id="X.rep_without_target", severity="warning",
                    zh="{rep} 在 {quarter} 没有销售目标(目标分解表中无此人)",
@@ -26,29 +30,30 @@ def check(ctx: Context, only: set[str]) -> list[Finding]:
     df = daily.df
     targets = ctx.tables.get("targets")
     if targets is not None:
-        t = targets.df
-        have = set(zip(t["owner"], t["quarter"], strict=True))
+        t = targets.df[["owner", "quarter"]].dropna().drop_duplicates()
+        have = pd.MultiIndex.from_frame(t.astype(object))
         rows = df[df["rep"].notna() & df["date"].notna()]
         quarter = (rows["date"].dt.year.astype(str) + "Q"
                    + ((rows["date"].dt.month - 1) // 3 + 1).astype(str))
-        pairs = list(zip(rows["rep"], quarter, strict=True))
-        first = ~rows.assign(q=quarter).duplicated(["rep", "q"])
-        for row, pair, is_first in zip(rows.index, pairs, first, strict=True):
-            if is_first and pair not in have:
-                out.append(daily.finding(R_NO_TARGET, row, "rep", rep=pair[0], quarter=pair[1]))
+        pairs = pd.DataFrame({"rep": rows["rep"].astype(object),
+                              "quarter": quarter.astype(object)}, index=rows.index)
+        first = pairs[~pairs.duplicated()]
+        missing = first[~pd.MultiIndex.from_frame(first).isin(have)]
+        for row, rep, q in zip(missing.index, missing["rep"], missing["quarter"], strict=True):
+            out.append(daily.finding(R_NO_TARGET, row, "rep", rep=rep, quarter=q))
     opps = ctx.tables.get("opportunities")
     if opps is not None:
-        names = [name_key(c) for c in opps.df["customer"].dropna()]
+        names = sorted({name_key(c) for c in opps.df["customer"].dropna()})
         known = set(names)
-        moves = moves_frame(df["stage_moves"], ctx.settings)
+        moves = table_moves(daily, ctx.settings)
         moves = moves[moves["customer"].notna()]
-        verdict: dict[str, bool] = {}
-        for m in moves.itertuples():
-            key = name_key(m.customer)
-            if key not in verdict:
-                verdict[key] = key in known or (len(key) >= 2 and any(
-                    n.startswith(key) for n in names))
-            if not verdict[key]:
-                out.append(daily.finding(R_UNKNOWN_OPP, m.row, "stage_moves",
-                                         customer=m.customer))
+        found = {}
+        for customer in moves["customer"].unique():
+            key = name_key(customer)  # known, or the start of a known name (sorted: bisect)
+            at = bisect.bisect_left(names, key)
+            found[customer] = key in known or (len(key) >= 2 and at < len(names)
+                                               and names[at].startswith(key))
+        unknown = moves[~moves["customer"].map(found).astype(bool)]
+        for row, customer in zip(unknown["row"], unknown["customer"], strict=True):
+            out.append(daily.finding(R_UNKNOWN_OPP, row, "stage_moves", customer=customer))
     return out

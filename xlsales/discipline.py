@@ -28,21 +28,24 @@ def daily_frame(daily: Iterable[dict[str, Any]] | pd.DataFrame) -> pd.DataFrame:
 
 def dedupe(daily: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One row per rep and day: the latest submission wins (on a tie, the later row); the
-    others are returned apart. Rows keep the order in which their rep and day first
-    appear."""
+    others are returned apart. Rows without a rep or a readable date are no one's
+    duplicate and stay. Rows keep the order in which their rep and day first appear."""
     if daily.empty:
         return daily, daily.iloc[0:0]
     pos = np.arange(len(daily))
+    keyed = (daily["rep"].notna() & daily["date"].notna()).to_numpy()
     stamp = daily["submitted_at"].astype("datetime64[ms]").to_numpy().astype("int64")
     stamp = np.where(daily["submitted_at"].isna().to_numpy(), np.iinfo("int64").min, stamp)
     codes = group_codes(daily, ["rep", "date"])
+    codes = np.where(keyed, codes, -1 - pos)  # a key of its own for every unkeyed row
     order = np.lexsort((pos, stamp, codes))  # by key, then submission, then row
     last_of_key = np.r_[codes[order][1:] != codes[order][:-1], True]
     winners = order[last_of_key]
     first_pos = pd.Series(pos).groupby(codes).transform("min").to_numpy()
     winners = winners[np.argsort(first_pos[winners], kind="stable")]
-    dropped = np.setdiff1d(pos, winners)
-    return daily.iloc[winners], daily.iloc[dropped]
+    kept = np.zeros(len(daily), dtype=bool)
+    kept[winners] = True
+    return daily.iloc[winners], daily.iloc[np.flatnonzero(~kept)]
 
 
 def group_codes(df: pd.DataFrame, columns: list[str]) -> np.ndarray:
@@ -76,6 +79,32 @@ def expected_days(entry: RosterEntry, first: dt.date, last: dt.date,
     hi = min(last, entry.end_date) if entry.end_date else last
     leave = entry.leave_days()
     return [d for d in cal.days(lo, hi) if d not in leave] if lo <= hi else []
+
+
+def owed_frame(settings: Settings, first: dt.date, last: dt.date,
+               cal: WorkCalendar) -> pd.DataFrame:
+    """Every (rep, working day) a report is owed for in ``first``..``last``: the roster's
+    reps from their start to their end date, leave days excluded."""
+    days = np.array(cal.working_days(first, last), dtype="datetime64[D]")
+    reps: list[np.ndarray] = []
+    owed: list[np.ndarray] = []
+    for entry in settings.roster:
+        mask = np.ones(len(days), dtype=bool)
+        if entry.start_date:
+            mask &= days >= np.datetime64(entry.start_date, "D")
+        if entry.end_date:
+            mask &= days <= np.datetime64(entry.end_date, "D")
+        leave = entry.leave_days()
+        if leave:
+            mask &= ~np.isin(days, np.array(sorted(leave), dtype="datetime64[D]"))
+        mine = days[mask]
+        owed.append(mine)
+        reps.append(np.full(len(mine), entry.rep, dtype=object))
+    if not owed:
+        return pd.DataFrame({"rep": pd.Series(dtype=object),
+                             "date": pd.Series(dtype="datetime64[ms]")})
+    return pd.DataFrame({"rep": np.concatenate(reps),
+                         "date": np.concatenate(owed).astype("datetime64[ms]")})
 
 
 @dataclass

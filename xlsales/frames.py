@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -27,7 +28,7 @@ from xlsales import normalize as N
 from xlsales.cells import col_letters, range_bounds
 from xlsales.findings import Finding, Rule
 from xlsales.i18n import Lang
-from xlsales.tables.base import Kind, TableSpec, header_key
+from xlsales.tables.base import Column, Kind, TableSpec, header_key
 
 if TYPE_CHECKING:
     from xlsales.settings import Settings
@@ -134,6 +135,13 @@ class Table:
     bad: dict[str, set[int]] = field(default_factory=dict)
     raw_cells: dict[tuple[str, int], Any] = field(default_factory=dict)
     source: dict[str, pd.Series] = field(default_factory=dict)
+    derived: dict[Any, Any] = field(default_factory=dict)  # figures computed once per table
+
+    def once(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """``compute()``, remembered under ``key`` for the life of this table."""
+        if key not in self.derived:
+            self.derived[key] = compute()
+        return self.derived[key]
 
     # -- cells -------------------------------------------------------------------------
 
@@ -163,13 +171,37 @@ class Table:
         """A finding of ``rule`` at ``row``'s cell of column ``key``."""
         if isinstance(row, RowView):
             row = row.row
-        return Finding(
+        return Finding.model_construct(
             rule=rule.id, severity=rule.severity, message=rule.message(self.lang, **params),
             file=self.file, sheet=self.sheet,
             cell=self.cell(key, row) if row is not None and key else None,
             column=self.headers.get(key) if key else None,
             value=self.raw(key, row) if row is not None and key else None,
-            row=row)
+            row=None if row is None else int(row))
+
+    def findings_at(self, rule: Rule, rows: Iterable[int], key: str,
+                 params: Iterable[dict[str, Any]]) -> list[Finding]:
+        """Findings of ``rule`` at column ``key`` of many rows (cells and raw values looked
+        up for all of them at once)."""
+        rows = [int(r) for r in rows]
+        if not rows:
+            return []
+        letters = col_letters(self.cols[key]) if key in self.cols else None
+        kind = self.spec.column(key).kind
+        src = self.source.get(key)
+        raws = src.reindex(rows).tolist() if src is not None else [None] * len(rows)
+        column = self.headers.get(key)
+        out = []
+        for row, raw, p in zip(rows, raws, params, strict=True):
+            value = self.raw_cells.get((key, row), None)
+            if value is None and (key, row) not in self.raw_cells:
+                value = _python(raw, kind, raw=True)
+            out.append(Finding.model_construct(
+                rule=rule.id, severity=rule.severity, message=rule.message(self.lang, **p),
+                file=self.file, sheet=self.sheet,
+                cell=f"{letters}{row}" if letters else None, column=column, value=value,
+                row=row))
+        return out
 
     # -- rows as Python values ------------------------------------------------------------
 
@@ -287,7 +319,8 @@ def empty_column(kind: Kind, n: int) -> pd.Series:
 def _blank(s: pd.Series) -> pd.Series:
     """Blank cells of a typed column: missing, or text of spaces only."""
     if s.dtype == "str" or s.dtype == object:
-        return s.isna() | s.astype("str").str.strip().eq("")
+        text = s.astype("str")
+        return (s.isna() | text.eq("") | text.str.isspace()).fillna(True).astype(bool)
     return s.isna()
 
 
@@ -392,10 +425,10 @@ def build_table(raw: RawTable, spec: TableSpec, settings: Settings, *,
 
 def _read_finding(table: Table, rule: Rule, row: int, cell: str, header: str, value: Any,
                   **params: Any) -> Finding:
-    return Finding(rule=rule.id, severity=rule.severity,
-                   message=rule.message(table.lang, column=header, value=value, **params),
-                   file=table.file, sheet=table.sheet, cell=cell, column=header, value=value,
-                   row=row)
+    return Finding.model_construct(
+        rule=rule.id, severity=rule.severity,
+        message=rule.message(table.lang, column=header, value=value, **params),
+        file=table.file, sheet=table.sheet, cell=cell, column=header, value=value, row=int(row))
 
 
 def _normalise(values: pd.Series, kind: Kind) -> tuple[pd.Series, dict[int, Any]]:
@@ -461,8 +494,11 @@ def _totals(raw: RawTable, inputs: dict[str, RawColumn], n: int) -> np.ndarray:
         present = np.array(~_blank(s.reset_index(drop=True)).to_numpy(dtype=bool, na_value=False))
         for p in rejected:
             present[p] = True
-        labels = text.str.strip().str.casefold().isin(TOTAL_LABELS).to_numpy(
-            dtype=bool, na_value=False)
+        short = (text.str.len() <= 16).fillna(False).astype(bool)  # labels are short
+        labels = np.zeros(n, dtype=bool)
+        if short.any():
+            labels[short.to_numpy()] = text[short].str.strip().str.casefold().isin(
+                TOTAL_LABELS).to_numpy(dtype=bool, na_value=False)
         total |= present & ~decided & labels
         decided |= present
     return total
@@ -533,13 +569,18 @@ def match_header(row: list[Any], lookup: dict[str, str]) -> dict[str, int]:
     return found
 
 
+@lru_cache(maxsize=256)
+def _lookup(columns: tuple[Column, ...]) -> dict[str, str]:
+    from xlsales.tables.base import header_lookup
+
+    return header_lookup(columns)
+
+
 def locate(sheets: dict[str, list[list[Any]]], spec: TableSpec, *, sheet: str | None = None,
            scan_rows: int = HEADER_SCAN_ROWS) -> tuple[str, int, dict[str, int]] | None:
     """(sheet, 0-based header row, column of each key) of ``spec`` among value grids
     (the first rows of each sheet are enough)."""
-    from xlsales.tables.base import header_lookup
-
-    lookup = header_lookup(spec.columns)
+    lookup = _lookup(spec.columns)
     required = {c.key for c in spec.columns if c.required and c.is_input}
     best: tuple[tuple[int, int], str, int, dict[str, int]] | None = None
     own_names = set(spec.sheet.all())

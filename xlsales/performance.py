@@ -75,22 +75,40 @@ def daily_share(targets: Targets, owner: str, day: dt.date, cal: WorkCalendar) -
     return month_target / days if days else None
 
 
-def period_target(targets: Targets, owner: str, first: dt.date, last: dt.date,
-                  cal: WorkCalendar) -> float | None:
-    """The owner's target over ``first``..``last`` (None when no month has one)."""
-    total, found = 0.0, False
+def month_shares(first: dt.date, last: dt.date,
+                 cal: WorkCalendar) -> list[tuple[int, int, float]]:
+    """(year, month, share) of every month ``first``..``last`` touches: the share of the
+    month's working days that lie in the period (0 for a month without working days)."""
+    out = []
     day = first
     while day <= last:
         m_first, m_last = month_range(day.year, day.month)
         end = min(last, m_last)
-        month_target = targets.month(owner, day.year, day.month)
+        days_in_month = cal.count(m_first, m_last)
+        out.append((day.year, day.month,
+                    cal.count(day, end) / days_in_month if days_in_month else 0.0))
+        day = end + dt.timedelta(days=1)
+    return out
+
+
+def shared_target(targets: Targets, owner: str,
+                  shares: list[tuple[int, int, float]]) -> float | None:
+    """The owner's target over a period given by :func:`month_shares` (None when no month
+    of it has one)."""
+    total, found = 0.0, False
+    for year, month, share in shares:
+        month_target = targets.month(owner, year, month)
         if month_target is not None:
             found = True
-            days_in_month = cal.count(m_first, m_last)
-            if days_in_month:
-                total += month_target * cal.count(day, end) / days_in_month
-        day = end + dt.timedelta(days=1)
+            total += month_target * share
     return total if found else None
+
+
+def period_target(targets: Targets, owner: str, first: dt.date, last: dt.date,
+                  cal: WorkCalendar) -> float | None:
+    """The owner's target over ``first``..``last``: each month's target spread evenly over
+    its working days (None when no month has one)."""
+    return shared_target(targets, owner, month_shares(first, last, cal))
 
 
 @dataclass

@@ -15,6 +15,8 @@ from xlsales.settings import Settings
 if TYPE_CHECKING:
     import pandas as pd
 
+    from xlsales.frames import Table
+
 _SPLIT = re.compile(r"[;；\n]+")
 _ARROW = re.compile(r"\s*(?:→|->|=>|-->|—>|⟶|➡|➔|至)\s*")
 _COLON = re.compile(r"\s*[:：]\s*")
@@ -93,69 +95,109 @@ def moves_frame(texts: pd.Series, settings: Settings) -> pd.DataFrame:
     :func:`parse_stage_moves` finds text by text, computed over the whole column."""
     import pandas as pd
 
-    from xlsales.normalize import clean_text_series
-
     texts = texts.dropna()
     if not len(texts):
         return pd.DataFrame({c: pd.Series(dtype=object) for c in MOVE_COLUMNS})
-    parts, parent = _split_parts(texts.astype("str"))
-    parts = clean_text_series(parts)
-    frame = pd.DataFrame({"row": texts.index.to_numpy()[parent], "text": parts})
-    frame = frame[frame["text"].notna()].reset_index(drop=True)
-    frame["seq"] = frame.groupby("row").cumcount()
-    head = frame["text"].str.extract(_HEAD_RE)
-    ends = head["stages"].str.split(_ARROW_RE, regex=True)
-    pair = ends.map(lambda e: (e[0], e[1]) if isinstance(e, list) and len(e) == 2 else None)
-    frm = pair.map(lambda p: p[0] if p else None)
-    to = pair.map(lambda p: p[1] if p else None)
-    unparsed = (head["customer"].fillna("") == "") | pair.isna() | (frm.fillna("") == "") | (
-        to.fillna("") == "")
-    lookups = settings.lookups()
-    names = {v: lookups.canonical("stages", v) for v in {*frm.dropna(), *to.dropna()}}
-    frm_c = frm.map(lambda v: names.get(v) if isinstance(v, str) else None).astype(object)
-    to_c = to.map(lambda v: names.get(v) if isinstance(v, str) else None).astype(object)
-    judged = {p: _judge(*p, settings) for p in {*zip(frm_c, to_c, strict=True)}}
-    problem: list[str | None] = []
-    detail: list[str] = []
-    for bad, f_raw, t_raw, f, t in zip(unparsed, frm, to, frm_c, to_c, strict=True):
-        if bad:
-            problem.append("unparsed")
-            detail.append("customer:from→to")
-        elif not isinstance(f, str) or not isinstance(t, str):
-            problem.append("unknown_stage")
-            detail.append(", ".join(e for e, c in ((f_raw, f), (t_raw, t))
-                                    if not isinstance(c, str)))
-        else:
-            kind = judged[(f, t)]
-            problem.append(kind)
-            detail.append(f"{f}→{t}" if kind else "")
-    out = pd.DataFrame({"row": frame["row"], "seq": frame["seq"],
-                        "customer": head["customer"].astype(object),
-                        "from_stage": frm_c.astype(object), "to_stage": to_c.astype(object),
-                        "text": frame["text"].astype(object),
-                        "problem": pd.Series(problem, dtype=object, index=frame.index),
-                        "detail": pd.Series(detail, dtype=object, index=frame.index)})
-    failed = out["problem"].isin(["unparsed", "unknown_stage"])
-    out.loc[failed, ["customer", "from_stage", "to_stage"]] = None
-    return out
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:  # pure-Python pandas (Pyodide without pyarrow): text by text
+        return _moves_one_by_one(texts, settings)
+    return _moves_arrow(texts, settings)
 
 
-def _split_parts(texts: pd.Series) -> tuple[pd.Series, Any]:
-    """The parts of every text split at ; ； and newlines, with the position of its text."""
+def table_moves(table: Table, settings: Settings) -> pd.DataFrame:
+    """:func:`moves_frame` of a table's stage-move column, computed once per table."""
+    return table.once(("moves", id(settings)),
+                      lambda: moves_frame(table.df["stage_moves"], settings))
+
+
+def _moves_arrow(texts: pd.Series, settings: Settings) -> pd.DataFrame:
     import numpy as np
     import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
-    try:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-    except ImportError:  # pure-Python pandas (Pyodide without pyarrow)
-        lists = [_SPLIT.split(t) for t in texts.tolist()]
-        parent = np.repeat(np.arange(len(lists)), [len(x) for x in lists])
-        return pd.Series([p for x in lists for p in x], dtype="str"), parent
-    arr = pa.array(texts.to_numpy(dtype=object), type=pa.large_string())
+    from xlsales.normalize import clean_text_series
+
+    arr = pa.array(texts.astype("str").to_numpy(dtype=object), type=pa.large_string())
     lists = pc.split_pattern_regex(arr, _PART_RE)
-    parts = pd.Series(pc.list_flatten(lists).to_pandas(), dtype="str")
-    return parts, pc.list_parent_indices(lists).to_numpy()
+    parts = clean_text_series(pd.Series(pc.list_flatten(lists).to_pandas(), dtype="str"))
+    parent = pc.list_parent_indices(lists).to_numpy()
+    keep = parts.notna().to_numpy()
+    parts = parts[keep].reset_index(drop=True)
+    rows = texts.index.to_numpy()[parent[keep]]
+    seq = pd.Series(rows).groupby(rows).cumcount().to_numpy()
+    head = pc.extract_regex(pa.array(parts.to_numpy(dtype=object), type=pa.large_string()),
+                            _HEAD_RE)
+    customer = head.field("customer")
+    ends = pc.split_pattern_regex(head.field("stages"), _ARROW_RE)
+    two = pc.fill_null(pc.equal(pc.list_value_length(ends), 2), False).to_numpy(
+        zero_copy_only=False)
+    frm = pc.list_element(pc.if_else(two, ends, pa.scalar(["", ""], ends.type)), 0)
+    to = pc.list_element(pc.if_else(two, ends, pa.scalar(["", ""], ends.type)), 1)
+    frm_s = frm.to_numpy(zero_copy_only=False)
+    to_s = to.to_numpy(zero_copy_only=False)
+    cust = customer.to_numpy(zero_copy_only=False)
+    unparsed = ~two | pd.isna(cust) | (cust == "") | (frm_s == "") | (to_s == "")
+    stages = [st.canonical for st in settings.stages]
+    index = {name: i for i, name in enumerate(stages)}
+    lookups = settings.lookups()
+
+    def codes(values: np.ndarray) -> np.ndarray:
+        found, uniques = pd.factorize(values)
+        canon = [index.get(lookups.canonical("stages", v) or "", -1)
+                 if isinstance(v, str) and v else -1 for v in uniques]
+        return np.array([*canon, -1])[found]
+
+    fi, ti = codes(frm_s), codes(to_s)
+    unknown = ~unparsed & ((fi < 0) | (ti < 0))
+    verdicts = np.array([[_judge(a, b, settings) for b in stages] for a in stages] + [[None]],
+                        dtype=object) if stages else np.empty((0, 0), dtype=object)
+    ok = ~unparsed & ~unknown
+    problem = np.full(len(parts), None, dtype=object)
+    problem[unparsed] = "unparsed"
+    problem[unknown] = "unknown_stage"
+    problem[ok] = [verdicts[a][b] for a, b in zip(fi[ok], ti[ok], strict=True)]
+    names = np.array([*stages, None], dtype=object)
+    detail = np.full(len(parts), "", dtype=object)
+    detail[unparsed] = "customer:from→to"
+    for i in np.flatnonzero(unknown):
+        detail[i] = ", ".join(e for e, c in ((frm_s[i], fi[i]), (to_s[i], ti[i])) if c < 0)
+    for i in np.flatnonzero(ok & pd.notna(problem)):
+        detail[i] = f"{names[fi[i]]}→{names[ti[i]]}"
+    keep_move = ok
+    columns = {"customer": np.where(keep_move, cust, None),
+               "from_stage": np.where(keep_move, names[fi], None),
+               "to_stage": np.where(keep_move, names[ti], None),
+               "text": parts.astype(object).to_numpy(), "problem": problem, "detail": detail}
+    return pd.DataFrame({"row": rows, "seq": seq,
+                         **{k: pd.Series(v, dtype=object) for k, v in columns.items()}})
+
+
+def _moves_one_by_one(texts: pd.Series, settings: Settings) -> pd.DataFrame:
+    import pandas as pd
+
+    out = []
+    for row, text in texts.items():
+        found, problems = parse_stage_moves(text, settings)
+        by_text = {p.text: p for p in problems}
+        seq = 0
+        for part in _SPLIT.split(str(text)):
+            part = clean_text(part) or ""
+            if not part:
+                continue
+            move = next((m for m in found if m.text == part), None)
+            p = by_text.get(part)
+            out.append({"row": row, "seq": seq,
+                        "customer": move.customer if move else None,
+                        "from_stage": move.from_stage if move else None,
+                        "to_stage": move.to_stage if move else None, "text": part,
+                        "problem": p.kind if p else None, "detail": p.detail if p else ""})
+            seq += 1
+    frame = pd.DataFrame(out, columns=list(MOVE_COLUMNS), dtype=object)
+    return frame.astype({"seq": "int64"})
+
+
 
 
 def _judge(frm: Any, to: Any, settings: Settings) -> str | None:

@@ -133,8 +133,8 @@ def _settings_near(path: Path) -> Settings:
     return Settings.default()
 
 
-# Tables another table's cross-checks need.
-_CROSS_NEEDS = {"daily": ("targets", "opportunities")}
+# Tables (and their columns) another table's cross-checks need.
+_CROSS_NEEDS = {"daily": {"targets": ("owner", "quarter"), "opportunities": ("customer",)}}
 
 
 def _workspace_context(path: Path, settings: Settings,
@@ -145,12 +145,12 @@ def _workspace_context(path: Path, settings: Settings,
 
     out: dict[str, Table] = {}
     for key in have:
-        for need in _CROSS_NEEDS.get(key, ()):
+        for need, columns in _CROSS_NEEDS.get(key, {}).items():
             other = book_path(path.parent, BOOK_OF_TABLE[need].key)
             if need in have or need in out or not other.exists() or other == path:
                 continue
             try:
-                out[need] = read_table(other, T.get(need), settings)
+                out[need] = read_table(other, T.get(need), settings, keys=columns)
             except TableNotFoundError:
                 continue
     return out

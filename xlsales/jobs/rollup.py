@@ -71,7 +71,7 @@ def run_rollup(source: str | os.PathLike[str], *, week: str | None = None,
     targets = load_targets(daily.root, daily.settings)
     cal = WorkCalendar.of(daily.settings)
     rows = weekly_rollup(daily.frame, targets, daily.settings, weeks, today=today, cal=cal,
-                         errors_by_row=daily.errors_by_row)
+                         errors_by_row=daily.errors_by_row, moves=daily.moves)
     result = RollupResult(weeks, rows, daily.findings, daily.dropped)
     if write:
         if out:

@@ -23,6 +23,7 @@ from xlsales.settings import RosterEntry, Settings
 from xlsales.workspace import BOOK_BY_KEY, book_path, read_settings
 
 WEEKLY_FILE = "weekly_report.xlsx"
+FILE_ROWS = 10_000_000  # row labels of the n-th daily file are its rows + n × this
 
 
 def workspace_settings(root: Path) -> Settings:
@@ -47,6 +48,16 @@ class DailySource:
     frame: pd.DataFrame
     dropped: int
     lang: Lang
+
+    @property
+    def moves(self) -> pd.DataFrame:
+        """The stage moves of the frame's rows (parsed once per table, as validated)."""
+        from xlsales.stagemoves import table_moves
+
+        parts = [table_moves(t, self.settings).assign(row=lambda m, i=i: m["row"] + i * FILE_ROWS)
+                 for i, t in enumerate(self.tables)]
+        moves = pd.concat(parts) if len(parts) > 1 else parts[0]
+        return moves[moves["row"].isin(self.frame.index)]
 
     @property
     def rows(self) -> list[dict[str, Any]]:
@@ -109,7 +120,7 @@ def load_daily(source: str | os.PathLike[str], *, today: dt.date | None = None,
     findings: list[Finding] = []
     for t in tables:
         findings += check_table(t, ctx)
-    both = pd.concat([t.df for t in tables]) if len(tables) > 1 else tables[0].df
+    both = pd.concat([t.df.set_axis(t.df.index + i * FILE_ROWS) for i, t in enumerate(tables)])
     frame, dropped = dedupe(both)
     return DailySource(root, files, settings, tables, findings, frame, len(dropped),
                        tables[0].lang)

@@ -7,6 +7,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel
@@ -134,14 +135,24 @@ def header_key(text: object) -> str:
     """Normalise a header for matching: NFKC, brackets, spaces and case folded."""
     if text is None:
         return ""
-    s = unicodedata.normalize("NFKC", str(text)).translate(_BRACKETS)
+    return _header_key(str(text))
+
+
+@lru_cache(maxsize=8192)
+def _header_key(text: str) -> str:
+    s = unicodedata.normalize("NFKC", text).translate(_BRACKETS)
     s = _SPACES.sub("", s).casefold()
     return s
 
 
 def header_key_without_unit(text: object) -> str:
     """Like :func:`header_key` with a trailing bracketed unit removed (``季度目标(万元)``)."""
-    return re.sub(r"\([^()]*\)$", "", header_key(text))
+    return _without_unit(header_key(text))
+
+
+@lru_cache(maxsize=8192)
+def _without_unit(key: str) -> str:
+    return re.sub(r"\([^()]*\)$", "", key)
 
 
 def header_lookup(columns: Iterable[Column]) -> dict[str, str]:

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from xlsales.findings import Finding, Rule, in_row_order
 from xlsales.i18n import Label
-from xlsales.stagemoves import moves_frame
+from xlsales.stagemoves import table_moves
 from xlsales.tables.base import CondFormat, Kind, TableSpec, col
 
 if TYPE_CHECKING:
@@ -162,11 +162,14 @@ def check(table: Table, ctx: Context) -> list[Finding]:
                             seconds=ctx.settings.general.report_deadline.second)
     submitted = df["submitted_at"]
     late = (has_day & submitted.notna() & (submitted > day + deadline)).fillna(False)
-    for row, sub, d in zip(df.index[late], submitted[late], day[late], strict=True):
-        out.append((row, 4, table.finding(
-            R_LATE, row, "submitted_at", submitted=f"{sub:%Y-%m-%d %H:%M}",
-            deadline=f"{d.date()} {ctx.settings.general.report_deadline:%H:%M}")))
-    moves = moves_frame(df["stage_moves"], ctx.settings)
+    cut = f"{ctx.settings.general.report_deadline:%H:%M}"
+    rows = df.index[late]
+    texts = submitted[late].dt.strftime("%Y-%m-%d %H:%M").tolist()
+    days = day[late].dt.strftime("%Y-%m-%d").tolist()
+    out += [(f.row, 4, f) for f in table.findings_at(
+        R_LATE, rows, "submitted_at",
+        ({"submitted": t, "deadline": f"{d} {cut}"} for t, d in zip(texts, days, strict=True)))]
+    moves = table_moves(table, ctx.settings)
     for m in moves[moves["problem"].notna()].itertuples():
         out.append((m.row, 5, table.finding(_MOVE_RULES[m.problem], m.row, "stage_moves",
                                             text=m.text, detail=m.detail)))

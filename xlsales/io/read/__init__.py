@@ -12,6 +12,7 @@ normalises the values into a :class:`~xlsales.frames.Table`.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -72,12 +73,16 @@ class WorkbookReader:
 
     def load(self, spec: TableSpec, settings: Settings, sheet: str, header_row: int,
              cols: dict[str, int], *, lang: Lang | None = None,
-             stop_at_blank: bool = False) -> Table:
-        """The table of ``spec`` whose header is at (0-based) ``header_row`` of ``sheet``."""
+             stop_at_blank: bool = False, keys: Iterable[str] | None = None) -> Table:
+        """The table of ``spec`` whose header is at (0-based) ``header_row`` of ``sheet``
+        (only the columns ``keys`` when given; the others read as blank)."""
         from xlsales.io.read.fastexcel_engine import load_raw
 
         grid = self.pkg.head(sheet, header_row + 1)
         headers = {k: str(grid[header_row][i]) for k, i in cols.items()}
+        if keys is not None:
+            cols = {k: c for k, c in cols.items() if k in set(keys)}
+            headers = {k: h for k, h in headers.items() if k in cols}
         info = self.pkg.sheet(sheet)
         huge = info is not None and info.part in self.report.huge_sheets
         try:
@@ -91,8 +96,9 @@ class WorkbookReader:
 
     def table(self, spec: TableSpec, settings: Settings, *, lang: Lang | None = None,
               sheet: str | None = None, scan_rows: int = HEADER_SCAN_ROWS,
-              stop_at_blank: bool = False) -> Table:
-        """Find ``spec`` (in ``sheet``, or any sheet) and read it; TableNotFoundError."""
+              stop_at_blank: bool = False, keys: Iterable[str] | None = None) -> Table:
+        """Find ``spec`` (in ``sheet``, or any sheet) and read it (only the columns
+        ``keys`` when given); TableNotFoundError when no sheet has it."""
         found = locate(self.heads(scan_rows), spec, sheet=sheet, scan_rows=scan_rows)
         if found is None:
             raise TableNotFoundError(
@@ -100,7 +106,7 @@ class WorkbookReader:
                 f"({', '.join(spec.headers('zh'))})", file=str(self.path))
         name, header_row, cols = found
         return self.load(spec, settings, name, header_row, cols, lang=lang,
-                         stop_at_blank=stop_at_blank)
+                         stop_at_blank=stop_at_blank, keys=keys)
 
     def tables_per_sheet(self, spec: TableSpec, settings: Settings, *,
                          scan_rows: int = HEADER_SCAN_ROWS,
@@ -127,11 +133,13 @@ class WorkbookReader:
 
 def read_table(path: str | os.PathLike[str], spec: TableSpec, settings: Settings, *,
                lang: Lang | None = None, sheet: str | None = None,
-               scan_rows: int = HEADER_SCAN_ROWS, stop_at_blank: bool = False) -> Table:
-    """Find ``spec`` in the workbook at ``path`` and read it."""
+               scan_rows: int = HEADER_SCAN_ROWS, stop_at_blank: bool = False,
+               keys: Iterable[str] | None = None) -> Table:
+    """Find ``spec`` in the workbook at ``path`` and read it (only the columns ``keys``
+    when given)."""
     with WorkbookReader(path) as wb:
         return wb.table(spec, settings, lang=lang, sheet=sheet, scan_rows=scan_rows,
-                        stop_at_blank=stop_at_blank)
+                        stop_at_blank=stop_at_blank, keys=keys)
 
 
 def read_tables_per_sheet(path: str | os.PathLike[str], spec: TableSpec, settings: Settings,

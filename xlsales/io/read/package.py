@@ -30,6 +30,7 @@ REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 PKG_REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 CHUNK = 1 << 22
 HEAD_CHUNK = 1 << 16
+FEED = 1 << 13  # the first rows are parsed in small bites: we stop after them
 _DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _ROOT = re.compile(rb"<[A-Za-z_]")
 _CELL_REF = re.compile(rb'\br="([A-Z]{1,3})(\d{1,7})"')
@@ -77,21 +78,20 @@ def _refuse_dtd(chunk: bytes, where: str, file: str, sheet: str | None = None) -
 
 def _pull(fh: IO[bytes], file: str, where: str, sheet: str | None = None,
           ) -> Iterator[tuple[str, Any]]:
-    """XML (event, element) pairs of a part, fed in chunks; refuses DTDs first."""
+    """XML (event, element) pairs of a part, fed in small bites (a reader that stops early
+    parses little); DTDs are refused first."""
     parser = XMLPullParser(events=("start", "end"))
-    first = True
-    while True:
+    chunk = fh.read(HEAD_CHUNK)
+    _refuse_dtd(chunk, where, file, sheet)
+    while chunk:
+        for at in range(0, len(chunk), FEED):
+            try:
+                parser.feed(chunk[at:at + FEED])
+                yield from parser.read_events()
+            except ParseError as exc:
+                raise WorkbookError(f"cannot read {where}: {exc}", file=file,
+                                    sheet=sheet) from exc
         chunk = fh.read(HEAD_CHUNK)
-        if first:
-            _refuse_dtd(chunk, where, file, sheet)
-            first = False
-        if not chunk:
-            break
-        try:
-            parser.feed(chunk)
-            yield from parser.read_events()
-        except ParseError as exc:
-            raise WorkbookError(f"cannot read {where}: {exc}", file=file, sheet=sheet) from exc
     try:
         parser.close()
         yield from parser.read_events()
@@ -99,40 +99,55 @@ def _pull(fh: IO[bytes], file: str, where: str, sheet: str | None = None,
         raise WorkbookError(f"cannot read {where}: {exc}", file=file, sheet=sheet) from exc
 
 
+_SI = re.compile(rb"<(?:\w+:)?si\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?si>)", re.DOTALL)
+_SI_START = re.compile(rb"<(?:\w+:)?si[\s>/]")
+_RPH = re.compile(rb"<(?:\w+:)?rPh\b.*?</(?:\w+:)?rPh>", re.DOTALL)
+_T = re.compile(rb"<(?:\w+:)?t\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?t>)", re.DOTALL)
+
+
 class SharedStrings:
-    """The shared-string table, parsed only as far as needed."""
+    """The shared-string table, read only as far as needed: items are located with byte
+    searches and decoded one by one when asked for (no tree)."""
 
     def __init__(self, zf: zipfile.ZipFile, part: str | None, file: str) -> None:
         self._zf, self._part, self._file = zf, part, file
-        self._items: list[str] = []
-        self._events: Iterator[tuple[str, Any]] | None = None
+        self._spans: list[int] = []
+        self._decoded: dict[int, str] = {}
         self._fh: IO[bytes] | None = None
+        self._buf = b""
+        self._pos = 0
         self._done = part is None or part not in zf.namelist()
 
     def get(self, index: int) -> str:
-        while index >= len(self._items) and not self._done:
-            self._advance()
-        return self._items[index] if 0 <= index < len(self._items) else ""
+        # the last start found may belong to an item not yet read to its end
+        while index >= len(self._spans) - (0 if self._done else 1) and not self._done:
+            self._scan()
+        if not 0 <= index < len(self._spans):
+            return ""
+        if index not in self._decoded:
+            m = _SI.match(self._buf, self._spans[index])
+            body = _RPH.sub(b"", (m.group(1) or b"") if m else b"")
+            text = b"".join(t.group(1) or b"" for t in _T.finditer(body))
+            self._decoded[index] = unescape(text.decode("utf-8", errors="replace"))
+        return self._decoded[index]
 
-    def _advance(self) -> None:
-        if self._events is None:
+    def _scan(self) -> None:
+        """Read one more chunk and note where each complete item starts in it."""
+        if self._fh is None:
             self._fh = self._zf.open(self._part or "")
-            self._events = _pull(self._fh, self._file, "the shared strings")
-        depth_rph = 0
-        parts: list[str] = []
-        for event, el in self._events:
-            tag = el.tag.rsplit("}", 1)[-1]
-            if tag == "rPh":
-                depth_rph += 1 if event == "start" else -1
-            elif event == "end" and tag == "t" and not depth_rph:
-                parts.append(el.text or "")
-            elif event == "end" and tag == "si":
-                self._items.append(unescape("".join(parts)))
-                el.clear()
-                return
-        self._done = True
-        if self._fh is not None:
+            chunk = self._fh.read(HEAD_CHUNK)
+            _refuse_dtd(chunk, "the shared strings", self._file)
+        else:
+            chunk = self._fh.read(CHUNK)
+        if not chunk:
+            self._done = True
             self._fh.close()
+            return
+        self._buf += chunk
+        starts = [m.start() for m in _SI_START.finditer(self._buf, self._pos)]
+        self._spans += starts
+        if starts:
+            self._pos = starts[-1] + 1
 
 
 class Package:
@@ -148,7 +163,7 @@ class Package:
             raise WorkbookError(f"cannot open the workbook: {exc}", file=self.file) from exc
         self.sheets, sst = self._sheet_list()
         self.strings = SharedStrings(self.zf, sst, self.file)
-        self._heads: dict[str, list[list[Any]]] = {}
+        self._heads: dict[str, tuple[int, list[list[Any]]]] = {}  # rows asked, grid
 
     def close(self) -> None:
         self.zf.close()
@@ -195,8 +210,8 @@ class Package:
         """The first ``rows`` rows of sheet ``name`` as a grid from A1 (strings, floats,
         booleans; '' for empty cells)."""
         cached = self._heads.get(name)
-        if cached is not None and len(cached) >= rows:
-            return cached[:rows]
+        if cached is not None and cached[0] >= rows:
+            return cached[1][:rows]
         info = self.sheet(name)
         if info is None or info.part not in self.zf.namelist():
             return []
@@ -245,7 +260,7 @@ class Package:
             if r < len(out):
                 for c, v in cols.items():
                     out[r][c] = v
-        self._heads[name] = out
+        self._heads[name] = (rows, out)
         return out
 
     @staticmethod
@@ -276,68 +291,70 @@ class Package:
         if info is None or info.part not in self.zf.namelist():
             return scan
         carry = b""
-        first = True
+        prefix: bytes | None = None
         with self.zf.open(info.part) as fh:
             while True:
                 chunk = fh.read(CHUNK)
-                if first:
+                if prefix is None:
                     _refuse_dtd(chunk, "the sheet", self.file, name)
-                    first = False
+                    root = _ROOT_TAG.search(chunk)
+                    prefix = root.group(1) + b":" if root and root.group(1) else b""
                 buf = carry + chunk
                 if not chunk:
-                    self._scan_buffer(buf, len(buf), scan, columns)
+                    _scan_buffer(buf, len(buf), scan, columns, prefix)
                     break
-                cut = max(buf.rfind(b"<c ", 0, len(buf)), buf.rfind(b"<row", 0, len(buf)))
+                tail = max(0, len(buf) - (1 << 16))
+                cut = max(buf.rfind(b"<" + prefix + b"c ", tail),
+                          buf.rfind(b"<" + prefix + b"row", tail))
                 cut = cut if cut > 0 else len(buf)
-                self._scan_buffer(buf, cut, scan, columns)
+                _scan_buffer(buf, cut, scan, columns, prefix)
                 carry = buf[cut:]
         return scan
 
-    def _scan_buffer(self, buf: bytes, end: int, scan: SheetScan,
-                     columns: set[int] | None) -> None:
-        for needle in (b"<f>", b"<f ", b"<f/", b':f>', b":f ", b":f/"):
-            pos = buf.find(needle, 0, end)
-            while pos >= 0:
-                self._formula_cell(buf, pos, scan, columns)
-                pos = buf.find(needle, pos + 2, end)
-        pos = buf.find(b't="b"', 0, end)
+
+_ROOT_TAG = re.compile(rb"<(?:(\w+):)?worksheet\b")
+_WINDOW = 512  # a cell's start tag lies this close before its formula
+
+
+def _scan_buffer(buf: bytes, end: int, scan: SheetScan, columns: set[int] | None,
+                 prefix: bytes) -> None:
+    """The cells (starting before ``end``) holding a formula or a boolean: found with
+    byte searches, each parsed on its own."""
+    ctag, close = b"<" + prefix + b"c ", b"</" + prefix + b"c>"
+    for needle in (b"<" + prefix + b"f>", b"<" + prefix + b"f ", b"<" + prefix + b"f/"):
+        pos = buf.find(needle, 0, end)
         while pos >= 0:
-            start = buf.rfind(b"<", 0, pos)
-            stop = buf.find(b"</", pos)
-            if start >= 0 and buf[start + 1:start + 3] in (b"c ", b"c\t") and stop > 0:
-                ref = self._ref(buf[start:buf.find(b">", start) + 1], columns)
-                v = _VALUE.search(buf, pos, buf.find(b">", stop) + 1)
-                if ref is not None and v is not None:
-                    scan.booleans[ref] = v.group(1).strip() == b"1"
-            pos = buf.find(b't="b"', pos + 5, end)
-        if b"mergeCell" in buf[:end]:
-            scan.merged += [m.group(1).decode() for m in _MERGE.finditer(buf, 0, end)]
+            start = buf.rfind(ctag, max(0, pos - _WINDOW), pos)
+            stop = buf.find(close, pos)
+            if start >= 0 and stop > 0:
+                tag_end = buf.find(b">", start, pos)
+                at = _cell_at(buf[start:tag_end], columns)
+                if at is not None and b't="str"' not in buf[start:tag_end]:
+                    v = _VALUE.search(buf, pos, stop)
+                    if v is None or not v.group(1):
+                        scan.uncached.add(at)
+            pos = buf.find(needle, pos + 2, end)
+    pos = buf.find(b't="b"', 0, end)
+    while pos >= 0:
+        start = buf.rfind(ctag, max(0, pos - _WINDOW), pos)
+        if start >= 0 and buf.find(b">", start, pos) < 0:  # inside a cell's start tag
+            tag_end = buf.find(b">", pos)
+            stop = buf.find(close, tag_end)
+            at = _cell_at(buf[start:tag_end], columns)
+            v = _VALUE.search(buf, tag_end, stop if stop > 0 else len(buf))
+            if at is not None and v is not None:
+                scan.booleans[at] = v.group(1).strip() == b"1"
+        pos = buf.find(b't="b"', pos + 5, end)
+    if buf.find(b"mergeCell", 0, end) >= 0:
+        scan.merged += [m.group(1).decode() for m in _MERGE.finditer(buf, 0, end)]
 
-    def _formula_cell(self, buf: bytes, pos: int, scan: SheetScan,
-                      columns: set[int] | None) -> None:
-        start = max(buf.rfind(b"<c ", 0, pos), buf.rfind(b":c ", 0, pos))
-        close = buf.find(b"</c>", pos)
-        close_ns = buf.find(b":c>", pos)
-        stop = min(x for x in (close, close_ns, len(buf)) if x >= 0)
-        if start < 0:
-            return
-        tag_end = buf.find(b">", start)
-        ref = self._ref(buf[start:tag_end + 1], columns)
-        if ref is None:
-            return
-        t = _TYPE.search(buf, start, tag_end)
-        if t is not None and t.group(1) == b"str":
-            return
-        v = _VALUE.search(buf, pos, stop + 4)
-        if v is None or not v.group(1):
-            scan.uncached.add(ref)
 
-    @staticmethod
-    def _ref(tag: bytes, columns: set[int] | None) -> tuple[int, int] | None:
-        m = _CELL_REF.search(tag)
-        if m is None:
-            return None
-        col = col_index(m.group(1).decode())
-        if columns is not None and col not in columns:
-            return None
-        return int(m.group(2)) - 1, col
+def _cell_at(tag: bytes, columns: set[int] | None) -> tuple[int, int] | None:
+    """(row, column) of a cell's start tag, when it is in ``columns``."""
+    m = _CELL_REF.search(tag)
+    if m is None:
+        return None
+    col = col_index(m.group(1).decode())
+    if columns is not None and col not in columns:
+        return None
+    return int(m.group(2)) - 1, col
