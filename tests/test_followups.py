@@ -49,7 +49,7 @@ CAL = WorkCalendar()
 # -- helpers ---------------------------------------------------------------------------------
 
 def customer(name: str = NAME, **kw: Any) -> dict[str, Any]:
-    """A canonical customer record (keys of tables/customers.py CustomerRow)."""
+    """A canonical customer record (keys are the column keys of tables.customers.CUSTOMERS)."""
     base: dict[str, Any] = {"customer_id": "C0001", "name": name, "owner": OWNER,
                             "stage": "意向客户", "tier": None, "created_on": None,
                             "last_contact": None, "birthday": None}

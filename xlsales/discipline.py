@@ -7,6 +7,7 @@ accepted too and turned into one.
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -155,23 +156,42 @@ def days_by_rep(daily: pd.DataFrame, mask: pd.Series | None = None) -> dict[str,
 def discipline(daily: Iterable[dict[str, Any]] | pd.DataFrame, settings: Settings,
                first: dt.date, last: dt.date, *, today: dt.date | None = None,
                cal: WorkCalendar | None = None) -> list[RepDiscipline]:
-    """Late and missing days per rep on the roster over ``first``..``last`` (up to today)."""
+    """Late and missing days per rep on the roster over ``first``..``last`` (up to today):
+    the days owed (:func:`owed_frame`) merged with the days reported."""
     cal = cal or WorkCalendar.of(settings)
     through = min(last, today) if today else last
-    df = daily_frame(daily)
+    df = daily_frame(daily)[["rep", "date", "submitted_at"]]
     dates = df["date"]
     inside = dates.notna() & (dates >= pd.Timestamp(first)) & (dates <= pd.Timestamp(through))
-    rows, _ = dedupe(df[inside])
-    reported = days_by_rep(rows)
-    late = days_by_rep(rows, late_mask(rows, settings.general.report_deadline))
+    rows, _ = dedupe(df[inside & df["rep"].notna()])
+    rows = rows.assign(late=late_mask(rows, settings.general.report_deadline))
+    owed = owed_frame(settings, first, through, cal).assign(owed=True)
+    both = owed.merge(rows[["rep", "date", "late"]].assign(seen=True), on=["rep", "date"],
+                      how="outer")
+    owed_, seen = both["owed"].eq(True), both["seen"].eq(True)
+    both = both.assign(owed=owed_, seen=seen, late=both["late"].eq(True),
+                       day=both["date"].dt.date)
+    per: dict[str, dict[str, list[dt.date]]] = defaultdict(
+        lambda: {"missing": [], "late": [], "extra": [], "reported": []})
+    both = both.sort_values(["rep", "date"], kind="stable")
+    for rep, day, o, s_, late in zip(both["rep"].tolist(), both["day"].tolist(),
+                                     both["owed"].tolist(), both["seen"].tolist(),
+                                     both["late"].tolist(), strict=True):
+        mine = per[rep]
+        if o and not s_:
+            mine["missing"].append(day)
+        if s_ and late:
+            mine["late"].append(day)
+        if s_ and not o:
+            mine["extra"].append(day)
+        if s_ and o:
+            mine["reported"].append(day)
+    expected = owed.groupby("rep").size().to_dict()
     out = []
     for entry in settings.roster:
-        owed = expected_days(entry, first, through, cal)
-        mine = reported.get(entry.rep, set())
+        mine = per.get(entry.rep, {"missing": [], "late": [], "extra": [], "reported": []})
         out.append(RepDiscipline(
-            rep=entry.rep, expected=len(owed),
-            reported=sum(1 for d in owed if d in mine),
-            late_days=sorted(late.get(entry.rep, set())),
-            missing_days=[d for d in owed if d not in mine],
-            extra_days=sorted(d for d in mine if d not in set(owed))))
+            rep=entry.rep, expected=int(expected.get(entry.rep, 0)),
+            reported=len(mine["reported"]), late_days=mine["late"],
+            missing_days=mine["missing"], extra_days=mine["extra"]))
     return out

@@ -220,7 +220,8 @@ def completion(daily: Iterable[dict[str, Any]] | pd.DataFrame, targets: Targets,
 def owners_target(targets: Targets, owners: Iterable[str], first: dt.date, last: dt.date,
                   cal: WorkCalendar) -> float | None:
     """The owners' pro-rated targets added up (None when none of them has one)."""
-    shares = [period_target(targets, rep, first, last, cal) for rep in owners]
+    months = month_shares(first, last, cal)
+    shares = [shared_target(targets, rep, months) for rep in owners]
     found = [x for x in shares if x is not None]
     return sum(found) if found else None
 
@@ -246,8 +247,9 @@ def _team_target(targets: Targets, members: list[str], first: dt.date, last: dt.
         lo, hi = max(first, q_first), min(last, q_last)
         if lo > hi:
             continue
-        owners_q = sum(period_target(targets, o, q_first, q_last, cal) or 0.0 for o in members)
-        owners_p = sum(period_target(targets, o, lo, hi, cal) or 0.0 for o in members)
+        whole, part = month_shares(q_first, q_last, cal), month_shares(lo, hi, cal)
+        owners_q = sum(shared_target(targets, o, whole) or 0.0 for o in members)
+        owners_p = sum(shared_target(targets, o, part) or 0.0 for o in members)
         if owners_q:
             total += team_total * owners_p / owners_q
     return total or None

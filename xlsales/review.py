@@ -42,8 +42,9 @@ from xlsales.performance import (
     Targets,
     group_of,
     in_period,
+    month_shares,
     owners_target,
-    period_target,
+    shared_target,
     team_target,
 )
 from xlsales.pipeline import forecast
@@ -184,12 +185,12 @@ class PeriodBase:
 
     first: dt.date
     last: dt.date
-    sums: pd.DataFrame  # rep → daily sums
+    sums: dict[str, tuple[float, ...]]  # rep → the DAILY_SUMS
     late: dict[str, int]
     missing: dict[str, int]
-    won_count: pd.Series
-    won_amount: pd.Series
-    lost_count: pd.Series
+    won_count: dict[str, int]
+    won_amount: dict[str, float]
+    lost_count: dict[str, int]
     intent: dict[str, set[str]]
     won_customers: dict[str, set[str]]
     quota: dict[str, float | None]
@@ -225,7 +226,9 @@ def period_base(data: ReviewData, first: dt.date, last: dt.date, through: dt.dat
     s = data.settings
     d = data.deduped
     mine = d[in_period(d["date"], first, through) & d["rep"].notna()]
-    sums = mine.groupby("rep")[list(DAILY_SUMS)].sum()
+    g = mine.groupby("rep")[list(DAILY_SUMS)].sum()
+    sums = dict(zip(g.index.tolist(), zip(*(g[c].tolist() for c in DAILY_SUMS), strict=True),
+                    strict=True)) if len(g) else {}
     disc = discipline(data.deduped, s, first, through, cal=cal)
     opps = data.opportunities
     closed = _closed_mask(data, first, last)
@@ -237,11 +240,11 @@ def period_base(data: ReviewData, first: dt.date, last: dt.date, through: dt.dat
     base = PeriodBase(
         first=first, last=last, sums=sums,
         late={x.rep: x.late for x in disc}, missing={x.rep: x.missing for x in disc},
-        won_count=won.groupby("owner").size(),
-        won_amount=won["amount"].fillna(0.0).groupby(won["owner"]).sum(),
-        lost_count=lost.groupby("owner").size(),
+        won_count=won.groupby("owner").size().to_dict(),
+        won_amount=won["amount"].fillna(0.0).groupby(won["owner"]).sum().to_dict(),
+        lost_count=lost.groupby("owner").size().to_dict(),
         intent=_customers_by_owner(at_intent), won_customers=_customers_by_owner(won),
-        quota={r: period_target(data.targets, r, first, last, cal) for r in reps},
+        quota=_quotas(data.targets, reps, first, last, cal),
         activity={k: _activity_by_owner(data.target_rows, col, first, last, cal)
                   for k, col in ACTIVITY.items()})
     data._bases[key] = base
@@ -250,18 +253,36 @@ def period_base(data: ReviewData, first: dt.date, last: dt.date, through: dt.dat
 
 def _customers_by_owner(opps: pd.DataFrame) -> dict[str, set[str]]:
     names = opps["customer"].astype(object).where(opps["customer"].notna(), "None")
-    return {str(owner): set(group.astype(str))
-            for owner, group in names.groupby(opps["owner"], sort=False)}
+    out: dict[str, set[str]] = defaultdict(set)
+    for owner, name in zip(opps["owner"].astype(object).tolist(), names.tolist(),
+                           strict=True):
+        out[str(owner)].add(str(name))
+    return dict(out)
+
+
+def _quotas(targets: Targets, reps: list[str], first: dt.date, last: dt.date,
+            cal: WorkCalendar) -> dict[str, float | None]:
+    months = month_shares(first, last, cal)
+    return {r: shared_target(targets, r, months) for r in reps}
 
 
 def _activity_by_owner(rows: list[dict[str, Any]], key: str, first: dt.date, last: dt.date,
                        cal: WorkCalendar) -> dict[str, float | None]:
+    """Each owner's activity target over the period (the rows' shares, each quarter's
+    share of the period worked out once)."""
+    factors: dict[str, float | None] = {}
     out: dict[str, float | None] = {}
     for r in rows:
-        share = _activity_share(r, key, first, last, cal)
-        if share is not None:
+        value, quarter = r.get(key), r.get("quarter")
+        if value is None or not quarter:
+            continue
+        if quarter not in factors:
+            factors[quarter] = _activity_share({key: 1.0, "quarter": quarter}, key, first,
+                                               last, cal)
+        factor = factors[quarter]
+        if factor is not None:
             owner = r.get("owner")
-            out[owner] = (out.get(owner) or 0.0) + share  # type: ignore[index]
+            out[owner] = (out.get(owner) or 0.0) + float(value) * factor  # type: ignore[index]
     return out
 
 
@@ -302,22 +323,25 @@ def figures(data: ReviewData, first: dt.date, last: dt.date, *, reps: list[str] 
     reps = reps if reps is not None else s.reps()
     through = min(last, today) if today and first <= today else last
     base = period_base(data, first, last, through, cal)
-    sums = base.sums.reindex(reps).fillna(0)
-    won_n = int(base.won_count.reindex(reps).fillna(0).sum())
-    lost_n = int(base.lost_count.reindex(reps).fillna(0).sum())
-    won_amount = float(base.won_amount.reindex(reps).fillna(0.0).sum())
+    zero = (0,) * len(DAILY_SUMS)
+    totals = dict(zip(DAILY_SUMS, map(sum, zip(*(base.sums.get(r, zero) for r in reps),
+                                               strict=True)), strict=True)) \
+        if reps else dict.fromkeys(DAILY_SUMS, 0)
+    won_n = sum(base.won_count.get(r, 0) for r in reps)
+    lost_n = sum(base.lost_count.get(r, 0) for r in reps)
+    won_amount = float(sum(base.won_amount.get(r, 0.0) for r in reps))
     intent = set().union(*(base.intent.get(r, set()) for r in reps))
     won_c = set().union(*(base.won_customers.get(r, set()) for r in reps)) & intent
     quota = (team_target(data.targets, s, first, last, cal) if reps == s.reps()
              else _total(base.quota, reps))
     values: dict[str, float | None] = {
-        "sales": float(sums["amount_signed"].sum()),
-        "new_customers": float(sums["new_customers"].sum()),
+        "sales": float(totals["amount_signed"]),
+        "new_customers": float(totals["new_customers"]),
         "avg_deal": average_deal(won_amount, won_n),
         "conversion": conversion_rate(len(won_c), len(intent)),
-        "visits": float(sums["visits"].sum()),
-        "effective": float(sums["effective"].sum()),
-        "proposals": float(sums["proposals"].sum()),
+        "visits": float(totals["visits"]),
+        "effective": float(totals["effective"]),
+        "proposals": float(totals["proposals"]),
         "win_rate": None if not (won_n or lost_n) else won_n / (won_n + lost_n),
         "late": float(sum(base.late.get(r, 0) for r in reps)),
         "missing": float(sum(base.missing.get(r, 0) for r in reps)),

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import operator
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import pandas as pd
@@ -55,12 +54,16 @@ class WeekRow:
         return completion_rate(self.amount_signed, self.target)
 
     def as_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = {f: getattr(self, f) for f in FIELDS}
         d["effective_rate"] = self.effective_rate
         d["completion"] = self.completion
         d["missing_days"] = [x.isoformat() for x in self.missing_days]
         d["week_end"] = self.week_end.isoformat() if self.week_end else None
         return d
+
+
+FIELDS = tuple(f.name for f in fields(WeekRow))
+NUMBERS = ("expected", "reported", "late", "missing", "errors", *SUMS)
 
 
 def weeks_between(first: dt.date, last: dt.date) -> list[str]:
@@ -121,43 +124,33 @@ def _problems(rows: pd.DataFrame) -> dict[tuple[str, str], str]:
     return {k: "; ".join(v) for k, v in out.items()}
 
 
-def _stats(rows: pd.DataFrame, deadline: dt.time) -> dict[tuple[str, str], tuple[Any, ...]]:
-    """Per (week, rep): the sums of the counts and the amount, and the late days."""
-    if not len(rows):
-        return {}
-    late = late_mask(rows, deadline)
-    g = rows.assign(_late=late).groupby(["week", "rep"], sort=False)
-    agg = g[[*SUMS, "_late"]].sum()
-    return {k: v for k, *v in zip(agg.index, *(agg[c].tolist() for c in agg.columns),
-                                  strict=True)}
-
-
 def _owed(settings: Settings, weeks: list[str], rows: pd.DataFrame, today: dt.date | None,
-          cal: WorkCalendar) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], int],
-                                      dict[tuple[str, str], list[dt.date]]]:
-    """Per (week, rep) of the roster: working days owed, owed days reported, and the
-    owed days missing (up to today)."""
+          cal: WorkCalendar) -> pd.DataFrame:
+    """Per (week, rep) of the roster: working days owed (``expected``), owed days reported
+    and the owed days missing (up to today)."""
+    index = pd.MultiIndex.from_tuples([], names=["week", "rep"])
+    empty = pd.DataFrame({"expected": [], "reported": [], "missing_days": []}, index=index)
     if not weeks:
-        return {}, {}, {}
+        return empty
     first = min(week_days(w)[0] for w in weeks)
     last = max(week_days(w)[1] for w in weeks)
     owed = owed_frame(settings, first, min(last, today) if today else last, cal)
     if not len(owed):
-        return {}, {}, {}
+        return empty
     owed["week"] = week_labels(owed["date"])
     owed = owed[owed["week"].isin(weeks)]
     seen = rows[["rep", "date"]].drop_duplicates().assign(seen=True)
     owed = owed.merge(seen, on=["rep", "date"], how="left")
     owed["seen"] = owed["seen"].astype("boolean").fillna(False).astype(bool)
     g = owed.groupby(["week", "rep"], sort=False)["seen"]
-    expected = g.size().to_dict()
-    reported = g.sum().to_dict()
+    out = pd.DataFrame({"expected": g.size(), "reported": g.sum()})
     gaps = owed[~owed["seen"]]
     missing: dict[tuple[str, str], list[dt.date]] = defaultdict(list)
     for week, rep, day in zip(gaps["week"].tolist(), gaps["rep"].tolist(),
                               gaps["date"].dt.date.tolist(), strict=True):
         missing[(week, rep)].append(day)
-    return expected, {k: int(v) for k, v in reported.items()}, missing
+    out["missing_days"] = [missing.get(k, []) for k in out.index]
+    return out
 
 
 def weekly_rollup(daily: Iterable[dict[str, Any]] | pd.DataFrame, targets: Targets,
@@ -165,12 +158,32 @@ def weekly_rollup(daily: Iterable[dict[str, Any]] | pd.DataFrame, targets: Targe
                   cal: WorkCalendar | None = None,
                   errors_by_row: dict[tuple[Any, Any], int] | None = None,
                   moves: pd.DataFrame | None = None) -> list[WeekRow]:
-    """Weekly rows for ``weeks``: reps, then per-region subtotals, then the team total.
+    """Weekly rows for ``weeks`` (see :func:`weekly_frame`) as :class:`WeekRow` objects."""
+    return week_rows(weekly_frame(daily, targets, settings, weeks, today=today, cal=cal,
+                                  errors_by_row=errors_by_row, moves=moves))
 
-    The sums, late counts, owed and missing days, stage moves and problems of every rep
-    and week come from group-bys and merges over the daily frame; only the output rows
-    are built one by one. ``moves`` are the rows' stage moves when already parsed
-    (:func:`xlsales.stagemoves.moves_frame`, by row label)."""
+
+def week_rows(frame: pd.DataFrame) -> list[WeekRow]:
+    """The rows of a weekly frame as :class:`WeekRow` objects."""
+    out = []
+    for values in zip(*(frame[f].tolist() for f in FIELDS), strict=True):
+        row = WeekRow(*values)
+        row.target = None if row.target is None or row.target != row.target else row.target
+        out.append(row)
+    return out
+
+
+def weekly_frame(daily: Iterable[dict[str, Any]] | pd.DataFrame, targets: Targets,
+                 settings: Settings, weeks: Iterable[str], *, today: dt.date | None = None,
+                 cal: WorkCalendar | None = None,
+                 errors_by_row: dict[tuple[Any, Any], int] | None = None,
+                 moves: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The weekly report of ``weeks``, one row per rep and week, then the region subtotals,
+    then the team total (the columns of :class:`WeekRow`).
+
+    Sums, late counts, owed and missing days, stage moves, problems, targets and the
+    subtotals all come from group-bys and merges over the daily frame. ``moves`` are the
+    rows' stage moves when already parsed (:func:`xlsales.stagemoves.moves_frame`)."""
     cal = cal or WorkCalendar.of(settings)
     weeks = list(weeks)
     needed = ["date", "rep", *SUMS, "stage_moves", "problems", "submitted_at"]
@@ -181,75 +194,84 @@ def weekly_rollup(daily: Iterable[dict[str, Any]] | pd.DataFrame, targets: Targe
     rows = rows[rows["date"].notna() & rows["rep"].notna()]
     rows = rows.assign(week=week_labels(rows["date"]) if len(rows) else pd.Series(dtype="str"))
     rows = rows[rows["week"].isin(weeks)]
-    stats = _stats(rows, settings.general.report_deadline)
-    expected, reported, missing = _owed(settings, weeks, rows, today, cal)
+    keys = ["week", "rep"]
+    stats = rows.assign(late=late_mask(rows, settings.general.report_deadline)).groupby(
+        keys, sort=False)[[*SUMS, "late"]].sum()
+    owed = _owed(settings, weeks, rows, today, cal)
+    reps = stats.join(owed, how="outer")
+    if not len(reps):
+        return pd.DataFrame({f: pd.Series(dtype=object) for f in FIELDS})
+    for c in (*SUMS, "late", "expected", "reported"):
+        reps[c] = reps[c].fillna(0)
+    reps = reps.reset_index()
     if moves is None and len(rows):
         moves = moves_frame(rows["stage_moves"], settings)
+    pairs = list(zip(reps["week"].tolist(), reps["rep"].tolist(), strict=True))
     progress = _progress(rows, moves) if len(rows) else {}
     problems = _problems(rows) if len(rows) else {}
+    errors = _errors_by_week(errors_by_row)
+    lookups = settings.lookups()
+    entry = [lookups.reps.get(r) for r in reps["rep"].tolist()]
+    week_end = {w: cal.week_end(w) for w in weeks}
+    reps = reps.assign(
+        level="rep", name=reps["rep"],
+        region=[e.region if e else "" for e in entry],
+        product_line=[e.product_line if e else "" for e in entry],
+        week_end=reps["week"].map(week_end), missing=reps["expected"] - reps["reported"],
+        progress=[progress.get(k, "") for k in pairs],
+        problems=[problems.get(k, "") for k in pairs],
+        errors=[errors.get(k, 0) for k in pairs],
+        missing_days=reps["missing_days"].map(lambda v: v if isinstance(v, list) else []),
+        target=_targets(reps, targets, weeks, cal),
+        amount_signed=reps["amount_signed"].round(6))
+    position = {rep: i for i, rep in enumerate(settings.reps())}
+    reps["_week"] = reps["week"].map({w: i for i, w in enumerate(weeks)})
+    reps["_pos"] = reps["rep"].map(position).fillna(len(position))
+    reps = reps.sort_values(["_week", "_pos", "rep"], kind="stable").reset_index(drop=True)
+    totals = [reps.assign(_level=0, _order=range(len(reps)))]
+    for level, by in (("region", "region"), ("team", None)):
+        group = ["week", by] if by else ["week"]
+        g = reps.groupby(group, sort=False)
+        t = g[list(NUMBERS)].sum()
+        t["target"] = g["target"].sum(min_count=1)
+        t["_week"] = g["_week"].first()
+        t = t.reset_index()
+        t["level"] = level
+        t["name"] = t[by] if by else settings.general.team_name
+        t["region"] = t[by] if by else ""
+        t["product_line"] = ""
+        t["week_end"] = t["week"].map(week_end)
+        t["progress"] = t["problems"] = ""
+        t["missing_days"] = [[] for _ in range(len(t))]
+        t["amount_signed"] = t["amount_signed"].round(6)
+        t["_level"] = 1 if by else 2
+        t["_order"] = _appearance(reps, group) if by else 0
+        totals.append(t)
+    out = pd.concat(totals, ignore_index=True).sort_values(
+        ["_week", "_level", "_order"], kind="stable")
+    for c in NUMBERS[:-1]:
+        out[c] = out[c].astype("int64")
+    return out[list(FIELDS)].reset_index(drop=True)
+
+
+def _appearance(reps: pd.DataFrame, group: list[str]) -> list[int]:
+    """Where each group (of a group-by with ``sort=False``) first appears among the reps."""
+    first = reps.reset_index().groupby(group, sort=False)["index"].min()
+    return first.tolist()
+
+
+def _errors_by_week(errors_by_row: dict[tuple[Any, Any], int] | None
+                    ) -> dict[tuple[str, str], int]:
     errors: dict[tuple[str, str], int] = defaultdict(int)
-    if errors_by_row:
-        for (rep, day), n in errors_by_row.items():
-            if rep is not None and isinstance(day, dt.date):
-                errors[(week_label(day), rep)] += n
-    roster = settings.reps()
-    roster_set = set(roster)
-    by_week: dict[str, set[str]] = defaultdict(set)
-    for week, rep in stats:
-        by_week[week].add(rep)
-    entries = settings.lookups().reps
-    out: list[WeekRow] = []
-    for week in weeks:
-        monday, sunday = week_days(week)
-        week_end = cal.week_end(week)
-        shares = month_shares(monday, sunday, cal)
-        present = sorted(by_week.get(week, set()) - roster_set)
-        reps: list[WeekRow] = []
-        for rep in roster + present:
-            key = (week, rep)
-            if key not in stats and not expected.get(key):
-                continue
-            entry = entries.get(rep)
-            row = WeekRow(week=week, level="rep", name=rep,
-                          region=entry.region if entry else "",
-                          product_line=entry.product_line if entry else "",
-                          week_end=week_end, expected=expected.get(key, 0),
-                          reported=reported.get(key, 0), missing_days=missing.get(key, []))
-            row.missing = len(row.missing_days)
-            if key in stats:
-                *counts, amount, late = stats[key]
-                for name, value in zip(SUMS[:-1], counts, strict=True):
-                    setattr(row, name, int(value))
-                row.amount_signed = round(float(amount), 6)
-                row.late = int(late)
-                row.progress = progress.get(key, "")
-                row.problems = problems.get(key, "")
-                row.errors = errors.get(key, 0)
-            row.target = shared_target(targets, rep, shares)
-            reps.append(row)
-        out += reps
-        regions: dict[str, list[WeekRow]] = defaultdict(list)
-        for r in reps:
-            regions[r.region].append(r)
-        for region, members in regions.items():
-            out.append(_total(week, "region", region, members, week_end))
-        if reps:
-            out.append(_total(week, "team", settings.general.team_name, reps, week_end))
-    return out
+    for (rep, day), n in (errors_by_row or {}).items():
+        if rep is not None and isinstance(day, dt.date):
+            errors[(week_label(day), rep)] += n
+    return errors
 
 
-_TOTALLED = ("expected", "reported", "late", "missing", "errors", *SUMS)
-_values = operator.attrgetter(*_TOTALLED)
-
-
-def _total(week: str, level: str, name: str, members: list[WeekRow],
-           week_end: dt.date | None) -> WeekRow:
-    row = WeekRow(week=week, level=level, name=name,
-                  region=name if level == "region" else "", week_end=week_end)
-    for key, total in zip(_TOTALLED, map(sum, zip(*map(_values, members), strict=True)),
-                          strict=True):
-        setattr(row, key, total)
-    row.amount_signed = round(float(row.amount_signed), 6)
-    targets = [m.target for m in members if m.target is not None]
-    row.target = sum(targets) if targets else None
-    return row
+def _targets(reps: pd.DataFrame, targets: Targets, weeks: list[str],
+             cal: WorkCalendar) -> list[float | None]:
+    """Each rep's target for each week (its months' targets spread over working days)."""
+    shares = {w: month_shares(*week_days(w), cal) for w in weeks}
+    return [shared_target(targets, rep, shares[week])
+            for week, rep in zip(reps["week"].tolist(), reps["rep"].tolist(), strict=True)]

@@ -157,7 +157,7 @@ def agenda_pack(root: str | os.PathLike[str], week: str) -> AgendaPack:
     monday, _ = week_days(week)
     last_week = week_label(monday - dt.timedelta(days=7))
     lw_first, lw_last = week_days(last_week)
-    daily = load_daily(root, today=today, settings=settings)
+    daily = load_daily(root, today=today, settings=settings, validate=False)
     lang = daily.lang
     targets = load_targets(root, settings)
     team = completion(daily.frame, targets, settings, lw_first, lw_last, by="team")

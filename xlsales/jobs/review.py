@@ -37,11 +37,11 @@ def review_data(root: Path) -> tuple[Any, Lang]:
     from xlsales.review import ReviewData
 
     settings = workspace_settings(root)
-    daily = load_daily(root, settings=settings)
+    daily = load_daily(root, settings=settings, validate=False)
     ws = load_customers(root, ("opportunities", "stage_history"), settings=settings)
     targets = load_targets(root, settings)
-    data = ReviewData(settings, targets, daily.rows, ws.records("opportunities"),
-                      ws.records("stage_history"), targets.rows)
+    data = ReviewData(settings, targets, daily.frame, ws.frame("opportunities"),
+                      ws.frame("stage_history"), targets.rows)
     return data, daily.lang
 
 

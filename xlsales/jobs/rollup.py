@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -14,21 +15,26 @@ from xlsales.calendar import WorkCalendar, display_week, parse_period, week_labe
 from xlsales.findings import Finding
 from xlsales.i18n import Label
 from xlsales.jobs.sources import WEEKLY_FILE, DailySource, load_daily, load_targets
-from xlsales.rollup import WeekRow, weekly_rollup, weeks_between
+from xlsales.rollup import WeekRow, week_rows, weekly_frame, weeks_between
 
 WEEK_SHEET = Label("周报 {week}", "Weekly {week}")
 
 
 @dataclass
 class RollupResult:
-    """What the weekly rollup read and wrote."""
+    """What the weekly rollup read and wrote (``frame``: one row per rep, region and team
+    and week; ``rows``: the same as :class:`WeekRow` objects)."""
 
     weeks: list[str]
-    rows: list[WeekRow]
+    frame: pd.DataFrame
     findings: list[Finding]
     dropped: int
     written: Path | None = None
     sheets: list[str] = field(default_factory=list)
+
+    @cached_property
+    def rows(self) -> list[WeekRow]:
+        return week_rows(self.frame)
 
     @property
     def errors(self) -> int:
@@ -70,9 +76,9 @@ def run_rollup(source: str | os.PathLike[str], *, week: str | None = None,
                          today=today)
     targets = load_targets(daily.root, daily.settings)
     cal = WorkCalendar.of(daily.settings)
-    rows = weekly_rollup(daily.frame, targets, daily.settings, weeks, today=today, cal=cal,
+    frame = weekly_frame(daily.frame, targets, daily.settings, weeks, today=today, cal=cal,
                          errors_by_row=daily.errors_by_row, moves=daily.moves)
-    result = RollupResult(weeks, rows, daily.findings, daily.dropped)
+    result = RollupResult(weeks, frame, daily.findings, daily.dropped)
     if write:
         if out:
             target = Path(out)
@@ -80,7 +86,7 @@ def run_rollup(source: str | os.PathLike[str], *, week: str | None = None,
             target = daily.files[0]
         else:  # per-rep workbooks: the weekly sheets go into a workbook of their own
             target = daily.root / WEEKLY_FILE
-        result.written, result.sheets = _write_weeks(daily, rows, weeks, target)
+        result.written, result.sheets = _write_weeks(daily, result.rows, weeks, target)
     return result
 
 

@@ -93,9 +93,9 @@ def daily_files(path: Path) -> tuple[Path, list[Path]]:
 
 
 def load_daily(source: str | os.PathLike[str], *, today: dt.date | None = None,
-               settings: Settings | None = None) -> DailySource:
-    """Read and validate the daily reports at ``source`` (workspace folder, a daily
-    workbook, or a folder of per-rep daily workbooks)."""
+               settings: Settings | None = None, validate: bool = True) -> DailySource:
+    """Read (and with ``validate``, check) the daily reports at ``source`` (workspace
+    folder, a daily workbook, or a folder of per-rep daily workbooks)."""
     from xlsales.io.read import read_table
     from xlsales.validate import check_table
 
@@ -119,7 +119,7 @@ def load_daily(source: str | os.PathLike[str], *, today: dt.date | None = None,
     ctx = Context.make(settings, today)
     findings: list[Finding] = []
     for t in tables:
-        findings += check_table(t, ctx)
+        findings += check_table(t, ctx) if validate else t.findings
     both = pd.concat([t.df.set_axis(t.df.index + i * FILE_ROWS) for i, t in enumerate(tables)])
     frame, dropped = dedupe(both)
     return DailySource(root, files, settings, tables, findings, frame, len(dropped),

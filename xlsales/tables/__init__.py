@@ -1,4 +1,9 @@
-"""Business tables: one module per table, each holding its columns, row model and rules."""
+"""Business tables, one module per group of tables.
+
+Each module holds its tables' column definitions, conditional formats and notes
+(:class:`TableSpec`) and, for the tables people fill in, their rules and checks;
+the checks every table gets from its columns are in ``checks``.
+"""
 
 from __future__ import annotations
 

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from typing import TYPE_CHECKING
-
-from pydantic import BaseModel, Field
 
 from xlsales.findings import Finding, Rule
 from xlsales.i18n import Label
@@ -17,45 +14,11 @@ if TYPE_CHECKING:
     from xlsales.frames import Table
 
 
-class AgendaRow(BaseModel):
-    """One agenda item of a weekly meeting."""
-
-    topic: str | None = None
-    time: str | None = None
-    no: int | None = None
-    item: str
-    owner: str | None = None
-    minutes: int = Field(ge=0)
-    materials: str | None = None
-
-
-class ActionItemRow(BaseModel):
-    """An action item agreed in a meeting."""
-
-    week: str | None = None
-    item: str
-    owner: str | None = None
-    due: dt.date | None = None
-    status: str | None = None
-    deliverable: str | None = None
-    note: str | None = None
-
-
-class MinutesRow(BaseModel):
-    """The minutes of one meeting."""
-
-    meeting_at: dt.datetime
-    attendees: str | None = None
-    summary: str | None = None
-    sent_at: dt.datetime | None = None
-
-
 AGENDA = TableSpec(
     key="agenda",
     name="Agenda",
     sheet=Label("会议议程", "Agenda"),
     title=Label("周度销售会议议程表", "Weekly sales meeting agenda"),
-    model=AgendaRow,
     blank_rows=6,
     columns=(
         col("topic", "会议主题", "Topic", width=16),
@@ -79,7 +42,6 @@ ACTIONS = TableSpec(
     name="ActionItems",
     sheet=Label("行动项", "Action items"),
     title=Label("会议行动项", "Action items"),
-    model=ActionItemRow,
     blank_rows=15,
     columns=(
         col("week", "会议周", "Week", width=10, hint=("如 2024-W10", "e.g. 2024-W10")),
@@ -105,7 +67,6 @@ MINUTES = TableSpec(
     name="Minutes",
     sheet=Label("会议纪要", "Minutes"),
     title=Label("会议纪要", "Meeting minutes"),
-    model=MinutesRow,
     blank_rows=8,
     columns=(
         col("meeting_at", "会议时间", "Meeting at", Kind.DATETIME, 16, required=True),
@@ -176,18 +137,11 @@ def check_actions(table: Table, ctx: Context) -> list[Finding]:
     return out
 
 
-class DataPointRow(BaseModel):
-    """A figure reported at the start of the meeting."""
-
-    metric: str
-
-
 MEETING_DATA = TableSpec(
     key="meeting_data",
     name="MeetingData",
     sheet=Label("议程", "Agenda"),
     title=Label("一、数据通报(上周)", "1. Last week's figures"),
-    model=DataPointRow,
     blank_rows=0,
     columns=(
         col("metric", "指标", "Figure", width=22),
@@ -197,18 +151,11 @@ MEETING_DATA = TableSpec(
 )
 
 
-class CarriedRow(BaseModel):
-    """An open action item carried over from an earlier week."""
-
-    item: str
-
-
 CARRIED = TableSpec(
     key="carried_actions",
     name="CarriedActions",
     sheet=Label("议程", "Agenda"),
     title=Label("三、遗留行动项跟进", "3. Open action items carried over"),
-    model=CarriedRow,
     blank_rows=0,
     columns=(
         col("from_week", "提出周", "From week", width=10),

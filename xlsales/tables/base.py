@@ -10,8 +10,6 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
-from pydantic import BaseModel
-
 from xlsales.i18n import Label, Lang
 
 
@@ -44,8 +42,9 @@ NUMBER_FORMATS: dict[Kind, str] = {
 class Column:
     """One column of a business table.
 
-    ``key`` is the row model's field name. ``formula`` is an Excel formula template
-    whose ``{key}`` placeholders become the A1 address of that column in the same row.
+    ``key`` is the column's name in code and in the table's canonical frame.
+    ``formula`` is an Excel formula template whose ``{key}`` placeholders become
+    the A1 address of that column in the same row.
     ``choices`` names a dropdown list (see :mod:`xlsales.settings`).
     """
 
@@ -97,14 +96,13 @@ class CondFormat:
 
 @dataclass(frozen=True)
 class TableSpec:
-    """A business table: its Excel Table name, sheet title, columns and row model."""
+    """A business table: its Excel Table name, sheet title, columns and formats."""
 
     key: str
     name: str
     sheet: Label
     title: Label
     columns: tuple[Column, ...]
-    model: type[BaseModel]
     blank_rows: int = 20
     notes: Label | None = None
     formats: tuple[CondFormat, ...] = ()

@@ -6,8 +6,6 @@ import datetime as dt
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field
-
 from xlsales.findings import Finding, Rule, in_row_order
 from xlsales.i18n import Label
 from xlsales.normalize import company_key, phone_key
@@ -22,51 +20,11 @@ if TYPE_CHECKING:
 UNKNOWN_BIRTHDAY = dt.date(1900, 1, 1)
 
 
-class CustomerRow(BaseModel):
-    """One customer of the archive."""
-
-    customer_id: str
-    name: str
-    contact: str | None = None
-    phone: str | None = None
-    industry: str | None = None
-    stage: str
-    tier: str | None = None
-    needs: str | None = None
-    budget: float | None = Field(default=None, ge=0)
-    purchase_cycle: str | None = None
-    source: str | None = None
-    city: str | None = None
-    credit_code: str | None = None
-    owner: str
-    created_on: dt.date | None = None
-    last_contact: dt.date | None = None
-    last_follow_up: str | None = None
-    next_follow_up: dt.date | None = None
-    next_reason: str | None = None
-    birthday: dt.date | None = None
-    lost_reason: str | None = None
-
-
-class FollowUpRow(BaseModel):
-    """One contact with a customer."""
-
-    date: dt.date
-    customer: str
-    owner: str
-    contact_kind: str | None = None
-    kind: str | None = None
-    content: str
-    commitments: str | None = None
-    next_date: dt.date | None = None
-
-
 CUSTOMERS = TableSpec(
     key="customers",
     name="Customers",
     sheet=Label("客户档案", "Customers"),
     title=Label("客户信息档案表", "Customer archive"),
-    model=CustomerRow,
     blank_rows=30,
     columns=(
         col("customer_id", "客户编号", "Customer ID", width=10, required=True),
@@ -113,7 +71,6 @@ FOLLOW_UPS = TableSpec(
     name="FollowUps",
     sheet=Label("跟进记录", "Follow-ups"),
     title=Label("客户跟进记录", "Follow-up log"),
-    model=FollowUpRow,
     blank_rows=30,
     columns=(
         col("date", "跟进日期", "Date", Kind.DATE, 12, required=True),
@@ -129,20 +86,11 @@ FOLLOW_UPS = TableSpec(
     ),
 )
 
-class DueRow(BaseModel):
-    """A follow-up due, in the due list sheet."""
-
-    owner: str
-    customer: str
-    date: dt.date
-
-
 DUE_LIST = TableSpec(
     key="due_list",
     name="DueFollowUps",
     sheet=Label("待跟进", "Due follow-ups"),
     title=Label("待跟进清单", "Follow-ups due"),
-    model=DueRow,
     blank_rows=0,
     columns=(
         col("owner", "负责人", "Owner", width=10),

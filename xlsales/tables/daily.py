@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, Field
-
 from xlsales.findings import Finding, Rule, in_row_order
 from xlsales.i18n import Label
 from xlsales.stagemoves import table_moves
@@ -17,24 +15,6 @@ if TYPE_CHECKING:
     from xlsales.frames import Table
 
 
-class DailyRow(BaseModel):
-    """A rep's report for one day."""
-
-    date: dt.date
-    rep: str
-    visits: int = Field(ge=0)
-    effective: int = Field(ge=0)
-    new_customers: int = Field(default=0, ge=0)
-    proposals: int = Field(default=0, ge=0)
-    amount_signed: float = Field(default=0.0, ge=0)
-    stage_moves: str | None = None
-    problems: str | None = None
-    next_plan: str | None = None
-    submitted_at: dt.datetime | None = None
-    spot_check: dt.date | None = None
-    check_result: str | None = None
-
-
 _COUNT_HINT = ("填写≥0的整数", "A whole number ≥ 0")
 
 DAILY = TableSpec(
@@ -42,7 +22,6 @@ DAILY = TableSpec(
     name="DailyReport",
     sheet=Label("销售日报", "Daily report"),
     title=Label("销售日报", "Daily sales report"),
-    model=DailyRow,
     blank_rows=30,
     columns=(
         col("date", "日期", "Date", Kind.DATE, 12, required=True,

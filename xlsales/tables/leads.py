@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel
-
 from xlsales.findings import Finding, Rule, in_row_order
 from xlsales.i18n import Label
 from xlsales.normalize import company_key
@@ -17,30 +15,11 @@ if TYPE_CHECKING:
     from xlsales.frames import Table
 
 
-class LeadRow(BaseModel):
-    """A sales lead."""
-
-    lead_id: str
-    company: str
-    industry: str | None = None
-    contact: str | None = None
-    title: str | None = None
-    phone: str | None = None
-    needs: str | None = None
-    source: str | None = None
-    priority: str
-    assignee: str | None = None
-    created_at: dt.datetime
-    assigned_at: dt.datetime | None = None
-    status: str | None = None
-
-
 LEADS = TableSpec(
     key="leads",
     name="Leads",
     sheet=Label("线索", "Leads"),
     title=Label("线索信息表", "Leads"),
-    model=LeadRow,
     blank_rows=20,
     columns=(
         col("lead_id", "线索ID", "Lead ID", width=10, required=True, aliases=("线索编号",)),

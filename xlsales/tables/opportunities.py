@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING
-
-from pydantic import BaseModel, Field
 
 from xlsales.findings import Finding, Rule, in_row_order
 from xlsales.i18n import Label
@@ -16,45 +13,11 @@ if TYPE_CHECKING:
     from xlsales.frames import Table
 
 
-class OpportunityRow(BaseModel):
-    """An opportunity in the pipeline."""
-
-    opp_id: str
-    name: str
-    customer: str
-    owner: str
-    product_line: str | None = None
-    stage: str
-    stage_entered: dt.date
-    amount: float = Field(ge=0)
-    expected_close: dt.date | None = None
-    urgency: str | None = None
-    budget_fit: str | None = None
-    decision_clarity: str | None = None
-    assessment: str | None = None
-    created_on: dt.date | None = None
-    closed_on: dt.date | None = None
-    lost_reason: str | None = None
-
-
-class StageChangeRow(BaseModel):
-    """One move of an opportunity from a stage to another."""
-
-    opp_id: str
-    customer: str | None = None
-    from_stage: str | None = None
-    to_stage: str
-    date: dt.date
-    owner: str | None = None
-    note: str | None = None
-
-
 OPPORTUNITIES = TableSpec(
     key="opportunities",
     name="Opportunities",
     sheet=Label("商机", "Opportunities"),
     title=Label("商机/销售进度跟踪表", "Opportunity tracker"),
-    model=OpportunityRow,
     blank_rows=20,
     columns=(
         col("opp_id", "商机编号", "Opportunity ID", width=11, required=True),
@@ -92,7 +55,6 @@ STAGE_HISTORY = TableSpec(
     name="StageHistory",
     sheet=Label("商机阶段记录", "Stage history"),
     title=Label("商机阶段变更记录", "Opportunity stage history"),
-    model=StageChangeRow,
     blank_rows=20,
     columns=(
         col("opp_id", "商机编号", "Opportunity ID", width=11, required=True),

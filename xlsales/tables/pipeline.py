@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
-
 from xlsales.i18n import Label
 from xlsales.tables.base import CondFormat, Kind, TableSpec, col
 
@@ -31,18 +29,11 @@ def _category(zh: str, en: str) -> str:
     return _by_level("weighted", f',{{ForecastLines.category}},"{{t:{zh}|{en}}}"')
 
 
-class ForecastLineRow(BaseModel):
-    """An open opportunity expected to close in the period."""
-
-    opp_id: str
-
-
 FORECAST_LINES = TableSpec(
     key="forecast_lines",
     name="ForecastLines",
     sheet=Label("预测明细", "Forecast lines"),
     title=Label("预测明细:本期预计成交的在途商机", "Open opportunities expected to close"),
-    model=ForecastLineRow,
     blank_rows=0,
     columns=(
         col("opp_id", "商机编号", "Opportunity ID", width=11),
@@ -61,18 +52,11 @@ FORECAST_LINES = TableSpec(
 )
 
 
-class ForecastSummaryRow(BaseModel):
-    """Forecast of a rep, region, product line or the team."""
-
-    key: str
-
-
 FORECAST = TableSpec(
     key="forecast",
     name="Forecast",
     sheet=Label("销售预测", "Forecast"),
     title=Label("加权销售预测", "Weighted forecast"),
-    model=ForecastSummaryRow,
     blank_rows=0,
     columns=(
         col("level", "层级", "Level", width=8),
@@ -107,12 +91,6 @@ FORECAST = TableSpec(
 )
 
 
-class FunnelRow(BaseModel):
-    """One stage of the funnel."""
-
-    stage: str
-
-
 # The stage's rate for the reverse calculation: the actual conversion, else (none, or 0 %)
 # the ideal one; and what the stage below needs (the deals needed under the last stage).
 _RATE = "IF(N({conversion})=0,{ideal},{conversion})"
@@ -123,7 +101,6 @@ FUNNEL = TableSpec(
     name="Funnel",
     sheet=Label("销售漏斗", "Funnel"),
     title=Label("销售漏斗与漏斗反推", "Sales funnel and the reverse calculation"),
-    model=FunnelRow,
     blank_rows=0,
     columns=(
         col("stage", "商机阶段", "Stage", width=14),
@@ -149,18 +126,11 @@ FUNNEL = TableSpec(
 )
 
 
-class FunnelSummaryRow(BaseModel):
-    """Quota, deal size and deals needed."""
-
-    quota: float | None = None
-
-
 FUNNEL_SUMMARY = TableSpec(
     key="funnel_summary",
     name="FunnelSummary",
     sheet=Label("销售漏斗", "Funnel"),
     title=Label("漏斗反推依据", "Basis of the reverse calculation"),
-    model=FunnelSummaryRow,
     blank_rows=0,
     columns=(
         col("quota", "本期目标(万元)", "Quota (10k CNY)", Kind.AMOUNT, 14),

@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
-
 from xlsales.i18n import Label
 from xlsales.tables.base import CondFormat, Kind, TableSpec, col
-
-
-class ReviewRow(BaseModel):
-    """One metric of the monthly review; cause..due are the manager's words."""
-
-    dimension: str
-    metric: str
-    target: float | None = None
-    actual: float | None = None
-    cause: str | None = None
-    improvement: str | None = None
-    owner: str | None = None
-    due: str | None = None
-
 
 REVIEW = TableSpec(
     key="review",
     name="MonthlyReview",
     sheet=Label("月度复盘", "Monthly review"),
     title=Label("月度业绩复盘分析表", "Monthly performance review"),
-    model=ReviewRow,
     blank_rows=12,
     columns=(
         col("dimension", "分析维度", "Dimension", width=12, required=True),
@@ -52,18 +35,11 @@ REVIEW = TableSpec(
 TABLES = (REVIEW,)
 
 
-class ComparisonRow(BaseModel):
-    """A rep, region or product line in the horizontal comparison."""
-
-    name: str
-
-
 HORIZONTAL = TableSpec(
     key="review_horizontal",
     name="Comparison",
     sheet=Label("横向对比", "Comparison"),
     title=Label("横向对比:代表、区域、产品线", "Side by side: reps, regions, product lines"),
-    model=ComparisonRow,
     blank_rows=0,
     columns=(
         col("level", "层级", "Level", width=8),
@@ -90,18 +66,11 @@ HORIZONTAL = TableSpec(
 )
 
 
-class TrendRow(BaseModel):
-    """One month of the vertical comparison."""
-
-    month: str
-
-
 TREND = TableSpec(
     key="review_trend",
     name="Trend",
     sheet=Label("纵向趋势", "Trend"),
     title=Label("纵向对比:近6个月", "Over time: the last six months"),
-    model=TrendRow,
     blank_rows=0,
     columns=(
         col("month", "月份", "Month", width=9),
@@ -117,18 +86,11 @@ TREND = TableSpec(
 )
 
 
-class CaseRow(BaseModel):
-    """A won or lost opportunity reviewed as a case."""
-
-    opp_id: str
-
-
 CASES = TableSpec(
     key="review_cases",
     name="Cases",
     sheet=Label("案例复盘", "Cases"),
     title=Label("案例复盘:本期最大的成交与输单", "Case review: the largest deal won and lost"),
-    model=CaseRow,
     blank_rows=0,
     columns=(
         col("kind", "类型", "Kind", width=8),

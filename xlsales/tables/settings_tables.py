@@ -2,37 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
-from pydantic import BaseModel
-
 from xlsales.i18n import Label
 from xlsales.tables.base import Kind, TableSpec, col
-
-
-class OptionRow(BaseModel):
-    """One scalar option."""
-
-    key: str
-    label: str | None = None
-    value: str | float | int | dt.time | None = None
-    description: str | None = None
-
-
-class CalendarRow(BaseModel):
-    """A team override of the statutory calendar."""
-
-    date: dt.date
-    kind: str
-    note: str | None = None
-
 
 OPTIONS = TableSpec(
     key="options",
     name="Options",
     sheet=Label("常规设置", "Options"),
     title=Label("常规设置", "Options"),
-    model=OptionRow,
     blank_rows=0,
     columns=(
         col("label", "设置项", "Option", width=22),
@@ -49,7 +26,6 @@ ROSTER = TableSpec(
     name="Roster",
     sheet=Label("销售团队", "Roster"),
     title=Label("销售团队花名册", "Team roster"),
-    model=BaseModel,
     blank_rows=10,
     columns=(
         col("rep", "销售代表", "Rep", width=10, required=True, aliases=("姓名",)),
@@ -71,7 +47,6 @@ LISTS = TableSpec(
     name="Lists",
     sheet=Label("下拉选项", "Dropdowns"),
     title=Label("下拉选项(区域、产品线、行业等)", "Dropdown lists (regions, product lines …)"),
-    model=BaseModel,
     blank_rows=10,
     columns=(
         col("list", "列表", "List", width=16, required=True),
@@ -90,7 +65,6 @@ STAGES = TableSpec(
     name="Stages",
     sheet=Label("商机阶段", "Stages"),
     title=Label("商机阶段与赢单概率", "Stages and win probabilities"),
-    model=BaseModel,
     blank_rows=2,
     columns=(
         col("order", "顺序", "Order", Kind.INT, 8, required=True),
@@ -113,7 +87,6 @@ FOLLOWUP_RULES = TableSpec(
     sheet=Label("跟进规则", "Follow-up rules"),
     title=Label("跟进时限规则(客户等级节奏见“客户等级”)",
                 "Follow-up deadlines (tier cadences are on the Tiers sheet)"),
-    model=BaseModel,
     blank_rows=0,
     columns=(
         col("zh", "规则", "Rule (Chinese)", width=30),
@@ -132,7 +105,6 @@ TIERS = TableSpec(
     name="Tiers",
     sheet=Label("客户等级", "Tiers"),
     title=Label("客户分级与跟进节奏", "Customer tiers and follow-up cadence"),
-    model=BaseModel,
     blank_rows=0,
     columns=(
         col("tier", "等级", "Tier", width=8, required=True),
@@ -153,7 +125,6 @@ CALENDAR = TableSpec(
     sheet=Label("日历调整", "Calendar"),
     title=Label("团队日历调整(在法定节假日与调休之外)",
                 "Team calendar overrides (on top of the statutory calendar)"),
-    model=CalendarRow,
     blank_rows=10,
     columns=(
         col("date", "日期", "Date", Kind.DATE, 12, required=True),
@@ -169,7 +140,6 @@ AGENDA_TEMPLATE = TableSpec(
     sheet=Label("周会议程模板", "Meeting agenda"),
     title=Label("周会固定议程(xlsales agenda 使用;合计不超过周会时长上限)",
                 "Standing agenda of the weekly meeting (used by xlsales agenda)"),
-    model=BaseModel,
     blank_rows=2,
     columns=(
         col("no", "序号", "No.", Kind.INT, 6, required=True, minimum=1),

@@ -6,8 +6,6 @@ import datetime as dt
 import re
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, Field
-
 from xlsales.calendar import quarter_months
 from xlsales.findings import Finding, Rule, in_row_order
 from xlsales.i18n import Label
@@ -20,37 +18,6 @@ if TYPE_CHECKING:
     from xlsales.frames import Table
 
 
-class TargetRow(BaseModel):
-    """One owner's quarterly target and its monthly split."""
-
-    region: str
-    product_line: str
-    owner: str
-    quarter: str
-    quarterly_target: float = Field(ge=0)
-    month1: float | None = Field(default=None, ge=0)
-    month2: float | None = Field(default=None, ge=0)
-    month3: float | None = Field(default=None, ge=0)
-    new_customers: int | None = Field(default=None, ge=0)
-    visits_per_week: int | None = Field(default=None, ge=0)
-    proposals_per_month: int | None = Field(default=None, ge=0)
-    strategy: str | None = None
-    owner_signed: str | None = None
-    manager_signed: str | None = None
-    signed_on: dt.date | None = None
-
-    def months(self) -> tuple[float, float, float]:
-        return (self.month1 or 0.0, self.month2 or 0.0, self.month3 or 0.0)
-
-
-class TeamTargetRow(BaseModel):
-    """The team's total target for a quarter."""
-
-    quarter: str
-    team_target: float = Field(ge=0)
-    note: str | None = None
-
-
 _AMOUNT_HINT = ("单位:万元,填写≥0的数字", "In 10,000 CNY; a number ≥ 0")
 
 TEAM = TableSpec(
@@ -58,7 +25,6 @@ TEAM = TableSpec(
     name="TeamTargets",
     sheet=Label("团队目标", "Team target"),
     title=Label("团队季度总目标", "Team quarterly target"),
-    model=TeamTargetRow,
     blank_rows=4,
     columns=(
         col("quarter", "季度", "Quarter", width=10, required=True,
@@ -85,7 +51,6 @@ TARGETS = TableSpec(
     name="Targets",
     sheet=Label("目标分解", "Targets"),
     title=Label("销售目标分解表(季度)", "Quarterly target breakdown"),
-    model=TargetRow,
     blank_rows=20,
     columns=(
         col("region", "区域", "Region", Kind.CHOICE, 10, required=True, choices="regions"),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
-
 from xlsales.i18n import Label
 from xlsales.tables.base import CondFormat, Kind, TableSpec, col
 
@@ -11,21 +9,11 @@ LEVELS = {"rep": Label("代表", "Rep"), "region": Label("区域小计", "Region
           "team": Label("团队合计", "Team")}
 
 
-class WeeklyRow(BaseModel):
-    """A line of the weekly report (see :class:`xlsales.rollup.WeekRow`)."""
-
-    week: str
-    level: str
-    name: str
-    comment: str | None = None
-
-
 WEEKLY = TableSpec(
     key="weekly",
     name="Weekly",
     sheet=Label("周报", "Weekly"),
     title=Label("销售周报", "Weekly sales report"),
-    model=WeeklyRow,
     blank_rows=0,
     columns=(
         col("week", "周", "Week", width=9),
@@ -67,20 +55,11 @@ WEEKLY = TableSpec(
 TABLES = (WEEKLY,)
 
 
-class ComplianceRow(BaseModel):
-    """A rep's reporting discipline over a period."""
-
-    rep: str
-    expected: int
-    reported: int
-
-
 COMPLIANCE = TableSpec(
     key="compliance",
     name="Compliance",
     sheet=Label("日报提交情况", "Compliance"),
     title=Label("日报提交情况(逾期与缺报)", "Daily-report discipline (late and missing)"),
-    model=ComplianceRow,
     blank_rows=0,
     columns=(
         col("period", "期间", "Period", width=10),
