@@ -17,7 +17,7 @@ import pandas as pd
 
 from xlsales.calendar import WorkCalendar
 from xlsales.frames import frame
-from xlsales.settings import RosterEntry, Settings
+from xlsales.settings import Settings
 
 
 def daily_frame(daily: Iterable[dict[str, Any]] | pd.DataFrame) -> pd.DataFrame:
@@ -63,23 +63,6 @@ def late_mask(daily: pd.DataFrame, deadline: dt.time) -> pd.Series:
     cut = daily["date"] + pd.Timedelta(hours=deadline.hour, minutes=deadline.minute,
                                        seconds=deadline.second)
     return (daily["submitted_at"] > cut).fillna(False).astype(bool)
-
-
-def is_late(row: dict[str, Any], deadline: dt.time) -> bool:
-    """Submitted after the deadline of its own day (or on a later day)."""
-    day, submitted = row.get("date"), row.get("submitted_at")
-    if not isinstance(day, dt.date) or not isinstance(submitted, dt.datetime):
-        return False
-    return submitted > dt.datetime.combine(day, deadline)
-
-
-def expected_days(entry: RosterEntry, first: dt.date, last: dt.date,
-                  cal: WorkCalendar) -> list[dt.date]:
-    """The working days a rep owes a report in ``first``..``last``."""
-    lo = max(first, entry.start_date) if entry.start_date else first
-    hi = min(last, entry.end_date) if entry.end_date else last
-    leave = entry.leave_days()
-    return [d for d in cal.days(lo, hi) if d not in leave] if lo <= hi else []
 
 
 def owed_frame(settings: Settings, first: dt.date, last: dt.date,
@@ -141,16 +124,6 @@ class RepDiscipline:
                 "missing_rate": self.missing_rate,
                 "late_days": [d.isoformat() for d in self.late_days],
                 "missing_days": [d.isoformat() for d in self.missing_days]}
-
-
-def days_by_rep(daily: pd.DataFrame, mask: pd.Series | None = None) -> dict[str, set[dt.date]]:
-    """The report days of each rep (of the rows ``mask`` selects)."""
-    rows = daily if mask is None else daily[mask]
-    rows = rows[rows["rep"].notna() & rows["date"].notna()]
-    out: dict[str, set[dt.date]] = {}
-    for rep, days in rows.groupby("rep", sort=False)["date"]:
-        out[str(rep)] = {d.date() for d in days}
-    return out
 
 
 def discipline(daily: Iterable[dict[str, Any]] | pd.DataFrame, settings: Settings,

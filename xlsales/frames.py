@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -55,20 +55,6 @@ R_HUGE = Rule(id="sheet.huge_range", severity="warning",
               zh="工作表的已用区域声明为整张表({range}),已按实际数据读取",
               en="the sheet claims the whole grid ({range}) as used; read its real data only")
 RULES = (R_TYPE, R_ERROR, R_UNCACHED, R_MERGED, R_HUGE)
-
-
-def dtype_of(kind: Kind) -> Any:
-    """The pandas dtype of a column kind in a canonical frame."""
-    if kind in DATE_KINDS:
-        return DATETIME
-    if kind is Kind.INT:
-        return "Int64"
-    if kind in NUMBER_KINDS:
-        return "float64"
-    return "str"
-
-
-# -- what a reader engine hands over ----------------------------------------------------
 
 
 @dataclass
@@ -542,13 +528,6 @@ def _merged_findings(table: Table, raw: RawTable, positions: np.ndarray) -> list
                                sheet=table.sheet, cell=ref.split(":")[0], row=r0 + 1))
     return out
 
-
-def iter_rows(table: Table) -> Iterator[RowView]:
-    """The rows of a table as :class:`RowView` objects."""
-    yield from table.rows
-
-
-# -- finding a table by its header --------------------------------------------------------
 
 HEADER_SCAN_ROWS = 30
 

@@ -236,6 +236,7 @@ COMPANY_SUFFIXES = tuple(sorted((
     "集团", "公司", "分公司", "co., ltd.", "co.,ltd.", "co. ltd.", "co ltd", "co.", "ltd.",
     "ltd", "limited", "inc.", "inc", "corp.", "corporation", "group", "llc"), key=len,
     reverse=True))
+_SUFFIX_KEYS = tuple(re.sub(r"[\s.,]+", "", suffix) for suffix in COMPANY_SUFFIXES)
 _BRACKETED = re.compile(r"\([^()]*\)")
 
 
@@ -253,8 +254,7 @@ def company_key(value: Any) -> str | None:
     changed = True
     while changed and s:
         changed = False
-        for suffix in COMPANY_SUFFIXES:
-            key = re.sub(r"[\s.,]+", "", suffix)
+        for key in _SUFFIX_KEYS:
             if s.endswith(key) and len(s) > len(key):
                 s = s[: -len(key)]
                 changed = True

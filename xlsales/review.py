@@ -124,21 +124,6 @@ TREND_KEYS = ("sales", "completion", "new_customers", "avg_deal", "conversion", 
               "proposals", "win_rate")
 
 
-def activity_target(target_rows: list[dict[str, Any]], owners: list[str], key: str,
-                    first: dt.date, last: dt.date, cal: WorkCalendar) -> float | None:
-    """Activity targets (new customers per quarter, visits per week, proposals per month)
-    spread over the working days of ``first``..``last``."""
-    total, found = 0.0, False
-    for r in target_rows:
-        if r.get("owner") not in owners:
-            continue
-        share = _activity_share(r, key, first, last, cal)
-        if share is not None:
-            found = True
-            total += share
-    return total if found else None
-
-
 def _activity_share(r: dict[str, Any], key: str, first: dt.date, last: dt.date,
                     cal: WorkCalendar) -> float | None:
     """One target row's activity target over the period (None: no value or no overlap)."""
@@ -289,22 +274,6 @@ def _activity_by_owner(rows: list[dict[str, Any]], key: str, first: dt.date, las
 def _total(values: dict[str, float | None], reps: list[str]) -> float | None:
     found = [values[r] for r in reps if values.get(r) is not None]
     return sum(found) if found else None  # type: ignore[arg-type]
-
-
-def conversion(data: ReviewData, first: dt.date, last: dt.date,
-               owners: set[str] | None = None) -> tuple[int, int]:
-    """(won customers, intent customers) of the period.
-
-    A customer is an intent customer of the period when one of its opportunities held
-    an open stage from 需求分析 on at some time during it."""
-    opps = data.opportunities
-    mine = opps if owners is None else opps[opps["owner"].isin(list(owners))]
-    kind = data.kind[mine.index] if owners is not None else data.kind
-    ids = intent_opportunities(data, first, last)
-    at_intent = set(mine.loc[mine["opp_id"].isin(ids), "customer"].astype(object).map(str))
-    won = mine[_closed_mask(data, first, last)[mine.index] & (kind == "won")]
-    won_customers = set(won["customer"].astype(object).map(str)) & at_intent
-    return len(won_customers), len(at_intent)
 
 
 def _quota(data: ReviewData, reps: list[str], first: dt.date, last: dt.date,

@@ -208,11 +208,33 @@ def write_workspace(root: str | os.PathLike[str], settings: Settings,
     return written
 
 
+_SETTINGS_CACHE: dict[tuple[Any, ...], Settings] = {}
+
+
 def read_settings(root: str | os.PathLike[str]) -> Settings:
-    """Read ``settings.xlsx`` of a workspace (the workbook is opened once)."""
+    """Read ``settings.xlsx`` of a workspace (the workbook is opened once). A file read
+    before and unchanged since (same inode, size and modification time) is not read
+    again in this process: its settings are copied from the first read."""
+    path = Path(root) / BOOK_BY_KEY["settings"].filename
+    try:
+        st = path.stat()
+        stamp: tuple[Any, ...] | None = (str(path.resolve()), st.st_ino, st.st_size,
+                                         st.st_mtime_ns)
+    except OSError:
+        stamp = None
+    if stamp is not None and stamp in _SETTINGS_CACHE:
+        return _SETTINGS_CACHE[stamp].model_copy(deep=True)
+    settings = _read_settings(path)
+    if stamp is not None:
+        if len(_SETTINGS_CACHE) > 16:
+            _SETTINGS_CACHE.clear()
+        _SETTINGS_CACHE[stamp] = settings.model_copy(deep=True)
+    return settings
+
+
+def _read_settings(path: Path) -> Settings:
     from xlsales.io.read import WorkbookReader, first_error
 
-    path = Path(root) / BOOK_BY_KEY["settings"].filename
     defaults = Settings.default()
     data = {}
     with WorkbookReader(path) as wb:

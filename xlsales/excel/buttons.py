@@ -271,8 +271,7 @@ def refresh_followups(book: BookLike | None = None, today: dt.date | None = None
         customers = _read(bk, "customers", settings)
         log = _read(bk, "follow_ups", settings)
         opps = _read(bk, "opportunities", settings)
-        report = follow_up_report(customers.records(with_row=True), log.records(),
-                                  opps.records(), settings, day, lang=lang)
+        report = follow_up_report(customers.df, log.df, opps.df, settings, day, lang=lang)
         sheet = bk.sheets[customers.sheet]
         for plan in report.plans:
             cell = customers.cell("next_follow_up", plan.customer["_row"])

@@ -46,8 +46,8 @@ def run_followups(root: str | os.PathLike[str], *, today: dt.date, rep: str | No
     root = Path(root)
     path = book_path(root, "customers") if root.is_dir() else root
     ws = load_customers(path, ("customers", "follow_ups", "opportunities"))
-    report = follow_up_report(ws.records("customers"), ws.records("follow_ups"),
-                              ws.records("opportunities"), ws.settings, today, lang=ws.lang)
+    report = follow_up_report(ws.frame("customers"), ws.frame("follow_ups"),
+                              ws.frame("opportunities"), ws.settings, today, lang=ws.lang)
     result = FollowUpResult(report, rep)
     if write:
         result.written = _write_followups(path, ws.tables["customers"], report, ws.settings,

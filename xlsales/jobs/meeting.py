@@ -163,8 +163,8 @@ def agenda_pack(root: str | os.PathLike[str], week: str) -> AgendaPack:
     team = completion(daily.frame, targets, settings, lw_first, lw_last, by="team")
     reps = completion(daily.frame, targets, settings, lw_first, lw_last, by="rep")
     customers = load_customers(root, settings=settings)
-    report = follow_up_report(customers.records("customers"), customers.records("follow_ups"),
-                              customers.records("opportunities"), settings, today, lang=lang)
+    report = follow_up_report(customers.frame("customers"), customers.frame("follow_ups"),
+                              customers.frame("opportunities"), settings, today, lang=lang)
     overdue = [d for d in report.all_dues() if d.date < today]
     alerts = stage_alerts(customers.records("opportunities"),
                           customers.records("stage_history"),
