@@ -473,6 +473,12 @@ def check_review(out: dict[str, Any], truth: Truth) -> list[Result]:
     ]
 
 
+def check_review_figures(out: dict[str, Any], truth: Truth) -> list[Result]:
+    """The review's figures (no workbook): sales amount and visits as in the review."""
+    return [r for r in check_review({**out, "written": __file__}, truth)
+            if r["check"] != "review workbook written"]
+
+
 def check_validate_annotate(out: dict[str, Any], truth: Truth) -> list[Result]:
     """The daily report's findings, and an annotated copy with the findings sheet."""
     results = check_validate_daily(out, truth)
@@ -498,6 +504,7 @@ CHECKS: dict[str, Callable[[dict[str, Any], Truth], list[Result]]] = {
     "forecast": check_forecast,
     "funnel": check_funnel,
     "review": check_review,
+    "review_figures": check_review_figures,
     "validate_annotate": check_validate_annotate,
 }
 

@@ -334,6 +334,17 @@ def _review(ws: BenchWorkspace, scratch: Path) -> Timed:
     return lambda: run_review(ws.root, month=ws.month, today=ws.today, out=out)
 
 
+def _review_figures(ws: BenchWorkspace, scratch: Path) -> Timed:
+    """The review's figures alone: the workspace is read before the timer starts."""
+    from xlsales.calendar import parse_period
+    from xlsales.jobs.review import review_data
+    from xlsales.review import build_review
+
+    data, lang = review_data(ws.root)
+    first, last, _ = parse_period(ws.month)
+    return lambda: build_review(data, first, last, ws.month, lang=lang, today=ws.today)
+
+
 # CLI stages -----------------------------------------------------------------------------------
 
 def _on(ws: BenchWorkspace) -> list[str]:
@@ -410,6 +421,10 @@ def _stages() -> list[Stage]:
               check="funnel"),
         Stage("review", "library", "jobs.run_review(month, out=copy): figures + review workbook",
               _review, _as_dict, check="review", needs=("fastexcel_read_month",)),
+        Stage("review_figures", "library", "review.build_review(month) on the workspace read "
+              "beforehand: the figures alone (T4, six-month trend, reps/regions/products)",
+              _review_figures, _as_dict, check="review_figures",
+              needs=("fastexcel_read_month",)),
     ]
     for name, args in CLI_ARGS.items():
         lib = next((s for s in out if s.name == name), None)
@@ -418,7 +433,8 @@ def _stages() -> list[Stage]:
             desc = ("python -m xlsales validate daily --annotate --out copy: validate, then "
                     "mark every finding in a copy of the workbook (openpyxl edit)")
             out.append(Stage("cli_validate_annotate", "cli", desc, cli=args, ok_codes=codes,
-                             check="validate_annotate", needs=("openpyxl_load_save",)))
+                             check="validate_annotate", needs=("openpyxl_load_save",),
+                             slow=True))
             continue
         assert lib is not None
         if name == "rollup":
@@ -427,6 +443,7 @@ def _stages() -> list[Stage]:
         else:
             desc = f"python -m xlsales {' '.join(_example(name))} --json, as a whole process"
         out.append(Stage(f"cli_{name}", "cli", desc, cli=args, ok_codes=codes,
+                         slow=name == "rollup",  # it writes through openpyxl (for now)
                          check=("rollup_written" if name == "rollup" else lib.check),
                          needs=lib.needs))
     return out

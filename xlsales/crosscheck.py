@@ -30,17 +30,17 @@ def check(ctx: Context, only: set[str]) -> list[Finding]:
     df = daily.df
     targets = ctx.tables.get("targets")
     if targets is not None:
-        t = targets.df[["owner", "quarter"]].dropna().drop_duplicates()
-        have = pd.MultiIndex.from_frame(t.astype(object))
+        t = targets.df
+        have = set(zip(t["owner"].tolist(), t["quarter"].tolist(), strict=True))
         rows = df[df["rep"].notna() & df["date"].notna()]
-        quarter = (rows["date"].dt.year.astype(str) + "Q"
-                   + ((rows["date"].dt.month - 1) // 3 + 1).astype(str))
-        pairs = pd.DataFrame({"rep": rows["rep"].astype(object),
-                              "quarter": quarter.astype(object)}, index=rows.index)
-        first = pairs[~pairs.duplicated()]
-        missing = first[~pd.MultiIndex.from_frame(first).isin(have)]
-        for row, rep, q in zip(missing.index, missing["rep"], missing["quarter"], strict=True):
-            out.append(daily.finding(R_NO_TARGET, row, "rep", rep=rep, quarter=q))
+        pairs = pd.DataFrame({"rep": rows["rep"], "q": rows["date"].dt.year * 10
+                              + (rows["date"].dt.month - 1) // 3 + 1}, index=rows.index)
+        first = pairs[~pairs.duplicated()]  # each rep's first row of each quarter
+        for row, rep, q in zip(first.index.tolist(), first["rep"].tolist(),
+                               first["q"].tolist(), strict=True):
+            quarter = f"{q // 10}Q{q % 10}"
+            if (rep, quarter) not in have:
+                out.append(daily.finding(R_NO_TARGET, row, "rep", rep=rep, quarter=quarter))
     opps = ctx.tables.get("opportunities")
     if opps is not None:
         names = sorted({name_key(c) for c in opps.df["customer"].dropna()})

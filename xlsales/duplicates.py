@@ -13,7 +13,10 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
+
+import pandas as pd
 
 from xlsales.normalize import company_key, name_key, phone_key
 
@@ -39,6 +42,15 @@ def name_core(value: Any) -> str | None:
 
 def name_parts(value: Any) -> tuple[str | None, str | None]:
     """(core name, place): ``恒瑞精密机械(上海)有限公司`` → (恒瑞精密机械, 上海)."""
+    return _name_parts(value) if isinstance(value, str) else _name_parts_of(value)
+
+
+@lru_cache(maxsize=1 << 16)
+def _name_parts(value: str) -> tuple[str | None, str | None]:
+    return _name_parts_of(value)
+
+
+def _name_parts_of(value: Any) -> tuple[str | None, str | None]:
     key = company_key(value)
     if not key:
         return None, None
@@ -121,9 +133,17 @@ class DuplicateReport:
                 "too_common": self.too_common}
 
 
-def records_from(customers: Iterable[dict[str, Any]],
-                 leads: Iterable[dict[str, Any]] = ()) -> list[Record]:
-    """Matcher records from customer and lead rows (canonical dicts)."""
+def records_from(customers: Iterable[dict[str, Any]] | pd.DataFrame,
+                 leads: Iterable[dict[str, Any]] | pd.DataFrame = ()) -> list[Record]:
+    """Matcher records from customer and lead rows (canonical dicts, or the tables'
+    frames: their index is the Excel row). The keys of a value are worked out once."""
+    from xlsales import tables as T
+    from xlsales.frames import records
+
+    if isinstance(customers, pd.DataFrame):
+        customers = records(customers, T.get("customers"), with_row=True)
+    if isinstance(leads, pd.DataFrame):
+        leads = records(leads, T.get("leads"), with_row=True)
     out = []
     for c in customers:
         if c.get("name"):
@@ -190,13 +210,14 @@ def find_duplicates(records: list[Record], *, max_share: int = MAX_SHARE) -> Dup
     grouped: dict[int, list[int]] = defaultdict(list)
     for i in range(len(records)):
         grouped[find(i)].append(i)
+    evidence: dict[int, list[dict[str, str]]] = defaultdict(list)
+    for a, b, kind, value in links:
+        evidence[find(a)].append({"key": kind, "value": value, "a": records[a].ref,
+                                  "b": records[b].ref})
     groups = []
     for root, members in grouped.items():
         if len(members) < 2:
             continue
-        g = Group([records[i] for i in members])
-        g.evidence = [{"key": kind, "value": value, "a": records[a].ref, "b": records[b].ref}
-                      for a, b, kind, value in links if find(a) == root]
-        groups.append(g)
+        groups.append(Group([records[i] for i in members], evidence[root]))
     groups.sort(key=lambda g: (not g.conflict, g.records[0].ref))
     return DuplicateReport(groups, sorted(too_common, key=lambda t: -t["records"]))

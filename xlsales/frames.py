@@ -483,7 +483,8 @@ def _totals(raw: RawTable, inputs: dict[str, RawColumn], n: int) -> np.ndarray:
         short = (text.str.len() <= 16).fillna(False).astype(bool)  # labels are short
         labels = np.zeros(n, dtype=bool)
         if short.any():
-            labels[short.to_numpy()] = text[short].str.strip().str.casefold().isin(
+            # lower() is vectorised where casefold() is not; the labels are ASCII and CJK
+            labels[short.to_numpy()] = text[short].str.strip().str.lower().isin(
                 TOTAL_LABELS).to_numpy(dtype=bool, na_value=False)
         total |= present & ~decided & labels
         decided |= present

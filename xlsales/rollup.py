@@ -95,33 +95,49 @@ def week_labels(dates: pd.Series) -> pd.Series:
         "str")
 
 
-def _progress(rows: pd.DataFrame, moves: pd.DataFrame) -> dict[tuple[str, str], str]:
-    """The week's stage moves of each (week, rep), grouped by customer (``moves`` refers
-    to ``rows`` by their labels)."""
+def _joined(df: pd.DataFrame, keys: list[str], column: str) -> pd.DataFrame:
+    """``column`` joined with ``; `` per group of ``keys``, in the rows' order."""
+    if not len(df):
+        return pd.DataFrame({c: pd.Series(dtype="str") for c in (*keys, column)})
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+    except ImportError:  # pure-Python pandas: one pass over the rows
+        out: dict[tuple[Any, ...], list[str]] = defaultdict(list)
+        for *key, text in zip(*(df[c].tolist() for c in (*keys, column)), strict=True):
+            out[tuple(key)].append(text)
+        return pd.DataFrame([(*k, "; ".join(v)) for k, v in out.items()],
+                            columns=[*keys, column])
+    table = pa.table({c: pa.array(df[c].astype("str")).cast(pa.string())
+                      for c in (*keys, column)})
+    grouped = table.group_by(keys, use_threads=False).aggregate([(column, "list")])
+    return pd.DataFrame({**{k: grouped[k].to_pandas() for k in keys},
+                         column: pc.binary_join(grouped[f"{column}_list"], "; ").to_pandas()})
+
+
+def _progress(rows: pd.DataFrame, moves: pd.DataFrame) -> pd.DataFrame:
+    """The week's stage moves of each (week, rep), grouped by customer: ``客户C:需求分析→
+    报价与谈判(2)`` (``moves`` refers to ``rows`` by their labels)."""
     moves = moves[moves["customer"].notna()]
     if moves.empty:
-        return {}
+        return _joined(moves, ["week", "rep"], "progress")
     moves = moves.join(rows[["week", "rep", "date"]], on="row", how="inner")
     moves = moves.sort_values(["week", "rep", "date", "customer", "from_stage", "to_stage"],
                               kind="stable")
     per = moves.groupby(["week", "rep", "customer"], sort=False).agg(
-        first=("from_stage", "first"), last=("to_stage", "last"), n=("to_stage", "size"))
-    out: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for (week, rep, customer), first, last, n in zip(per.index, per["first"], per["last"],
-                                                     per["n"], strict=True):
-        out[(week, rep)].append(f"{customer}:{first}→{last}" + (f"({n})" if n > 1 else ""))
-    return {k: "; ".join(v) for k, v in out.items()}
+        first=("from_stage", "first"), last=("to_stage", "last"),
+        n=("to_stage", "size")).reset_index()
+    count = per["n"].astype(str)
+    per["progress"] = (per["customer"].astype(str) + ":" + per["first"].astype(str) + "→"
+                       + per["last"].astype(str)
+                       + ("(" + count + ")").where(per["n"] > 1, ""))
+    return _joined(per, ["week", "rep"], "progress")
 
 
-def _problems(rows: pd.DataFrame) -> dict[tuple[str, str], str]:
+def _problems(rows: pd.DataFrame) -> pd.DataFrame:
     """The distinct problems of each (week, rep), in date order."""
     p = rows[rows["problems"].notna()].sort_values(["week", "rep", "date"], kind="stable")
-    p = p.drop_duplicates(["week", "rep", "problems"])
-    out: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for week, rep, text in zip(p["week"].tolist(), p["rep"].tolist(), p["problems"].tolist(),
-                               strict=True):
-        out[(week, rep)].append(text)
-    return {k: "; ".join(v) for k, v in out.items()}
+    return _joined(p.drop_duplicates(["week", "rep", "problems"]), ["week", "rep"], "problems")
 
 
 def _owed(settings: Settings, weeks: list[str], rows: pd.DataFrame, today: dt.date | None,
@@ -207,8 +223,8 @@ def weekly_frame(daily: Iterable[dict[str, Any]] | pd.DataFrame, targets: Target
     if moves is None and len(rows):
         moves = moves_frame(rows["stage_moves"], settings)
     pairs = list(zip(reps["week"].tolist(), reps["rep"].tolist(), strict=True))
-    progress = _progress(rows, moves) if len(rows) else {}
-    problems = _problems(rows) if len(rows) else {}
+    for texts in (_progress(rows, moves), _problems(rows)):
+        reps = reps.merge(texts, on=["week", "rep"], how="left")
     errors = _errors_by_week(errors_by_row)
     lookups = settings.lookups()
     entry = [lookups.reps.get(r) for r in reps["rep"].tolist()]
@@ -218,8 +234,8 @@ def weekly_frame(daily: Iterable[dict[str, Any]] | pd.DataFrame, targets: Target
         region=[e.region if e else "" for e in entry],
         product_line=[e.product_line if e else "" for e in entry],
         week_end=reps["week"].map(week_end), missing=reps["expected"] - reps["reported"],
-        progress=[progress.get(k, "") for k in pairs],
-        problems=[problems.get(k, "") for k in pairs],
+        progress=reps["progress"].fillna("").astype(object),
+        problems=reps["problems"].fillna("").astype(object),
         errors=[errors.get(k, 0) for k in pairs],
         missing_days=reps["missing_days"].map(lambda v: v if isinstance(v, list) else []),
         target=_targets(reps, targets, weeks, cal),

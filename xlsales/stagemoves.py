@@ -111,6 +111,16 @@ def table_moves(table: Table, settings: Settings) -> pd.DataFrame:
                       lambda: moves_frame(table.df["stage_moves"], settings))
 
 
+def _arrow(strings: pd.Series) -> Any:
+    """A string column as one Arrow large_string array (no copy through Python)."""
+    import pyarrow as pa
+
+    arr = pa.array(strings)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr.cast(pa.large_string())
+
+
 def _moves_arrow(texts: pd.Series, settings: Settings) -> pd.DataFrame:
     import numpy as np
     import pandas as pd
@@ -119,7 +129,7 @@ def _moves_arrow(texts: pd.Series, settings: Settings) -> pd.DataFrame:
 
     from xlsales.normalize import clean_text_series
 
-    arr = pa.array(texts.astype("str").to_numpy(dtype=object), type=pa.large_string())
+    arr = _arrow(texts.astype("str"))  # the strings stay in Arrow
     lists = pc.split_pattern_regex(arr, _PART_RE)
     parts = clean_text_series(pd.Series(pc.list_flatten(lists).to_pandas(), dtype="str"))
     parent = pc.list_parent_indices(lists).to_numpy()
@@ -127,8 +137,7 @@ def _moves_arrow(texts: pd.Series, settings: Settings) -> pd.DataFrame:
     parts = parts[keep].reset_index(drop=True)
     rows = texts.index.to_numpy()[parent[keep]]
     seq = pd.Series(rows).groupby(rows).cumcount().to_numpy()
-    head = pc.extract_regex(pa.array(parts.to_numpy(dtype=object), type=pa.large_string()),
-                            _HEAD_RE)
+    head = pc.extract_regex(_arrow(parts), _HEAD_RE)
     customer = head.field("customer")
     ends = pc.split_pattern_regex(head.field("stages"), _ARROW_RE)
     two = pc.fill_null(pc.equal(pc.list_value_length(ends), 2), False).to_numpy(

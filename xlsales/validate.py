@@ -89,24 +89,30 @@ def validate_file(path: str | os.PathLike[str], *, table: str | None = None,
                   settings: Settings | None = None, today: dt.date | None = None,
                   context_tables: dict[str, Table] | None = None) -> ValidationResult:
     """Validate every known table in ``path`` (or just ``table``); the workbook is opened
-    and checked once."""
+    and checked once. The other workbooks the cross-table rules need are read in a second
+    thread while this one is."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from xlsales.io.read import WorkbookReader
 
     path = Path(path)
     specs: list[TableSpec] = [T.get(table)] if table else [T.get(k) for k in VALIDATED]
-    with WorkbookReader(path) as wb:
+    with WorkbookReader(path) as wb, ThreadPoolExecutor(max_workers=1) as pool:
         settings = settings or _settings_near(path)
         ctx = Context.make(settings, today)
         result = ValidationResult(str(path))
+        found = {spec.key: wb.find(spec) for spec in specs}
+        if table and found[table] is None:
+            wb.table(T.get(table), settings)  # raises TableNotFoundError, naming the table
+        have = {k for k, f in found.items() if f is not None}
+        context = pool.submit(_workspace_context, path, settings, have) \
+            if context_tables is None else None
         for spec in specs:
-            try:
-                result.tables[spec.key] = wb.table(spec, settings)
-            except TableNotFoundError:
-                if table:
-                    raise
-    if context_tables is None:
-        context_tables = _workspace_context(path, settings, set(result.tables))
-    ctx.tables = {**context_tables, **result.tables}
+            if (where := found[spec.key]) is not None:
+                result.tables[spec.key] = wb.load(spec, settings, *where)
+        if context is not None:
+            context_tables = context.result()
+    ctx.tables = {**(context_tables or {}), **result.tables}
     for t in result.tables.values():
         result.findings += check_table(t, ctx)
     from xlsales import crosscheck

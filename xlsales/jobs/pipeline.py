@@ -28,7 +28,7 @@ def run_duplicates(source: str | os.PathLike[str]) -> Any:
     from xlsales.duplicates import find_duplicates, records_from
 
     ws = load_customers(source, ("customers", "leads"))
-    return find_duplicates(records_from(ws.records("customers"), ws.records("leads")))
+    return find_duplicates(records_from(ws.frame("customers"), ws.frame("leads")))
 
 
 def run_forecast(source: str | os.PathLike[str], period: str, *, by: GroupBy = "rep") -> Any:

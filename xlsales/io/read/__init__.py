@@ -99,7 +99,7 @@ class WorkbookReader:
               stop_at_blank: bool = False, keys: Iterable[str] | None = None) -> Table:
         """Find ``spec`` (in ``sheet``, or any sheet) and read it (only the columns
         ``keys`` when given); TableNotFoundError when no sheet has it."""
-        found = locate(self.heads(scan_rows), spec, sheet=sheet, scan_rows=scan_rows)
+        found = self.find(spec, sheet=sheet, scan_rows=scan_rows)
         if found is None:
             raise TableNotFoundError(
                 f"no sheet has the headers of table {spec.key!r} "
@@ -107,6 +107,12 @@ class WorkbookReader:
         name, header_row, cols = found
         return self.load(spec, settings, name, header_row, cols, lang=lang,
                          stop_at_blank=stop_at_blank, keys=keys)
+
+    def find(self, spec: TableSpec, *, sheet: str | None = None,
+             scan_rows: int = HEADER_SCAN_ROWS) -> tuple[str, int, dict[str, int]] | None:
+        """(sheet, 0-based header row, columns) of ``spec`` in this workbook, from the
+        sheets' first rows only (nothing is loaded); None when no sheet has it."""
+        return locate(self.heads(scan_rows), spec, sheet=sheet, scan_rows=scan_rows)
 
     def tables_per_sheet(self, spec: TableSpec, settings: Settings, *,
                          scan_rows: int = HEADER_SCAN_ROWS,
