@@ -109,12 +109,9 @@ def daily_layout(lang: str) -> dict[str, Any]:
 
 def column_letter(index: int) -> str:
     """Excel column letters of a 0-based column index."""
-    name = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        name = chr(65 + rem) + name
-    return name
+    from xlsales.cells import col_letters
+
+    return col_letters(index)
 
 
 # -- the stages ----------------------------------------------------------------------------
