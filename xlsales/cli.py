@@ -236,7 +236,7 @@ def validate(
 
 
 def _print_findings(result: Any, limit: int = 200) -> None:
-    tables = ", ".join(f"{k} ({len(t.rows)} rows, sheet {t.sheet})"
+    tables = ", ".join(f"{k} ({len(t)} rows, sheet {t.sheet})"
                        for k, t in result.tables.items()) or "none"
     console.print(f"[bold]{result.file}[/bold]: tables {tables}")
     if not result.findings:
