@@ -2,13 +2,15 @@
 
 Reports are written fresh with XlsxWriter: live formulas where a manager would tweak
 (weighted amounts, coverage, conversions, the reverse funnel), values elsewhere, and
-charts that read the sheet's cells.
+charts that read the sheet's cells. Formulas carry their computed values as cached
+results, and the charts' caches hold the plotted numbers.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,15 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from xlsales.i18n import Label, Lang
 from xlsales.io.atomic import atomic_path
-from xlsales.io.xlsx_writer import NOTES_ROW, TITLE_ROW, _Formats, page_setup, write_table
+from xlsales.io.xlsx_writer import (
+    NOTES_ROW,
+    TITLE_ROW,
+    Tables,
+    _Formats,
+    page_setup,
+    table_values,
+    write_table,
+)
 from xlsales.tables.base import TableSpec
 
 CHART_TITLES = {
@@ -52,6 +62,15 @@ def col_range(sheet: str, spec: TableSpec, key: str, first: int, last: int,
             f"{xl_rowcol_to_cell(last, c, row_abs=True, col_abs=True)}")
 
 
+def series_values(tables: Mapping[str, Mapping[str, Sequence[Any]]], spec: TableSpec,
+                  key: str, start: int, stop: int) -> list[float | None]:
+    """The chart cache of ``key``'s data rows ``start``..``stop`` (0-based, inclusive):
+    numbers, and None for text, blanks and errors (Excel leaves those points out)."""
+    values = tables[spec.name][key][start:stop + 1]
+    return [v if isinstance(v, int | float) and not isinstance(v, bool) else None
+            for v in values]
+
+
 def write_pipeline_report(path: str | os.PathLike[str], *, lang: Lang, title: str,
                           forecast_rows: list[dict[str, Any]],
                           forecast_lines: list[dict[str, Any]],
@@ -63,8 +82,11 @@ def write_pipeline_report(path: str | os.PathLike[str], *, lang: Lang, title: st
     target = Path(path)
     with atomic_path(target) as tmp:
         wb, fmts = new_report(tmp, title)
+        tables: Tables = {}  # the forecast sums the lines, written on the next sheet
+        tables[FORECAST_LINES.name] = table_values(FORECAST_LINES, forecast_lines, lang=lang,
+                                                   options=options, display=_no_display)
         kw: dict[str, Any] = {"options": options, "display": _no_display,
-                              "validations": False}
+                              "validations": False, "tables": tables}
 
         ws = wb.add_worksheet(FORECAST.sheet(lang))
         ws.write_string(TITLE_ROW, 0, title, fmts.title)
@@ -80,11 +102,15 @@ def write_pipeline_report(path: str | os.PathLike[str], *, lang: Lang, title: st
             for key in ("won", "weighted"):
                 chart.add_series({"name": SERIES[key](lang),
                                   "categories": col_range(sheet, FORECAST, "key", r0, r1),
-                                  "values": col_range(sheet, FORECAST, key, r0, r1)})
+                                  "values": col_range(sheet, FORECAST, key, r0, r1),
+                                  "values_data": series_values(tables, FORECAST, key,
+                                                               reps[0], reps[-1])})
             line = wb.add_chart({"type": "line"})
             line.add_series({"name": SERIES["quota"](lang),
                              "categories": col_range(sheet, FORECAST, "key", r0, r1),
                              "values": col_range(sheet, FORECAST, "quota", r0, r1),
+                             "values_data": series_values(tables, FORECAST, "quota",
+                                                          reps[0], reps[-1]),
                              "marker": {"type": "diamond"}})
             chart.combine(line)
             chart.set_title({"name": CHART_TITLES["forecast"](lang)})
@@ -109,6 +135,8 @@ def add_funnel_sheet(wb: Any, fmts: _Formats, funnel_rows: list[dict[str, Any]],
     """The funnel sheet: the reverse calculation's basis, the stages, a bar chart."""
     from xlsales.tables.pipeline import FUNNEL, FUNNEL_SUMMARY
 
+    tables: Tables = kw.pop("tables", None) or {}
+    kw["tables"] = tables  # the funnel reads the summary's deals needed
     ws = wb.add_worksheet(FUNNEL.sheet(lang))
     sheet = FUNNEL.sheet(lang)
     ws.write_string(TITLE_ROW, 0, FUNNEL.title(lang), fmts.title)
@@ -122,7 +150,8 @@ def add_funnel_sheet(wb: Any, fmts: _Formats, funnel_rows: list[dict[str, Any]],
     for key in ("entered", "needed"):
         chart.add_series({"name": SERIES[key](lang),
                           "categories": col_range(sheet, FUNNEL, "stage", first, last),
-                          "values": col_range(sheet, FUNNEL, key, first, last)})
+                          "values": col_range(sheet, FUNNEL, key, first, last),
+                          "values_data": series_values(tables, FUNNEL, key, 0, last - first)})
     chart.set_y_axis({"reverse": True})
     chart.set_title({"name": CHART_TITLES["funnel"](lang)})
     chart.set_size({"width": 760, "height": 320})

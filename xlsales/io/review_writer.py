@@ -1,4 +1,8 @@
-"""Write the monthly review workbook (T4 and its analysis sheets) with native charts."""
+"""Write the monthly review workbook (T4 and its analysis sheets) with native charts.
+
+Formulas carry their computed values as cached results; chart caches hold the plotted
+numbers.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,8 @@ from typing import Any
 
 from xlsales.i18n import Label, Lang
 from xlsales.io.atomic import atomic_path
-from xlsales.io.report_writer import add_funnel_sheet, col_range, new_report
-from xlsales.io.xlsx_writer import NOTES_ROW, TITLE_ROW, page_setup, write_table
+from xlsales.io.report_writer import add_funnel_sheet, col_range, new_report, series_values
+from xlsales.io.xlsx_writer import NOTES_ROW, TITLE_ROW, Tables, page_setup, write_table
 from xlsales.tables.base import TableSpec
 
 CHARTS = {
@@ -38,7 +42,9 @@ def write_review(path: str | os.PathLike[str], *, lang: Lang, title: str,
     target = Path(path)
     with atomic_path(target) as tmp:
         wb, fmts = new_report(tmp, title)
-        kw: dict[str, Any] = {"lang": lang, "options": options, "display": _plain}
+        tables: Tables = {}  # every table's columns as written, for the charts' caches
+        kw: dict[str, Any] = {"lang": lang, "options": options, "display": _plain,
+                              "tables": tables}
 
         def sheet_with_title(spec: TableSpec, text: str) -> Any:
             ws = wb.add_worksheet(spec.sheet(lang))
@@ -64,11 +70,15 @@ def write_review(path: str | os.PathLike[str], *, lang: Lang, title: str,
             bar.add_series({"name": CHARTS["completion"](lang),
                             "categories": col_range(sheet, HORIZONTAL, "name", r0, r1),
                             "values": col_range(sheet, HORIZONTAL, "completion", r0, r1),
+                            "values_data": series_values(tables, HORIZONTAL, "completion",
+                                                         reps[0], reps[-1]),
                             "data_labels": {"value": True, "num_format": "0%"}})
             line = wb.add_chart({"type": "line"})
             line.add_series({"name": CHARTS["line100"](lang),
                              "categories": col_range(sheet, HORIZONTAL, "name", r0, r1),
                              "values": col_range(sheet, HORIZONTAL, "target_line", r0, r1),
+                             "values_data": series_values(tables, HORIZONTAL, "target_line",
+                                                          reps[0], reps[-1]),
                              "line": {"color": "#C00000", "dash_type": "dash"}})
             bar.combine(line)
             bar.set_title({"name": CHARTS["completion"](lang)})
@@ -87,6 +97,8 @@ def write_review(path: str | os.PathLike[str], *, lang: Lang, title: str,
             chart.add_series({"name": header,
                               "categories": col_range(sheet, TREND, "month", first, last),
                               "values": col_range(sheet, TREND, key, first, last),
+                              "values_data": series_values(tables, TREND, key, 0,
+                                                           last - first),
                               "marker": {"type": "circle"}})
             chart.set_title({"name": header})
             chart.set_legend({"none": True})
@@ -104,7 +116,7 @@ def write_review(path: str | os.PathLike[str], *, lang: Lang, title: str,
         page_setup(ws)
 
         add_funnel_sheet(wb, fmts, funnel_rows, funnel_summary, lang=lang,
-                         options=options, display=_plain, validations=False)
+                         options=options, display=_plain, validations=False, tables=tables)
         hints_sheet = wb.add_worksheet(HINTS_SHEET)
         for r, (dimension, metric, hint) in enumerate(hints or []):
             hints_sheet.write_string(r, 0, dimension)

@@ -4,13 +4,17 @@ Every table becomes a real Excel Table with a frozen header, widths, number form
 data validation (dropdowns fed from the hidden ``_lists`` sheet through defined
 names), input and error messages in the workbook's language, and conditional
 formatting. User text is always written as a string, never as a formula.
+
+Every formula carries the value Python computes for it (:mod:`xlsales.formula_values`) as
+its cached result, so readers that do not recalculate (LibreOffice by default, previews,
+pandas) show the real figures; Excel still recalculates on load (``fullCalcOnLoad``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from typing import Any
 
 import xlsxwriter
@@ -18,6 +22,8 @@ from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from xlsales.formula_values import ExcelError, column_values, evaluate, evaluate_tables
+from xlsales.formula_values import table_columns as _table_columns
 from xlsales.i18n import Label, Lang
 from xlsales.io.atomic import atomic_path
 from xlsales.io.formulas import expand, structured_ref
@@ -34,6 +40,8 @@ ROW_HEIGHT = 15
 MAX_LINES = 4
 SUBTOTAL_CODES = {"sum": 109, "average": 101, "count_nums": 102, "count": 103, "max": 104,
                   "min": 105, "std_dev": 107, "var": 110}
+
+Tables = MutableMapping[str, Mapping[str, Sequence[Any]]]
 
 _ERR = {
     "title": Label("输入有误", "Invalid entry"),
@@ -105,7 +113,8 @@ def write_book(plan: BookPlan, path: str | os.PathLike[str]) -> None:
         wb.set_properties({"title": plan.title, "author": "xlsales", "company": "xlsales",
                            "created": dt.datetime(2024, 1, 1)})
         fmts = _Formats(wb)
-        sheets = [_write_sheet(wb, fmts, plan, sheet) for sheet in plan.sheets]
+        tables = book_tables(plan)
+        sheets = [_write_sheet(wb, fmts, plan, sheet, tables) for sheet in plan.sheets]
         _write_lists(wb, plan)
         if plan.vba_modules:
             _add_macros(wb, plan, sheets[0])
@@ -116,6 +125,22 @@ def _display(plan: BookPlan, list_key: str, value: str) -> str:
     """A canonical list value as shown in the workbook."""
     canon = plan.canonical_lists.get(list_key, [])
     return plan.lists[list_key][canon.index(value)] if value in canon else value
+
+
+def book_names(plan: BookPlan) -> dict[str, list[list[Any]]]:
+    """The defined names formulas look values up in (the stage probabilities)."""
+    return {STAGE_PROB_NAME: [[stage, prob] for stage, prob in plan.stage_prob]}
+
+
+def book_tables(plan: BookPlan) -> dict[str, Mapping[str, Sequence[Any]]]:
+    """Every table's columns as the workbook's cells will hold them, formulas evaluated."""
+
+    def display(list_key: str, value: str) -> str:
+        return _display(plan, list_key, value)
+
+    items = [(sheet.spec, cell_rows(sheet.spec, sheet.rows)) for sheet in plan.sheets]
+    return dict(evaluate_tables(items, lang=plan.lang, options=plan.options, display=display,
+                                names=book_names(plan)))
 
 
 def _add_macros(wb: Workbook, plan: BookPlan, main: Worksheet) -> None:
@@ -144,8 +169,8 @@ def _add_macros(wb: Workbook, plan: BookPlan, main: Worksheet) -> None:
             "x_offset": 2, "y_offset": 2})
 
 
-def _write_sheet(wb: Workbook, fmts: _Formats, plan: BookPlan,
-                 sheet: SheetPlan) -> Worksheet:
+def _write_sheet(wb: Workbook, fmts: _Formats, plan: BookPlan, sheet: SheetPlan,
+                 tables: Tables) -> Worksheet:
     spec, lang = sheet.spec, plan.lang
     ws = wb.add_worksheet(spec.sheet(lang))
     ws.write_string(TITLE_ROW, 0, spec.title(lang), fmts.title)
@@ -156,7 +181,7 @@ def _write_sheet(wb: Workbook, fmts: _Formats, plan: BookPlan,
         return _display(plan, list_key, value)
 
     write_table(ws, fmts, spec, sheet.rows, lang=lang, options=plan.options, display=display,
-                header_row=HEADER_ROW)
+                header_row=HEADER_ROW, tables=tables, names=book_names(plan))
     ws.freeze_panes(HEADER_ROW + 1, 0)
     ws.repeat_rows(HEADER_ROW)
     page_setup(ws)
@@ -171,17 +196,83 @@ def page_setup(ws: Worksheet) -> None:
     ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
 
 
+def row_count(spec: TableSpec, rows: Sequence[Any], blank_rows: int | None = None) -> int:
+    """How many data rows :func:`write_table` writes (at least the spec's blank rows)."""
+    return max(len(rows), spec.blank_rows if blank_rows is None else blank_rows, 1)
+
+
+def cell_rows(spec: TableSpec, rows: Sequence[Mapping[str, Any]],
+              blank_rows: int | None = None) -> list[dict[str, Any]]:
+    """The input values :func:`write_table` puts in the cells, one dict per data row
+    (the blank rows too); None is a blank cell."""
+    inputs = spec.input_columns
+    out = [{c.key: cell_value(r.get(c.key), c) for c in inputs} for r in rows]
+    out += [{} for _ in range(row_count(spec, rows, blank_rows) - len(rows))]
+    return out
+
+
+def table_values(spec: TableSpec, rows: Sequence[Mapping[str, Any]], *, lang: Lang,
+                 options: Mapping[str, Any], display: Callable[[str, str], str],
+                 tables: Mapping[str, Mapping[str, Sequence[Any]]] | None = None,
+                 names: Mapping[str, Sequence[Sequence[Any]]] | None = None,
+                 blank_rows: int | None = None) -> dict[str, list[Any]]:
+    """The columns of ``spec``'s table as :func:`write_table` writes ``rows``: inputs as
+    the cells hold them and formula columns evaluated (for formulas of other tables)."""
+    cells = cell_rows(spec, rows, blank_rows)
+    values = column_values(spec, cells, lang=lang, options=options, display=display,
+                           tables=tables, names=names)
+    return _table_columns(spec, cells, values)
+
+
+class _EmptyText(str):
+    """The empty text as a cached formula result. XlsxWriter writes a plain ``""`` as an
+    untyped ``<v></v>`` (an empty *number*, which some readers take as "not calculated");
+    this ``""`` does not compare equal to ``""``, so XlsxWriter types it ``t="str"`` as
+    Excel does."""
+
+    def __eq__(self, other: object) -> bool:
+        return other is self
+
+    def __ne__(self, other: object) -> bool:
+        return other is not self
+
+    __hash__ = str.__hash__
+
+
+EMPTY_TEXT = _EmptyText("")
+
+
+def cached(value: Any) -> Any:
+    """A computed value as ``write_formula(..., value=)`` takes it: XlsxWriter writes
+    ``t="e"`` for an error text, ``t="b"`` for a bool, ``t="str"`` for text (the empty
+    text too, see :class:`_EmptyText`), and a number untyped."""
+    if isinstance(value, ExcelError):
+        return str(value)
+    if isinstance(value, str) and not value:
+        return EMPTY_TEXT
+    return value
+
+
 def write_table(ws: Worksheet, fmts: _Formats, spec: TableSpec, rows: list[dict[str, Any]], *,
                 lang: Lang, options: dict[str, Any], display: Callable[[str, str], str],
                 header_row: int, first_col: int = 0, blank_rows: int | None = None,
-                validations: bool = True, widths: bool = True) -> tuple[int, int]:
+                validations: bool = True, widths: bool = True, tables: Tables | None = None,
+                names: Mapping[str, Sequence[Sequence[Any]]] | None = None) -> tuple[int, int]:
     """Write ``spec`` as an Excel table with its header at ``header_row``.
 
+    Every formula gets its computed value as the cached result. ``tables`` holds the
+    columns of the workbook's other tables (for formulas that sum them); this table's
+    columns are added to it. ``names`` holds the defined names formulas look up.
     Returns the first and last data row (0-based).
     """
     ncols = len(spec.columns)
-    nrows = max(len(rows), spec.blank_rows if blank_rows is None else blank_rows, 1)
+    nrows = row_count(spec, rows, blank_rows)
     first, last = header_row + 1, header_row + nrows
+    cells = cell_rows(spec, rows, blank_rows)
+    known: Tables = {} if tables is None else tables
+    values = column_values(spec, cells, lang=lang, options=options, display=display,
+                           tables=known, names=names)
+    known[spec.name] = _table_columns(spec, cells, values)
     has_total = any(c.total for c in spec.columns)
     ws.set_row(header_row, 30)
     columns: list[dict[str, Any]] = []
@@ -202,23 +293,26 @@ def write_table(ws: Worksheet, fmts: _Formats, spec: TableSpec, rows: list[dict[
         ws.write_string(header_row, first_col + c, entry["header"], fmts.header)
     for c, col in enumerate(spec.columns):
         if col.total:  # XlsxWriter writes SUBTOTAL(109,[Col]); LibreOffice needs Table[Col]
+            code = SUBTOTAL_CODES[col.total]
+            total = evaluate(f"SUBTOTAL({code},{{{spec.name}.{col.key}}})", {}, lang=lang,
+                             options=options, tables=known)
             ws.write_formula(last + 1, first_col + c,
-                             f"=SUBTOTAL({SUBTOTAL_CODES[col.total]},"
-                             f"{structured_ref(spec, col.key, lang)})", fmts.cell(col))
+                             f"=SUBTOTAL({code},{structured_ref(spec, col.key, lang)})",
+                             fmts.cell(col), cached(total))
 
     for r in range(nrows):
         row = first + r
-        values = rows[r] if r < len(rows) else {}
-        row_formats = values.get("_num_formats", {})
+        given = rows[r] if r < len(rows) else {}
+        row_formats = given.get("_num_formats", {})
         for c, col in enumerate(spec.columns):
             fmt = fmts.number(row_formats[col.key]) if col.key in row_formats else fmts.cell(col)
             if col.formula:
                 ws.write_formula(row, first_col + c, expand(
                     col.formula, spec=spec, row=row, first_col=first_col, lang=lang,
-                    options=options, display=display), fmt)
+                    options=options, display=display), fmt, cached(values[r][col.key]))
             else:
-                _write_value(ws, row, first_col + c, values.get(col.key), col, fmt)
-        lines = max((text_lines(values.get(col.key), col.width) for col in spec.columns
+                _write_value(ws, row, first_col + c, cells[r].get(col.key), fmt)
+        lines = max((text_lines(given.get(col.key), col.width) for col in spec.columns
                      if col.kind is Kind.LONG_TEXT), default=1)
         if lines > 1:
             ws.set_row(row, ROW_HEIGHT * lines)
@@ -256,20 +350,32 @@ def text_lines(value: Any, width: float) -> int:
     return min(lines, MAX_LINES)
 
 
-def _write_value(ws: Worksheet, row: int, col_idx: int, value: Any, col: Column,
-                 fmt: Any) -> None:
+def cell_value(value: Any, col: Column) -> Any:
+    """What an input cell of ``col`` holds for ``value``: None (blank), bool, date or
+    time, number, else text (a DATE column drops a datetime's time)."""
     if value is None or (isinstance(value, str) and value == ""):
+        return None
+    if isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        if col.kind is Kind.DATE and isinstance(value, dt.datetime):
+            return value.date()
+        return value
+    return str(value)
+
+
+def _write_value(ws: Worksheet, row: int, col_idx: int, value: Any, fmt: Any) -> None:
+    """Write a value of :func:`cell_value`."""
+    if value is None:
         ws.write_blank(row, col_idx, None, fmt)
     elif isinstance(value, bool):
         ws.write_boolean(row, col_idx, value, fmt)
     elif isinstance(value, dt.datetime | dt.date | dt.time):
-        if col.kind is Kind.DATE and isinstance(value, dt.datetime):
-            value = value.date()
         ws.write_datetime(row, col_idx, value, fmt)
     elif isinstance(value, int | float):
         ws.write_number(row, col_idx, value, fmt)
     else:
-        ws.write_string(row, col_idx, str(value), fmt)
+        ws.write_string(row, col_idx, value, fmt)
 
 
 def _validation(col: Column, lang: Lang) -> dict[str, Any] | None:
