@@ -11,7 +11,8 @@ from pathlib import Path
 
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside ``target``; replace ``target`` with it on success."""
+    """Yield a temporary path beside ``target``; on success, flush it to disk and
+    replace ``target`` with it (the folder's entry is flushed too)."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix,
@@ -27,7 +28,30 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
             os.umask(umask)
             mode = 0o666 & ~umask
         os.chmod(tmp, mode)
+        _fsync(tmp)
         os.replace(tmp, target)
+        _fsync_dir(target.parent)
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # not every platform opens folders (Windows)
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

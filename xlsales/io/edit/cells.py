@@ -1,0 +1,90 @@
+"""Cells as worksheet XML: values, formulas with their cached results, styles.
+
+Text is written as an inline string (``t="inlineStr"``), so editing a workbook never
+rewrites its shared-string table, and is never a formula. A formula carries the value
+xlsales computed as its cached result, in its type (number, text, boolean, error).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+from xml.sax.saxutils import escape
+
+from xlsales.cells import col_letters
+
+EPOCH = dt.datetime(1899, 12, 30)
+ERRORS = {"#N/A", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!"}
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_ESCAPE_LIKE = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """What to put in a cell: a value, or a formula (without ``=``) and its cached value;
+    ``style`` is a cell format index (None: keep the cell's own, when it has one, else
+    ``fallback`` — a date written into a cell the user never formatted still shows as a
+    date, while a cell they formatted keeps their font, fill and borders)."""
+
+    value: Any = None
+    formula: str | None = None
+    style: int | None = None
+    fallback: int | None = None
+
+
+def serial(value: dt.date | dt.datetime) -> float:
+    """The Excel serial number (1900 system) of a date or datetime."""
+    if not isinstance(value, dt.datetime):
+        value = dt.datetime.combine(value, dt.time())
+    delta = value - EPOCH
+    return delta.days + delta.seconds / 86400 + delta.microseconds / 86_400_000_000
+
+
+def xml_text(value: str) -> str:
+    """Text safe in XML: characters XML cannot hold are written as ``_xHHHH_``."""
+    if "_x" in value:  # a literal _xHHHH_ would read as an escape: escape its underscore
+        value = _ESCAPE_LIKE.sub("_x005F_", value)
+    if _CONTROL.search(value):
+        value = _CONTROL.sub(lambda m: f"_x{ord(m.group()):04X}_", value)
+    return escape(value, {"\r": "&#13;"})  # a raw CR would be read as a line feed
+
+
+def _number(value: float) -> str:
+    if math.isnan(value) or math.isinf(value):
+        raise ValueError(f"not a number Excel can hold: {value!r}")
+    return repr(float(value)) if not float(value).is_integer() else str(int(value))
+
+
+def cell_xml(row: int, col: int, cell: Cell, *, style: int | None = None) -> bytes:
+    """``<c>`` of a 0-based row and column (``style`` when the cell has none of its own)."""
+    ref = f"{col_letters(col)}{row + 1}"
+    s = cell.style if cell.style is not None else style if style is not None else cell.fallback
+    attrs = f' s="{s}"' if s else ""
+    v = cell.value
+    if cell.formula is not None:
+        f = f"<f>{escape(cell.formula)}</f>"
+        if v is None or v == "":
+            return f'<c r="{ref}"{attrs} t="str">{f}<v></v></c>'.encode()
+        if isinstance(v, bool):
+            return f'<c r="{ref}"{attrs} t="b">{f}<v>{int(v)}</v></c>'.encode()
+        if isinstance(v, int | float):
+            return f'<c r="{ref}"{attrs}>{f}<v>{_number(v)}</v></c>'.encode()
+        if isinstance(v, dt.date):
+            return f'<c r="{ref}"{attrs}>{f}<v>{_number(serial(v))}</v></c>'.encode()
+        if isinstance(v, str) and v in ERRORS:
+            return f'<c r="{ref}"{attrs} t="e">{f}<v>{v}</v></c>'.encode()
+        return f'<c r="{ref}"{attrs} t="str">{f}<v>{xml_text(str(v))}</v></c>'.encode()
+    if v is None or v == "":
+        return f'<c r="{ref}"{attrs}/>'.encode()
+    if isinstance(v, bool):
+        return f'<c r="{ref}"{attrs} t="b"><v>{int(v)}</v></c>'.encode()
+    if isinstance(v, int | float):
+        return f'<c r="{ref}"{attrs}><v>{_number(v)}</v></c>'.encode()
+    if isinstance(v, dt.date):
+        return f'<c r="{ref}"{attrs}><v>{_number(serial(v))}</v></c>'.encode()
+    text = xml_text(str(v))
+    space = ' xml:space="preserve"' if text != text.strip() or "\n" in text else ""
+    return f'<c r="{ref}"{attrs} t="inlineStr"><is><t{space}>{text}</t></is></c>'.encode()
