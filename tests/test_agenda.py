@@ -287,8 +287,8 @@ def test_new_action_items_have_list_and_date_validations(packs: dict[str, Any]) 
                 letter = get_column_letter(ACTIONS.index(key) + 1)
                 if str(dv.sqref) == f"{letter}{first}:{letter}{last}":
                     found[key] = dv
-        assert found["owner"].type == "list" and found["owner"].formula1 == "=xs_reps"
-        assert found["status"].type == "list" and found["status"].formula1 == "=xs_action_status"
+        assert found["owner"].type == "list" and found["owner"].formula1 == "xs_reps"
+        assert found["status"].type == "list" and found["status"].formula1 == "xs_action_status"
         assert found["due"].type == "date"
     names = wb.defined_names
 

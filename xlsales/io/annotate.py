@@ -1,27 +1,31 @@
 """Write validation findings into the workbook, where the user works.
 
-Bad cells get a conditional-format highlight and a cell comment; a validation sheet
-lists every finding with a hyperlink to its cell. Everything xlsales adds carries a
-marker, so annotating again first removes the previous annotations instead of
-stacking them. The user's data, formats, validations, other sheets and VBA are kept.
-The file is written through a temporary file.
+Bad cells get a conditional-format highlight and a note; a findings sheet, placed after
+the sheets it describes, lists every finding with a link to its cell. Everything xlsales
+adds carries a marker (the highlight's formula, the notes' ``[xlsales]`` lines, the
+sheet's name), so annotating again replaces the previous annotations instead of stacking
+them, and annotating twice gives the same bytes as annotating once.
+
+The workbook is edited part by part (:mod:`xlsales.io.edit`): the annotated sheets are
+rewritten as a stream with only their conditional formats and note drawing touched, and
+every other part — the user's data, formats, validations, other sheets, charts, pivot
+tables, buttons and VBA — is copied as it is. The file is written through a temporary
+file and replaced in one step.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections import defaultdict
 from pathlib import Path
 
-import openpyxl
-from openpyxl.comments import Comment
-from openpyxl.formatting.rule import FormulaRule
-from openpyxl.styles import Font, PatternFill
-from openpyxl.worksheet.worksheet import Worksheet
-
 from xlsales.findings import Finding
 from xlsales.i18n import Label, Lang
-from xlsales.io.atomic import atomic_path
+from xlsales.io.edit.book import WorkbookEdit
+from xlsales.io.edit.cells import Cell
+from xlsales.io.edit.newsheet import NewSheet
+from xlsales.io.edit.styles import Style
 
 MARK_FORMULA = '"xlsales"<>""'
 COMMENT_TAG = "[xlsales]"
@@ -30,106 +34,119 @@ SHEET_NAME = Label("校验结果", "Validation")
 HEADERS = Label("严重程度|规则|工作表|单元格|列|值|说明",
                 "Severity|Rule|Sheet|Cell|Column|Value|Message")
 SEVERITY = {"error": Label("错误", "error"), "warning": Label("警告", "warning")}
-FILLS = {"error": PatternFill(start_color="FFFF9999", end_color="FFFF9999", fill_type="solid"),
-         "warning": PatternFill(start_color="FFFFE699", end_color="FFFFE699",
-                                fill_type="solid")}
+FILLS = {"error": "FFFF9999", "warning": "FFFFE699"}
+WIDTHS = (8, 26, 14, 8, 16, 18, 70)
+HEADER_STYLE = Style(bold=True)
+LINK_STYLE = Style(color="FF0563C1", underline=True)
+
+# The highlight rule as any writer may have stored it (quotes escaped or not).
+_MARK = re.compile(rb"<formula>(?:&quot;|\")xlsales(?:&quot;|\")&lt;&gt;(?:&quot;|\")"
+                   rb"(?:&quot;|\")</formula>")
+_RULE = re.compile(rb"<cfRule\b[^>]*?(?:/>|>.*?</cfRule>)", re.DOTALL)
 
 
 def annotate(path: str | os.PathLike[str], findings: list[Finding], *, lang: Lang,
              out: str | os.PathLike[str] | None = None) -> Path:
     """Annotate ``path`` with ``findings`` (in place, or into ``out``)."""
-    src = Path(path)
-    target = Path(out) if out else src
-    keep_vba = src.suffix.lower() == ".xlsm"
-    wb = openpyxl.load_workbook(src, keep_vba=keep_vba)
-    try:
-        for ws in wb.worksheets:
-            _clear(ws)
-        for name in SHEET_NAME.all():
-            if name in wb.sheetnames:
-                del wb[name]
+    with WorkbookEdit(path) as wb:
         by_sheet: dict[str, list[Finding]] = defaultdict(list)
         for f in findings:
-            if f.sheet in wb.sheetnames and f.cell:
+            if f.sheet in wb.sheet_names and f.cell and f.sheet not in SHEET_NAME.all():
                 by_sheet[f.sheet].append(f)
-        for sheet, items in by_sheet.items():
-            _mark(wb[sheet], items)
-        if findings:
-            _summary(wb, findings, lang)
-        with atomic_path(target) as tmp:
-            wb.save(tmp)
-    finally:
-        wb.close()
-    return target
-
-
-def _clear(ws: Worksheet) -> None:
-    """Remove what an earlier run added to ``ws``."""
-    cf = ws.conditional_formatting
-    kept = []
-    for rng in cf:
-        rules = [r for r in rng.rules if MARK_FORMULA not in (r.formula or [])]
-        if rules:
-            kept.append((rng.sqref, rules))
-    cf._cf_rules.clear()  # openpyxl keeps rules in this mapping; rebuilt below
-    for sqref, rules in kept:
-        for rule in rules:
-            cf.add(str(sqref), rule)
-    # Loading and re-adding count up max_priority; restart it after the kept rules so the
-    # rules added now get the same priorities on every run.
-    cf.max_priority = max((r.priority or 0 for _, rules in kept for r in rules), default=0)
-    for row in ws.iter_rows():
-        for cell in row:
-            comment = cell.comment
-            if comment is None or COMMENT_TAG not in comment.text:
+        for name in wb.sheet_names:
+            if name in SHEET_NAME.all():
                 continue
-            text = comment.text.split(COMMENT_TAG)[0].rstrip("\n")
-            cell.comment = Comment(text, comment.author) if text else None
+            _clear(wb, name, marked=name in by_sheet)
+        for sheet, items in by_sheet.items():
+            _mark(wb, sheet, items)
+        _findings_sheet(wb, findings, lang, by_sheet)
+        return wb.save(out)
 
 
-def _mark(ws: Worksheet, findings: list[Finding]) -> None:
+def _clear(wb: WorkbookEdit, name: str, *, marked: bool) -> None:
+    """Remove what an earlier run added to sheet ``name`` (its rows are only read when
+    it may hold an earlier highlight)."""
+    notes = wb.notes(name)
+    notes.drop_tagged(COMMENT_TAG, AUTHOR)
+    if marked or _has_mark(wb, name):
+        wb.sheet(name).edit_formats = _without_marks
+
+
+def _has_mark(wb: WorkbookEdit, name: str) -> bool:
+    tail = b""
+    for chunk in wb.pkg.open(wb.ref(name).part):
+        tail = (tail[-64:] + chunk)
+        if _MARK.search(tail):
+            return True
+    return False
+
+
+def _without_marks(block: bytes) -> bytes:
+    """A conditional-format block without xlsales's highlight rules (gone when empty)."""
+    rules = _RULE.findall(block)
+    mine = [r for r in rules if _MARK.search(r)]
+    if not mine:
+        return block
+    if len(mine) == len(rules):
+        return b""
+    for rule in mine:
+        block = block.replace(rule, b"", 1)
+    return block
+
+
+def _mark(wb: WorkbookEdit, sheet: str, findings: list[Finding]) -> None:
     cells: dict[str, list[Finding]] = defaultdict(list)
     for f in findings:
         cells[f.cell or ""].append(f)
+    edit = wb.sheet(sheet)
     for severity in ("error", "warning"):
         refs = [c for c, fs in cells.items()
-                if (any(f.severity == "error" for f in fs)) == (severity == "error")]
+                if any(f.severity == "error" for f in fs) == (severity == "error")]
         if refs:
-            ws.conditional_formatting.add(" ".join(refs), FormulaRule(
-                formula=[MARK_FORMULA], fill=FILLS[severity], stopIfTrue=False))
+            dxf = wb.dxf(Style(fill=FILLS[severity]))
+            edit.add_formats.append(
+                f'<conditionalFormatting sqref="{" ".join(refs)}"><cfRule type="expression" '
+                f'dxfId="{dxf}" priority="0"><formula>"xlsales"&lt;&gt;""</formula>'
+                f"</cfRule></conditionalFormatting>".encode())
+    notes = wb.notes(sheet)
     for ref, fs in cells.items():
-        cell = ws[ref]
-        note = "\n".join(f"{COMMENT_TAG} {f.rule}: {f.message}" for f in fs)
-        old = cell.comment.text.rstrip("\n") + "\n" if cell.comment else ""
-        # A comment the user wrote keeps its author; xlsales only appends its lines.
-        comment = Comment(old + note, cell.comment.author if cell.comment else AUTHOR)
-        comment.width, comment.height = 320, 40 + 18 * len(fs)
-        cell.comment = comment
+        # A note the user wrote keeps its author and words; xlsales appends its lines.
+        notes.add(ref, "\n".join(f"{COMMENT_TAG} {f.rule}: {f.message}" for f in fs), AUTHOR)
 
 
-def _summary(wb: openpyxl.Workbook, findings: list[Finding], lang: Lang) -> None:
-    ws = wb.create_sheet(SHEET_NAME(lang), 0)
-    headers = HEADERS(lang).split("|")
-    ws.append(headers)
-    for c in ws[1]:
-        c.font = Font(bold=True)
-    link_font = Font(color="FF0563C1", underline="single")
-    for f in findings:
-        ws.append([SEVERITY[f.severity](lang), f.rule, f.sheet, f.cell, f.column,
-                   _text(f.value), f.message])
-        row = ws.max_row
-        for c in ws[row]:
-            c.data_type = "s" if isinstance(c.value, str) else c.data_type
-        if f.sheet and f.cell:
-            link = ws.cell(row=row, column=4)
-            link.hyperlink = f"#'{f.sheet}'!{f.cell}"
-            link.font = link_font
-    for letter, width in zip("ABCDEFG", (8, 26, 14, 8, 16, 18, 70), strict=True):
-        ws.column_dimensions[letter].width = width
-    ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:G{ws.max_row}"
+def _findings_sheet(wb: WorkbookEdit, findings: list[Finding], lang: Lang,
+                    by_sheet: dict[str, list[Finding]]) -> None:
+    """The list of findings: replaced where it is, or added after the sheets it
+    describes; never made the active sheet."""
+    name = SHEET_NAME(lang)
+    for old in SHEET_NAME.all():
+        if old in wb.sheet_names and (old != name or not findings):
+            wb.remove_sheet(old)
+    if wb.active in SHEET_NAME.all():  # an earlier version of xlsales made it active
+        described = [s for s in wb.sheet_names if s in by_sheet or s not in SHEET_NAME.all()]
+        if described:
+            wb.set_active(described[0])
+    if not findings:
+        return
+    sheet = NewSheet(freeze=(1, 0), landscape=True)
+    bold, link = wb.xf(HEADER_STYLE), wb.xf(LINK_STYLE)
+    for c, text in enumerate(HEADERS(lang).split("|")):
+        sheet.set(0, c, Cell(text, style=bold))
+    for r, f in enumerate(findings, start=1):
+        values = (SEVERITY[f.severity](lang), f.rule, f.sheet, f.cell, f.column,
+                  None if f.value is None else str(f.value), f.message)
+        for c, value in enumerate(values):
+            linked = c == 3 and f.sheet in by_sheet and bool(f.cell)
+            sheet.set(r, c, Cell(value, style=link if linked else None))
+        if f.sheet in by_sheet and f.cell:
+            sheet.links.append((f"D{r + 1}", f"{_quote(f.sheet)}!{f.cell}", f.cell))
+    sheet.widths = dict(enumerate(WIDTHS))
+    sheet.autofilter = f"A1:G{len(findings) + 1}"
+    sheet.print_title_rows = (0, 0)
+    described = [s for s in wb.sheet_names if s in by_sheet]
+    after = described[-1] if described else wb.active
+    wb.put_sheet(name, sheet, after=after)
 
 
-def _text(value: object) -> str | None:
-    """Finding values are shown as text, never as formulas."""
-    return None if value is None else str(value)
+def _quote(sheet: str) -> str:
+    return "'" + sheet.replace("'", "''") + "'"

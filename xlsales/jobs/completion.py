@@ -30,7 +30,8 @@ def run_compliance(source: str | os.PathLike[str], period: str, *,
     reps = discipline(daily.frame, daily.settings, first, last, today=today)
     written = None
     if write:
-        from xlsales.io.xlsx_editor import edit_workbook, replace_table_sheet
+        from xlsales.io.edit.book import WorkbookEdit
+        from xlsales.io.edit.tables import table_sheet
         from xlsales.tables.weekly import COMPLIANCE
 
         lang = daily.lang
@@ -38,10 +39,11 @@ def run_compliance(source: str | os.PathLike[str], period: str, *,
                     "late_days": ", ".join(d.isoformat() for d in r.late_days),
                     "missing_days": ", ".join(d.isoformat() for d in r.missing_days)}
                    for r in reps]
-        with edit_workbook(daily.files[0]) as wb:
-            replace_table_sheet(wb, COMPLIANCE, records, lang=lang,
-                                sheet_name=COMPLIANCE.sheet(lang), name=COMPLIANCE.name,
-                                title=f"{COMPLIANCE.title(lang)} {period}",
-                                options=daily.settings.general.model_dump())
+        with WorkbookEdit(daily.files[0]) as wb:
+            wb.put_sheet(COMPLIANCE.sheet(lang), table_sheet(
+                wb, COMPLIANCE, records, lang=lang, name=COMPLIANCE.name,
+                title=f"{COMPLIANCE.title(lang)} {period}",
+                options=daily.settings.general.model_dump()))
+            wb.save()
         written = daily.files[0]
     return reps, written

@@ -57,7 +57,10 @@ def run_followups(root: str | os.PathLike[str], *, today: dt.date, rep: str | No
 
 def _write_followups(path: Path, customers: Table, report: Any, settings: Settings,
                      lang: Lang) -> Path:
-    from xlsales.io.xlsx_editor import edit_workbook, replace_table_sheet
+    from xlsales.io.edit.book import WorkbookEdit
+    from xlsales.io.edit.cells import Cell
+    from xlsales.io.edit.styles import Style
+    from xlsales.io.edit.tables import table_sheet
     from xlsales.tables.customers import DUE_LIST
 
     records = []
@@ -66,8 +69,8 @@ def _write_followups(path: Path, customers: Table, report: Any, settings: Settin
             records.append({**d.as_dict(report.today), "date": d.date,
                             "status": BUCKETS[bucket](lang)})
     records.sort(key=lambda r: (r["owner"], r["date"], r["customer"]))
-    with edit_workbook(path) as wb:
-        ws = wb[customers.sheet]
+    with WorkbookEdit(path) as wb:
+        date_xf = wb.xf(Style(num_fmt="yyyy-mm-dd"))
         for plan in report.plans:
             row = plan.customer.get("_row")
             date_cell = customers.cell("next_follow_up", row) if row else None
@@ -75,15 +78,16 @@ def _write_followups(path: Path, customers: Table, report: Any, settings: Settin
             if date_cell is None:
                 continue
             nxt = plan.next
-            ws[date_cell].value = nxt.date if nxt else None
-            ws[date_cell].number_format = "yyyy-mm-dd"
+            wb.set_cell(customers.sheet, date_cell,
+                        Cell(nxt.date if nxt else None, fallback=date_xf))
             if reason_cell:
                 text = (f"{nxt.kind}:{nxt.reason}" if nxt else
                         SLEEPING(lang) if plan.customer.get("stage") == "流失客户" else None)
-                ws[reason_cell].value = text
-                if text:
-                    ws[reason_cell].data_type = "s"
-        replace_table_sheet(wb, DUE_LIST, records, lang=lang, sheet_name=DUE_LIST.sheet(lang),
-                            name=DUE_LIST.name, title=f"{DUE_LIST.title(lang)} {report.today}",
-                            options=settings.general.model_dump())
+                wb.set_cell(customers.sheet, reason_cell, Cell(text))
+        wb.put_sheet(DUE_LIST.sheet(lang), table_sheet(
+            wb, DUE_LIST, records, lang=lang, name=DUE_LIST.name,
+            title=f"{DUE_LIST.title(lang)} {report.today}",
+            options=settings.general.model_dump()), after=customers.sheet
+            if DUE_LIST.sheet(lang) not in wb.sheet_names else None)
+        wb.save()
     return path

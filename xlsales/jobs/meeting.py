@@ -234,49 +234,50 @@ def agenda_pack(root: str | os.PathLike[str], week: str) -> AgendaPack:
 def run_agenda(root: str | os.PathLike[str], week: str, *,
                out: str | os.PathLike[str] | None = None) -> AgendaResult:
     """Write the week's meeting pack into the agenda workbook (a new sheet per week)."""
-    from xlsales.io.xlsx_editor import (
-        edit_workbook,
-        fresh_sheet,
-        heading,
-        read_named_table,
-        write_block,
-    )
+    from xlsales.io.edit.book import WorkbookEdit
+    from xlsales.io.edit.newsheet import NewSheet
+    from xlsales.io.edit.tables import SUBTITLE, TITLE, add_block, heading
+    from xlsales.io.read import sheet_records
     from xlsales.tables.agenda import ACTIONS, AGENDA, MINUTES
 
     root = Path(root)
     pack = agenda_pack(root, week)
     lang = pack.lang
+    settings = pack.settings
     path = book_path(root, "agenda")
     sheet_name = AGENDA_SHEET(lang).format(week=pack.week)
     target = Path(out) if out else path
-    options = pack.settings.general.model_dump()
+    options = settings.general.model_dump()
     suffix = pack.week.replace("-", "_")
-    with edit_workbook(path, out=target) as wb:
+    with WorkbookEdit(path) as wb:
         kept: dict[str, list[dict[str, Any]]] = {}
-        if sheet_name in wb.sheetnames:  # what was typed into this week's sheet stays
-            old = wb[sheet_name]
-            kept = {spec.key: read_named_table(old, f"{spec.name}_{suffix}", spec)
-                    for spec in (ACTIONS, MINUTES)}
-        ws = fresh_sheet(wb, sheet_name, 0)
-        heading(ws, 1, pack.title, size=14)
-        heading(ws, 2, pack.subtitle, size=None)
-        row = 4
+        if sheet_name in wb.sheet_names:  # what was typed into this week's sheet stays
+            ranges = wb.tables(sheet_name)
+            for spec in (ACTIONS, MINUTES):
+                rows = ranges.get(f"{spec.name}_{suffix}")
+                if rows:
+                    kept[spec.key] = sheet_records(path, sheet_name, spec, settings,
+                                                   rows=rows, scan_rows=rows[0])
+        sheet = NewSheet()
+        heading(sheet, 0, pack.title, wb.xf(TITLE))
+        heading(sheet, 1, pack.subtitle, None)
+        row = 3
         for title, spec, rows in pack.blocks:
             if spec is ACTIONS and kept.get(spec.key):
                 rows = kept[spec.key]
             elif spec is MINUTES and kept.get(spec.key):
                 rows = [{**rows[0], **{k: v for k, v in kept[spec.key][0].items()
                                        if v not in (None, "") and k != "meeting_at"}}]
-            heading(ws, row, title, size=12)
+            heading(sheet, row, title, wb.xf(SUBTITLE))
             extra = {"blank_rows": 8, "validations": True} if spec is ACTIONS else {}
-            last = write_block(ws, spec, rows, header_row=row + 1,
-                               name=f"{spec.name}_{suffix}", lang=lang, options=options,
-                               widths=spec is AGENDA, **extra)
+            last = add_block(wb, sheet, spec, rows, header_row=row + 1,
+                             name=f"{spec.name}_{suffix}", lang=lang, options=options,
+                             display=lambda name, value: settings.display(name, value, lang),
+                             widths=spec is AGENDA, **extra)
             row = last + 3
-        ws.page_setup.orientation = "landscape"
-        ws.page_setup.fitToWidth = 1
-        ws.page_setup.fitToHeight = 0
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        wb.put_sheet(sheet_name, sheet, before=wb.sheet_names[0])
+        wb.set_active(sheet_name)  # the agenda workbook opens on this week's pack
+        wb.save(target)
     return AgendaResult(pack.week, pack.start, pack.minutes_due, pack.total, pack.data,
                         [{**c, "due": c["due"].isoformat() if c["due"] else None}
                          for c in pack.carried], target, sheet_name)

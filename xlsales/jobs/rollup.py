@@ -92,36 +92,46 @@ def run_rollup(source: str | os.PathLike[str], *, week: str | None = None,
 
 def _write_weeks(daily: DailySource, rows: list[WeekRow], weeks: list[str],
                  target: Path) -> tuple[Path, list[str]]:
-    from xlsales.io.xlsx_editor import edit_workbook, read_existing, replace_table_sheet
+    """One sheet per week in ``target`` (the daily report, or a workbook of its own):
+    replaced where it is when the week was rolled up before, keeping the manager's
+    comments, notes and drawings."""
+    from xlsales.io.edit.book import WorkbookEdit
+    from xlsales.io.edit.tables import table_sheet
+    from xlsales.io.read import sheet_records
     from xlsales.tables.weekly import LEVELS, WEEKLY
 
     lang = daily.lang
     if target.exists():
-        src = target
+        src: Path | None = target
     elif len(daily.files) == 1:
         src = daily.files[0]
     else:
         src = None
-    sheets = []
-    with edit_workbook(src, out=target) as wb:
+    names = {week: WEEK_SHEET(lang).format(
+        week=display_week(week, daily.settings.general.week_label)) for week in weeks}
+    by_week: dict[str, list[WeekRow]] = {week: [] for week in weeks}
+    for r in rows:
+        by_week.setdefault(r.week, []).append(r)
+    options = daily.settings.general.model_dump()
+    with WorkbookEdit(src) if src else WorkbookEdit.new(target) as wb:
         for week in weeks:
-            name = WEEK_SHEET(lang).format(
-                week=display_week(week, daily.settings.general.week_label))
-            kept: dict[tuple[str, str], Any] = {}
-            if name in wb.sheetnames:
-                for old in read_existing(wb[name], WEEKLY, lang):
-                    if old.get("comment"):
-                        kept[(str(old.get("level")), str(old.get("name")))] = old["comment"]
+            name = names[week]
+            kept = {}
+            if src is not None and name in wb.sheet_names:
+                kept = {(str(old.get("level")), str(old.get("name"))): old["comment"]
+                        for old in sheet_records(src, name, WEEKLY, daily.settings,
+                                                 keys=("level", "name", "comment"))
+                        if old.get("comment")}
             records = []
-            for r in (x for x in rows if x.week == week):
+            for r in by_week[week]:
                 rec = r.as_dict()
                 rec["level"] = LEVELS[r.level](lang)
                 rec["week_end"] = r.week_end
                 rec["comment"] = kept.get((rec["level"], r.name))
                 records.append(rec)
-            replace_table_sheet(wb, WEEKLY, records, lang=lang, sheet_name=name,
+            sheet = table_sheet(wb, WEEKLY, records, lang=lang,
                                 name=f"Weekly_{week.replace('-', '_')}",
-                                title=f"{WEEKLY.title(lang)} {week}",
-                                options=daily.settings.general.model_dump())
-            sheets.append(name)
-    return target, sheets
+                                title=f"{WEEKLY.title(lang)} {week}", options=options)
+            wb.put_sheet(name, sheet)
+        wb.save(target)
+    return target, [names[w] for w in weeks]

@@ -49,37 +49,40 @@ def run_spotcheck(source: str | os.PathLike[str], day: dt.date, *, share: float 
 
 
 def _mark_picks(daily: DailySource, picks: list[Pick], day: dt.date) -> Path:
-    from xlsales.io.xlsx_editor import edit_workbook
+    from xlsales.io.edit.book import WorkbookEdit
+    from xlsales.io.edit.cells import Cell
+    from xlsales.io.edit.styles import Style
 
     spec = T.get("daily")
     wanted = {p.rep: p for p in picks}  # every pick is of ``day``
-    marked = None
+    edits: dict[str, dict[tuple[str, str], Any]] = {}  # file → (sheet, cell) → value
     for table in daily.tables:
         df = table.df
         hit = df.index[(df["date"] == pd.Timestamp(day)) & df["rep"].isin(list(wanted))]
-        cells: dict[str, Any] = {}
+        cells: dict[tuple[str, str], Any] = {}
         for row in hit:
             pick = wanted[df.at[row, "rep"]]
             spot = table.cell("spot_check", row)
             if spot is None:
                 continue
             if pd.isna(df.at[row, "spot_check"]):
-                cells[spot] = day
+                cells[(table.sheet, spot)] = day
             hint_cell = table.cell("check_result", row)
             if hint_cell and pick.hints and pd.isna(df.at[row, "check_result"]):
-                cells[hint_cell] = SPOT_MARK(table.lang) + ":" + ";".join(pick.hints)
+                cells[(table.sheet, hint_cell)] = (SPOT_MARK(table.lang) + ":"
+                                                   + ";".join(pick.hints))
         if not cells:
             continue
         if "spot_check" not in table.headers:
             raise XlsalesError(f"{table.file}: the daily report has no "
                                f"{spec.column('spot_check').header(table.lang)} column")
-        with edit_workbook(table.file) as wb:
-            ws = wb[table.sheet]
-            for ref, value in cells.items():
-                ws[ref].value = value
-                if isinstance(value, dt.date):
-                    ws[ref].number_format = "yyyy-mm-dd"
-                else:
-                    ws[ref].data_type = "s"
-        marked = Path(table.file)
+        edits.setdefault(str(table.file), {}).update(cells)
+    for file, cells in edits.items():  # one edit per workbook
+        with WorkbookEdit(file) as wb:
+            date_xf = wb.xf(Style(num_fmt="yyyy-mm-dd"))
+            for (sheet, ref), value in cells.items():
+                wb.set_cell(sheet, ref, Cell(value, fallback=date_xf
+                                             if isinstance(value, dt.date) else None))
+            wb.save()
+    marked = Path(next(reversed(edits))) if edits else None
     return marked or daily.files[0]

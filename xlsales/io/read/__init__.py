@@ -157,6 +157,28 @@ def read_tables_per_sheet(path: str | os.PathLike[str], spec: TableSpec, setting
                                    stop_at_blank=stop_at_blank)
 
 
+def sheet_records(path: str | os.PathLike[str], sheet: str, spec: TableSpec,
+                  settings: Settings, *, rows: tuple[int, int] | None = None,
+                  keys: Iterable[str] | None = None,
+                  scan_rows: int = HEADER_SCAN_ROWS) -> list[dict[str, Any]]:
+    """The filled rows of ``spec``'s table on ``sheet`` (only Excel rows ``rows``, 1-based
+    and inclusive, when given) as canonical values; [] when the sheet has no such table.
+    What people typed into a sheet xlsales regenerates is read back with this."""
+    with WorkbookReader(path) as wb:
+        if sheet not in wb.sheet_names or wb.find(spec, sheet=sheet,
+                                                  scan_rows=scan_rows) is None:
+            return []
+        table = wb.table(spec, settings, sheet=sheet, scan_rows=scan_rows, keys=keys)
+    out = []
+    for rec in table.records(with_row=True):
+        row = rec.pop("_row")
+        if rows is not None and not rows[0] <= row <= rows[1]:
+            continue
+        if any(v not in (None, "") for v in rec.values()):
+            out.append(rec)
+    return out
+
+
 def hidden_sheet_rows(path: str | os.PathLike[str], name: str) -> list[list[Any]]:
     """The values of a sheet xlsales keeps for itself (``_hints`` …); [] when absent."""
     with WorkbookReader(path) as wb:
