@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
+from tests.flavours import LIBREOFFICE_FLAVOURS, FlavourCache
 from xlsales.io.libreoffice import SOFFICE_ENV, find_soffice
+from xlsales.settings import Settings
+
+DEMO_BOOKS = ("daily_report.xlsx", "customers.xlsx", "meeting_agenda.xlsx")
 
 
 @pytest.fixture(scope="session")
@@ -20,3 +25,35 @@ def soffice() -> str:
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
     return path
+
+
+@pytest.fixture(scope="session")
+def demo_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``xlsales demo`` once per session. Read it, never edit it."""
+    from xlsales.demo import run_demo
+
+    root = tmp_path_factory.mktemp("demo") / "workspace"
+    run_demo(root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def flavour_cache(tmp_path_factory: pytest.TempPathFactory) -> FlavourCache:
+    """Every flavour of a workbook is built once per session; tests get copies."""
+    return FlavourCache(tmp_path_factory.mktemp("flavours"))
+
+
+@pytest.fixture(scope="session")
+def libreoffice_flavours(soffice: str, demo_workspace: Path,
+                         flavour_cache: FlavourCache) -> FlavourCache:
+    """The LibreOffice flavours of the demo workbooks, built in one LibreOffice run."""
+    flavour_cache.soffice = soffice
+    flavour_cache.prepare([demo_workspace / b for b in DEMO_BOOKS], sorted(LIBREOFFICE_FLAVOURS))
+    return flavour_cache
+
+
+@pytest.fixture(scope="session")
+def demo_settings(demo_workspace: Path) -> Settings:
+    from xlsales.workspace import read_settings
+
+    return read_settings(demo_workspace)

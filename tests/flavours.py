@@ -413,8 +413,12 @@ def _add_vml_shapes(pkg: _Package, sheet: str, shapetype: str, shapes: list[str]
             else f'xmlns:r="{_REL_NS}" r:'
         pkg.put(sheet, _insert_child(xml, f"<legacyDrawing {r}id=\"{rid}\"/>"))
         ns = " ".join(f'xmlns:{p}="{uri}"' for p, uri in _VML_NS.items())
-        vml = (f'<xml {ns}><o:shapelayout v:ext="edit"><o:idmap v:ext="edit" data="1"/>'
-               "</o:shapelayout></xml>")
+        taken = [int(b) for name in pkg.data if name.endswith(".vml")
+                 for m in re.finditer(r'idmap\b[^>]*\bdata="([^"]*)"', pkg.text(name))
+                 for b in re.findall(r"\d+", m.group(1))]
+        block = max(taken, default=0) + 1  # a shape-id block no other drawing uses
+        vml = (f'<xml {ns}><o:shapelayout v:ext="edit"><o:idmap v:ext="edit" '
+               f'data="{block}"/></o:shapelayout></xml>')
     else:
         (vml_part,) = [t for i, _, t in pkg.rels(sheet) if i == m.group(1)]
         vml = pkg.text(vml_part)
@@ -425,7 +429,8 @@ def _add_vml_shapes(pkg: _Package, sheet: str, shapetype: str, shapes: list[str]
                       if f"xmlns:{p}=" not in root.group(0))
     vml = vml[:root.end() - 1].rstrip("/") + missing + vml[root.end() - 1:]
     used = [int(n) for n in re.findall(r'"_x0000_s(\d+)"', vml)]
-    next_id = max([1024, *used]) + 1
+    first = re.search(r'idmap\b[^>]*\bdata="(\d+)', vml)
+    next_id = max([1024 * int(first.group(1)) if first else 1024, *used]) + 1
     new = [] if "_x0000_t201" in vml else [shapetype]
     for shape in shapes:
         new.append(re.sub(r'id="_x0000_s\d+"', f'id="_x0000_s{next_id}"', shape, count=1))

@@ -321,3 +321,28 @@ def test_chart_caches_hold_the_plotted_numbers(outputs: dict[str, Any],
         if formula_column:
             plotted += sum(1 for v in points.values() if v != 0)
     assert plotted > 0, "no formula column plots a non-zero number"
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_with_its_default_settings_shows_the_real_completion(
+        outputs: dict[str, Any], soffice: str, tmp_path: Path) -> None:
+    """The review as a user's LibreOffice first shows it (no forced recalculation): the
+    review sheet printed to PDF reads the real completion rates, not 0.0 %."""
+    import subprocess
+
+    from xlsales.io.libreoffice import convert
+
+    lang: Lang = "en"
+    src = tmp_path / "review.xlsx"
+    shutil.copyfile(outputs["files"][f"review-{lang}"], src)
+    pdf = convert(src, "pdf", tmp_path / "pdf", soffice=soffice, recalculate=False)
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                          text=True, check=True, timeout=60).stdout
+    shown = re.findall(r"(?<![\d.])(\d+\.\d)%", text)
+    rates = [figures.completion_rate(m.actual, m.target)
+             for m in outputs["reviews"][lang].review.metrics
+             if m.target and m.actual is not None]
+    wanted = [f"{r * 100:.1f}" for r in rates if r is not None]
+    assert len(wanted) >= 5 and any(float(w) for w in wanted)
+    missing = [w for w in wanted if w not in shown]
+    assert not missing, f"not shown: {missing}; the PDF shows {shown[:40]}"

@@ -44,40 +44,6 @@ FLAVOUR_PARAMS = [pytest.param(f, marks=pytest.mark.libreoffice)
                   if f in LIBREOFFICE_FLAVOURS else f for f in ALL_FLAVOURS]
 
 
-# -- fixtures (session-wide; candidates for conftest.py) ------------------------------------
-
-@pytest.fixture(scope="session")
-def demo_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``xlsales demo`` once per session. Read it, never edit it."""
-    from xlsales.demo import run_demo
-
-    root = tmp_path_factory.mktemp("demo") / "workspace"
-    run_demo(root)
-    return root
-
-
-@pytest.fixture(scope="session")
-def flavour_cache(tmp_path_factory: pytest.TempPathFactory) -> FlavourCache:
-    """Every flavour of a workbook is built once per session; tests get copies."""
-    return FlavourCache(tmp_path_factory.mktemp("flavours"))
-
-
-@pytest.fixture(scope="session")
-def libreoffice_flavours(soffice: str, demo_workspace: Path,
-                         flavour_cache: FlavourCache) -> FlavourCache:
-    """The LibreOffice flavours of the demo workbooks, built in one LibreOffice run."""
-    flavour_cache.soffice = soffice
-    flavour_cache.prepare([demo_workspace / b for b in BOOKS], sorted(LIBREOFFICE_FLAVOURS))
-    return flavour_cache
-
-
-@pytest.fixture(scope="session")
-def demo_settings(demo_workspace: Path) -> Settings:
-    from xlsales.workspace import read_settings
-
-    return read_settings(demo_workspace)
-
-
 def cached(request: pytest.FixtureRequest, flavour: str, book: str) -> Path:
     """The cached ``flavour`` of the demo workbook ``book`` (read only)."""
     name = "libreoffice_flavours" if flavour in LIBREOFFICE_FLAVOURS else "flavour_cache"

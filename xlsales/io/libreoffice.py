@@ -1,9 +1,11 @@
 """Drive LibreOffice headless: recalculate workbooks, convert them, render pages.
 
-XlsxWriter stores 0 as the cached result of every formula. LibreOffice keeps cached
-results by default, so each call runs with a fresh, private user profile whose
+LibreOffice shows the cached results of a workbook's formulas by default. To check those
+against its own arithmetic, each call runs with a fresh, private user profile whose
 ``registrymodifications.xcu`` sets ``OOXMLRecalcMode`` and ``ODFRecalcMode`` to 0
-("always recalculate"). A private profile also lets several calls run side by side.
+("always recalculate"); ``recalculate=False`` keeps LibreOffice's defaults, to see a file
+as a user's LibreOffice first shows it. A private profile also lets several calls run side
+by side.
 Each start of LibreOffice costs a second or two: convert many files in one call
 (:func:`recalculate_many`) when you can.
 """
@@ -68,9 +70,12 @@ def recalculate_many(srcs: Sequence[str | os.PathLike[str]], out_dir: str | os.P
 
 
 def convert(src: str | os.PathLike[str], fmt: str, out_dir: str | os.PathLike[str], *,
-            timeout: float = DEFAULT_TIMEOUT, soffice: str | None = None) -> Path:
-    """Convert ``src`` to ``fmt`` (``pdf``, ``ods``, ``pdf:calc_pdf_Export`` …), recalculated."""
-    return _run([src], fmt, out_dir, timeout=timeout, soffice=soffice)[0]
+            timeout: float = DEFAULT_TIMEOUT, soffice: str | None = None,
+            recalculate: bool = True) -> Path:
+    """Convert ``src`` to ``fmt`` (``pdf``, ``ods``, ``pdf:calc_pdf_Export`` …), recalculated
+    unless ``recalculate`` is False (then with LibreOffice's default settings)."""
+    return _run([src], fmt, out_dir, timeout=timeout, soffice=soffice,
+                recalculate=recalculate)[0]
 
 
 def render_png(pdf: str | os.PathLike[str], out_prefix: str | os.PathLike[str],
@@ -103,8 +108,9 @@ def render_png(pdf: str | os.PathLike[str], out_prefix: str | os.PathLike[str],
 
 
 def _run(srcs: Sequence[str | os.PathLike[str]], fmt: str, out_dir: str | os.PathLike[str],
-         *, timeout: float, soffice: str | None) -> list[Path]:
-    """Convert ``srcs`` to ``fmt`` in one LibreOffice run with a private recalculating profile."""
+         *, timeout: float, soffice: str | None, recalculate: bool = True) -> list[Path]:
+    """Convert ``srcs`` to ``fmt`` in one LibreOffice run with a private profile
+    (recalculating every formula unless ``recalculate`` is False)."""
     sources = [Path(s).resolve() for s in srcs]
     if not sources:
         return []
@@ -126,8 +132,9 @@ def _run(srcs: Sequence[str | os.PathLike[str]], fmt: str, out_dir: str | os.Pat
     with tempfile.TemporaryDirectory(prefix="xlsales-lo-") as tmp:
         profile = Path(tmp) / "profile"
         (profile / "user").mkdir(parents=True)
-        (profile / "user" / "registrymodifications.xcu").write_text(_RECALC_XCU,
-                                                                   encoding="utf-8")
+        if recalculate:
+            (profile / "user" / "registrymodifications.xcu").write_text(_RECALC_XCU,
+                                                                       encoding="utf-8")
         staging = Path(tmp) / "out"
         staging.mkdir()
         cmd = [exe, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
