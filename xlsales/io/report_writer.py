@@ -8,9 +8,11 @@ results, and the charts' caches hold the plotted numbers.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
-from collections.abc import Mapping, Sequence
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from xlsales.i18n import Label, Lang
 from xlsales.io.atomic import atomic_path
+from xlsales.io.edit.graft import CHART_MARK, regenerate
 from xlsales.io.xlsx_writer import (
     NOTES_ROW,
     TITLE_ROW,
@@ -39,6 +42,26 @@ SERIES = {
     "won": Label("已成交", "Won"), "weighted": Label("加权预测", "Weighted"),
     "quota": Label("目标", "Quota"),
 }
+
+
+@contextlib.contextmanager
+def report_path(target: Path) -> Iterator[Path]:
+    """Where to write the report ``target``: a temporary file that replaces it atomically
+    when there is none yet; when there is, a fresh copy whose sheets are then grafted into
+    it, so what a manager added to the report is kept (:mod:`xlsales.io.edit.graft`)."""
+    if not target.exists():
+        with atomic_path(target) as tmp:
+            yield tmp
+        return
+    with tempfile.TemporaryDirectory(prefix=".xlsales-", dir=target.parent) as folder:
+        fresh = Path(folder) / f"fresh{target.suffix}"
+        yield fresh
+        regenerate(target, fresh)
+
+
+def chart_options(title: str, **more: Any) -> dict[str, Any]:
+    """``insert_chart`` options: the alternative text marks the chart as xlsales's."""
+    return {"description": f"{title} {CHART_MARK}", **more}
 
 
 def new_report(path: Path, title: str) -> tuple[Any, _Formats]:
@@ -80,7 +103,7 @@ def write_pipeline_report(path: str | os.PathLike[str], *, lang: Lang, title: st
     from xlsales.tables.pipeline import FORECAST, FORECAST_LINES
 
     target = Path(path)
-    with atomic_path(target) as tmp:
+    with report_path(target) as tmp:
         wb, fmts = new_report(tmp, title)
         tables: Tables = {}  # the forecast sums the lines, written on the next sheet
         tables[FORECAST_LINES.name] = table_values(FORECAST_LINES, forecast_lines, lang=lang,
@@ -115,7 +138,8 @@ def write_pipeline_report(path: str | os.PathLike[str], *, lang: Lang, title: st
             chart.combine(line)
             chart.set_title({"name": CHART_TITLES["forecast"](lang)})
             chart.set_size({"width": 760, "height": 320})
-            ws.insert_chart(last + 3, 0, chart)
+            ws.insert_chart(last + 3, 0, chart,
+                            chart_options(CHART_TITLES["forecast"](lang)))
         ws.freeze_panes(4, 2)
         page_setup(ws)
 
@@ -155,5 +179,5 @@ def add_funnel_sheet(wb: Any, fmts: _Formats, funnel_rows: list[dict[str, Any]],
     chart.set_y_axis({"reverse": True})
     chart.set_title({"name": CHART_TITLES["funnel"](lang)})
     chart.set_size({"width": 760, "height": 320})
-    ws.insert_chart(last + 3, 0, chart)
+    ws.insert_chart(last + 3, 0, chart, chart_options(CHART_TITLES["funnel"](lang)))
     page_setup(ws)

@@ -11,8 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from xlsales.i18n import Label, Lang
-from xlsales.io.atomic import atomic_path
-from xlsales.io.report_writer import add_funnel_sheet, col_range, new_report, series_values
+from xlsales.io.report_writer import (
+    add_funnel_sheet,
+    chart_options,
+    col_range,
+    new_report,
+    report_path,
+    series_values,
+)
 from xlsales.io.xlsx_writer import NOTES_ROW, TITLE_ROW, Tables, page_setup, write_table
 from xlsales.tables.base import TableSpec
 
@@ -40,7 +46,7 @@ def write_review(path: str | os.PathLike[str], *, lang: Lang, title: str,
     from xlsales.tables.review import CASES, HORIZONTAL, REVIEW, TREND
 
     target = Path(path)
-    with atomic_path(target) as tmp:
+    with report_path(target) as tmp:
         wb, fmts = new_report(tmp, title)
         tables: Tables = {}  # every table's columns as written, for the charts' caches
         kw: dict[str, Any] = {"lang": lang, "options": options, "display": _plain,
@@ -84,7 +90,8 @@ def write_review(path: str | os.PathLike[str], *, lang: Lang, title: str,
             bar.set_title({"name": CHARTS["completion"](lang)})
             bar.set_y_axis({"num_format": "0%"})
             bar.set_size({"width": 760, "height": 320})
-            ws.insert_chart(first + len(horizontal) + 2, 0, bar)
+            ws.insert_chart(first + len(horizontal) + 2, 0, bar,
+                            chart_options(CHARTS["completion"](lang)))
         page_setup(ws)
 
         ws = sheet_with_title(TREND, TREND.title(lang))
@@ -106,7 +113,7 @@ def write_review(path: str | os.PathLike[str], *, lang: Lang, title: str,
                 chart.set_y_axis({"num_format": "0%"})
             chart.set_size({"width": 360, "height": 240})
             ws.insert_chart(last + 3 + (i // 2) * 13, (i % 2) * 5, chart,
-                            {"x_offset": (i % 2) * 20})
+                            chart_options(header, x_offset=(i % 2) * 20))
         if falling:
             ws.write_string(last + 2, 0, FALLING(lang) + "、".join(falling), fmts.cond["bad"])
         page_setup(ws)

@@ -8,6 +8,7 @@ missing. Everything else in the part keeps its bytes.
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 from xml.sax.saxutils import quoteattr
@@ -139,6 +140,37 @@ class StylesEdit:
                 f'<bgColor rgb="{s.fill}"/></patternFill></fill>' if s.fill else "")
         self._dxfs[s] = self._find_or_add("dxfs", f"<dxf>{font}{fill}</dxf>".encode())
         return self._dxfs[s]
+
+    def import_from(self, other: StylesEdit) -> tuple[list[int], list[int]]:
+        """Bring ``other``'s cell formats and CF formats into this part (fonts, fills,
+        borders and number formats with them, found or appended); returns the new index
+        of each of ``other``'s cell formats and of each of its CF formats."""
+        codes = {}
+        for item in other.items["numFmts"]:
+            fid = re.search(rb'numFmtId="(\d+)"', item)
+            code = re.search(rb'formatCode="([^"]*)"', item)
+            if fid and code:
+                codes[int(fid.group(1))] = html.unescape(code.group(1).decode())
+
+        def index(attr: bytes, xf: bytes) -> int:
+            m = re.search(attr + rb'="(\d+)"', xf)
+            return int(m.group(1)) if m else 0
+
+        xfs = []
+        for xf in other.items["cellXfs"]:
+            fmt = index(rb"numFmtId", xf)
+            new = {b"numFmtId": self.num_fmt(codes[fmt]) if fmt in codes else fmt,
+                   b"xfId": 0}
+            for attr, collection in ((b"fontId", "fonts"), (b"fillId", "fills"),
+                                     (b"borderId", "borders")):
+                i = index(attr, xf)
+                items = other.items[collection]
+                new[attr] = self._find_or_add(collection, items[i]) if i < len(items) else 0
+            for attr, value in new.items():
+                xf = re.sub(rb"\b" + attr + rb'="\d+"', attr + b'="%d"' % value, xf, count=1)
+            xfs.append(self._find_or_add("cellXfs", xf))
+        dxfs = [self._find_or_add("dxfs", dxf) for dxf in other.items["dxfs"]]
+        return xfs, dxfs
 
     def to_bytes(self) -> bytes:
         """The part with the collections that grew written back (the rest untouched)."""
