@@ -428,10 +428,9 @@ def _stages() -> list[Stage]:
         codes = _VALIDATE_CODES if name.startswith("validate") else (0,)
         if name == "validate_annotate":
             desc = ("python -m xlsales validate daily --annotate --out copy: validate, then "
-                    "mark every finding in a copy of the workbook (openpyxl edit)")
+                    "mark every finding in a copy of the workbook (part-level edit)")
             out.append(Stage("cli_validate_annotate", "cli", desc, cli=args, ok_codes=codes,
-                             check="validate_annotate", needs=("openpyxl_load_save",),
-                             slow=True))
+                             check="validate_annotate", needs=("openpyxl_load_save",)))
             continue
         assert lib is not None
         if name == "rollup":
@@ -440,7 +439,6 @@ def _stages() -> list[Stage]:
         else:
             desc = f"python -m xlsales {' '.join(_example(name))} --json, as a whole process"
         out.append(Stage(f"cli_{name}", "cli", desc, cli=args, ok_codes=codes,
-                         slow=name == "rollup",  # it writes through openpyxl (for now)
                          check=("rollup_written" if name == "rollup" else lib.check),
                          needs=lib.needs))
     return out

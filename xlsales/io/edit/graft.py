@@ -156,8 +156,7 @@ class _Graft:
                 ids[src_rid.encode()] = rid.encode()
             else:
                 xml = _put_tail(xml, "drawing", f'<drawing r:id="{rid}"/>'.encode())
-        return _RID.sub(lambda m: b'r:%s="%s"' % (m.group(1), ids.get(m.group(2),
-                                                                         m.group(2))), xml)
+        return _renumber(xml, ids)
 
     def table(self, src_table: str, rels: P.Rels) -> str:
         wb = self.wb
@@ -296,3 +295,9 @@ def _chart_title(chart: bytes) -> str:
     if not m:
         return ""
     return "".join(t.decode() for t in re.findall(rb"<(?:\w+:)?t\b[^>]*>([^<]*)<", m.group()))
+
+
+def _renumber(xml: bytes, ids: dict[bytes, bytes]) -> bytes:
+    """Relationship ids in ``xml`` replaced by their new ones (others kept)."""
+    return _RID.sub(lambda m: b'r:%s="%s"' % (m.group(1), ids.get(m.group(2), m.group(2))),
+                    xml)
