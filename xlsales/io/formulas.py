@@ -48,3 +48,20 @@ def expand(template: str, *, spec: TableSpec, row: int, first_col: int, lang: La
         return xl_rowcol_to_cell(row, first_col + keys.index(token))
 
     return "=" + _PLACEHOLDER.sub(repl, template)
+
+
+_MARK = 1_048_576  # a 0-based row past Excel's last: its numbers cannot occur otherwise
+
+
+def expand_rows(template: str, *, spec: TableSpec, rows: range, first_col: int, lang: Lang,
+                options: Mapping[str, Any], display: Callable[[str, str], str]) -> list[str]:
+    """:func:`expand` for each data row of ``rows``: expanded once with marker row numbers,
+    which are then replaced by each row's (checked against :func:`expand` on the first)."""
+    kw: dict[str, Any] = {"spec": spec, "first_col": first_col, "lang": lang,
+                          "options": options, "display": display}
+    marked = expand(template, row=_MARK, **kw)
+    this, nxt = str(_MARK + 1), str(_MARK + 2)
+    out = [marked.replace(nxt, str(r + 2)).replace(this, str(r + 1)) for r in rows]
+    if out and out[0] != expand(template, row=rows[0], **kw):
+        return [expand(template, row=r, **kw) for r in rows]
+    return out

@@ -97,7 +97,7 @@ def _write_weeks(daily: DailySource, rows: list[WeekRow], weeks: list[str],
     comments, notes and drawings."""
     from xlsales.io.edit.book import WorkbookEdit
     from xlsales.io.edit.tables import table_sheet
-    from xlsales.io.read import sheet_records
+    from xlsales.io.read import sheets_records
     from xlsales.tables.weekly import LEVELS, WEEKLY
 
     lang = daily.lang
@@ -114,14 +114,13 @@ def _write_weeks(daily: DailySource, rows: list[WeekRow], weeks: list[str],
         by_week.setdefault(r.week, []).append(r)
     options = daily.settings.general.model_dump()
     with WorkbookEdit(src) if src else WorkbookEdit.new(target) as wb:
+        again = [names[w] for w in weeks if names[w] in wb.sheet_names]
+        typed = sheets_records(src, again, WEEKLY, daily.settings,
+                               keys=("level", "name", "comment")) if src and again else {}
         for week in weeks:
             name = names[week]
-            kept = {}
-            if src is not None and name in wb.sheet_names:
-                kept = {(str(old.get("level")), str(old.get("name"))): old["comment"]
-                        for old in sheet_records(src, name, WEEKLY, daily.settings,
-                                                 keys=("level", "name", "comment"))
-                        if old.get("comment")}
+            kept = {(str(old.get("level")), str(old.get("name"))): old["comment"]
+                    for old in typed.get(name, []) if old.get("comment")}
             records = []
             for r in by_week[week]:
                 rec = r.as_dict()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape
@@ -60,31 +61,53 @@ def _number(value: float) -> str:
 
 def cell_xml(row: int, col: int, cell: Cell, *, style: int | None = None) -> bytes:
     """``<c>`` of a 0-based row and column (``style`` when the cell has none of its own)."""
-    ref = f"{col_letters(col)}{row + 1}"
     s = cell.style if cell.style is not None else style if style is not None else cell.fallback
+    ref = f"{col_letters(col)}{row + 1}"
     attrs = f' s="{s}"' if s else ""
-    v = cell.value
     if cell.formula is not None:
-        f = f"<f>{escape(cell.formula)}</f>"
-        if v is None or v == "":
-            return f'<c r="{ref}"{attrs} t="str">{f}<v></v></c>'.encode()
-        if isinstance(v, bool):
-            return f'<c r="{ref}"{attrs} t="b">{f}<v>{int(v)}</v></c>'.encode()
-        if isinstance(v, int | float):
-            return f'<c r="{ref}"{attrs}>{f}<v>{_number(v)}</v></c>'.encode()
-        if isinstance(v, dt.date):
-            return f'<c r="{ref}"{attrs}>{f}<v>{_number(serial(v))}</v></c>'.encode()
-        if isinstance(v, str) and v in ERRORS:
-            return f'<c r="{ref}"{attrs} t="e">{f}<v>{v}</v></c>'.encode()
-        return f'<c r="{ref}"{attrs} t="str">{f}<v>{xml_text(str(v))}</v></c>'.encode()
+        return formula_xml(ref, attrs, cell.formula, cell.value).encode()
+    return value_xml(ref, attrs, cell.value).encode()
+
+
+def column_xml(col: int, first_row: int, values: Sequence[Any], *, style: int | None,
+               formulas: Sequence[str] | None = None) -> list[str]:
+    """The ``<c>`` of a column's cells from the 0-based ``first_row`` down: ``values``, or
+    ``formulas`` with ``values`` as their cached results."""
+    letter = col_letters(col)
+    attrs = f' s="{style}"' if style else ""
+    first = first_row + 1
+    if formulas is None:
+        return [value_xml(f"{letter}{first + i}", attrs, v) for i, v in enumerate(values)]
+    return [formula_xml(f"{letter}{first + i}", attrs, f, v)
+            for i, (f, v) in enumerate(zip(formulas, values, strict=True))]
+
+
+def value_xml(ref: str, attrs: str, v: Any) -> str:
+    """``<c>`` holding the value ``v`` (text inline, never a formula)."""
     if v is None or v == "":
-        return f'<c r="{ref}"{attrs}/>'.encode()
+        return f'<c r="{ref}"{attrs}/>'
     if isinstance(v, bool):
-        return f'<c r="{ref}"{attrs} t="b"><v>{int(v)}</v></c>'.encode()
+        return f'<c r="{ref}"{attrs} t="b"><v>{int(v)}</v></c>'
     if isinstance(v, int | float):
-        return f'<c r="{ref}"{attrs}><v>{_number(v)}</v></c>'.encode()
+        return f'<c r="{ref}"{attrs}><v>{_number(v)}</v></c>'
     if isinstance(v, dt.date):
-        return f'<c r="{ref}"{attrs}><v>{_number(serial(v))}</v></c>'.encode()
+        return f'<c r="{ref}"{attrs}><v>{_number(serial(v))}</v></c>'
     text = xml_text(str(v))
     space = ' xml:space="preserve"' if text != text.strip() or "\n" in text else ""
-    return f'<c r="{ref}"{attrs} t="inlineStr"><is><t{space}>{text}</t></is></c>'.encode()
+    return f'<c r="{ref}"{attrs} t="inlineStr"><is><t{space}>{text}</t></is></c>'
+
+
+def formula_xml(ref: str, attrs: str, formula: str, v: Any) -> str:
+    """``<c>`` holding ``formula`` (without ``=``) and ``v`` as its cached result."""
+    f = f"<f>{escape(formula)}</f>"
+    if v is None or v == "":
+        return f'<c r="{ref}"{attrs} t="str">{f}<v></v></c>'
+    if isinstance(v, bool):
+        return f'<c r="{ref}"{attrs} t="b">{f}<v>{int(v)}</v></c>'
+    if isinstance(v, int | float):
+        return f'<c r="{ref}"{attrs}>{f}<v>{_number(v)}</v></c>'
+    if isinstance(v, dt.date):
+        return f'<c r="{ref}"{attrs}>{f}<v>{_number(serial(v))}</v></c>'
+    if isinstance(v, str) and v in ERRORS:
+        return f'<c r="{ref}"{attrs} t="e">{f}<v>{v}</v></c>'
+    return f'<c r="{ref}"{attrs} t="str">{f}<v>{xml_text(str(v))}</v></c>'

@@ -95,6 +95,8 @@ class Notes:
     used_ids: set[int]  # shape ids of other drawings
     changed: bool = False
     _drawn: dict[str, bytes] = field(default_factory=dict)
+    _index: dict[str, Note] = field(default_factory=dict)  # ref → first note there
+    _indexed: tuple[int, int] = (0, -1)  # id() and length of the list indexed
 
     @classmethod
     def parse(cls, comments: bytes | None, vml: bytes | None, used_blocks: set[int],
@@ -123,7 +125,12 @@ class Notes:
         return cls(head, authors, notes, vml, used_blocks, used_ids)
 
     def get(self, ref: str) -> Note | None:
-        return next((n for n in self.notes if n.ref == ref), None)
+        if self._indexed != (id(self.notes), len(self.notes)):
+            self._index = {}
+            for n in self.notes:
+                self._index.setdefault(n.ref, n)
+            self._indexed = (id(self.notes), len(self.notes))
+        return self._index.get(ref)
 
     def text(self, ref: str) -> str | None:
         note = self.get(ref)
@@ -152,7 +159,11 @@ class Notes:
         note = self.get(ref)
         run = _run(text if note is None else "\n" + text)
         if note is None:
-            self.notes.append(Note(ref, author, [run]))
+            note = Note(ref, author, [run])
+            self.get(ref)  # the index is current
+            self.notes.append(note)
+            self._index[ref] = note
+            self._indexed = (id(self.notes), len(self.notes))
         else:
             note.runs.append(run)
             note.raw = None

@@ -98,15 +98,27 @@ class NewSheet:
     footer_text: str = "&C&P / &N"
     code_name: str | None = None
     carried: list[bytes] = field(default_factory=list)  # drawing/legacyDrawing kept
+    # rows written a column at a time (see put_columns): row → its <c> elements
+    row_xml: dict[int, str] = field(default_factory=dict)
+    row_xml_cols: int = 0
 
     def set(self, row: int, col: int, cell: Cell) -> None:
         self.cells.setdefault(row, {})[col] = cell
 
+    def put_columns(self, first_row: int, columns: list[list[str]]) -> None:
+        """Rows from the 0-based ``first_row`` down whose cells are ``columns`` (each the
+        ``<c>`` elements of one column from column A on, as :func:`.cells.column_xml`
+        makes them); those rows hold nothing else."""
+        for i, cells in enumerate(zip(*columns, strict=True)):
+            self.row_xml[first_row + i] = "".join(cells)
+        self.row_xml_cols = max(self.row_xml_cols, len(columns))
+
     def render(self, table_rids: list[str]) -> bytes:
         """The sheet's XML (``table_rids``: the relationship ids of its tables)."""
-        rows = sorted(self.cells)
+        rows = sorted(self.cells.keys() | self.row_xml.keys())
         last_row = rows[-1] if rows else 0
         last_col = max((max(c) for c in self.cells.values() if c), default=0)
+        last_col = max(last_col, self.row_xml_cols - 1)
         dim = f"A1:{col_letters(last_col)}{last_row + 1}" if rows else "A1"
         out = [f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
                f'<worksheet xmlns="{SHEET_NS}" xmlns:r="{REL_NS}">']
@@ -124,6 +136,9 @@ class NewSheet:
         for r in rows:
             ht = self.heights.get(r)
             attr = f' ht="{ht:g}" customHeight="1"' if ht else ""
+            if r in self.row_xml:
+                body.append(f'<row r="{r + 1}"{attr}>{self.row_xml[r]}</row>'.encode())
+                continue
             cells = self.cells[r]
             body.append(f'<row r="{r + 1}"{attr}>'.encode()
                         + b"".join(cell_xml(r, c, cells[c]) for c in sorted(cells))

@@ -18,10 +18,10 @@ from xlsales.cells import col_letters
 from xlsales.formula_values import column_values
 from xlsales.i18n import Label, Lang
 from xlsales.io.edit.book import WorkbookEdit
-from xlsales.io.edit.cells import Cell
+from xlsales.io.edit.cells import Cell, column_xml
 from xlsales.io.edit.newsheet import NewSheet, TablePart, Validation, table_header
 from xlsales.io.edit.styles import Style
-from xlsales.io.formulas import expand
+from xlsales.io.formulas import expand, expand_rows
 from xlsales.tables.base import Kind, TableSpec
 
 TITLE_ROW, NOTES_ROW, HEADER_ROW = 0, 1, 2  # 0-based
@@ -69,29 +69,32 @@ def add_block(wb: WorkbookEdit, sheet: NewSheet, spec: TableSpec,
     """Write ``spec`` as the Excel table ``name`` with its header on the 0-based
     ``header_row``; the 0-based last row of the table."""
     disp = display or _same
+    inputs = [c for c in spec.columns if c.is_input]
     header = wb.xf(HEADER)
     headers = [table_header(c.header(lang)) for c in spec.columns]
     for c, (column, text) in enumerate(zip(spec.columns, headers, strict=True)):
         sheet.set(header_row, c, Cell(text, style=header))
         if widths:
             sheet.widths[c] = column.width
-    values = [{c.key: _shown(c, cell_value(r.get(c.key)), disp) for c in spec.columns
-               if c.is_input} for r in rows]
+    values = [{c.key: _shown(c, cell_value(r.get(c.key)), disp) for c in inputs}
+              for r in rows]
     nrows = max(len(values) + blank_rows, 1)
     values += [{} for _ in range(nrows - len(values))]
     computed = column_values(spec, values, lang=lang, options=options, display=disp)
-    styles = [_column_style(wb, column) for column in spec.columns]
     first = header_row + 1
-    for i, (row, cached) in enumerate(zip(values, computed, strict=True)):
-        r = first + i
-        for c, column in enumerate(spec.columns):
-            if column.formula:
-                formula = expand(column.formula, spec=spec, row=r, first_col=0, lang=lang,
-                                 options=options, display=disp)[1:]
-                sheet.set(r, c, Cell(cached.get(column.key), formula=formula,
-                                     style=styles[c]))
-            else:
-                sheet.set(r, c, Cell(row.get(column.key), style=styles[c]))
+    columns = []
+    for c, column in enumerate(spec.columns):
+        style = _column_style(wb, column)
+        if column.formula:
+            formulas = [f[1:] for f in expand_rows(
+                column.formula, spec=spec, rows=range(first, first + nrows), first_col=0,
+                lang=lang, options=options, display=disp)]
+            columns.append(column_xml(c, first, [v.get(column.key) for v in computed],
+                                      style=style, formulas=formulas))
+        else:
+            columns.append(column_xml(c, first, [v.get(column.key) for v in values],
+                                      style=style))
+    sheet.put_columns(first, columns)
     last = first + nrows - 1
     sheet.tables.append(TablePart(name, header_row, 0, last, headers))
     ncols = len(spec.columns)

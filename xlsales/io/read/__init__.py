@@ -112,7 +112,13 @@ class WorkbookReader:
              scan_rows: int = HEADER_SCAN_ROWS) -> tuple[str, int, dict[str, int]] | None:
         """(sheet, 0-based header row, columns) of ``spec`` in this workbook, from the
         sheets' first rows only (nothing is loaded); None when no sheet has it."""
-        return locate(self.heads(scan_rows), spec, sheet=sheet, scan_rows=scan_rows)
+        if sheet is not None:  # only that sheet's first rows are read
+            if sheet not in self.sheet_names:
+                return None
+            heads = {sheet: self.pkg.head(sheet, scan_rows)}
+        else:
+            heads = self.heads(scan_rows)
+        return locate(heads, spec, sheet=sheet, scan_rows=scan_rows)
 
     def tables_per_sheet(self, spec: TableSpec, settings: Settings, *,
                          scan_rows: int = HEADER_SCAN_ROWS,
@@ -164,18 +170,29 @@ def sheet_records(path: str | os.PathLike[str], sheet: str, spec: TableSpec,
     """The filled rows of ``spec``'s table on ``sheet`` (only Excel rows ``rows``, 1-based
     and inclusive, when given) as canonical values; [] when the sheet has no such table.
     What people typed into a sheet xlsales regenerates is read back with this."""
+    return sheets_records(path, [sheet], spec, settings, rows=rows, keys=keys,
+                          scan_rows=scan_rows)[sheet]
+
+
+def sheets_records(path: str | os.PathLike[str], sheets: Iterable[str], spec: TableSpec,
+                   settings: Settings, *, rows: tuple[int, int] | None = None,
+                   keys: Iterable[str] | None = None,
+                   scan_rows: int = HEADER_SCAN_ROWS) -> dict[str, list[dict[str, Any]]]:
+    """:func:`sheet_records` of several sheets, opening the workbook once."""
+    out: dict[str, list[dict[str, Any]]] = {}
     with WorkbookReader(path) as wb:
-        if sheet not in wb.sheet_names or wb.find(spec, sheet=sheet,
-                                                  scan_rows=scan_rows) is None:
-            return []
-        table = wb.table(spec, settings, sheet=sheet, scan_rows=scan_rows, keys=keys)
-    out = []
-    for rec in table.records(with_row=True):
-        row = rec.pop("_row")
-        if rows is not None and not rows[0] <= row <= rows[1]:
-            continue
-        if any(v not in (None, "") for v in rec.values()):
-            out.append(rec)
+        for sheet in sheets:
+            out[sheet] = []
+            found = wb.find(spec, sheet=sheet, scan_rows=scan_rows)
+            if found is None:
+                continue
+            table = wb.load(spec, settings, found[0], found[1], found[2], keys=keys)
+            for rec in table.records(with_row=True):
+                row = rec.pop("_row")
+                if rows is not None and not rows[0] <= row <= rows[1]:
+                    continue
+                if any(v not in (None, "") for v in rec.values()):
+                    out[sheet].append(rec)
     return out
 
 
