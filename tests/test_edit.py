@@ -962,3 +962,32 @@ def test_libreoffice_loads_an_edited_workbook(soffice: str, tmp_path: Path) -> N
     rows = list(csv.reader(io.StringIO(csv_path.read_text(encoding="utf-8"))))
     assert rows[0][:3] == ["_x0041_ literal", "2.5", "=not a formula"]
     assert rows[3][0] == "Ann" and rows[19][3] == "bottom"
+
+
+# -- whole columns ------------------------------------------------------------------------------
+
+
+def _normal(xml: str) -> str:
+    """Cell XML with numbers in one spelling (1e-07 and 1e-7 are one number)."""
+    return re.sub(r"<v>([-+0-9.eE]+)</v>", lambda m: f"<v>{float(m.group(1))!r}</v>", xml)
+
+
+@pytest.mark.parametrize("values", [
+    [1, 2, None, 30, -4] * 20,
+    [0.1, 1e-7, 1 / 3, None, 123456789012.5, 2.5e20, -0.0, 100.0, 1e16, 3.0] * 10,
+    ["Ann", "", None, "a & b <c>", "line\nbreak", " lead", "trail ", "刘 洋", "x\ry",
+     "\u3000全角空格"] * 10,
+    [dt.date(2024, 3, 5), None, dt.date(1900, 3, 1), dt.date(2099, 12, 31)] * 20,
+    ["bad\x01control", "ok"] * 40,  # left to the plain path
+    ["_x0041_ literal", "ok"] * 40,
+    [1, "mixed", None] * 30,
+    [True, False, None] * 30,
+    [dt.datetime(2024, 3, 5, 17, 30), None] * 40,
+    [None] * 70,
+])
+def test_a_column_at_once_writes_what_cell_by_cell_does(values: list[object]) -> None:
+    from xlsales.io.edit.cells import column_xml, value_xml
+
+    fast = column_xml(2, 4, values, style=7)
+    slow = [value_xml(f"C{5 + i}", ' s="7"', v) for i, v in enumerate(values)]
+    assert [_normal(x) for x in fast] == [_normal(x) for x in slow]

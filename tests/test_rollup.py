@@ -358,3 +358,31 @@ def test_joined_texts_are_the_same_without_pyarrow(monkeypatch: pytest.MonkeyPat
     as_rows = [tuple(r) for r in with_arrow.astype(object).itertuples(index=False)]
     assert as_rows == [tuple(r) for r in without.astype(object).itertuples(index=False)]
     assert as_rows == [("W1", "甲", "a; d"), ("W1", "乙", "b"), ("W2", "甲", "c")]
+
+
+def test_the_command_line_sums_up_many_weeks_and_big_weeks(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    """Every rep of every week is in the sheets; the terminal gets one line per week for
+    several weeks, and the regions of one week too big to list rep by rep."""
+    from typer.testing import CliRunner
+
+    import xlsales.cli as cli
+
+    sample = generate(2024)
+    root = tmp_path / "team"
+    write_workspace(root, sample.settings, sample.data, lang="en")
+    runner = CliRunner()
+    args = ["rollup", str(root), "--on", SAMPLE_TODAY.isoformat()]
+    many = runner.invoke(cli.app, [*args, "--month", "2024-03"], env={"COLUMNS": "200"})
+    assert many.exit_code == 0, many.output
+    assert "week by week" in many.output
+    assert sum(line.count("2024-W1") for line in many.output.splitlines()
+               if line.startswith("│")) == 4  # W10–W13: one line each
+    rep = sample.settings.roster[0].rep
+    assert rep not in many.output
+    one = runner.invoke(cli.app, [*args, "--week", "2024-W12"], env={"COLUMNS": "200"})
+    assert rep in one.output  # 12 reps: listed
+    monkeypatch.setattr(cli, "ROLLUP_ROWS_SHOWN", 5)
+    big = runner.invoke(cli.app, [*args, "--week", "2024-W12"], env={"COLUMNS": "200"})
+    assert rep not in big.output and "12 reps" in big.output

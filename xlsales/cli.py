@@ -266,6 +266,39 @@ def _pct(x: float | None) -> str:
     return "—" if x is None else f"{x:.0%}"
 
 
+ROLLUP_ROWS_SHOWN = 60  # a bigger week is summed up by region; its sheet has every rep
+
+
+def _print_weeks(weeks: list[str], rows: list[Any]) -> None:
+    """One table per week (reps, regions, team) for a small team; for several weeks or a
+    big team the team's line per week, or the regions' lines of the one week."""
+    head = ("days", "late", "missing", "visits", "effective", "signed", "target", "completion")
+
+    def cells(r: Any) -> list[str]:
+        return [f"{r.reported}/{r.expected}", str(r.late), str(r.missing), str(r.visits),
+                str(r.effective), f"{r.amount_signed:g}",
+                "—" if r.target is None else f"{r.target:.1f}", _pct(r.completion)]
+
+    if len(weeks) > 1:
+        table = Table("week", *head, title="Team, week by week (every rep in the sheets)")
+        for r in rows:
+            if r.level == "team":
+                table.add_row(r.week, *cells(r))
+        console.print(table)
+        return
+    for week_ in weeks:
+        shown = [x for x in rows if x.week == week_]
+        title = f"Week {week_}"
+        if len(shown) > ROLLUP_ROWS_SHOWN:
+            reps = sum(x.level == "rep" for x in shown)
+            shown = [x for x in shown if x.level != "rep"]
+            title += f" ({reps} reps: every rep in the sheet)"
+        table = Table("", "rep / region", *head, title=title)
+        for r in shown:
+            table.add_row(r.level, r.name, *cells(r), style="bold" if r.level != "rep" else "")
+        console.print(table)
+
+
 @app.command()
 def rollup(
     source: Annotated[Path | None, typer.Argument(
@@ -291,21 +324,14 @@ def rollup(
     if as_json:
         _emit({"ok": True, **result.as_dict()})
         return
-    for week_ in result.weeks:
-        table = Table("", "rep / region", "days", "late", "missing", "visits", "effective",
-                      "signed", "target", "completion", title=f"Week {week_}")
-        for r in (x for x in result.rows if x.week == week_):
-            style = "bold" if r.level != "rep" else ""
-            table.add_row(r.level, r.name, f"{r.reported}/{r.expected}", str(r.late),
-                          str(r.missing), str(r.visits), str(r.effective),
-                          f"{r.amount_signed:g}", "—" if r.target is None else f"{r.target:.1f}",
-                          _pct(r.completion), style=style)
-        console.print(table)
+    _print_weeks(result.weeks, result.rows)
     for f in [f for f in result.findings if f.severity == "error"][:10]:
         console.print(f"  [red]{f.sheet}!{f.cell}[/red] {f.rule}: {f.message}")
     console.print(f"{result.errors} data errors in the dailies (rows kept, errors counted); "
                   f"{result.dropped} duplicate rows dropped (latest submission kept).")
-    console.print(f"Wrote {', '.join(result.sheets)} into {result.written}")
+    sheets = ", ".join(result.sheets) if len(result.sheets) <= 3 else \
+        f"{len(result.sheets)} weekly sheets ({result.sheets[0]} … {result.sheets[-1]})"
+    console.print(f"Wrote {sheets} into {result.written}")
 
 
 @app.command("completion")

@@ -73,12 +73,7 @@ def _clear(wb: WorkbookEdit, name: str, *, marked: bool) -> None:
 
 
 def _has_mark(wb: WorkbookEdit, name: str) -> bool:
-    tail = b""
-    for chunk in wb.pkg.open(wb.ref(name).part):
-        tail = (tail[-64:] + chunk)
-        if _MARK.search(tail):
-            return True
-    return False
+    return _MARK.search(wb.pkg.tail(wb.ref(name).part)) is not None
 
 
 def _without_marks(block: bytes) -> bytes:

@@ -192,8 +192,7 @@ class WorkbookEdit:
     def _sheet_vml(self, part: str) -> str | None:
         """The VML drawing of a sheet's ``<legacyDrawing>`` (notes and form buttons)."""
         rels = self.pkg.rels(part)
-        head = b"".join(self.pkg.open(part))
-        m = re.search(rb'<legacyDrawing\b[^>]*\br:id="([^"]+)"', head)
+        m = re.search(rb'<legacyDrawing\b[^>]*\br:id="([^"]+)"', self.pkg.tail(part))
         if m:
             return rels.part(m.group(1).decode())
         return None
@@ -246,8 +245,9 @@ class WorkbookEdit:
                 rels.remove(r.id)
             for r in list(rels.of_type(P.REL_HYPERLINK)):
                 rels.remove(r.id)
-            old = self.pkg.read(part)
-            sheet.carried = re.findall(rb"<drawing\b[^>]*/>|<legacyDrawing\b[^>]*/>", old)
+            old = self.pkg.head(part, b"<sheetData")
+            sheet.carried = re.findall(rb"<drawing\b[^>]*/>|<legacyDrawing\b[^>]*/>",
+                                       self.pkg.tail(part))
             self._replaced.add(name)
             self._names_changed = True
             code = re.search(rb'<sheetPr\b[^>]*\bcodeName="([^"]*)"', old[:4096])
@@ -323,7 +323,7 @@ class WorkbookEdit:
         used = set()
         for s in self.sheets:
             if self.pkg.exists(s.part):
-                head = self.pkg.read(s.part)[:2000]
+                head = self.pkg.head(s.part, b"<sheetData", 1 << 16)
                 m = re.search(rb'codeName="([^"]+)"', head)
                 if m:
                     used.add(m.group(1).decode())

@@ -77,6 +77,10 @@ def column_xml(col: int, first_row: int, values: Sequence[Any], *, style: int | 
     attrs = f' s="{style}"' if style else ""
     first = first_row + 1
     if formulas is None:
+        fast = _arrow_column(letter, first, attrs, values) if len(values) >= _ARROW_FROM \
+            else None
+        if fast is not None:
+            return fast
         return [value_xml(f"{letter}{first + i}", attrs, v) for i, v in enumerate(values)]
     return [formula_xml(f"{letter}{first + i}", attrs, f, v)
             for i, (f, v) in enumerate(zip(formulas, values, strict=True))]
@@ -111,3 +115,57 @@ def formula_xml(ref: str, attrs: str, formula: str, v: Any) -> str:
     if isinstance(v, str) and v in ERRORS:
         return f'<c r="{ref}"{attrs} t="e">{f}<v>{v}</v></c>'
     return f'<c r="{ref}"{attrs} t="str">{f}<v>{xml_text(str(v))}</v></c>'
+
+
+_ARROW_FROM = 64  # below this many cells the plain loop is as fast
+_EXCEL_EPOCH_DAYS = 25569  # 1970-01-01 as an Excel serial
+# Text the vectorised path leaves to value_xml: characters XML cannot hold, and literal
+# _xHHHH_ sequences (see xml_text).
+_ARROW_PLAIN_TEXT = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x{fffe}\\x{ffff}]|_x[0-9A-Fa-f]{4}_"
+
+
+def _arrow_column(letter: str, first: int, attrs: str, values: Sequence[Any]
+                  ) -> list[str] | None:
+    """:func:`value_xml` of a whole column at once, when the column holds one kind of value
+    (numbers, text or dates, and blanks) and pyarrow is there; None otherwise."""
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+    except ImportError:  # xlwings Lite without pyarrow: the plain loop
+        return None
+    try:
+        arr = pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
+        return None  # mixed kinds
+    rows = pa.array(range(first, first + len(values)), pa.int64()).cast(pa.string())
+    refs = pc.binary_join_element_wise(f'<c r="{letter}', rows, f'"{attrs}', "")
+    blank = pc.binary_join_element_wise(refs, "/>", "")
+    kind = arr.type
+    if pa.types.is_null(kind):
+        return blank.to_pylist()
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind):
+        if pa.types.is_floating(kind) and pc.any(pc.invert(pc.is_finite(arr))).as_py():
+            return None  # NaN or infinity: value_xml refuses them
+        numbers = pc.add(arr, 0.0) if pa.types.is_floating(kind) else arr  # -0 is 0
+        body = pc.binary_join_element_wise(refs, "><v>", numbers.cast(pa.string()),
+                                           "</v></c>", "")
+    elif pa.types.is_date32(kind):
+        serials = pc.add(arr.cast(pa.int32()).cast(pa.int64()), _EXCEL_EPOCH_DAYS)
+        body = pc.binary_join_element_wise(refs, "><v>", serials.cast(pa.string()),
+                                           "</v></c>", "")
+    elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        if pc.any(pc.match_substring_regex(arr, _ARROW_PLAIN_TEXT)).as_py():
+            return None
+        text = pc.replace_substring(arr, "&", "&amp;")
+        text = pc.replace_substring(text, "<", "&lt;")
+        text = pc.replace_substring(text, ">", "&gt;")
+        text = pc.replace_substring(text, "\r", "&#13;")
+        spaced = pc.or_(pc.not_equal(pc.utf8_trim_whitespace(arr), arr),
+                        pc.match_substring(arr, "\n"))
+        open_t = pc.if_else(spaced, '<t xml:space="preserve">', "<t>")
+        body = pc.binary_join_element_wise(refs, ' t="inlineStr"><is>', open_t, text,
+                                           "</t></is></c>", "")
+        body = pc.if_else(pc.equal(arr, ""), blank, body)
+    else:
+        return None
+    return pc.if_else(pc.is_null(arr), blank, body).to_pylist()

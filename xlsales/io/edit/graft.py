@@ -77,7 +77,7 @@ class _Graft:
             code = wb._code_name() if wb.macro else None
         else:
             part = existing.part
-            old = wb.pkg.read(part)
+            old = wb.pkg.tail(part)  # drawings are behind the rows
             rels = wb.pkg.rels(part)
             for r in list(rels.items):  # what xlsales writes anew; notes and drawings stay
                 if r.type in (P.REL_TABLE, P.REL_HYPERLINK):
@@ -89,7 +89,8 @@ class _Graft:
             if old_drawing and not wb.pkg.exists(old_drawing):
                 old_drawing = None
             carried = re.findall(rb"<legacyDrawing\b[^>]*/>", old)
-            m = re.search(rb'<sheetPr\b[^>]*\bcodeName="([^"]*)"', old[:4096])
+            m = re.search(rb'<sheetPr\b[^>]*\bcodeName="([^"]*)"',
+                          wb.pkg.head(part, b"<sheetData"))
             code = m.group(1).decode() if m else None
             wb._replaced.add(ref.name)
             wb._names_changed = True

@@ -260,6 +260,19 @@ class PackageEdit:
                     return out[:at]
         return out
 
+    def tail(self, part: str, marker: bytes = b"</sheetData>") -> bytes:
+        """What follows the first ``marker`` in ``part`` (streamed: a large sheet's rows
+        are read through, never held); all of it when the marker is missing."""
+        keep = len(marker) - 1
+        buf = b""
+        chunks = iter(self.open(part))
+        for chunk in chunks:
+            buf = buf[-keep:] + chunk if keep else chunk
+            at = buf.find(marker)
+            if at >= 0:
+                return buf[at + len(marker):] + b"".join(chunks)
+        return self.read(part)
+
     def put(self, part: str, content: Content, content_type: str | None = None) -> None:
         """Replace or add ``part`` (bytes, or a function giving its chunks when saving)."""
         self._deleted.discard(part)

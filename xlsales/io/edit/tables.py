@@ -46,6 +46,13 @@ def _same(_list: str, value: str) -> str:
 
 def cell_value(value: Any) -> Any:
     """A record's value as a cell holds it (lists joined, NaN and "" blank)."""
+    kind = type(value)
+    if kind is str:  # the usual kinds first: this runs for every cell of a block
+        return value or None
+    if kind is int:
+        return value
+    if kind is float:
+        return None if math.isnan(value) or math.isinf(value) else value
     if isinstance(value, list | tuple):
         return "; ".join(str(v) for v in value) or None
     if value is None or value == "":
