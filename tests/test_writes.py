@@ -209,3 +209,12 @@ def test_libreoffice_recalculates_the_cached_values(request: pytest.FixtureReque
         assert not wrong, f"{run.after.name}: {len(wrong)} differ: {wrong[:10]}"
         assert not errors, f"{run.after.name}: error cells {errors[:10]}"
     assert compared > 1000
+
+
+def test_every_workbook_of_the_demo_passes_the_checker(demo_workspace: Path) -> None:
+    from tests.strict import assert_strict
+
+    books = sorted(demo_workspace.glob("*.xls[xm]"))
+    assert len(books) >= 7  # the six workbooks, the review and the pipeline report
+    for path in books:
+        assert_strict(path)
