@@ -31,6 +31,7 @@ from tests.quirks.make_quirks import (
     team_settings,
 )
 from xlsales.cli import app
+from xlsales.errors import WorkbookError
 from xlsales.io import annotate as A
 from xlsales.io.edit.zipwriter import ZipRewriter
 from xlsales.io.snapshot import diff, snapshot
@@ -323,7 +324,7 @@ def test_a_failed_write_leaves_the_original_and_no_temp_file(
     assert findings
     monkeypatch.setattr(target, fake)
     copy = book.with_name("copy.xlsx")
-    with pytest.raises(OSError):
+    with pytest.raises(WorkbookError, match="unchanged"):
         A.annotate(book, findings, lang="zh", out=copy if out else None)
     result = runner.invoke(app, ["validate", str(book), "--annotate", "--json", *ON,
                                  *(["--out", str(copy)] if out else [])])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import sys
@@ -658,5 +659,13 @@ def actions(
 
 
 def main() -> None:
-    """Entry point of the ``xlsales`` script."""
+    """Entry point of the ``xlsales`` script. SIGTERM (a stop from a terminal, a job
+    runner or a shutdown) ends the command as Ctrl+C does, so its temporary files go."""
+    import signal
+
+    def stop(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    with contextlib.suppress(ValueError, OSError):  # not the main thread, or no SIGTERM
+        signal.signal(signal.SIGTERM, stop)
     app()

@@ -1,26 +1,71 @@
-"""Write files through a temporary file so a failed write never harms the original."""
+"""Write files through a temporary file so a failed write never harms the original.
+
+The temporary file is hidden beside the target (``.name.<pid>.<random>.xlsales-tmp``: no
+``*.xlsx`` glob picks it up) and removed when the write fails or the process is stopped;
+one left by a killed process is removed by the next write in that folder. A target that
+exists must be a regular, writable file without other hard links; a symbolic link is
+written through to the file it points to. Before the replace, :mod:`xlsales.io.guard`
+checks that no one has the workbook open and that it is still what this process read,
+under a lock that makes xlsales's own writers take turns.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+from xlsales.errors import WorkbookError
+from xlsales.io import guard
+
+TEMP_SUFFIX = ".xlsales-tmp"
+_TEMP = re.compile(r"^\..*\.(\d+)\.[^.]+" + re.escape(TEMP_SUFFIX) + "$")
+
+
+def writable_target(target: str | os.PathLike[str]) -> Path:
+    """The file a write to ``target`` replaces: ``target``, or the file a symbolic link
+    points to; raises :class:`WorkbookError` for targets that must not be replaced."""
+    path = Path(target)
+    if path.is_symlink():
+        path = path.resolve()
+    if not path.exists():
+        return path
+    st = path.stat()
+    if not stat.S_ISREG(st.st_mode):
+        raise WorkbookError("not a regular file; nothing was written", file=str(path))
+    if not st.st_mode & 0o222:
+        raise WorkbookError("the file is read-only; nothing was written (make it writable "
+                            "or write a copy with --out)", file=str(path))
+    if st.st_nlink > 1:
+        raise WorkbookError(f"the file has {st.st_nlink} hard links, which a new file would "
+                            "split; nothing was written (write a copy with --out)",
+                            file=str(path))
+    return path
 
 
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; on success, flush it to disk and
     replace ``target`` with it (the folder's entry is flushed too)."""
-    target = Path(target)
+    target = writable_target(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix,
-                                    dir=target.parent)
+    clean_stale_temps(target.parent)
+    if target.exists():
+        guard.check_not_open(target)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.",
+                                    suffix=TEMP_SUFFIX, dir=target.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        yield tmp
+        try:
+            yield tmp
+        except OSError as exc:  # a full disk, a quota, a vanished folder …
+            raise WorkbookError(f"could not write the new file ({exc.strerror or exc}); "
+                                "the original is unchanged", file=str(target)) from exc
         if target.exists():
             mode = target.stat().st_mode & 0o7777
         else:
@@ -29,11 +74,34 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
             mode = 0o666 & ~umask
         os.chmod(tmp, mode)
         _fsync(tmp)
-        os.replace(tmp, target)
-        _fsync_dir(target.parent)
+        with guard.write_lock(target):
+            if target.exists():
+                guard.check_not_open(target)
+                guard.check_unchanged(target)
+            try:
+                os.replace(tmp, target)
+            except PermissionError as exc:  # Windows: the file is open elsewhere
+                raise guard.WorkbookBusyError(
+                    "the workbook could not be replaced (open in another program?); nothing "
+                    "was written", file=str(target)) from exc
+            except OSError as exc:
+                raise WorkbookError(f"could not replace the file ({exc.strerror or exc}); "
+                                    "the original is unchanged", file=str(target)) from exc
+            _fsync_dir(target.parent)
+            guard.remember(target)  # what this process wrote is what it now knows
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def clean_stale_temps(folder: Path) -> None:
+    """Remove the temporary files of xlsales processes that are gone."""
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder):
+            m = _TEMP.match(entry.name)
+            if m and not guard.pid_alive(int(m.group(1))):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
 
 
 def _fsync(path: Path) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 from xlsales.errors import WorkbookError
+from xlsales.io import guard
 from xlsales.io.atomic import atomic_path
 from xlsales.io.edit.zipwriter import ZipRewriter
 
@@ -196,6 +197,8 @@ class PackageEdit:
             self.zf = zipfile.ZipFile(io.BytesIO(data) if data is not None else self.path)
         except (zipfile.BadZipFile, OSError) as exc:
             raise WorkbookError(f"cannot open the workbook: {exc}", file=str(path)) from exc
+        if data is None:  # what the edit starts from: a save by someone else after this
+            guard.remember(self.path)  # is caught before the replace
         self.infos = {i.filename: i for i in self.zf.infolist()}
         self._changed: dict[str, Content] = {}
         self._deleted: set[str] = set()

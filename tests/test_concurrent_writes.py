@@ -1,0 +1,292 @@
+"""Writing in place without losing anybody's work: owner files, a save by someone else
+between read and write, two xlsales writers at once, kills, a full disk, and targets
+that must not be replaced (read-only, hard-linked, not a file; symlinks written through).
+
+Faults are injected for real: second processes save by rename as Excel does, processes
+are killed with SIGKILL/SIGTERM, the disk error is an OSError(ENOSPC) from the writer.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.strict import assert_strict
+from xlsales.cli import app
+from xlsales.io import guard
+from xlsales.io.atomic import TEMP_SUFFIX
+from xlsales.sample import SAMPLE_TODAY, generate
+from xlsales.tables.weekly import COMPLIANCE
+from xlsales.workspace import write_workspace
+
+TODAY = SAMPLE_TODAY.isoformat()
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def sample_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    sample = generate(2024)
+    root = tmp_path_factory.mktemp("sample") / "team"
+    write_workspace(root, sample.settings, sample.data, lang="en")
+    return root
+
+
+@pytest.fixture
+def team(sample_root: Path, tmp_path: Path) -> Path:
+    root = tmp_path / "team"
+    shutil.copytree(sample_root, root)
+    return root
+
+
+def annotate(team: Path) -> object:
+    return runner.invoke(app, ["validate", str(team / "daily_report.xlsx"), "--annotate",
+                               "--on", TODAY, "--json"])
+
+
+def sheets(path: Path) -> list[str]:
+    import re
+
+    with zipfile.ZipFile(path) as z:
+        book = z.read("xl/workbook.xml").decode()
+    return re.findall(r'<sheet\b[^>]*?name="([^"]+)"', book)
+
+
+def excel_owner_file(path: Path, user: str) -> Path:
+    """An owner file as Excel writes it: a length byte, the name, padding, then the name
+    again in UTF-16 after a length byte at offset 54."""
+    raw = user.encode("gbk")
+    data = bytes([len(raw)]) + raw.ljust(53, b" ")
+    data += bytes([len(user), 0]) + user.encode("utf-16-le")
+    data = data.ljust(162, b"\x20")
+    owner = path.with_name("~$" + path.name)
+    owner.write_bytes(data)
+    return owner
+
+
+# -- the workbook is open elsewhere --------------------------------------------------------------
+
+@pytest.mark.parametrize("app_name", ["excel", "libreoffice"])
+def test_an_open_workbook_is_not_written_in_place(team: Path, app_name: str) -> None:
+    daily = team / "daily_report.xlsx"
+    before = daily.read_bytes()
+    if app_name == "excel":
+        owner = excel_owner_file(daily, "张伟")
+        who = "张伟"
+    else:
+        owner = daily.with_name(f".~lock.{daily.name}#")
+        owner.write_text(",Li Lei,laptop-7,01.12.2026 09:12,file:///home/li/.config;",
+                         encoding="utf-8")
+        who = "Li Lei"
+    result = annotate(team)
+    assert result.exit_code == 2, result.output
+    error = json.loads(result.stdout)["error"]
+    assert who in error and "--out" in error
+    assert daily.read_bytes() == before
+    assert owner.exists()  # never deleted
+    copy = team / "copy.xlsx"  # a copy elsewhere is fine
+    out = runner.invoke(app, ["validate", str(daily), "--annotate", "--out", str(copy),
+                              "--on", TODAY, "--json"])
+    assert out.exit_code in (0, 1), out.output
+    assert copy.exists() and daily.read_bytes() == before
+
+
+# -- changed between read and write --------------------------------------------------------------
+
+SAVE_AS_EXCEL = """
+import os, shutil, sys, zipfile
+src, marker = sys.argv[1], sys.argv[2]
+tmp = src + ".excel-save"
+with zipfile.ZipFile(src) as zin, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zout:
+    for info in zin.infolist():
+        zout.writestr(info, zin.read(info))
+    zout.writestr("docProps/custom-marker.txt", marker)
+os.replace(tmp, src)
+"""
+
+
+def test_a_save_by_someone_else_between_read_and_write_wins(team: Path,
+                                                             monkeypatch: pytest.MonkeyPatch,
+                                                             tmp_path: Path) -> None:
+    """Another process replaces the workbook by rename (as Excel saves) while xlsales
+    writes its new copy: xlsales detects it, writes nothing, and the other save stays."""
+    import xlsales.io.atomic as atomic
+
+    script = tmp_path / "save.py"
+    script.write_text(SAVE_AS_EXCEL, encoding="utf-8")
+    daily = team / "daily_report.xlsx"
+    real_fsync = atomic._fsync
+
+    def fsync_after_a_user_save(path: Path) -> None:
+        subprocess.run([sys.executable, str(script), str(daily), "user's row"], check=True,
+                       timeout=60)
+        real_fsync(path)
+
+    monkeypatch.setattr(atomic, "_fsync", fsync_after_a_user_save)
+    for words in (["validate", str(daily), "--annotate", "--on", TODAY],
+                  ["rollup", str(team), "--week", "2024-W12", "--on", TODAY],
+                  ["spotcheck", "-w", str(team), "--date", "2024-03-28", "--mark"]):
+        result = runner.invoke(app, [*words, "--json"])
+        assert result.exit_code == 2, (words, result.output)
+        assert "changed since" in json.loads(result.stdout)["error"]
+        with zipfile.ZipFile(daily) as z:  # the other save is what is there
+            assert z.read("docProps/custom-marker.txt") == b"user's row"
+        assert not list(team.glob(f"*{TEMP_SUFFIX}")) and not list(team.glob(".*" + TEMP_SUFFIX))
+
+
+def test_two_xlsales_writers_at_once_keep_both_results_or_say_so(team: Path) -> None:
+    """rollup and compliance --write on one daily report at the same moment: each either
+    lands (and its sheet is in the file) or says it wrote nothing."""
+    daily = team / "daily_report.xlsx"
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    for round_ in range(3):
+        cmds = [[sys.executable, "-m", "xlsales", "rollup", str(team), "--week",
+                 f"2024-W1{round_ + 1}", "--on", TODAY, "--json"],
+                [sys.executable, "-m", "xlsales", "compliance", "-w", str(team), "--period",
+                 f"2024-0{round_ + 1}", "--write", "--on", TODAY, "--json"]]
+        procs = [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True, env=env) for c in cmds]
+        outs = [p.communicate(timeout=180) for p in procs]
+        names = sheets(daily)
+        landed = 0
+        for (stdout, stderr), proc, kind in zip(outs, procs, ("rollup", "compliance"),
+                                                strict=True):
+            payload = json.loads(stdout)
+            if proc.returncode == 0:
+                landed += 1
+                wanted = payload["sheets"] if kind == "rollup" else [COMPLIANCE.sheet("en")]
+                assert set(wanted) <= set(names), (kind, wanted, names)
+            else:
+                assert proc.returncode == 2, stderr
+                assert "nothing was written" in payload["error"], payload
+        assert landed >= 1
+        assert_strict(daily)
+
+
+def test_a_lock_held_by_a_live_writer_is_waited_for_and_a_dead_ones_taken_over(
+        team: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    daily = team / "daily_report.xlsx"
+    lock = daily.with_name(f".~xlsales.{daily.name}.lock")
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        lock.write_text(json.dumps({"pid": sleeper.pid, "host": os.uname().nodename,
+                                    "command": "xlsales rollup"}), encoding="utf-8")
+        monkeypatch.setattr(guard, "LOCK_WAIT", 0.3)
+        before = daily.read_bytes()
+        result = annotate(team)
+        assert result.exit_code == 2
+        assert "another xlsales command" in json.loads(result.stdout)["error"]
+        assert daily.read_bytes() == before and lock.exists()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    result = annotate(team)  # its process is gone: the stale lock is taken over
+    assert result.exit_code in (0, 1), result.output
+    assert not lock.exists() and daily.read_bytes() != before
+
+
+# -- kills, signals, a full disk -------------------------------------------------------------------
+
+@pytest.mark.parametrize("command", ["annotate", "rollup"])
+def test_a_kill_at_any_moment_leaves_the_workbook_whole(team: Path, command: str) -> None:
+    daily = team / "daily_report.xlsx"
+    original = daily.read_bytes()
+    words = (["validate", str(daily), "--annotate", "--on", TODAY] if command == "annotate"
+             else ["rollup", str(team), "--all", "--on", TODAY])
+    rng = random.Random(7)
+    for _ in range(8):
+        proc = subprocess.Popen([sys.executable, "-m", "xlsales", *words],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.4, 3.0))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        data = daily.read_bytes()
+        if data != original:  # the new file landed whole
+            assert_strict(daily)
+        assert sorted(p.name for p in team.glob("*.xlsx")) == sorted(
+            ["settings.xlsx", "targets.xlsx", "daily_report.xlsx", "meeting_agenda.xlsx",
+             "monthly_review.xlsx", "customers.xlsx"])
+    result = annotate(team)  # the next write sweeps what killed runs left
+    assert result.exit_code in (0, 1)
+    assert not [p for p in team.iterdir() if p.name.endswith(TEMP_SUFFIX)]
+
+
+def test_sigterm_removes_the_temporary_file(team: Path) -> None:
+    daily = team / "daily_report.xlsx"
+    original = daily.read_bytes()
+    proc = subprocess.Popen([sys.executable, "-m", "xlsales", "rollup", str(team), "--all",
+                             "--on", TODAY], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:  # until the write starts
+        if any(p.name.endswith(TEMP_SUFFIX) for p in team.iterdir()):
+            proc.send_signal(signal.SIGTERM)
+            break
+        time.sleep(0.01)
+    proc.wait(timeout=60)
+    if proc.returncode == 128 + signal.SIGTERM:
+        assert daily.read_bytes() == original
+    assert not [p for p in team.iterdir() if p.name.endswith(TEMP_SUFFIX)]
+
+
+def test_a_full_disk_leaves_the_original_and_says_so(team: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from xlsales.io.edit import zipwriter
+
+    daily = team / "daily_report.xlsx"
+    before = daily.read_bytes()
+
+    def full(*_a: object, **_k: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(zipwriter.ZipRewriter, "close", full)
+    result = annotate(team)
+    assert result.exit_code == 2
+    error = json.loads(result.stdout)["error"]
+    assert "No space left" in error and "original is unchanged" in error
+    assert daily.read_bytes() == before
+    assert not [p for p in team.iterdir() if p.name.endswith(TEMP_SUFFIX)]
+
+
+# -- targets that must not be replaced -------------------------------------------------------------
+
+def test_a_read_only_workbook_is_refused(team: Path) -> None:
+    daily = team / "daily_report.xlsx"
+    daily.chmod(0o444)
+    before = daily.read_bytes()
+    result = annotate(team)
+    assert result.exit_code == 2 and "read-only" in json.loads(result.stdout)["error"]
+    assert daily.read_bytes() == before
+
+
+def test_a_hard_linked_workbook_is_refused(team: Path, tmp_path: Path) -> None:
+    daily = team / "daily_report.xlsx"
+    os.link(daily, tmp_path / "other-name.xlsx")
+    result = annotate(team)
+    assert result.exit_code == 2 and "hard links" in json.loads(result.stdout)["error"]
+    assert (tmp_path / "other-name.xlsx").read_bytes() == daily.read_bytes()
+
+
+def test_a_symlinked_workbook_is_written_through(team: Path, tmp_path: Path) -> None:
+    shared = tmp_path / "shared" / "daily.xlsx"
+    shared.parent.mkdir()
+    daily = team / "daily_report.xlsx"
+    shutil.move(daily, shared)
+    daily.symlink_to(shared)
+    before = shared.read_bytes()
+    result = annotate(team)
+    assert result.exit_code in (0, 1), result.output
+    assert daily.is_symlink() and daily.resolve() == shared.resolve()
+    assert shared.read_bytes() != before
+    assert_strict(shared)

@@ -1,0 +1,208 @@
+"""Writing in place without losing anybody's work.
+
+A command reads a workbook, computes, then replaces the file. Meanwhile a person may save
+it from Excel, or another xlsales command may write it. Before a workbook is replaced:
+
+* the workbook must not be open in Excel, WPS or LibreOffice (their owner files
+  ``~$name.xlsx`` and ``.~lock.name.xlsx#`` say who has it open);
+* xlsales's own writers of that workbook take turns (:func:`write_lock`, a lock file
+  beside it naming the command and process; the second waits a bounded time);
+* the file must be what the edit started from (:func:`remember` records size,
+  modification time and a hash when the editor opens it; :func:`check_unchanged`
+  compares them right before the replace), else nothing is written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import socket
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from xlsales.errors import WorkbookError
+
+LOCK_WAIT = 10.0  # seconds a second writer waits for the first
+_POLL = 0.1
+
+
+class WorkbookBusyError(WorkbookError):
+    """The workbook is open elsewhere or changed since it was read: nothing was written."""
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What a file was when it was read."""
+
+    size: int
+    mtime_ns: int
+    inode: int
+    digest: str
+
+
+_READ: dict[Path, Fingerprint] = {}
+
+
+def fingerprint(path: str | os.PathLike[str]) -> Fingerprint:
+    """Size, modification time, inode and content hash of the file at ``path``."""
+    p = Path(path)
+    st = p.stat()
+    known = _READ.get(_key(p))
+    if known is not None and (known.size, known.mtime_ns, known.inode) == (
+            st.st_size, st.st_mtime_ns, st.st_ino):
+        return known  # the same file as read: no need to hash it again
+    h = hashlib.blake2b(digest_size=16)
+    with p.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return Fingerprint(st.st_size, st.st_mtime_ns, st.st_ino, h.hexdigest())
+
+
+def remember(path: str | os.PathLike[str]) -> None:
+    """Record the file at ``path`` as this process now knows it (read for an edit, or
+    just written)."""
+    with contextlib.suppress(OSError):
+        _READ[_key(Path(path))] = fingerprint(path)
+
+
+def forget(path: str | os.PathLike[str]) -> None:
+    _READ.pop(_key(Path(path)), None)
+
+
+def check_unchanged(path: str | os.PathLike[str]) -> None:
+    """Raise :class:`WorkbookBusyError` when the file at ``path`` is no longer what this
+    process read (saved by someone else in the meantime)."""
+    p = Path(path)
+    known = _READ.get(_key(p))
+    if known is None or not p.exists():
+        return
+    now = fingerprint(p)
+    if now.digest != known.digest or now.size != known.size:
+        raise WorkbookBusyError(
+            "the workbook changed since xlsales read it (saved by someone else?); nothing "
+            "was written — run the command again", file=str(p))
+
+
+def owner(path: str | os.PathLike[str]) -> str | None:
+    """Who has the workbook open, from an Excel/WPS or LibreOffice owner file; "" when
+    an owner file is there but names nobody; None when there is none."""
+    p = Path(path)
+    candidates = [p.with_name("~$" + p.name), p.with_name(".~lock." + p.name + "#")]
+    if len(p.name) > 2:  # Excel shortens long names: ~$ replaces their first two characters
+        candidates.append(p.with_name("~$" + p.name[2:]))
+    for c in candidates:
+        if c.is_file():
+            return _owner_name(c)
+    return None
+
+
+def check_not_open(path: str | os.PathLike[str]) -> None:
+    """Raise :class:`WorkbookBusyError` when the workbook is open in Excel, WPS or
+    LibreOffice (writing it in place would fight their next save)."""
+    who = owner(path)
+    if who is not None:
+        by = f" by {who}" if who else ""
+        raise WorkbookBusyError(
+            f"the workbook is open{by} (Excel, WPS or LibreOffice); close it and run the "
+            "command again, or write a copy with --out", file=str(path))
+
+
+@contextlib.contextmanager
+def write_lock(path: str | os.PathLike[str], *, wait: float = LOCK_WAIT) -> Iterator[None]:
+    """Hold the xlsales lock of the workbook at ``path`` (a hidden file beside it naming
+    this command and process); another holder is waited for up to ``wait`` seconds, and a
+    lock left by a process that is gone is taken over."""
+    p = Path(path)
+    lock = p.with_name(f".~xlsales.{p.name}.lock")
+    me = json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                     "command": " ".join(Path(a).name if i == 0 else a
+                                         for i, a in enumerate(sys.argv[:4])),
+                     "since": time.strftime("%Y-%m-%d %H:%M:%S")}, ensure_ascii=False)
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            holder = _holder(lock)
+            if holder is None:  # its process is gone: a stale lock
+                with contextlib.suppress(FileNotFoundError):
+                    lock.unlink()
+                continue
+            if time.monotonic() >= deadline:
+                raise WorkbookBusyError(
+                    f"another xlsales command is writing the workbook ({holder}); nothing "
+                    "was written — run the command again when it is done",
+                    file=str(p)) from None
+            time.sleep(_POLL)
+            continue
+        break
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(me)
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            lock.unlink()
+
+
+def _holder(lock: Path) -> str | None:
+    """Who holds ``lock``; None when its process is gone (on this machine)."""
+    try:
+        info = json.loads(lock.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return "another process"  # being written right now
+    pid, host = info.get("pid"), info.get("host")
+    if host == socket.gethostname() and isinstance(pid, int) and not pid_alive(pid):
+        return None
+    return f"{info.get('command', 'xlsales')}, process {pid} on {host}"
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process ``pid`` runs on this machine."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:  # Windows: no signal 0
+        return True
+    return True
+
+
+def _owner_name(owner_file: Path) -> str:
+    """The user name in an owner file: Excel/WPS ``~$`` files hold it after a length
+    byte (and again in UTF-16); LibreOffice lock files start ``,user name,host,…``."""
+    try:
+        data = owner_file.read_bytes()[:512]
+    except OSError:
+        return ""
+    if owner_file.name.startswith(".~lock."):
+        fields = data.decode("utf-8", "replace").split(",")
+        return fields[1].strip() if len(fields) > 1 else ""
+    if len(data) >= 55 and 0 < data[54] <= 54 and len(data) >= 56 + 2 * data[54]:
+        n = data[54]  # the UTF-16 copy of the name
+        with contextlib.suppress(UnicodeDecodeError):
+            name = data[56:56 + 2 * n].decode("utf-16-le").strip("\x00 ")
+            if name:
+                return name
+    if data and 0 < data[0] < len(data):
+        for codec in ("utf-8", "gbk", "cp1252"):
+            with contextlib.suppress(UnicodeDecodeError):
+                return data[1:1 + data[0]].decode(codec).strip("\x00 ")
+    return ""
+
+
+def _key(path: Path) -> Path:
+    with contextlib.suppress(OSError):
+        return path.resolve()
+    return path.absolute()
