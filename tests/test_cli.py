@@ -93,3 +93,24 @@ def test_demo_human_output(tmp_path: Path) -> None:
     result = runner.invoke(app, ["demo", str(tmp_path / "d")])
     assert result.exit_code == 0, result.output
     assert "daily" in result.output and "settings.xlsx" in result.output
+
+
+def test_a_bug_exits_3_with_a_log_and_no_traceback(tmp_path: Path) -> None:
+    script = (
+        "import sys\n"
+        "import xlsales.jobs as jobs\n"
+        "def broken(*a, **k):\n"
+        "    raise TypeError('an internal slip')\n"
+        "jobs.run_followups = broken\n"
+        f"sys.argv = ['xlsales', 'followups', '-w', {str(tmp_path)!r}, '--json']\n"
+        "from xlsales.cli import main\n"
+        "main()\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert proc.returncode == 3, proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    payload = json.loads(proc.stdout)
+    assert payload["ok"] is False and payload["bug"] is True
+    log = Path(payload["error"].split("details in ")[1].split(". ")[0])
+    assert "TypeError: an internal slip" in log.read_text(encoding="utf-8")
+    log.unlink()

@@ -290,3 +290,36 @@ def test_a_symlinked_workbook_is_written_through(team: Path, tmp_path: Path) -> 
     assert daily.is_symlink() and daily.resolve() == shared.resolve()
     assert shared.read_bytes() != before
     assert_strict(shared)
+
+
+# -- settings name files, never paths ------------------------------------------------------------
+
+@pytest.mark.parametrize("value", ["../evil_{period}.xlsx", "/tmp/evil_{period}.xlsx",
+                                   "{0}.xlsx", "review_{period}.txt", "..\\\\x_{period}.xlsx"])
+def test_a_review_file_setting_cannot_point_outside_the_workspace(team: Path, tmp_path: Path,
+                                                                    value: str) -> None:
+    from xlsales.io.edit.book import WorkbookEdit
+    from xlsales.io.edit.cells import Cell
+
+    settings = team / "settings.xlsx"
+    with WorkbookEdit(settings) as wb:  # the manager types a path into the option
+        from xlsales.io.read import WorkbookReader
+        from xlsales.settings import Settings
+        from xlsales.workspace import BOOK_BY_KEY
+
+        spec = next(s for s in BOOK_BY_KEY["settings"].specs if s.key == "options")
+        with WorkbookReader(settings) as reader:
+            table = reader.table(spec, Settings.default())
+        row = next(r["_row"] for r in table.records(with_row=True)
+                   if r["key"] == "review_file")
+        cell = table.cell("value", row)
+        wb.set_cell(table.sheet, cell, Cell(value))
+        wb.save()
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    result = runner.invoke(app, ["review", "-w", str(team), "--month", "2024-03", "--on",
+                                 TODAY, "--json"])
+    assert result.exit_code == 2
+    error = json.loads(result.stdout)["error"]
+    assert error.startswith("setting review_file") and f"cell {cell}" in error
+    assert "pydantic" not in error
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before

@@ -21,7 +21,7 @@ from xlsales.errors import XlsalesError
 from xlsales.i18n import check_lang
 
 app = typer.Typer(help="Excel-native sales-team management.", no_args_is_help=True,
-                  add_completion=False)
+                  add_completion=False, pretty_exceptions_enable=False)
 templates_app = typer.Typer(help="The template workbooks shipped with xlsales.",
                             no_args_is_help=True)
 app.add_typer(templates_app, name="templates")
@@ -668,4 +668,35 @@ def main() -> None:
 
     with contextlib.suppress(ValueError, OSError):  # not the main thread, or no SIGTERM
         signal.signal(signal.SIGTERM, stop)
-    app()
+    try:
+        app()
+    except Exception as exc:  # a bug: exit 3, the traceback in a log file, not on screen
+        _report_bug(exc)
+
+
+BUG_EXIT = 3
+
+
+def _report_bug(exc: BaseException) -> None:
+    """Tell the user xlsales hit a bug (exit 3): a short message, and the traceback in a
+    log file to send with a report."""
+    import tempfile
+    import time
+    import traceback
+
+    log = Path(tempfile.gettempdir()) / f"xlsales-bug-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    text = (f"xlsales {__version__}, python {sys.version.split()[0]}\n"
+            f"command: {' '.join(sys.argv)}\n\n"
+            + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+    try:
+        log.write_text(text, encoding="utf-8")
+        where = f"; details in {log}"
+    except OSError:
+        where = ""
+    message = (f"xlsales hit a bug ({type(exc).__name__}){where}. Workbooks are only "
+               "replaced by a completed write. Please report it with that file.")
+    if "--json" in sys.argv[1:]:
+        print(json.dumps({"ok": False, "error": message, "bug": True}, ensure_ascii=False))
+    else:
+        err_console.print(f"[red]{message}[/red]")
+    raise SystemExit(BUG_EXIT)

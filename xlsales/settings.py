@@ -13,7 +13,7 @@ import datetime as dt
 import re
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_validator
 
 from xlsales.i18n import Label, Lang
 from xlsales.normalize import to_date
@@ -179,6 +179,24 @@ class General(BaseModel):
     review_file: str = "review_{period}.xlsx"
     commit_min: float = Field(default=0.75, ge=0, le=1)
     best_case_min: float = Field(default=0.5, ge=0, le=1)
+
+    @field_validator("review_file")
+    @classmethod
+    def _a_file_name(cls, value: str) -> str:
+        """A file name in the workspace, never a path: shared settings must not make a
+        command write (or replace a workbook) anywhere else."""
+        name = value.strip()
+        if not name or "/" in name or "\\" in name or ":" in name or name in (".", "..") \
+                or name.startswith("."):
+            raise ValueError(f"must be a file name in the workspace, not a path: {value!r}")
+        try:
+            example = name.format(period="2024-03")
+        except (KeyError, IndexError, ValueError):
+            raise ValueError("may hold {period} and no other {…} field: "
+                             f"{value!r}") from None
+        if not example.lower().endswith(".xlsx"):
+            raise ValueError(f"must end with .xlsx: {value!r}")
+        return name
 
 
 # Built-in vocabularies: (list name, zh, en).

@@ -233,19 +233,45 @@ def read_settings(root: str | os.PathLike[str]) -> Settings:
 
 
 def _read_settings(path: Path) -> Settings:
+    from pydantic import ValidationError
+
+    from xlsales.errors import WorkbookError
     from xlsales.io.read import WorkbookReader, first_error
 
     defaults = Settings.default()
     data = {}
+    tables = {}
     with WorkbookReader(path) as wb:
         for spec in BOOK_BY_KEY["settings"].specs:
             table = wb.table(spec, defaults)
             first_error(table)
-            data[spec.key] = table.records()
+            data[spec.key] = table.records(with_row=True)
+            tables[spec.key] = table
+    where: dict[str, int] = {}
+    for rows in data.values():
+        for row in rows:
+            excel_row = row.pop("_row")
+            if isinstance(row.get("key"), str):
+                where.setdefault(row["key"], excel_row)
     for row in data.get("options", []):  # option values keep their cell type
         if isinstance(row.get("value"), str) and row.get("key") in _NUMERIC_OPTIONS:
-            row["value"] = float(row["value"])
-    return settings_from_records(data)
+            try:
+                row["value"] = float(row["value"])
+            except ValueError:
+                raise WorkbookError(f"setting {row['key']} must be a number",
+                                    file=str(path), value=row["value"]) from None
+    try:
+        return settings_from_records(data)
+    except ValidationError as exc:  # one plain message naming the setting and its cell
+        err = exc.errors()[0]
+        key = str(err["loc"][-1]) if err.get("loc") else ""
+        message = str(err.get("msg", "")).removeprefix("Value error, ")
+        options = tables.get("options")
+        cell = options.cell("value", where[key]) if options is not None and key in where \
+            else None
+        raise WorkbookError(f"setting {key or '?'}: {message}", file=str(path),
+                            sheet=options.sheet if cell and options else None, cell=cell,
+                            value=err.get("input")) from None
 
 
 def read_table(root: str | os.PathLike[str], key: str,
