@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import time
 import zipfile
@@ -319,3 +320,36 @@ def test_annotating_a_bomb_does_not_expand_it(tmp_path: Path) -> None:
     assert time.perf_counter() - start < 5.0
     assert result.exit_code == 2
     assert path.read_bytes() == before
+
+
+def test_many_parts_under_the_allowance_are_still_a_bomb_in_all(tmp_path: Path) -> None:
+    """900 sheets of just under 1 MiB each: every entry passes on its own, the archive
+    expands ~900× its size in all (the bypass a fault campaign found)."""
+    path = tmp_path / "many.xlsx"
+    body = b"<worksheet>" + b" " * (RATIO_ALLOWANCE - 40) + b"</worksheet>"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("xl/workbook.xml", "<workbook/>")
+        for i in range(900):
+            zf.writestr(f"xl/worksheets/sheet{i + 1}.xml", body)
+    assert path.stat().st_size < 4 << 20
+    with pytest.raises(UnsafeWorkbookError, match="in all"):
+        check_workbook(path)
+    result = runner.invoke(app, ["validate", str(path), "--json"])
+    assert result.exit_code == 2 and "zip bomb" in json.loads(result.stdout)["error"]
+
+
+def test_a_workbook_is_checked_once_while_it_is_unchanged(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    import xlsales.io.safety as safety
+
+    path = valid_workbook(tmp_path / "once.xlsx")
+    calls = []
+    real = safety._check
+    monkeypatch.setattr(safety, "_check", lambda p: calls.append(p) or real(p))
+    for _ in range(3):
+        check_workbook(path)
+    assert len(calls) == 1
+    os.utime(path, ns=(1, 1))  # changed: checked again
+    check_workbook(path)
+    assert len(calls) == 2

@@ -22,6 +22,7 @@ MAX_ENTRIES = 1000
 MAX_RATIO = 100.0
 RATIO_ALLOWANCE = 1 << 20  # entries up to 1 MiB may compress as well as they like
 MAX_TOTAL = 2 << 30
+ARCHIVE_ALLOWANCE = 16 << 20  # below 16 MiB in all, a workbook may compress as it likes
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
 HUGE_ROWS = 1_000_000
@@ -46,9 +47,30 @@ def _refuse(path: Path, why: str) -> UnsafeWorkbookError:
     return UnsafeWorkbookError(why, file=str(path))
 
 
+_CHECKED: dict[tuple[str, int, int, int], SafetyReport] = {}
+
+
 def check_workbook(path: str | os.PathLike[str]) -> SafetyReport:
-    """Raise :class:`UnsafeWorkbookError` unless ``path`` is a workbook safe to parse."""
+    """Raise :class:`UnsafeWorkbookError` unless ``path`` is a workbook safe to parse.
+    A file checked before and unchanged since (same inode, size, modification time) is
+    not checked again in this process."""
     path = Path(path)
+    try:
+        st = path.stat()
+        stamp = (str(path.resolve()), st.st_ino, st.st_size, st.st_mtime_ns)
+    except OSError:
+        stamp = None
+    if stamp is not None and stamp in _CHECKED:
+        return _CHECKED[stamp]
+    report = _check(path)
+    if stamp is not None:
+        if len(_CHECKED) > 64:
+            _CHECKED.clear()
+        _CHECKED[stamp] = report
+    return report
+
+
+def _check(path: Path) -> SafetyReport:
     if path.name.startswith("~$"):
         raise _refuse(path, "this is an Excel owner (lock) file, not a workbook; open the "
                             "file without '~$'")
@@ -89,6 +111,10 @@ def check_workbook(path: str | os.PathLike[str]) -> SafetyReport:
                                         "its size; refusing a possible zip bomb")
             if total > MAX_TOTAL:
                 raise _refuse(path, "the zip expands to more than 2 GiB; refusing it")
+            if total > ARCHIVE_ALLOWANCE and total > MAX_RATIO * size:
+                raise _refuse(path, f"the zip expands {total / size:.0f}× its size in all "
+                                    "(many parts that each compress very well); refusing a "
+                                    "possible zip bomb")
             names = {i.filename for i in infos}
             if "xl/workbook.xml" not in names and "xl/workbook.bin" not in names:
                 raise _refuse(path, "a zip file, but not an Excel workbook (no xl/workbook.xml)")
