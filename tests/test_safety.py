@@ -353,3 +353,74 @@ def test_a_workbook_is_checked_once_while_it_is_unchanged(tmp_path: Path,
     os.utime(path, ns=(1, 1))  # changed: checked again
     check_workbook(path)
     assert len(calls) == 2
+
+
+# -- far-away cells --------------------------------------------------------------------------------
+
+_RSS_RUN = (
+    "import atexit, resource, sys\n"
+    "atexit.register(lambda: print('RSS', resource.getrusage(resource.RUSAGE_SELF)"
+    ".ru_maxrss, file=sys.stderr))\n"
+    "sys.argv = ['xlsales', *sys.argv[1:]]\n"
+    "from xlsales.cli import main\n"
+    "main()\n")
+
+
+def _far(src: Path, out: Path, fn: Callable[[bytes], bytes]) -> Path:
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            zout.writestr(info, fn(data) if info.filename == "xl/worksheets/sheet1.xml"
+                          else data)
+    return out
+
+
+@pytest.mark.parametrize("far", ["XFD4", "A1048576", "XFD1048576"])
+def test_one_far_away_cell_is_refused_quickly_and_named(tmp_path: Path, far: str) -> None:
+    """One cell far from the data would make a dense reader allocate for the whole area
+    (an abort at XFD1048576, ~1 GB at XFD4): the sheet is refused before, naming it."""
+    import subprocess
+    import sys
+
+    from xlsales.sample import generate
+    from xlsales.workspace import write_workspace
+
+    sample = generate(2024)
+    write_workspace(tmp_path / "team", sample.settings, sample.data, lang="en")
+    src = tmp_path / "team" / "daily_report.xlsx"
+    row = int(re.sub(r"[A-Z]", "", far))
+    if row < 1000:  # into an existing row
+        def fn(x: bytes) -> bytes:
+            return re.sub(rb'(<row r="%d"[^>]*>.*?)(</row>)' % row,
+                          lambda m: m.group(1) + b'<c r="%s"><v>1</v></c>' % far.encode()
+                          + m.group(2), x, count=1, flags=re.S)
+    else:
+        def fn(x: bytes) -> bytes:
+            return x.replace(b"</sheetData>", b'<row r="%d"><c r="%s"><v>1</v></c></row>'
+                             b"</sheetData>" % (row, far.encode()))
+    path = _far(src, tmp_path / f"far_{far}.xlsx", fn)
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-c", _RSS_RUN, "validate", str(path), "--json"],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert time.monotonic() - started < 20
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    error = json.loads(proc.stdout)["error"]
+    assert "sheet.huge_range" in error and f"cell {far}" in error
+    rss_kb = int(re.search(r"RSS (\d+)", proc.stderr).group(1))
+    assert rss_kb < 500_000
+
+
+def test_a_claimed_but_empty_far_range_is_read(tmp_path: Path) -> None:
+    """A <dimension> that claims the whole grid, with the cells where they belong, is no
+    reason to refuse: the extent is measured from the cells."""
+    from xlsales.sample import generate
+    from xlsales.workspace import write_workspace
+
+    sample = generate(2024)
+    write_workspace(tmp_path / "team", sample.settings, sample.data, lang="en")
+    src = tmp_path / "team" / "daily_report.xlsx"
+    path = _far(src, tmp_path / "claims.xlsx", lambda x: re.sub(
+        rb'<dimension ref="[^"]*"/>', b'<dimension ref="A1:XFD1048576"/>', x, count=1))
+    result = runner.invoke(app, ["validate", str(path), "--json"])
+    assert result.exit_code in (0, 1), result.output
+    assert json.loads(result.stdout)["tables"]["daily"]["rows"] > 1000

@@ -19,6 +19,7 @@ class WorkbookError(XlsalesError):
         cell: str | None = None,
         value: object = None,
     ) -> None:
+        self.message = message
         self.file, self.sheet, self.cell, self.value = file, sheet, cell, value
         where = ", ".join(
             p

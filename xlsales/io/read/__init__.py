@@ -90,7 +90,8 @@ class WorkbookReader:
                            huge=huge)
         except WorkbookError as exc:
             if exc.file is None:
-                raise WorkbookError(str(exc), file=str(self.path), sheet=sheet) from exc
+                raise WorkbookError(exc.message, file=str(self.path), sheet=exc.sheet or sheet,
+                                    cell=exc.cell, value=exc.value) from exc
             raise
         return build_table(raw, spec, settings, lang=lang, stop_at_blank=stop_at_blank)
 

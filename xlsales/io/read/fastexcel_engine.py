@@ -82,6 +82,11 @@ def load_raw(pkg: Package, fx: Any, spec: TableSpec, sheet: str, header_row: int
              huge: bool = False) -> RawTable:
     """The table of ``spec`` whose header is at (0-based) ``header_row`` of ``sheet``."""
     inputs = {k: c for k, c in cols.items() if spec.column(k).is_input}
+    far = pkg.extent(sheet).far_cell(width=max(cols.values(), default=0) + 1)
+    if far is not None:  # a dense read would allocate for the whole area: refuse first
+        raise WorkbookError(
+            f"sheet.huge_range: the sheet has a cell at {far}, far beyond its data; delete "
+            "it (or clear everything past the table) and save again", sheet=sheet, cell=far)
     wanted = {c: _dtype(spec.column(k).kind) for k, c in inputs.items()}
     for c in (0, 1, 2):
         wanted.setdefault(c, "string")

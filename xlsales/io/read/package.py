@@ -312,6 +312,83 @@ class Package:
         return scan
 
 
+    # -- how far a sheet's cells reach ------------------------------------------------
+
+    def extent(self, name: str) -> Extent:
+        """How far the cells of sheet ``name`` really reach, measured from its rows and
+        cells while streaming (never from ``<dimension>``), with byte searches: the last
+        row, the widest column, how many cells, and the farthest cell when the sheet's
+        area is far beyond its cells."""
+        ext = Extent()
+        info = self.sheet(name)
+        if info is None or info.part not in self.zf.namelist():
+            return ext
+        last_row = 0
+        carry = b""
+        # every cell takes at least 16 bytes (<c r="A1"><v>1</v></c> takes 22): a bound on
+        # the cells without counting them
+        ext.cells = self.zf.getinfo(info.part).file_size // 16
+        with self.zf.open(info.part) as fh:
+            while True:
+                chunk = fh.read(CHUNK)
+                buf = carry + chunk
+                end = len(buf) if not chunk else max(buf.rfind(b"<", len(buf) - 256), 0)
+                for m in _ROW_NO.finditer(buf, 0, min(end, 4096)):  # rows in order?
+                    row = int(m.group(1))
+                    if row < last_row:
+                        ext.ordered = False
+                    break
+                tail_row = buf.rfind(b"<row ", 0, end)
+                if tail_row < 0:
+                    tail_row = buf.rfind(b":row ", 0, end)
+                m = _ROW_NO.search(buf, tail_row if tail_row >= 0 else 0, end)
+                if m and int(m.group(1)) > last_row:
+                    last_row = int(m.group(1))
+                    c = _CELL_REF_ANY.search(buf, m.end(), end)
+                    ext.farthest_row = (c.group(1) + c.group(2)).decode() if c \
+                        else f"A{last_row}"
+                if not ext.ordered or _WIDE_CELL.search(buf, 0, end):
+                    for m in _CELL_REF_ANY.finditer(buf, 0, end):  # the slow, exact path
+                        col, row = col_index(m.group(1).decode()), int(m.group(2))
+                        if col > ext.max_col:
+                            ext.max_col, ext.widest = col, m.group(1).decode() + m.group(2).decode()
+                        if row > last_row:
+                            last_row = row
+                            ext.farthest_row = m.group(1).decode() + m.group(2).decode()
+                carry = buf[end:]
+                if not chunk:
+                    break
+        ext.max_row = last_row
+        return ext
+
+
+@dataclass
+class Extent:
+    """How far a sheet's cells reach (see :meth:`Package.extent`)."""
+
+    max_row: int = 0  # 1-based
+    max_col: int = 0  # 0-based, when a column beyond AZ is used (else 0)
+    cells: int = 0  # at most this many cells
+    ordered: bool = True
+    widest: str = ""
+    farthest_row: str = ""
+
+    def far_cell(self, width: int, limit: int = 20, allowance: int = 2_000_000) -> str | None:
+        """The cell that makes the sheet's area far larger than its cells (more than
+        ``limit`` × the cells, past ``allowance``): what a dense reader would allocate
+        for; None when the area is in proportion. ``width``: the columns the data uses."""
+        area = self.max_row * max(width, self.max_col + 1)
+        if area <= allowance or area <= limit * max(self.cells, 1):
+            return None
+        if self.max_col + 1 > max(width, 1) * 4 and self.widest:
+            return self.widest
+        return self.farthest_row or f"row {self.max_row}"
+
+
+_ROW_NO = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d+)"')
+# A cell beyond column AZ (only cell references have letters in an r attribute).
+_WIDE_CELL = re.compile(rb' r="(?:[A-Z]{3}|[B-Z][A-Z])[0-9]')
+_CELL_REF_ANY = re.compile(rb' r="([A-Z]{1,3})([0-9]+)"')
 _ROOT_TAG = re.compile(rb"<(?:(\w+):)?worksheet\b")
 _WINDOW = 512  # a cell's start tag lies this close before its formula
 
