@@ -27,6 +27,7 @@ from typer.testing import CliRunner
 from tests.helpers import read_block
 from xlsales.calendar import WorkCalendar, month_range, parse_period, quarter_months
 from xlsales.cli import app
+from xlsales.errors import WorkbookError
 from xlsales.io import atomic
 from xlsales.io.formulas import NA_LABEL
 from xlsales.jobs import run_funnel, run_review
@@ -604,7 +605,7 @@ def test_a_failed_write_keeps_the_original(tmp_path: Path,
         raise OSError("disk full")
 
     monkeypatch.setattr(atomic.os, "replace", broken)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(WorkbookError, match="disk full"):
         run_review(root, month="2024-03", today=SAMPLE_TODAY)
     monkeypatch.undo()
     assert len(calls) == 1

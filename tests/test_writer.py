@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.helpers import comparable
+from xlsales.errors import WorkbookError
 from xlsales.io import atomic
 from xlsales.normalize import clean_long_text
 from xlsales.settings import ListItem, RosterEntry, Settings
@@ -77,7 +78,7 @@ def test_failed_write_leaves_the_original(tmp_path: Path, monkeypatch: pytest.Mo
 
     monkeypatch.setattr(atomic.os, "replace", broken)
     row = {"date": dt.date(2024, 3, 1), "rep": "张三", "visits": 1, "effective": 1}
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(WorkbookError, match="disk full"):
         write_workspace(tmp_path, team_settings(), {"daily": [row]}, books=["daily"])
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["daily_report.xlsx"]

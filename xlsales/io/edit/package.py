@@ -63,8 +63,8 @@ def _parse(data: bytes, what: str) -> object:
 
     try:
         return SafeET.fromstring(data)
-    except (DefusedXmlException, SafeET.ParseError) as exc:
-        raise WorkbookError(f"cannot read {what}: {exc}") from exc
+    except (DefusedXmlException, SafeET.ParseError, LookupError, ValueError) as exc:
+        raise WorkbookError(f"cannot read {what}: {exc}") from exc  # LookupError: encoding
 
 
 @dataclass
