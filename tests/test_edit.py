@@ -991,3 +991,16 @@ def test_a_column_at_once_writes_what_cell_by_cell_does(values: list[object]) ->
     fast = column_xml(2, 4, values, style=7)
     slow = [value_xml(f"C{5 + i}", ' s="7"', v) for i, v in enumerate(values)]
     assert [_normal(x) for x in fast] == [_normal(x) for x in slow]
+
+
+def test_the_editor_refuses_what_the_reader_refuses(tmp_path: Path) -> None:
+    """One safety check for reading and editing: a file the reader refuses is not edited."""
+    from xlsales.io.safety import UnsafeWorkbookError
+
+    csv = tmp_path / "export.xlsx"
+    csv.write_text("date,rep,visits\n2024-03-01,Ann,3\n", encoding="utf-8")
+    owner = tmp_path / "~$daily.xlsx"
+    owner.write_bytes(b"\x05Ann  " + b" " * 160)
+    for path in (csv, owner, tmp_path / "missing.xlsx"):
+        with pytest.raises(UnsafeWorkbookError):
+            WorkbookEdit(path)

@@ -193,6 +193,10 @@ class PackageEdit:
 
     def __init__(self, path: str | Path, data: bytes | None = None) -> None:
         self.path = Path(path)
+        if data is None:  # the reader's safety check: both accept exactly the same files
+            from xlsales.io.safety import check_workbook
+
+            check_workbook(self.path)
         try:
             self.zf = zipfile.ZipFile(io.BytesIO(data) if data is not None else self.path)
         except (zipfile.BadZipFile, OSError) as exc:

@@ -12,14 +12,15 @@ normalises the values into a :class:`~xlsales.frames.Table`.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from xlsales.errors import TableNotFoundError, WorkbookError
 from xlsales.frames import HEADER_SCAN_ROWS, Table, build_table, locate
 from xlsales.i18n import Lang
-from xlsales.io.read.package import Package
+from xlsales.io.read.package import Extent, Package
 from xlsales.io.safety import check_workbook
 from xlsales.settings import Settings
 from xlsales.tables.base import TableSpec
@@ -86,14 +87,36 @@ class WorkbookReader:
         info = self.pkg.sheet(sheet)
         huge = info is not None and info.part in self.report.huge_sheets
         try:
-            raw = load_raw(self.pkg, self._reader(), spec, sheet, header_row, cols, headers,
-                           huge=huge)
+            extent = self._extent_while(sheet, self._reader)
+            raw = load_raw(self.pkg, self._fx, spec, sheet, header_row, cols, headers,
+                           huge=huge, extent=extent)
         except WorkbookError as exc:
             if exc.file is None:
                 raise WorkbookError(exc.message, file=str(self.path), sheet=exc.sheet or sheet,
                                     cell=exc.cell, value=exc.value) from exc
             raise
         return build_table(raw, spec, settings, lang=lang, stop_at_blank=stop_at_blank)
+
+    def _extent_while(self, sheet: str, work: Callable[[], object]) -> Extent:
+        """The extent of ``sheet`` (:meth:`Package.extent`), measured in a second thread
+        while ``work`` (opening the fast reader) runs."""
+        box: dict[str, Any] = {}
+
+        def measure() -> None:
+            try:
+                box["extent"] = self.pkg.extent(sheet)
+            except BaseException as exc:  # handed to the caller below
+                box["error"] = exc
+
+        worker = threading.Thread(target=measure, name="xlsales-sheet-extent")
+        worker.start()
+        try:
+            work()
+        finally:
+            worker.join()
+        if "error" in box:
+            raise box["error"]
+        return box["extent"]
 
     def table(self, spec: TableSpec, settings: Settings, *, lang: Lang | None = None,
               sheet: str | None = None, scan_rows: int = HEADER_SCAN_ROWS,

@@ -21,7 +21,7 @@ import pandas as pd
 
 from xlsales.errors import WorkbookError
 from xlsales.frames import DATE_KINDS, DATETIME, NUMBER_KINDS, RawColumn, RawTable
-from xlsales.io.read.package import Package, SheetScan
+from xlsales.io.read.package import Extent, Package, SheetScan
 from xlsales.tables.base import TableSpec
 
 ERROR_LITERALS = {"Div0": "#DIV/0!", "NA": "#N/A", "Name": "#NAME?", "Null": "#NULL!",
@@ -79,10 +79,12 @@ def _dtype(kind: Any) -> str:
 
 def load_raw(pkg: Package, fx: Any, spec: TableSpec, sheet: str, header_row: int,
              cols: dict[str, int], headers: dict[str, str], *,
-             huge: bool = False) -> RawTable:
-    """The table of ``spec`` whose header is at (0-based) ``header_row`` of ``sheet``."""
+             huge: bool = False, extent: Extent | None = None) -> RawTable:
+    """The table of ``spec`` whose header is at (0-based) ``header_row`` of ``sheet``
+    (``extent``: the sheet's, when measured already)."""
     inputs = {k: c for k, c in cols.items() if spec.column(k).is_input}
-    far = pkg.extent(sheet).far_cell(width=max(cols.values(), default=0) + 1)
+    extent = extent if extent is not None else pkg.extent(sheet)
+    far = extent.far_cell(width=max(cols.values(), default=0) + 1)
     if far is not None:  # a dense read would allocate for the whole area: refuse first
         raise WorkbookError(
             f"sheet.huge_range: the sheet has a cell at {far}, far beyond its data; delete "
