@@ -86,16 +86,24 @@ def column_xml(col: int, first_row: int, values: Sequence[Any], *, style: int | 
             for i, (f, v) in enumerate(zip(formulas, values, strict=True))]
 
 
+def _scalar(v: Any) -> tuple[str, str] | None:
+    """The ``t`` attribute and ``<v>`` text of a bool, number or date; None otherwise."""
+    if isinstance(v, bool):
+        return ' t="b"', str(int(v))
+    if isinstance(v, int | float):
+        return "", _number(v)
+    if isinstance(v, dt.date):
+        return "", _number(serial(v))
+    return None
+
+
 def value_xml(ref: str, attrs: str, v: Any) -> str:
     """``<c>`` holding the value ``v`` (text inline, never a formula)."""
     if v is None or v == "":
         return f'<c r="{ref}"{attrs}/>'
-    if isinstance(v, bool):
-        return f'<c r="{ref}"{attrs} t="b"><v>{int(v)}</v></c>'
-    if isinstance(v, int | float):
-        return f'<c r="{ref}"{attrs}><v>{_number(v)}</v></c>'
-    if isinstance(v, dt.date):
-        return f'<c r="{ref}"{attrs}><v>{_number(serial(v))}</v></c>'
+    scalar = _scalar(v)
+    if scalar is not None:
+        return f'<c r="{ref}"{attrs}{scalar[0]}><v>{scalar[1]}</v></c>'
     text = xml_text(str(v))
     space = ' xml:space="preserve"' if text != text.strip() or "\n" in text else ""
     return f'<c r="{ref}"{attrs} t="inlineStr"><is><t{space}>{text}</t></is></c>'
@@ -106,12 +114,9 @@ def formula_xml(ref: str, attrs: str, formula: str, v: Any) -> str:
     f = f"<f>{escape(formula)}</f>"
     if v is None or v == "":
         return f'<c r="{ref}"{attrs} t="str">{f}<v></v></c>'
-    if isinstance(v, bool):
-        return f'<c r="{ref}"{attrs} t="b">{f}<v>{int(v)}</v></c>'
-    if isinstance(v, int | float):
-        return f'<c r="{ref}"{attrs}>{f}<v>{_number(v)}</v></c>'
-    if isinstance(v, dt.date):
-        return f'<c r="{ref}"{attrs}>{f}<v>{_number(serial(v))}</v></c>'
+    scalar = _scalar(v)
+    if scalar is not None:
+        return f'<c r="{ref}"{attrs}{scalar[0]}>{f}<v>{scalar[1]}</v></c>'
     if isinstance(v, str) and v in ERRORS:
         return f'<c r="{ref}"{attrs} t="e">{f}<v>{v}</v></c>'
     return f'<c r="{ref}"{attrs} t="str">{f}<v>{xml_text(str(v))}</v></c>'
