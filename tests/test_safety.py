@@ -424,3 +424,50 @@ def test_a_claimed_but_empty_far_range_is_read(tmp_path: Path) -> None:
     result = runner.invoke(app, ["validate", str(path), "--json"])
     assert result.exit_code in (0, 1), result.output
     assert json.loads(result.stdout)["tables"]["daily"]["rows"] > 1000
+
+
+# -- absurd numbers in cells ----------------------------------------------------------------------
+
+def _daily_with(tmp_path: Path, key: str, value: float) -> tuple[Path, str]:
+    """A sample workspace whose daily report holds ``value`` in column ``key`` of a row."""
+    from xlsales.io.edit.book import WorkbookEdit
+    from xlsales.io.edit.cells import Cell
+    from xlsales.sample import generate
+    from xlsales.settings import Settings
+    from xlsales.workspace import write_workspace
+
+    sample = generate(2024)
+    write_workspace(tmp_path / "team", sample.settings, sample.data, lang="en")
+    daily = tmp_path / "team" / "daily_report.xlsx"
+    table = read_table(daily, T.get("daily"), Settings.default())
+    row = table.records(with_row=True)[5]["_row"]
+    cell = table.cell(key, row)
+    with WorkbookEdit(daily) as wb:
+        wb.set_cell(table.sheet, cell, Cell(value))
+        wb.save()
+    return daily, cell
+
+
+def test_a_date_far_outside_the_calendar_is_named_not_a_crash(tmp_path: Path) -> None:
+    """-1E+300 in 提交时间 made the reader panic (a traceback, exit 1)."""
+    import subprocess
+    import sys
+
+    daily, cell = _daily_with(tmp_path, "submitted_at", -1e300)
+    for words in (["validate", str(daily)], ["rollup", str(daily.parent), "--all"]):
+        proc = subprocess.run([sys.executable, "-m", "xlsales", *words, "--json"],
+                              capture_output=True, text=True, timeout=120, check=False)
+        assert proc.returncode == 2, proc.stderr[-1500:]
+        error = json.loads(proc.stdout)["error"]
+        assert f"cell {cell}" in error and "calendar" in error
+        assert proc.stderr == ""  # no Python traceback, no Rust panic message
+
+
+def test_a_count_of_1e308_is_a_finding(tmp_path: Path) -> None:
+    daily, cell = _daily_with(tmp_path, "visits", 1e308)
+    result = runner.invoke(app, ["validate", str(daily), "--json"])
+    assert result.exit_code == 1, result.output
+    found = [f for f in json.loads(result.stdout)["findings"] if f["cell"] == cell]
+    assert found and "too large" in found[0]["message"]
+    rolled = runner.invoke(app, ["rollup", str(daily.parent), "--all", "--json"])
+    assert rolled.exit_code == 0, rolled.output

@@ -670,7 +670,9 @@ def main() -> None:
         signal.signal(signal.SIGTERM, stop)
     try:
         app()
-    except Exception as exc:  # a bug: exit 3, the traceback in a log file, not on screen
+    except (SystemExit, KeyboardInterrupt, GeneratorExit):
+        raise
+    except BaseException as exc:  # a bug (also a Rust panic): exit 3, traceback in a log
         _report_bug(exc)
 
 

@@ -417,6 +417,9 @@ def _read_finding(table: Table, rule: Rule, row: int, cell: str, header: str, va
         file=table.file, sheet=table.sheet, cell=cell, column=header, value=value, row=int(row))
 
 
+INT_LIMIT = 2.0 ** 53  # whole numbers a float holds exactly; larger ones are no count
+
+
 def _normalise(values: pd.Series, kind: Kind) -> tuple[pd.Series, dict[int, Any]]:
     """Canonical values of the clean cells (by Excel row), and the rows (with their raw
     values) the vectorised path leaves to the per-cell normaliser."""
@@ -432,7 +435,7 @@ def _normalise(values: pd.Series, kind: Kind) -> tuple[pd.Series, dict[int, Any]
         s = values.astype("float64")
         if kind is not Kind.INT:
             return s, odd
-        frac = s.notna() & (s != np.floor(s))
+        frac = s.notna() & ((s != np.floor(s)) | (s.abs() > INT_LIMIT))  # 1e308 is no count
         if frac.any():
             odd = {int(r): float(v) for r, v in s[frac].items()}
             s = s.mask(frac)

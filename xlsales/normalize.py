@@ -149,6 +149,8 @@ def to_int(value: Any) -> int | None:
         return None
     if not f.is_integer():
         raise NormalizeError(f"not a whole number: {value!r}", f"不是整数:{value!r}")
+    if abs(f) > 2 ** 53:  # a count this large is a typo (or 1e308), not a count
+        raise NormalizeError(f"too large for a count: {value!r}", f"数值过大:{value!r}")
     return int(f)
 
 

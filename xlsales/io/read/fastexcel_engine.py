@@ -10,15 +10,19 @@ cached value, booleans and merged ranges (:meth:`Package.scan`).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
+import os
 import re
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from xlsales.cells import col_letters
 from xlsales.errors import WorkbookError
 from xlsales.frames import DATE_KINDS, DATETIME, NUMBER_KINDS, RawColumn, RawTable
 from xlsales.io.read.package import Extent, Package, SheetScan
@@ -170,8 +174,62 @@ def _load(fx: Any, sheet: str, header_row: int,
         return None, [], []  # nothing under the header
     except fastexcel.FastExcelError as exc:
         raise WorkbookError(f"cannot read the sheet: {exc}", sheet=sheet) from exc
-    rb, errs = xs.to_arrow_with_errors()
+    try:
+        with _rust_panics_quiet():
+            rb, errs = xs.to_arrow_with_errors()
+    except BaseException as exc:  # pyo3's PanicException is a BaseException
+        if type(exc).__name__ != "PanicException":
+            raise
+        raise _panic_error(fx, sheet, header_row, wanted, exc) from None
     return rb, (errs.errors if errs is not None else []), list(xs.selected_columns)
+
+
+@contextlib.contextmanager
+def _rust_panics_quiet() -> Iterator[None]:
+    """Keep a Rust panic's message (written straight to file descriptor 2) off the screen:
+    the panic itself arrives as an exception and is reported as a workbook error."""
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+_SERIAL = re.compile(r"ExcelDateTime \{ value: ([^,]+),")
+EXCEL_LAST_SERIAL = 2_958_465  # 9999-12-31
+
+
+def _panic_error(fx: Any, sheet: str, header_row: int, wanted: dict[int, str],
+                 exc: BaseException) -> WorkbookError:
+    """The reader panicked (a date cell holding a number far outside the calendar, such as
+    -1E+300): find that cell by reading the date columns as numbers."""
+    dates = {c: "float" for c, d in wanted.items() if d == "datetime"}
+    try:
+        xs = fx.load_sheet(sheet, header_row=None, skip_rows=header_row + 1,
+                           use_columns=lambda c: c.absolute_index in dates, dtypes=dates)
+        with _rust_panics_quiet():
+            _, errs = xs.to_arrow_with_errors()
+    except BaseException:
+        errs = None
+    for e in errs.errors if errs is not None else []:
+        m = _SERIAL.search(e.detail)
+        try:
+            serial = float(m.group(1)) if m else 0.0
+        except ValueError:
+            continue
+        if not -1 < serial <= EXCEL_LAST_SERIAL:
+            row, col = e.position
+            return WorkbookError("a date cell holds a number far outside the calendar; "
+                                 "correct it", sheet=sheet,
+                                 cell=f"{col_letters(col)}{row + 1}", value=m.group(1))
+    return WorkbookError(f"cannot read the sheet: {exc}", sheet=sheet)
 
 
 def _series(arr: Any, kind: Any) -> pd.Series:
