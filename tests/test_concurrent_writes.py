@@ -294,27 +294,31 @@ def test_a_symlinked_workbook_is_written_through(team: Path, tmp_path: Path) -> 
 
 # -- settings name files, never paths ------------------------------------------------------------
 
-@pytest.mark.parametrize("value", ["../evil_{period}.xlsx", "/tmp/evil_{period}.xlsx",
-                                   "{0}.xlsx", "review_{period}.txt", "..\\\\x_{period}.xlsx"])
-def test_a_review_file_setting_cannot_point_outside_the_workspace(team: Path, tmp_path: Path,
-                                                                    value: str) -> None:
+def set_option(team: Path, key: str, value: str) -> str:
+    """Type ``value`` into option ``key`` of the workspace's settings; its cell."""
     from xlsales.io.edit.book import WorkbookEdit
     from xlsales.io.edit.cells import Cell
+    from xlsales.io.read import WorkbookReader
+    from xlsales.settings import Settings
+    from xlsales.workspace import BOOK_BY_KEY
 
     settings = team / "settings.xlsx"
-    with WorkbookEdit(settings) as wb:  # the manager types a path into the option
-        from xlsales.io.read import WorkbookReader
-        from xlsales.settings import Settings
-        from xlsales.workspace import BOOK_BY_KEY
-
-        spec = next(s for s in BOOK_BY_KEY["settings"].specs if s.key == "options")
-        with WorkbookReader(settings) as reader:
-            table = reader.table(spec, Settings.default())
-        row = next(r["_row"] for r in table.records(with_row=True)
-                   if r["key"] == "review_file")
-        cell = table.cell("value", row)
+    spec = next(s for s in BOOK_BY_KEY["settings"].specs if s.key == "options")
+    with WorkbookReader(settings) as reader:
+        table = reader.table(spec, Settings.default())
+    row = next(r["_row"] for r in table.records(with_row=True) if r["key"] == key)
+    cell = table.cell("value", row)
+    with WorkbookEdit(settings) as wb:
         wb.set_cell(table.sheet, cell, Cell(value))
         wb.save()
+    return cell
+
+
+@pytest.mark.parametrize("value", ["../evil_{period}.xlsx", "/tmp/evil_{period}.xlsx",
+                                   "{0}.xlsx", "review_{period}.txt", "..\\x_{period}.xlsx"])
+def test_a_review_file_setting_cannot_point_outside_the_workspace(team: Path, tmp_path: Path,
+                                                                    value: str) -> None:
+    cell = set_option(team, "review_file", value)
     before = sorted(p.name for p in tmp_path.rglob("*"))
     result = runner.invoke(app, ["review", "-w", str(team), "--month", "2024-03", "--on",
                                  TODAY, "--json"])
@@ -323,3 +327,17 @@ def test_a_review_file_setting_cannot_point_outside_the_workspace(team: Path, tm
     assert error.startswith("setting review_file") and f"cell {cell}" in error
     assert "pydantic" not in error
     assert sorted(p.name for p in tmp_path.rglob("*")) == before
+
+
+def test_an_unknown_calendar_is_named_with_its_cell(team: Path) -> None:
+    cell = set_option(team, "calendar", "XX")
+    result = runner.invoke(app, ["rollup", str(team), "--week", "2024-W12", "--on", TODAY,
+                                 "--json"])
+    assert result.exit_code == 2
+    error = json.loads(result.stdout)["error"]
+    assert error.startswith("setting calendar") and f"cell {cell}" in error
+
+
+def test_a_date_past_the_calendar_is_a_bad_argument(team: Path) -> None:
+    result = runner.invoke(app, ["followups", "-w", str(team), "--on", "9999-12-31"])
+    assert result.exit_code == 2 and "between 1900 and 9000" in result.output

@@ -1004,3 +1004,27 @@ def test_the_editor_refuses_what_the_reader_refuses(tmp_path: Path) -> None:
     for path in (csv, owner, tmp_path / "missing.xlsx"):
         with pytest.raises(UnsafeWorkbookError):
             WorkbookEdit(path)
+
+
+def test_a_workbook_without_a_styles_part_gets_one(tmp_path: Path) -> None:
+    """The styles part is optional in a package; the reader takes such a file, so the
+    editor must too."""
+    src = simple_book(tmp_path / "in.xlsx")
+    bare = tmp_path / "bare.xlsx"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(bare, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in zin.infolist():
+            if info.filename == "xl/styles.xml":
+                continue
+            data = zin.read(info)
+            if info.filename == "xl/_rels/workbook.xml.rels":
+                data = re.sub(rb'<Relationship [^>]*styles"[^>]*/>', b"", data)
+            z.writestr(info, data)
+    out = tmp_path / "out.xlsx"
+    with WorkbookEdit(bare) as we:
+        we.set_cell("A", "B2", Cell(3.5, style=we.xf(Style(bold=True, num_fmt="0.0"))))
+        we.save(out)
+    assert "xl/styles.xml" in names(out)
+    check_package(out)
+    from tests.strict import assert_strict
+
+    assert_strict(out)

@@ -53,13 +53,19 @@ def _failing(as_json: bool) -> Iterator[None]:
         _fail(exc, as_json)
 
 
+FIRST_YEAR, LAST_YEAR = 1900, 9000  # dates xlsales computes from (follow-ups run ahead)
+
+
 def _parse_date(text: str | None) -> dt.date | None:
     if text is None:
         return None
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError:
         raise typer.BadParameter(f"not a date (YYYY-MM-DD): {text!r}") from None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise typer.BadParameter(f"a date between {FIRST_YEAR} and {LAST_YEAR}, not {text!r}")
+    return day
 
 
 def _version(value: bool) -> None:

@@ -180,6 +180,21 @@ class General(BaseModel):
     commit_min: float = Field(default=0.75, ge=0, le=1)
     best_case_min: float = Field(default=0.5, ge=0, le=1)
 
+    @field_validator("calendar")
+    @classmethod
+    def _a_known_calendar(cls, value: str) -> str:
+        """CN (statutory holidays and make-up days) or a country the holidays package
+        knows (HK, SG, US …)."""
+        code = value.strip().upper()
+        if code == "CN":
+            return code
+        import holidays
+
+        if code not in holidays.list_supported_countries():
+            raise ValueError(f"unknown calendar {value!r}: use CN or a country code such as "
+                             "HK, SG, TW, US")
+        return code
+
     @field_validator("review_file")
     @classmethod
     def _a_file_name(cls, value: str) -> str:

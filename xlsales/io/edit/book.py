@@ -26,6 +26,7 @@ from xlsales.io.edit.sheet import SheetEdit
 from xlsales.io.edit.styles import Style, StylesEdit
 
 WORKBOOK = "xl/workbook.xml"
+CT_STYLES = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
 _SHEET = re.compile(rb"<sheet\b[^>]*/>")
 _DEFINED = re.compile(rb"<definedName\b[^>]*>.*?</definedName>|<definedName\b[^>]*/>",
                       re.DOTALL)
@@ -153,8 +154,13 @@ class WorkbookEdit:
         if self._styles is None:
             part = next((self.rels.part(r.id) for r in self.rels.items
                          if r.type.endswith("/styles")), None)
-            if part is None or not self.pkg.exists(part):
-                raise WorkbookError("the workbook has no styles part", file=str(self.path))
+            if part is None or not self.pkg.exists(part):  # optional in a package: add one
+                for r in [r for r in self.rels.items if r.type.endswith("/styles")]:
+                    self.rels.remove(r.id)
+                part = "xl/styles.xml" if not self.pkg.exists("xl/styles.xml") \
+                    else self.pkg.unused("xl/styles{}.xml")
+                self.pkg.put(part, P.XML_DECL + _BLANK["xl/styles.xml"].encode(), CT_STYLES)
+                self.rels.add(P.DOC_REL + "/styles", part)
             self._styles_part = part
             self._styles = StylesEdit(self.pkg.read(part))
         return self._styles
