@@ -208,7 +208,7 @@ class _Book:
             return None
         try:
             return SafeET.fromstring(self.zf.read(part))
-        except (DefusedXmlException, ParseError) as exc:
+        except (DefusedXmlException, ParseError, LookupError, ValueError) as exc:
             self.problems.append(Problem("unreadable-part", part, None, None,
                                          f"Excel cannot read this part: {exc}"))
             return None

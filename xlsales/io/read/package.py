@@ -88,14 +88,14 @@ def _pull(fh: IO[bytes], file: str, where: str, sheet: str | None = None,
             try:
                 parser.feed(chunk[at:at + FEED])
                 yield from parser.read_events()
-            except ParseError as exc:
+            except (ParseError, LookupError, ValueError) as exc:  # LookupError: encoding
                 raise WorkbookError(f"cannot read {where}: {exc}", file=file,
                                     sheet=sheet) from exc
         chunk = fh.read(HEAD_CHUNK)
     try:
         parser.close()
         yield from parser.read_events()
-    except ParseError as exc:
+    except (ParseError, LookupError, ValueError) as exc:
         raise WorkbookError(f"cannot read {where}: {exc}", file=file, sheet=sheet) from exc
 
 
@@ -183,7 +183,7 @@ class Package:
 
         try:
             return SafeET.fromstring(self.zf.read(part))
-        except (DefusedXmlException, ParseError, KeyError) as exc:
+        except (DefusedXmlException, ParseError, KeyError, LookupError, ValueError) as exc:
             why = DTD_REFUSED if isinstance(exc, DefusedXmlException) else str(exc)
             raise WorkbookError(f"cannot read the list of sheets: {why}",
                                 file=self.file) from exc
