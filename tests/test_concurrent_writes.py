@@ -174,26 +174,40 @@ def test_two_xlsales_writers_at_once_keep_both_results_or_say_so(team: Path) -> 
         assert_strict(daily)
 
 
-def test_a_lock_held_by_a_live_writer_is_waited_for_and_a_dead_ones_taken_over(
+def test_a_lock_held_by_a_live_writer_is_waited_for_and_freed_when_it_dies(
         team: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     daily = team / "daily_report.xlsx"
     lock = daily.with_name(f".~xlsales.{daily.name}.lock")
-    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, json, os, sys, time\n"
+        f"fd = os.open({str(lock)!r}, os.O_RDWR | os.O_CREAT)\n"
+        "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+        "os.ftruncate(fd, 0)\n"
+        "os.write(fd, json.dumps({'pid': os.getpid(), 'host': 'h',"
+        " 'command': 'xlsales rollup'}).encode())\n"
+        "print('locked', flush=True)\n"
+        "time.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
     try:
-        lock.write_text(json.dumps({"pid": sleeper.pid, "host": os.uname().nodename,
-                                    "command": "xlsales rollup"}), encoding="utf-8")
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
         monkeypatch.setattr(guard, "LOCK_WAIT", 0.3)
         before = daily.read_bytes()
         result = annotate(team)
         assert result.exit_code == 2
-        assert "another xlsales command" in json.loads(result.stdout)["error"]
-        assert daily.read_bytes() == before and lock.exists()
+        error = json.loads(result.stdout)["error"]
+        assert "another xlsales command" in error and "xlsales rollup" in error
+        assert daily.read_bytes() == before
     finally:
-        sleeper.kill()
-        sleeper.wait()
-    result = annotate(team)  # its process is gone: the stale lock is taken over
+        holder.kill()  # SIGKILL: the operating system frees its lock
+        holder.wait()
+    result = annotate(team)
     assert result.exit_code in (0, 1), result.output
-    assert not lock.exists() and daily.read_bytes() != before
+    assert daily.read_bytes() != before
+
+
+def test_a_half_written_lock_file_does_not_block(team: Path) -> None:
+    daily = team / "daily_report.xlsx"
+    daily.with_name(f".~xlsales.{daily.name}.lock").write_bytes(b"")  # a crash mid-write
+    assert annotate(team).exit_code in (0, 1)
 
 
 # -- kills, signals, a full disk -------------------------------------------------------------------

@@ -471,3 +471,36 @@ def test_a_count_of_1e308_is_a_finding(tmp_path: Path) -> None:
     assert found and "too large" in found[0]["message"]
     rolled = runner.invoke(app, ["rollup", str(daily.parent), "--all", "--json"])
     assert rolled.exit_code == 0, rolled.output
+
+
+@pytest.mark.parametrize(("case", "patch", "far"), [
+    ("far_row_in_the_middle", lambda x: x.replace(
+        b'<row r="3"', b'<row r="1048576"><c r="AZ1048576"><v>1</v></c></row><row r="3"', 1),
+     "AZ1048576"),
+    ("row_without_r", lambda x: x.replace(
+        b"</sheetData>", b'<row><c r="AZ1048576"><v>1</v></c></row></sheetData>'),
+     "AZ1048576"),
+    ("small_row_far_cell", lambda x: x.replace(
+        b"</sheetData>", b'<row r="9"><c r="A1048576"><v>1</v></c></row></sheetData>'),
+     "A1048576"),
+    ("tab_before_r", lambda x: x.replace(
+        b"</sheetData>", b'<row r="2000"><c\tr="XFD2000"><v>1</v></c></row></sheetData>'),
+     "XFD2000"),
+    ("empty_formatted_row_far_down", lambda x: x.replace(
+        b"</sheetData>", b'<row r="1048576" s="1" customFormat="1" ht="20" customHeight="1"/>'
+        b"</sheetData>"), None),
+])
+def test_the_extent_is_measured_from_the_cells(tmp_path: Path, case: str,
+                                               patch: Callable[[bytes], bytes],
+                                               far: str | None) -> None:
+    """Far cells hidden from a quick look (mid-sheet, rows without numbers, odd spacing)
+    are found; a formatted row without cells far down is no reason to refuse."""
+    from xlsales.sample import generate
+    from xlsales.workspace import write_workspace
+
+    sample = generate(2024)
+    write_workspace(tmp_path / "team", sample.settings, sample.data, lang="en")
+    path = _far(tmp_path / "team" / "daily_report.xlsx", tmp_path / f"{case}.xlsx", patch)
+    pkg = Package(path)
+    name = pkg.sheets[0].name
+    assert pkg.extent(name).far_cell(width=13) == far

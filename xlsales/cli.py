@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import os
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -692,13 +693,15 @@ def _report_bug(exc: BaseException) -> None:
     import time
     import traceback
 
-    log = Path(tempfile.gettempdir()) / f"xlsales-bug-{time.strftime('%Y%m%d-%H%M%S')}.log"
     text = (f"xlsales {__version__}, python {sys.version.split()[0]}\n"
             f"command: {' '.join(sys.argv)}\n\n"
             + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
-    try:
-        log.write_text(text, encoding="utf-8")
-        where = f"; details in {log}"
+    try:  # a new file of its own (never one that is there, never through a link)
+        fd, name = tempfile.mkstemp(prefix=f"xlsales-bug-{time.strftime('%Y%m%d-%H%M%S')}-",
+                                    suffix=".log")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        where = f"; details in {name}"
     except OSError:
         where = ""
     message = (f"xlsales hit a bug ({type(exc).__name__}){where}. Workbooks are only "

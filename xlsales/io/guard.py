@@ -5,8 +5,9 @@ it from Excel, or another xlsales command may write it. Before a workbook is rep
 
 * the workbook must not be open in Excel, WPS or LibreOffice (their owner files
   ``~$name.xlsx`` and ``.~lock.name.xlsx#`` say who has it open);
-* xlsales's own writers of that workbook take turns (:func:`write_lock`, a lock file
-  beside it naming the command and process; the second waits a bounded time);
+* xlsales's own writers of that workbook take turns (:func:`write_lock`, an operating-
+  system lock on a file beside it naming the command and process; the second waits a
+  bounded time);
 * the file must be what the edit started from (:func:`remember` records size,
   modification time and a hash when the editor opens it; :func:`check_unchanged`
   compares them right before the replace), else nothing is written.
@@ -93,8 +94,6 @@ def owner(path: str | os.PathLike[str]) -> str | None:
     an owner file is there but names nobody; None when there is none."""
     p = Path(path)
     candidates = [p.with_name("~$" + p.name), p.with_name(".~lock." + p.name + "#")]
-    if len(p.name) > 2:  # Excel shortens long names: ~$ replaces their first two characters
-        candidates.append(p.with_name("~$" + p.name[2:]))
     for c in candidates:
         if c.is_file():
             return _owner_name(c)
@@ -113,61 +112,88 @@ def check_not_open(path: str | os.PathLike[str]) -> None:
 
 
 @contextlib.contextmanager
-def write_lock(path: str | os.PathLike[str], *, wait: float = LOCK_WAIT) -> Iterator[None]:
-    """Hold the xlsales lock of the workbook at ``path`` (a hidden file beside it naming
-    this command and process); another holder is waited for up to ``wait`` seconds, and a
-    lock left by a process that is gone is taken over."""
+def write_lock(path: str | os.PathLike[str], *, wait: float | None = None) -> Iterator[None]:
+    """Hold the xlsales lock of the workbook at ``path``: an operating-system lock on a
+    hidden file beside it (``.~xlsales.name.lock``, naming the holder's command and
+    process). Another holder is waited for up to ``wait`` seconds (default
+    :data:`LOCK_WAIT`); a process that dies releases its lock with it. The file stays:
+    removing it could let two writers lock two different files."""
     p = Path(path)
     lock = p.with_name(f".~xlsales.{p.name}.lock")
     me = json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
                      "command": " ".join(Path(a).name if i == 0 else a
                                          for i, a in enumerate(sys.argv[:4])),
                      "since": time.strftime("%Y-%m-%d %H:%M:%S")}, ensure_ascii=False)
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            holder = _holder(lock)
-            if holder is None:  # its process is gone: a stale lock
-                with contextlib.suppress(FileNotFoundError):
-                    lock.unlink()
-                continue
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise WorkbookError(f"cannot create the lock file {lock.name}: {exc.strerror}",
+                            file=str(p)) from exc
+    deadline = time.monotonic() + (LOCK_WAIT if wait is None else wait)
+    try:
+        while not _try_lock(fd):
             if time.monotonic() >= deadline:
                 raise WorkbookBusyError(
-                    f"another xlsales command is writing the workbook ({holder}); nothing "
-                    "was written — run the command again when it is done",
-                    file=str(p)) from None
+                    f"another xlsales command is writing the workbook ({_holder(lock)}); "
+                    "nothing was written — run the command again when it is done",
+                    file=str(p))
             time.sleep(_POLL)
-            continue
-        break
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(me)
-        yield
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, me.encode("utf-8"))
+            yield
+        finally:
+            _unlock(fd)
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            lock.unlink()
+        os.close(fd)
 
 
-def _holder(lock: Path) -> str | None:
-    """Who holds ``lock``; None when its process is gone (on this machine)."""
+def _try_lock(fd: int) -> bool:
+    """Take the operating system's exclusive lock on ``fd`` without waiting."""
     try:
-        info = json.loads(lock.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
+        if os.name == "nt":
+            import msvcrt
+
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # BlockingIOError, or Windows' "permission denied"
+        return False
+    return True
+
+
+def _unlock(fd: int) -> None:
+    with contextlib.suppress(OSError):
+        if os.name == "nt":
+            import msvcrt
+
+            os.lseek(fd, 0, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _holder(lock: Path) -> str:
+    """Who holds ``lock``, as its file says."""
+    try:
+        info, _ = json.JSONDecoder().raw_decode(lock.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return "another process"  # being written right now
-    pid, host = info.get("pid"), info.get("host")
-    if host == socket.gethostname() and isinstance(pid, int) and not pid_alive(pid):
-        return None
-    return f"{info.get('command', 'xlsales')}, process {pid} on {host}"
+        return "another process"
+    if not isinstance(info, dict):
+        return "another process"
+    return f"{info.get('command', 'xlsales')}, process {info.get('pid')} on {info.get('host')}"
 
 
 def pid_alive(pid: int) -> bool:
-    """Whether a process ``pid`` runs on this machine."""
+    """Whether a process ``pid`` runs on this machine (on Windows, always assumed)."""
     if pid <= 0:
         return False
+    if os.name == "nt":  # os.kill(pid, 0) would send CTRL_C_EVENT there
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

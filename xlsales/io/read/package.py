@@ -12,6 +12,7 @@ refused before any parser sees it.
 
 from __future__ import annotations
 
+import functools
 import html
 import posixpath
 import re
@@ -326,35 +327,27 @@ class Package:
         last_row = 0
         carry = b""
         # every cell takes at least 16 bytes (<c r="A1"><v>1</v></c> takes 22): a bound on
-        # the cells without counting them
+        # the cells without counting them (padding can inflate it: far_cell caps the area)
         ext.cells = self.zf.getinfo(info.part).file_size // 16
         with self.zf.open(info.part) as fh:
             while True:
                 chunk = fh.read(CHUNK)
                 buf = carry + chunk
                 end = len(buf) if not chunk else max(buf.rfind(b"<", len(buf) - 256), 0)
-                for m in _ROW_NO.finditer(buf, 0, min(end, 4096)):  # rows in order?
-                    row = int(m.group(1))
-                    if row < last_row:
-                        ext.ordered = False
-                    break
-                tail_row = buf.rfind(b"<row ", 0, end)
-                if tail_row < 0:
-                    tail_row = buf.rfind(b":row ", 0, end)
-                m = _ROW_NO.search(buf, tail_row if tail_row >= 0 else 0, end)
-                if m and int(m.group(1)) > last_row:
-                    last_row = int(m.group(1))
-                    c = _CELL_REF_ANY.search(buf, m.end(), end)
-                    ext.farthest_row = (c.group(1) + c.group(2)).decode() if c \
-                        else f"A{last_row}"
-                if not ext.ordered or _WIDE_CELL.search(buf, 0, end):
-                    for m in _CELL_REF_ANY.finditer(buf, 0, end):  # the slow, exact path
+                tail = _last_ref(buf, end)
+                if tail is not None and int(tail.group(2)) > last_row:
+                    last_row = int(tail.group(2))
+                    ext.farthest_row = (tail.group(1) + tail.group(2)).decode()
+                # a cell beyond column AZ, or a reference with more digits than the rows so
+                # far: the exact (slow) path for this chunk
+                if _odd_refs(len(str(last_row))).search(buf, 0, end):
+                    for m in _CELL_REF_ANY.finditer(buf, 0, end):
                         col, row = col_index(m.group(1).decode()), int(m.group(2))
+                        ref = (m.group(1) + m.group(2)).decode()
                         if col > ext.max_col:
-                            ext.max_col, ext.widest = col, m.group(1).decode() + m.group(2).decode()
+                            ext.max_col, ext.widest = col, ref
                         if row > last_row:
-                            last_row = row
-                            ext.farthest_row = m.group(1).decode() + m.group(2).decode()
+                            last_row, ext.farthest_row = row, ref
                 carry = buf[end:]
                 if not chunk:
                     break
@@ -369,26 +362,46 @@ class Extent:
     max_row: int = 0  # 1-based
     max_col: int = 0  # 0-based, when a column beyond AZ is used (else 0)
     cells: int = 0  # at most this many cells
-    ordered: bool = True
     widest: str = ""
     farthest_row: str = ""
 
-    def far_cell(self, width: int, limit: int = 20, allowance: int = 2_000_000) -> str | None:
+    def far_cell(self, width: int, limit: int = 20, allowance: int = 2_000_000,
+                 most: int = 60_000_000) -> str | None:
         """The cell that makes the sheet's area far larger than its cells (more than
-        ``limit`` × the cells, past ``allowance``): what a dense reader would allocate
-        for; None when the area is in proportion. ``width``: the columns the data uses."""
+        ``limit`` × the cells past ``allowance``, or more than ``most`` cells in all): what
+        a dense reader would allocate for; None when the area is in proportion.
+        ``width``: the columns the data uses."""
         area = self.max_row * max(width, self.max_col + 1)
-        if area <= allowance or area <= limit * max(self.cells, 1):
+        if area <= allowance or (area <= limit * max(self.cells, 1) and area <= most):
             return None
         if self.max_col + 1 > max(width, 1) * 4 and self.widest:
             return self.widest
         return self.farthest_row or f"row {self.max_row}"
 
 
-_ROW_NO = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d+)"')
-# A cell beyond column AZ (only cell references have letters in an r attribute).
-_WIDE_CELL = re.compile(rb' r="(?:[A-Z]{3}|[B-Z][A-Z])[0-9]')
-_CELL_REF_ANY = re.compile(rb' r="([A-Z]{1,3})([0-9]+)"')
+# Cell references (only they hold letters and digits in an attribute ending in r: ref= and
+# sqref= end in f); whitespace before r= may be any.
+_CELL_REF_ANY = re.compile(rb'r="([A-Z]{1,3})([0-9]+)"')
+
+
+def _last_ref(buf: bytes, end: int) -> re.Match[bytes] | None:
+    """The last cell reference before ``end`` (row tags' r="7" are passed over)."""
+    pos, stop = end, max(0, end - (1 << 16))
+    while pos > stop:
+        pos = buf.rfind(b'r="', stop, pos)
+        if pos < 0:
+            return None
+        m = _CELL_REF_ANY.match(buf, pos)
+        if m is not None and m.end() <= end:
+            return m
+    return None
+
+
+@functools.cache
+def _odd_refs(digits: int) -> re.Pattern[bytes]:
+    """References beyond column AZ, or with more than ``digits`` digits (cells or rows)."""
+    return re.compile(rb'r="(?:(?:[A-Z]{3}|[B-Z][A-Z])[0-9]|[A-Z]{0,3}[0-9]{%d,}")'
+                      % (digits + 1))
 _ROOT_TAG = re.compile(rb"<(?:(\w+):)?worksheet\b")
 _WINDOW = 512  # a cell's start tag lies this close before its formula
 
