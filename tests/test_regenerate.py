@@ -158,3 +158,31 @@ def test_weekly_sheets_and_agenda_keep_a_managers_note(workspace: Path) -> None:
     after = package(daily)
     assert {n for n in before if n.startswith("xl/comments")} <= set(after)
     shutil.rmtree(workspace)
+
+
+def test_formulas_follow_a_fresh_table_renamed_beside_a_kept_copy(tmp_path: Path) -> None:
+    """The manager kept last week's generated sheet under another name; its table keeps
+    the name, the fresh table gets another, and the fresh formulas sum the fresh one."""
+    import xlsxwriter
+
+    from xlsales.io.edit.graft import regenerate
+
+    def book(path: Path, lines_sheet: str, amounts: list[int]) -> Path:
+        wb = xlsxwriter.Workbook(str(path))
+        total = wb.add_worksheet("Sum")
+        lines = wb.add_worksheet(lines_sheet)
+        total.write_formula(1, 0, "=SUM(Lines[amount])", None, sum(amounts))
+        lines.add_table(0, 0, len(amounts), 0, {"name": "Lines", "columns": [
+            {"header": "amount"}], "data": [[a] for a in amounts]})
+        wb.close()
+        return path
+
+    target = book(tmp_path / "report.xlsx", "Lines (last week)", [1, 2, 3])
+    regenerate(target, book(tmp_path / "fresh.xlsx", "Lines", [10, 20]))
+    with zipfile.ZipFile(target) as z:
+        formulas = [f for n in z.namelist() if n.startswith("xl/worksheets/sheet")
+                    for f in re.findall(rb"<f>([^<]*)</f>", z.read(n))]
+        names = sorted(re.search(rb'displayName="([^"]*)"', z.read(n)).group(1)
+                       for n in z.namelist() if n.startswith("xl/tables/"))
+    assert names == [b"Lines", b"Lines_2"] and formulas == [b"SUM(Lines_2[amount])"]
+    assert_strict(target)

@@ -50,12 +50,17 @@ class _Graft:
         data = src.pkg.read(sst) if sst and src.pkg.exists(sst) else b""
         self.strings = [m.group(1) for m in re.finditer(rb"<si>(.*?)</si>|<si/>", data,
                                                         re.DOTALL)]
+        self.renamed: dict[str, str] = {}  # fresh table name → its name in the workbook
 
     def run(self) -> None:
         previous = None
         for ref in self.src.sheets:
             self.sheet(ref, after=previous)
             previous = ref.name
+        if self.renamed:  # the fresh sheets' formulas follow their tables' new names
+            for name in self.src.sheet_names:
+                part = self.wb.ref(name).part
+                self.wb.pkg.put(part, _rename_tables(self.wb.pkg.read(part), self.renamed))
 
     def sheet(self, ref: SheetRef, after: str | None) -> None:
         wb, src = self.wb, self.src
@@ -169,6 +174,8 @@ class _Graft:
         while new.casefold() in taken:
             n += 1
             new = f"{base}_{n}"
+        if new != base:  # a table of that name stays on a sheet a person kept
+            self.renamed[base] = new
         xml = re.sub(rb'(<table\b[^>]*?\bid=")\d+"', lambda m: m.group(1) + b'%d"'
                      % wb._table_id(), xml, count=1)
         xml = re.sub(rb'\b(name|displayName)="[^"]*"', lambda m: m.group(1) + b"="
@@ -302,3 +309,15 @@ def _renumber(xml: bytes, ids: dict[bytes, bytes]) -> bytes:
     """Relationship ids in ``xml`` replaced by their new ones (others kept)."""
     return _RID.sub(lambda m: b'r:%s="%s"' % (m.group(1), ids.get(m.group(2), m.group(2))),
                     xml)
+
+
+def _rename_tables(xml: bytes, renamed: dict[str, str]) -> bytes:
+    """Structured references ``Name[…]`` in the formulas of ``xml`` to the tables' new
+    names."""
+    pattern = re.compile(rb"(?<![\w.])(" + b"|".join(re.escape(k.encode()) for k in renamed)
+                         + rb")\[")
+
+    def formula(m: re.Match[bytes]) -> bytes:
+        return pattern.sub(lambda t: renamed[t.group(1).decode()].encode() + b"[", m.group())
+
+    return re.sub(rb"<f\b[^>]*>[^<]*</f>", formula, xml)
