@@ -355,3 +355,30 @@ def test_an_unknown_calendar_is_named_with_its_cell(team: Path) -> None:
 def test_a_date_past_the_calendar_is_a_bad_argument(team: Path) -> None:
     result = runner.invoke(app, ["followups", "-w", str(team), "--on", "9999-12-31"])
     assert result.exit_code == 2 and "between 1900 and 9000" in result.output
+
+
+def test_a_save_between_the_commands_read_and_its_edit_is_caught(
+        team: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """validate read the workbook, someone saved it, then the editor opens it: the findings
+    belong to the old file, so nothing is written."""
+    from xlsales.io.edit import package
+
+    script = tmp_path / "save.py"
+    script.write_text(SAVE_AS_EXCEL, encoding="utf-8")
+    daily = team / "daily_report.xlsx"
+    real_init = package.PackageEdit.__init__
+
+    def open_after_a_user_save(self: package.PackageEdit, path: Path,
+                               data: bytes | None = None) -> None:
+        if data is None and Path(path) == daily:
+            subprocess.run([sys.executable, str(script), str(daily), "user's row"],
+                           check=True, timeout=60)
+        real_init(self, path, data)
+
+    monkeypatch.setattr(package.PackageEdit, "__init__", open_after_a_user_save)
+    with guard.command():
+        result = annotate(team)
+    assert result.exit_code == 2, result.output
+    assert "changed since" in json.loads(result.stdout)["error"]
+    with zipfile.ZipFile(daily) as z:
+        assert z.read("docProps/custom-marker.txt") == b"user's row"

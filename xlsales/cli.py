@@ -675,8 +675,11 @@ def main() -> None:
 
     with contextlib.suppress(ValueError, OSError):  # not the main thread, or no SIGTERM
         signal.signal(signal.SIGTERM, stop)
+    from xlsales.io import guard
+
     try:
-        app()
+        with guard.command():
+            app()
     except (SystemExit, KeyboardInterrupt, GeneratorExit):
         raise
     except BaseException as exc:  # a bug (also a Rust panic): exit 3, traceback in a log

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from xlsales.errors import XlsalesError
 from xlsales.i18n import Label, Lang
+from xlsales.io import guard
 
 MESSAGE_CELL = "E2"
 SKIP_SHEETS = ("_lists", "xlwings.conf")
@@ -122,7 +123,8 @@ def _run(book: BookLike | None, label: Label, work: Callable[[BookLike, Lang], s
     lang = _lang(book)
     book.app.status_bar = f"xlsales: {label(lang)} …"
     try:
-        text = work(book, lang)
+        with guard.command():
+            text = work(book, lang)
     except (XlsalesError, ValueError, OSError, KeyError) as exc:
         text = f"{label(lang)}: {exc}"
         book.app.alert(text, title=TITLE)

@@ -47,6 +47,50 @@ class Fingerprint:
 
 
 _READ: dict[Path, Fingerprint] = {}
+_SEEN: dict[Path, tuple[int, int, int]] = {}  # in a command: each file as first read
+_in_command = 0
+
+
+@contextlib.contextmanager
+def command() -> Iterator[None]:
+    """One command (of the CLI, or a button): the workbooks it reads are noted, so an
+    edit it makes later refuses a file that changed since the command read it."""
+    global _in_command
+    if _in_command == 0:
+        _SEEN.clear()
+    _in_command += 1
+    try:
+        yield
+    finally:
+        _in_command -= 1
+        if _in_command == 0:
+            _SEEN.clear()
+
+
+def seen(path: str | os.PathLike[str]) -> None:
+    """Note, inside a :func:`command`, the workbook at ``path`` as the command first read
+    it (size, modification time, inode: no extra read of the file)."""
+    if not _in_command:
+        return
+    p = Path(path)
+    with contextlib.suppress(OSError):
+        st = p.stat()
+        _SEEN.setdefault(_key(p), (st.st_size, st.st_mtime_ns, st.st_ino))
+
+
+def check_as_seen(path: str | os.PathLike[str]) -> None:
+    """Raise :class:`WorkbookBusyError` when the workbook at ``path`` changed since this
+    command first read it (its figures would be written into a different file)."""
+    p = Path(path)
+    first = _SEEN.get(_key(p))
+    if first is None:
+        return
+    with contextlib.suppress(OSError):
+        st = p.stat()
+        if (st.st_size, st.st_mtime_ns, st.st_ino) != first:
+            raise WorkbookBusyError(
+                "the workbook changed since xlsales read it (saved by someone else?); "
+                "nothing was written — run the command again", file=str(p))
 
 
 def fingerprint(path: str | os.PathLike[str]) -> Fingerprint:

@@ -202,7 +202,8 @@ class PackageEdit:
         except (zipfile.BadZipFile, OSError) as exc:
             raise WorkbookError(f"cannot open the workbook: {exc}", file=str(path)) from exc
         if data is None:  # what the edit starts from: a save by someone else after this
-            guard.remember(self.path)  # is caught before the replace
+            guard.check_as_seen(self.path)  # (or since the command read it) is caught
+            guard.remember(self.path)
         self.infos = {i.filename: i for i in self.zf.infolist()}
         self._changed: dict[str, Content] = {}
         self._deleted: set[str] = set()

@@ -20,6 +20,7 @@ from typing import Any
 from xlsales.errors import TableNotFoundError, WorkbookError
 from xlsales.frames import HEADER_SCAN_ROWS, Table, build_table, locate
 from xlsales.i18n import Lang
+from xlsales.io import guard
 from xlsales.io.read.package import Extent, Package
 from xlsales.io.safety import check_workbook
 from xlsales.settings import Settings
@@ -40,6 +41,7 @@ class WorkbookReader:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self.report = check_workbook(self.path)
+        guard.seen(self.path)  # an edit later in this command must find it unchanged
         self.pkg = Package(self.path, date1904=self.report.date1904)
         self._fx: Any = None
 
