@@ -110,9 +110,11 @@ def fingerprint(path: str | os.PathLike[str]) -> Fingerprint:
 
 def remember(path: str | os.PathLike[str]) -> None:
     """Record the file at ``path`` as this process now knows it (read for an edit, or
-    just written)."""
+    just written: a command's own write is the new starting point of its next edit)."""
     with contextlib.suppress(OSError):
-        _READ[_key(Path(path))] = fingerprint(path)
+        known = _READ[_key(Path(path))] = fingerprint(path)
+        if _key(Path(path)) in _SEEN:
+            _SEEN[_key(Path(path))] = (known.size, known.mtime_ns, known.inode)
 
 
 def forget(path: str | os.PathLike[str]) -> None:
@@ -159,37 +161,51 @@ def check_not_open(path: str | os.PathLike[str]) -> None:
 def write_lock(path: str | os.PathLike[str], *, wait: float | None = None) -> Iterator[None]:
     """Hold the xlsales lock of the workbook at ``path``: an operating-system lock on a
     hidden file beside it (``.~xlsales.name.lock``, naming the holder's command and
-    process). Another holder is waited for up to ``wait`` seconds (default
-    :data:`LOCK_WAIT`); a process that dies releases its lock with it. The file stays:
-    removing it could let two writers lock two different files."""
+    process), removed again when the write is done. Another holder is waited for up to
+    ``wait`` seconds (default :data:`LOCK_WAIT`); a process that dies releases its lock
+    with it (the file it leaves is locked again by the next writer)."""
     p = Path(path)
     lock = p.with_name(f".~xlsales.{p.name}.lock")
     me = json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
                      "command": " ".join(Path(a).name if i == 0 else a
                                          for i, a in enumerate(sys.argv[:4])),
                      "since": time.strftime("%Y-%m-%d %H:%M:%S")}, ensure_ascii=False)
-    try:
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:
-        raise WorkbookError(f"cannot create the lock file {lock.name}: {exc.strerror}",
-                            file=str(p)) from exc
     deadline = time.monotonic() + (LOCK_WAIT if wait is None else wait)
-    try:
-        while not _try_lock(fd):
-            if time.monotonic() >= deadline:
-                raise WorkbookBusyError(
-                    f"another xlsales command is writing the workbook ({_holder(lock)}); "
-                    "nothing was written — run the command again when it is done",
-                    file=str(p))
-            time.sleep(_POLL)
+    while True:
         try:
-            os.ftruncate(fd, 0)
-            os.write(fd, me.encode("utf-8"))
-            yield
-        finally:
-            _unlock(fd)
-    finally:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise WorkbookError(f"cannot create the lock file {lock.name}: {exc.strerror}",
+                                file=str(p)) from exc
+        if _try_lock(fd):
+            if _same_file(fd, lock):
+                break
+            _unlock(fd)  # the holder removed this file while we waited: lock the new one
         os.close(fd)
+        if time.monotonic() >= deadline:
+            raise WorkbookBusyError(
+                f"another xlsales command is writing the workbook ({_holder(lock)}); "
+                "nothing was written — run the command again when it is done",
+                file=str(p))
+        time.sleep(_POLL)
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, me.encode("utf-8"))
+        yield
+    finally:
+        with contextlib.suppress(OSError):  # removed while still locked: no one can
+            lock.unlink()                   # lock this file after us
+        _unlock(fd)
+        os.close(fd)
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    """Whether ``path`` still names the file open as ``fd``."""
+    try:
+        a, b = os.fstat(fd), os.stat(path)
+    except OSError:
+        return False
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
 
 
 def _try_lock(fd: int) -> bool:
