@@ -587,10 +587,6 @@ def _arith_node(op: str, left: _Node, right: _Node) -> _Node:
 Args = list[_Node]
 
 
-def _scalars(args: Args, env: _Env) -> list[Any]:
-    return [a.fn(env) for a in args]
-
-
 def _fn_if(args: Args, env: _Env) -> Any:
     cond = _logical(args[0].fn(env))
     if isinstance(cond, ExcelError):

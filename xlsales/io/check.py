@@ -142,10 +142,6 @@ def _open(path: Path) -> zipfile.ZipFile:
         raise WorkbookError(f"cannot open the workbook: {exc}", file=str(path)) from exc
 
 
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
-
-
 def _rid(attrs: Mapping[str, str]) -> str | None:
     """The relationship id attribute (``r:id``, whatever the prefix or namespace)."""
     return next((v for k, v in attrs.items() if k.endswith(("}id", ":id"))), None)

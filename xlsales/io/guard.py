@@ -117,10 +117,6 @@ def remember(path: str | os.PathLike[str]) -> None:
             _SEEN[_key(Path(path))] = (known.size, known.mtime_ns, known.inode)
 
 
-def forget(path: str | os.PathLike[str]) -> None:
-    _READ.pop(_key(Path(path)), None)
-
-
 def check_unchanged(path: str | os.PathLike[str]) -> None:
     """Raise :class:`WorkbookBusyError` when the file at ``path`` is no longer what this
     process read (saved by someone else in the meantime)."""

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
-from xlsales.cells import col_letters, parse_ref
+from xlsales.cells import parse_ref
 from xlsales.io.edit.cells import xml_text
 from xlsales.io.read.package import unescape
 
@@ -297,7 +297,3 @@ def _note_shape(shape_id: int, row: int, col: int, ns: dict[str, str]) -> bytes:
             f"<{x}Anchor>{anchor}</{x}Anchor><{x}AutoFill>False</{x}AutoFill>"
             f"<{x}Row>{row}</{x}Row><{x}Column>{col}</{x}Column></{x}ClientData></{v}shape>"
             ).encode()
-
-
-def note_ref(row: int, col: int) -> str:
-    return f"{col_letters(col)}{row + 1}"
