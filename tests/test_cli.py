@@ -45,7 +45,7 @@ def test_init_creates_a_workspace_and_refuses_to_overwrite(tmp_path: Path) -> No
     before = (ws / "targets.xlsx").read_bytes()
     again = runner.invoke(app, ["init", str(ws), "--json"])
     assert again.exit_code == 2
-    assert "already exist" in json.loads(again.stdout)["error"]
+    assert "已经存在" in json.loads(again.stdout)["error"]  # a Chinese workspace by default
     assert (ws / "targets.xlsx").read_bytes() == before
     assert runner.invoke(app, ["init", str(ws), "--force"]).exit_code == 0
 

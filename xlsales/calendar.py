@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import chinese_calendar
 
+from xlsales.errors import InputError
+from xlsales.i18n import Label
 from xlsales.settings import CalendarOverride
 
 if TYPE_CHECKING:
@@ -182,7 +184,13 @@ def quarter_of(day: dt.date) -> str:
 
 def quarter_months(quarter: str) -> tuple[int, tuple[int, int, int]]:
     """The year and the three months of ``2024Q1``."""
-    year, q = quarter.upper().split("Q")
+    try:
+        year, q = quarter.strip().upper().split("Q")
+        if not 1 <= int(q) <= 4 or not 1 <= int(year) <= 9999:
+            raise ValueError(quarter)
+    except ValueError:
+        raise InputError(Label(f"不是季度（如 2024Q1）：{quarter!r}",
+                               f"not a quarter like 2024Q1: {quarter!r}")) from None
     first = (int(q) - 1) * 3 + 1
     return int(year), (first, first + 1, first + 2)
 
@@ -204,13 +212,24 @@ def week_days(label: str) -> tuple[dt.date, dt.date]:
         year, week = label.upper().split("-W")
         monday = dt.date.fromisocalendar(int(year), int(week), 1)
     except ValueError:
-        raise ValueError(f"not an ISO week like 2024-W10: {label!r}") from None
+        raise InputError(Label(f"不是 ISO 周（如 2024-W10）：{label!r}",
+                               f"not an ISO week like 2024-W10: {label!r}")) from None
     return monday, monday + dt.timedelta(days=6)
 
 
 def parse_period(text: str) -> tuple[dt.date, dt.date, str]:
     """``2024-W10``, ``2024-03``, ``2024Q1`` or ``2024`` as (first day, last day, kind)."""
-    t = text.strip().upper()
+    try:
+        return _parse_period(text.strip().upper())
+    except InputError:
+        raise
+    except ValueError:
+        raise InputError(Label(f"不是周期（2024-W10、2024-03、2024Q1、2024）：{text!r}",
+                               "not a period (2024-W10, 2024-03, 2024Q1, 2024): "
+                               f"{text!r}")) from None
+
+
+def _parse_period(t: str) -> tuple[dt.date, dt.date, str]:
     if "-W" in t:
         first, last = week_days(t)
         return first, last, "week"
@@ -223,4 +242,4 @@ def parse_period(text: str) -> tuple[dt.date, dt.date, str]:
         return first, last, "month"
     if t.isdigit() and len(t) == 4:
         return dt.date(int(t), 1, 1), dt.date(int(t), 12, 31), "year"
-    raise ValueError(f"not a period (2024-W10, 2024-03, 2024Q1, 2024): {text!r}")
+    raise ValueError(t)

@@ -5,21 +5,21 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import os
 import sys
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from xlsales import __version__
-from xlsales.errors import XlsalesError
-from xlsales.i18n import check_lang
+from xlsales.errors import InputError, WorkbookError, XlsalesError, from_os_error
+from xlsales.i18n import LANGS, Label, Lang, check_lang, system_lang
 
 app = typer.Typer(help="Excel-native sales-team management.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
@@ -37,23 +37,46 @@ def _emit(payload: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(payload, ensure_ascii=False, default=str) + "\n")
 
 
-def _fail(exc: Exception, as_json: bool) -> None:
+def _message_lang(at: Path | None, lang: str | None) -> Lang:
+    """The language of a message: the command's own ``--lang``, else the language of the
+    workspace ``at`` is in, else the system's."""
+    if lang in LANGS:
+        return lang  # type: ignore[return-value]
+    if at is not None:
+        from xlsales.workspace import workspace_lang
+
+        found = workspace_lang(at)
+        if found is not None:
+            return found
+    return system_lang()
+
+
+def _fail(exc: XlsalesError, as_json: bool, lang: Lang) -> NoReturn:
+    text = exc.text(lang)
     if as_json:
-        _emit({"ok": False, "error": str(exc)})
+        where = exc.where() if isinstance(exc, WorkbookError) else {}
+        _emit({"ok": False, "error": text, **({"where": where} if where else {})})
     else:
-        err_console.print(f"[red]error:[/red] {exc}")
+        err_console.print(f"[red]{'错误' if lang == 'zh' else 'error'}:[/red] {escape(text)}")
     raise typer.Exit(2)
 
 
 @contextmanager
-def _failing(as_json: bool) -> Iterator[None]:
-    """A library error inside the block becomes the exit-2 message (JSON or text)."""
+def _failing(as_json: bool, at: Path | None = None, lang: str | None = None
+             ) -> Iterator[None]:
+    """A library error inside the block becomes the exit-2 message (JSON or text), in the
+    language of the workspace ``at`` (or ``lang``). A file the system could not open or
+    write is such an error too; anything else is a bug (see :func:`main`)."""
     try:
         yield
-    except (XlsalesError, KeyError, ValueError, OSError) as exc:
-        _fail(exc, as_json)
+    except XlsalesError as exc:
+        _fail(exc, as_json, _message_lang(at, lang))
+    except OSError as exc:
+        _fail(from_os_error(exc), as_json, _message_lang(at, lang))
 
 
+BY_HELP = Label("--by 只能是 rep、region、product 或 team，而不是 {!r}",
+                "--by must be rep, region, product or team, not {!r}")
 FIRST_YEAR, LAST_YEAR = 1900, 9000  # dates xlsales computes from (follow-ups run ahead)
 
 
@@ -96,14 +119,16 @@ def init(
     from xlsales.settings import Settings
     from xlsales.workspace import BOOKS, write_workspace
 
-    with _failing(as_json):
+    with _failing(as_json, at=directory, lang=lang):
         language = check_lang(lang)
         existing = [p for b in BOOKS for p in (directory / b.filename,
                                                (directory / b.filename).with_suffix(".xlsm"))
                     if p.exists()]
         if existing and not force:
-            raise XlsalesError("workbooks already exist (use --force to overwrite): "
-                               + ", ".join(str(p) for p in existing))
+            names = ", ".join(str(p) for p in existing)
+            raise InputError(Label(f"工作簿已经存在（要覆盖请加 --force）：{names}",
+                                   f"workbooks already exist (use --force to overwrite): "
+                                   f"{names}"))
         written = write_workspace(directory, Settings.default(), lang=language, macros=macros)
     if as_json:
         _emit({"ok": True, "written": [str(p) for p in written]})
@@ -141,7 +166,7 @@ def sample(
     from xlsales.sample import generate
     from xlsales.workspace import write_workspace
 
-    with _failing(as_json):
+    with _failing(as_json, at=out, lang=lang):
         team = generate(seed)
         written = write_workspace(out, team.settings, team.data, lang=check_lang(lang))
     if as_json:
@@ -164,7 +189,7 @@ def demo(
     from xlsales.demo import run_demo
     from xlsales.sample import SAMPLE_TODAY
 
-    with _failing(as_json):
+    with _failing(as_json, at=out, lang=lang):
         result = run_demo(out, lang=check_lang(lang), on=_parse_date(on) or SAMPLE_TODAY)
     if as_json:
         _emit({"ok": True, **result.as_dict()})
@@ -223,7 +248,7 @@ def validate(
     """Check a workbook against every rule; exit 1 when it has errors."""
     from xlsales.validate import validate_file
 
-    with _failing(as_json):
+    with _failing(as_json, at=file):
         result = validate_file(file, table=table, today=_parse_date(on))
         if annotate_ or out:
             from xlsales.io.annotate import annotate
@@ -325,7 +350,7 @@ def rollup(
     """Roll the daily reports up into weekly reports (one sheet per week)."""
     from xlsales.jobs import run_rollup
 
-    with _failing(as_json):
+    with _failing(as_json, at=source or workspace or Path(".")):
         src = source or workspace or Path(".")
         result = run_rollup(src, week=week, month=month, all_weeks=all_weeks, out=out,
                             today=_today(on))
@@ -353,9 +378,9 @@ def completion_cmd(
     """Target completion rates with the TOP3 and the reps under the threshold."""
     from xlsales.jobs import run_completion
 
-    with _failing(as_json):
+    with _failing(as_json, at=workspace):
         if by not in ("rep", "region", "product", "team"):
-            raise XlsalesError(f"--by must be rep, region, product or team, not {by!r}")
+            raise InputError(BY_HELP.format(by))
         result = run_completion(workspace, period, by=by, today=_today(on))  # type: ignore[arg-type]
     if as_json:
         _emit({"ok": True, **result.as_dict()})
@@ -384,7 +409,7 @@ def compliance(
     """Late and missing daily reports per rep, with rates."""
     from xlsales.jobs import run_compliance
 
-    with _failing(as_json):
+    with _failing(as_json, at=workspace):
         result, written = run_compliance(workspace, period, today=_today(on), write=write)
     if as_json:
         _emit({"ok": True, "period": period, "reps": [r.as_dict() for r in result],
@@ -417,7 +442,7 @@ def spotcheck(
     """Pick today's spot-check (30% of the dailies), spread over the week's reps."""
     from xlsales.jobs import run_spotcheck
 
-    with _failing(as_json):
+    with _failing(as_json, at=workspace):
         result = run_spotcheck(workspace, _today(date), share=share, seed=seed, mark=mark)
     if as_json:
         _emit({"ok": True, **result.as_dict()})
@@ -443,7 +468,7 @@ def followups(
     """Next follow-up of every customer; what is due today, this week and overdue."""
     from xlsales.jobs import BUCKETS, run_followups
 
-    with _failing(as_json):
+    with _failing(as_json, at=workspace):
         result = run_followups(workspace, today=_today(on), rep=rep, write=write)
     if as_json:
         _emit({"ok": True, **result.as_dict()})
@@ -471,7 +496,7 @@ def alerts(
     """Opportunities older than their stage allows, and proposals without feedback."""
     from xlsales.jobs import run_alerts
 
-    with _failing(as_json):
+    with _failing(as_json, at=workspace):
         result = run_alerts(workspace, today=_today(on))
     if as_json:
         _emit({"ok": True, "alerts": [a.as_dict() for a in result]})
@@ -492,7 +517,7 @@ def duplicates_cmd(
     """Customers and leads that are the same company (撞单 when owners differ)."""
     from xlsales.jobs import run_duplicates
 
-    with _failing(as_json):
+    with _failing(as_json, at=workspace):
         result = run_duplicates(workspace)
     if as_json:
         _emit({"ok": True, **result.as_dict()})
@@ -525,9 +550,9 @@ def forecast_cmd(
     """Weighted forecast (Σ amount × probability) against the quota: coverage, shortage."""
     from xlsales.jobs import run_forecast, write_pipeline
 
-    with _failing(as_json):
+    with _failing(as_json, at=workspace):
         if by not in ("rep", "region", "product", "team"):
-            raise XlsalesError(f"--by must be rep, region, product or team, not {by!r}")
+            raise InputError(BY_HELP.format(by))
         result = run_forecast(workspace, period, by=by)  # type: ignore[arg-type]
         written = write_pipeline(workspace, period, today=_today(on)) if write else None
     if as_json:
@@ -558,7 +583,7 @@ def funnel_cmd(
     """The funnel: stages, conversions against the ideal, and the reverse calculation."""
     from xlsales.jobs import run_funnel, write_pipeline
 
-    with _failing(as_json):
+    with _failing(as_json, at=workspace):
         result = run_funnel(workspace, period, today=_today(on))
         written = write_pipeline(workspace, period, today=_today(on)) if write else None
     if as_json:
@@ -592,7 +617,7 @@ def review(
     """One-click monthly (or quarterly) review; keeps the manager's notes on regeneration."""
     from xlsales.jobs import run_review
 
-    with _failing(as_json):
+    with _failing(as_json, at=workspace):
         result = run_review(workspace, month=month, quarter=quarter, out=out,
                             today=_today(on))
     if as_json:
@@ -622,7 +647,7 @@ def agenda(
     """Write the week's meeting pack into meeting_agenda.xlsx (a new sheet per week)."""
     from xlsales.jobs import run_agenda
 
-    with _failing(as_json):
+    with _failing(as_json, at=workspace):
         result = run_agenda(workspace, week, out=out)
     if as_json:
         _emit({"ok": True, **result.as_dict()})
@@ -645,7 +670,7 @@ def actions(
     """Action items across weeks: open, overdue, done, and the ones not actionable."""
     from xlsales.jobs import run_actions
 
-    with _failing(as_json):
+    with _failing(as_json, at=workspace):
         today = _today(on)
         items = run_actions(workspace, today=today)
     if as_json:
@@ -692,25 +717,12 @@ BUG_EXIT = 3
 def _report_bug(exc: BaseException) -> None:
     """Tell the user xlsales hit a bug (exit 3): a short message, and the traceback in a
     log file to send with a report."""
-    import tempfile
-    import time
-    import traceback
+    from xlsales import bugs
 
-    text = (f"xlsales {__version__}, python {sys.version.split()[0]}\n"
-            f"command: {' '.join(sys.argv)}\n\n"
-            + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
-    try:  # a new file of its own (never one that is there, never through a link)
-        fd, name = tempfile.mkstemp(prefix=f"xlsales-bug-{time.strftime('%Y%m%d-%H%M%S')}-",
-                                    suffix=".log")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        where = f"; details in {name}"
-    except OSError:
-        where = ""
-    message = (f"xlsales hit a bug ({type(exc).__name__}){where}. Workbooks are only "
-               "replaced by a completed write. Please report it with that file.")
+    log = bugs.write_log(exc, " ".join(sys.argv))
+    message = bugs.message(exc, log, system_lang())
     if "--json" in sys.argv[1:]:
         print(json.dumps({"ok": False, "error": message, "bug": True}, ensure_ascii=False))
     else:
-        err_console.print(f"[red]{message}[/red]")
+        err_console.print(f"[red]{escape(message)}[/red]")
     raise SystemExit(BUG_EXIT)

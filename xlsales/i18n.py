@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Literal
 
@@ -22,8 +23,31 @@ class Label:
     def all(self) -> tuple[str, str]:
         return (self.zh, self.en)
 
+    def format(self, *args: object, **kwargs: object) -> Label:
+        """Both texts with the same fields filled in."""
+        return Label(self.zh.format(*args, **kwargs), self.en.format(*args, **kwargs))
+
 
 def check_lang(lang: str) -> Lang:
     if lang not in LANGS:
-        raise ValueError(f"unknown language {lang!r}; use one of {', '.join(LANGS)}")
+        from xlsales.errors import InputError
+
+        raise InputError(Label(f"未知的语言 {lang!r}；请用 {'、'.join(LANGS)} 之一",
+                               f"unknown language {lang!r}; use one of {', '.join(LANGS)}"))
     return lang  # type: ignore[return-value]
+
+
+def system_lang() -> Lang:
+    """The language of the user's system: ``XLSALES_LANG`` when set, else Chinese for a
+    Chinese locale, else English."""
+    import locale
+    import os
+
+    chosen = os.environ.get("XLSALES_LANG", "").strip().lower()
+    if chosen in LANGS:
+        return chosen  # type: ignore[return-value]
+    names = [os.environ.get(k, "") for k in ("LC_ALL", "LC_MESSAGES", "LANG")]
+    with contextlib.suppress(ValueError):
+        names.append(locale.getlocale()[0] or "")
+    first = next((n for n in names if n and n not in ("C", "POSIX")), "")
+    return "zh" if first.lower().startswith(("zh", "chinese")) else "en"

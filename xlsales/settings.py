@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_validator
 
+from xlsales.errors import InputError
 from xlsales.i18n import Label, Lang
 from xlsales.normalize import to_date
 
@@ -191,8 +192,10 @@ class General(BaseModel):
         import holidays
 
         if code not in holidays.list_supported_countries():
-            raise ValueError(f"unknown calendar {value!r}: use CN or a country code such as "
-                             "HK, SG, TW, US")
+            raise InputError(Label(f"未知的日历 {value!r}："
+                                   "请用 CN 或 HK、SG、TW、US 这样的国家代码",
+                                   f"unknown calendar {value!r}: use CN or a country code "
+                                   "such as HK, SG, TW, US"))
         return code
 
     @field_validator("review_file")
@@ -203,14 +206,18 @@ class General(BaseModel):
         name = value.strip()
         if not name or "/" in name or "\\" in name or ":" in name or name in (".", "..") \
                 or name.startswith("."):
-            raise ValueError(f"must be a file name in the workspace, not a path: {value!r}")
+            raise InputError(Label(f"必须是工作区里的文件名，不能是路径：{value!r}",
+                                   f"must be a file name in the workspace, not a path: "
+                                   f"{value!r}"))
         try:
             example = name.format(period="2024-03")
         except (KeyError, IndexError, ValueError):
-            raise ValueError("may hold {period} and no other {…} field: "
-                             f"{value!r}") from None
+            raise InputError(Label("只能含 {period}，不能有其他 {…} 字段：" f"{value!r}",
+                                   "may hold {period} and no other {…} field: "
+                                   f"{value!r}")) from None
         if not example.lower().endswith(".xlsx"):
-            raise ValueError(f"must end with .xlsx: {value!r}")
+            raise InputError(Label(f"必须以 .xlsx 结尾：{value!r}",
+                                   f"must end with .xlsx: {value!r}"))
         return name
 
 
@@ -439,7 +446,8 @@ def parse_day_list(text: str | None) -> set[dt.date]:
         try:
             first, last = to_date(ends[0]), to_date(ends[-1])
         except ValueError:
-            raise ValueError(f"not a date or range of dates: {part!r}") from None
+            raise InputError(Label(f"不是日期或日期范围：{part!r}",
+                                   f"not a date or range of dates: {part!r}")) from None
         if first is None or last is None:
             continue
         while first <= last:

@@ -69,7 +69,10 @@ def spot_check(daily: Iterable[dict[str, Any]] | pd.DataFrame, day: dt.date, *,
                lang: Lang = "zh") -> list[Pick]:
     """Pick ``ceil(share × n)`` of ``day``'s reports, spread over the week's reps."""
     if not 0 < share <= 1:
-        raise ValueError(f"share must be in (0, 1], not {share}")
+        from xlsales.errors import InputError
+
+        raise InputError(Label(f"抽查比例必须在 (0, 1] 之内，而不是 {share}",
+                               f"share must be in (0, 1], not {share}"))
     df = daily_frame(daily)
     rows, _ = dedupe(df[df["date"].notna() & df["rep"].notna()])
     monday = day - dt.timedelta(days=day.weekday())

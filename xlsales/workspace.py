@@ -232,10 +232,26 @@ def read_settings(root: str | os.PathLike[str]) -> Settings:
     return settings
 
 
+def workspace_lang(at: str | os.PathLike[str]) -> Lang | None:
+    """The language of the workspace ``at`` is (or is in): its settings' language; None
+    when there is no settings workbook there, or it cannot be read."""
+    from xlsales.errors import XlsalesError
+
+    folder = Path(at)
+    if not folder.is_dir():
+        folder = folder.parent
+    if not (folder / BOOK_BY_KEY["settings"].filename).is_file():
+        return None
+    try:
+        return read_settings(folder).general.language
+    except (XlsalesError, OSError):
+        return None
+
+
 def _read_settings(path: Path) -> Settings:
     from pydantic import ValidationError
 
-    from xlsales.errors import WorkbookError
+    from xlsales.errors import WorkbookError, XlsalesError
     from xlsales.io.read import WorkbookReader, first_error
 
     defaults = Settings.default()
@@ -258,18 +274,24 @@ def _read_settings(path: Path) -> Settings:
             try:
                 row["value"] = float(row["value"])
             except ValueError:
-                raise WorkbookError(f"setting {row['key']} must be a number",
+                raise WorkbookError(Label(f"设置项 {row['key']} 必须是数字",
+                                          f"setting {row['key']} must be a number"),
                                     file=str(path), value=row["value"]) from None
     try:
         return settings_from_records(data)
     except ValidationError as exc:  # one plain message naming the setting and its cell
         err = exc.errors()[0]
         key = str(err["loc"][-1]) if err.get("loc") else ""
-        message = str(err.get("msg", "")).removeprefix("Value error, ")
+        cause = (err.get("ctx") or {}).get("error")
+        msg = str(err.get("msg", "")).removeprefix("Value error, ")
+        message = cause.label if isinstance(cause, XlsalesError) else Label(
+            f"取值无效（{msg}）", msg)
+        key = key or "?"
         options = tables.get("options")
         cell = options.cell("value", where[key]) if options is not None and key in where \
             else None
-        raise WorkbookError(f"setting {key or '?'}: {message}", file=str(path),
+        raise WorkbookError(Label(f"设置项 {key}：{message.zh}", f"setting {key}: {message.en}"),
+                            file=str(path),
                             sheet=options.sheet if cell and options else None, cell=cell,
                             value=err.get("input")) from None
 

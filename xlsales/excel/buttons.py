@@ -9,12 +9,11 @@ cell on the first sheet; errors become a message box text, never a traceback.
 from __future__ import annotations
 
 import datetime as dt
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from xlsales.errors import XlsalesError
+from xlsales.errors import XlsalesError, from_os_error
 from xlsales.i18n import Label, Lang
 from xlsales.io import guard
 
@@ -125,12 +124,17 @@ def _run(book: BookLike | None, label: Label, work: Callable[[BookLike, Lang], s
     try:
         with guard.command():
             text = work(book, lang)
-    except (XlsalesError, ValueError, OSError, KeyError) as exc:
-        text = f"{label(lang)}: {exc}"
+    except XlsalesError as exc:
+        text = f"{label(lang)}: {exc.text(lang)}"
         book.app.alert(text, title=TITLE)
-    except Exception as exc:  # a button must never show a Python traceback dialog
-        text = f"{label(lang)}: {type(exc).__name__}: {exc}"
-        book.app.alert(text + "\n\n" + traceback.format_exc(limit=3), title=TITLE)
+    except OSError as exc:
+        text = f"{label(lang)}: {from_os_error(exc).text(lang)}"
+        book.app.alert(text, title=TITLE)
+    except Exception as exc:  # a bug: a short message, the traceback in a log file
+        from xlsales import bugs
+
+        text = f"{label(lang)}: " + bugs.message(exc, bugs.write_log(exc, label("en")), lang)
+        book.app.alert(text, title=TITLE)
     finally:
         book.app.status_bar = False
     _message(book, text)
@@ -160,8 +164,8 @@ def _read(book: BookLike, key: str, settings: Any) -> Any:
     spec = T.get(key)
     table = table_from_grids(grids, spec, settings, file=book.fullname)
     if table is None:
-        raise XlsalesError(f"this workbook has no {spec.title('en')} table "
-                           f"({spec.title('zh')})")
+        raise XlsalesError(Label(f"这个工作簿里没有「{spec.title('zh')}」表",
+                                 f"this workbook has no {spec.title('en')} table"))
     return table
 
 

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from xlsales.errors import WorkbookError
+from xlsales.i18n import Label
 from xlsales.io import guard
 
 TEMP_SUFFIX = ".xlsales-tmp"
@@ -36,14 +37,19 @@ def writable_target(target: str | os.PathLike[str]) -> Path:
         return path
     st = path.stat()
     if not stat.S_ISREG(st.st_mode):
-        raise WorkbookError("not a regular file; nothing was written", file=str(path))
+        raise WorkbookError(Label("不是普通文件；什么也没有写入",
+                                  "not a regular file; nothing was written"), file=str(path))
     if not st.st_mode & 0o222:
-        raise WorkbookError("the file is read-only; nothing was written (make it writable "
-                            "or write a copy with --out)", file=str(path))
+        raise WorkbookError(Label("文件是只读的；什么也没有写入"
+                                  "（请改为可写，或用 --out 写一个副本）",
+                                  "the file is read-only; nothing was written (make it "
+                                  "writable or write a copy with --out)"), file=str(path))
     if st.st_nlink > 1:
-        raise WorkbookError(f"the file has {st.st_nlink} hard links, which a new file would "
-                            "split; nothing was written (write a copy with --out)",
-                            file=str(path))
+        raise WorkbookError(Label(
+            f"文件有 {st.st_nlink} 个硬链接，写成新文件会把它们拆开；什么也没有写入"
+            "（请用 --out 写一个副本）",
+            f"the file has {st.st_nlink} hard links, which a new file would split; nothing "
+            "was written (write a copy with --out)"), file=str(path))
     return path
 
 
@@ -64,8 +70,10 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
         try:
             yield tmp
         except OSError as exc:  # a full disk, a quota, a vanished folder …
-            raise WorkbookError(f"could not write the new file ({exc.strerror or exc}); "
-                                "the original is unchanged", file=str(target)) from exc
+            why = exc.strerror or exc
+            raise WorkbookError(Label(f"无法写出新文件（{why}）；原文件没有改动",
+                                      f"could not write the new file ({why}); the original "
+                                      "is unchanged"), file=str(target)) from exc
         if target.exists():
             mode = target.stat().st_mode & 0o7777
         else:
@@ -81,12 +89,15 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
             try:
                 os.replace(tmp, target)
             except PermissionError as exc:  # Windows: the file is open elsewhere
-                raise guard.WorkbookBusyError(
+                raise guard.WorkbookBusyError(Label(
+                    "无法替换工作簿（被别的程序打开着？）；什么也没有写入",
                     "the workbook could not be replaced (open in another program?); nothing "
-                    "was written", file=str(target)) from exc
+                    "was written"), file=str(target)) from exc
             except OSError as exc:
-                raise WorkbookError(f"could not replace the file ({exc.strerror or exc}); "
-                                    "the original is unchanged", file=str(target)) from exc
+                why = exc.strerror or exc
+                raise WorkbookError(Label(f"无法替换文件（{why}）；原文件没有改动",
+                                          f"could not replace the file ({why}); the original "
+                                          "is unchanged"), file=str(target)) from exc
             _fsync_dir(target.parent)
             guard.remember(target)  # what this process wrote is what it now knows
     finally:

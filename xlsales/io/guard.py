@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xlsales.errors import WorkbookError
+from xlsales.i18n import Label
 
 LOCK_WAIT = 10.0  # seconds a second writer waits for the first
 _POLL = 0.1
@@ -34,6 +35,12 @@ _POLL = 0.1
 
 class WorkbookBusyError(WorkbookError):
     """The workbook is open elsewhere or changed since it was read: nothing was written."""
+
+
+CHANGED = Label("工作簿在 xlsales 读取之后被改动过（别人保存了？）；什么也没有写入，"
+                "请重新运行命令",
+                "the workbook changed since xlsales read it (saved by someone else?); "
+                "nothing was written — run the command again")
 
 
 @dataclass(frozen=True)
@@ -88,9 +95,7 @@ def check_as_seen(path: str | os.PathLike[str]) -> None:
     with contextlib.suppress(OSError):
         st = p.stat()
         if (st.st_size, st.st_mtime_ns, st.st_ino) != first:
-            raise WorkbookBusyError(
-                "the workbook changed since xlsales read it (saved by someone else?); "
-                "nothing was written — run the command again", file=str(p))
+            raise WorkbookBusyError(CHANGED, file=str(p))
 
 
 def fingerprint(path: str | os.PathLike[str]) -> Fingerprint:
@@ -126,9 +131,7 @@ def check_unchanged(path: str | os.PathLike[str]) -> None:
         return
     now = fingerprint(p)
     if now.digest != known.digest or now.size != known.size:
-        raise WorkbookBusyError(
-            "the workbook changed since xlsales read it (saved by someone else?); nothing "
-            "was written — run the command again", file=str(p))
+        raise WorkbookBusyError(CHANGED, file=str(p))
 
 
 def owner(path: str | os.PathLike[str]) -> str | None:
@@ -147,10 +150,12 @@ def check_not_open(path: str | os.PathLike[str]) -> None:
     LibreOffice (writing it in place would fight their next save)."""
     who = owner(path)
     if who is not None:
-        by = f" by {who}" if who else ""
-        raise WorkbookBusyError(
+        by, zh_by = (f" by {who}", f"被 {who} ") if who else ("", "")
+        raise WorkbookBusyError(Label(
+            f"工作簿正{zh_by}打开着（Excel、WPS 或 LibreOffice）；请关闭后重新运行命令，"
+            "或用 --out 写一个副本",
             f"the workbook is open{by} (Excel, WPS or LibreOffice); close it and run the "
-            "command again, or write a copy with --out", file=str(path))
+            "command again, or write a copy with --out"), file=str(path))
 
 
 @contextlib.contextmanager
@@ -171,17 +176,20 @@ def write_lock(path: str | os.PathLike[str], *, wait: float | None = None) -> It
         try:
             fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
-            raise WorkbookError(f"cannot create the lock file {lock.name}: {exc.strerror}",
-                                file=str(p)) from exc
+            raise WorkbookError(Label(f"无法创建锁文件 {lock.name}：{exc.strerror}",
+                                      f"cannot create the lock file {lock.name}: "
+                                      f"{exc.strerror}"), file=str(p)) from exc
         if _try_lock(fd):
             if _same_file(fd, lock):
                 break
             _unlock(fd)  # the holder removed this file while we waited: lock the new one
         os.close(fd)
         if time.monotonic() >= deadline:
-            raise WorkbookBusyError(
+            raise WorkbookBusyError(Label(
+                f"另一个 xlsales 命令正在写这个工作簿（{_holder(lock)}）；什么也没有写入，"
+                "等它完成后再运行一次",
                 f"another xlsales command is writing the workbook ({_holder(lock)}); "
-                "nothing was written — run the command again when it is done",
+                "nothing was written — run the command again when it is done"),
                 file=str(p))
         time.sleep(_POLL)
     try:
@@ -238,10 +246,10 @@ def _holder(lock: Path) -> str:
     try:
         info, _ = json.JSONDecoder().raw_decode(lock.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return "another process"
+        return "xlsales"
     if not isinstance(info, dict):
-        return "another process"
-    return f"{info.get('command', 'xlsales')}, process {info.get('pid')} on {info.get('host')}"
+        return "xlsales"
+    return f"{info.get('command', 'xlsales')} · pid {info.get('pid')} · {info.get('host')}"
 
 
 def pid_alive(pid: int) -> bool:
@@ -271,7 +279,8 @@ def _owner_name(owner_file: Path) -> str:
     if owner_file.name.startswith(".~lock."):
         fields = data.decode("utf-8", "replace").split(",")
         return fields[1].strip() if len(fields) > 1 else ""
-    if len(data) >= 55 and 0 < data[54] <= 54 and len(data) >= 56 + 2 * data[54]:
+    if len(data) >= 56 and 0 < data[54] <= 54 and data[55] == 0 \
+            and len(data) >= 56 + 2 * data[54]:
         n = data[54]  # the UTF-16 copy of the name
         with contextlib.suppress(UnicodeDecodeError):
             name = data[56:56 + 2 * n].decode("utf-16-le").strip("\x00 ")

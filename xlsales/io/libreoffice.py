@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from xlsales.errors import XlsalesError
+from xlsales.i18n import Label
 
 SOFFICE_ENV = "XLSALES_SOFFICE"
 DEFAULT_TIMEOUT = 180.0
@@ -86,16 +87,19 @@ def render_png(pdf: str | os.PathLike[str], out_prefix: str | os.PathLike[str],
         raise ValueError(f"bad page range {first_page}-{last_page}")
     pdftoppm = shutil.which("pdftoppm")
     if pdftoppm is None:
-        raise XlsalesError("pdftoppm was not found; install poppler-utils")
+        raise XlsalesError(Label("找不到 pdftoppm；请安装 poppler-utils",
+                                 "pdftoppm was not found; install poppler-utils"))
     pdf, out_prefix = Path(pdf), Path(out_prefix)
     if not pdf.is_file():
-        raise XlsalesError(f"no such file: {pdf}")
+        raise XlsalesError(Label(f"没有这个文件：{pdf}", f"no such file: {pdf}"))
     out_prefix.parent.mkdir(parents=True, exist_ok=True)
     cmd = [pdftoppm, "-png", "-r", str(dpi), "-f", str(first_page), "-l", str(last_page),
            str(pdf), str(out_prefix)]
     code, _, err = _execute(cmd, timeout, "pdftoppm")
     if code != 0:
-        raise XlsalesError(f"pdftoppm failed on {pdf} (exit code {code}): {err.strip()}")
+        raise XlsalesError(Label(f"pdftoppm 处理 {pdf} 失败（退出码 {code}）：{err.strip()}",
+                                 f"pdftoppm failed on {pdf} (exit code {code}): "
+                                 f"{err.strip()}"))
     pattern = re.compile(rf"^{re.escape(out_prefix.name)}-(\d+)\.png$")
     pages: list[tuple[int, Path]] = []
     for path in out_prefix.parent.iterdir():
@@ -103,7 +107,8 @@ def render_png(pdf: str | os.PathLike[str], out_prefix: str | os.PathLike[str],
         if m and first_page <= int(m.group(1)) <= last_page:
             pages.append((int(m.group(1)), path))
     if not pages:
-        raise XlsalesError(f"pdftoppm wrote no page of {pdf}: {err.strip()}")
+        raise XlsalesError(Label(f"pdftoppm 没有输出 {pdf} 的任何一页：{err.strip()}",
+                                 f"pdftoppm wrote no page of {pdf}: {err.strip()}"))
     return [p for _, p in sorted(pages)]
 
 
@@ -116,17 +121,20 @@ def _run(srcs: Sequence[str | os.PathLike[str]], fmt: str, out_dir: str | os.Pat
         return []
     exe = soffice or find_soffice()
     if exe is None:
-        raise XlsalesError("LibreOffice (soffice) was not found; install it or set "
-                           f"{SOFFICE_ENV} to its path")
+        raise XlsalesError(Label(f"找不到 LibreOffice（soffice）；请安装它，或把 {SOFFICE_ENV} "
+                                 "设为它的路径",
+                                 "LibreOffice (soffice) was not found; install it or set "
+                                 f"{SOFFICE_ENV} to its path"))
     ext = fmt.split(":", 1)[0]
     names = [f"{s.stem}.{ext}" for s in sources]
     for src in sources:
         if not src.is_file():
-            raise XlsalesError(f"no such file: {src}")
+            raise XlsalesError(Label(f"没有这个文件：{src}", f"no such file: {src}"))
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
-        raise XlsalesError(f"files would overwrite each other in one conversion: "
-                           f"{', '.join(dupes)}")
+        raise XlsalesError(Label(f"一次转换里这些文件会互相覆盖：{'、'.join(dupes)}",
+                                 "files would overwrite each other in one conversion: "
+                                 f"{', '.join(dupes)}"))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="xlsales-lo-") as tmp:
@@ -146,7 +154,8 @@ def _run(srcs: Sequence[str | os.PathLike[str]], fmt: str, out_dir: str | os.Pat
         if code != 0 or missing:
             what = f"could not convert {', '.join(missing)}" if missing else "failed"
             detail = (err.strip() or std.strip() or "no output")
-            raise XlsalesError(f"LibreOffice {what} (exit code {code}): {detail}")
+            raise XlsalesError(Label(f"LibreOffice 转换失败（退出码 {code}）：{detail}",
+                                     f"LibreOffice {what} (exit code {code}): {detail}"))
         results = []
         for n in names:
             target = out / n
@@ -161,12 +170,15 @@ def _execute(cmd: list[str], timeout: float, what: str) -> tuple[int, str, str]:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
     except OSError as exc:
-        raise XlsalesError(f"could not start {what} ({cmd[0]}): {exc}") from exc
+        raise XlsalesError(Label(f"无法启动 {what}（{cmd[0]}）：{exc}",
+                                 f"could not start {what} ({cmd[0]}): {exc}")) from exc
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired as exc:
         os.killpg(proc.pid, signal.SIGKILL)
         out, err = proc.communicate()
-        raise XlsalesError(f"{what} did not finish within {timeout:g} s: "
-                           f"{err.decode(errors='replace').strip()}") from exc
+        detail = err.decode(errors="replace").strip()
+        raise XlsalesError(Label(f"{what} 在 {timeout:g} 秒内没有完成：{detail}",
+                                 f"{what} did not finish within {timeout:g} s: {detail}"
+                                 )) from exc
     return (proc.returncode, out.decode(errors="replace"), err.decode(errors="replace"))

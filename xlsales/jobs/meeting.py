@@ -12,7 +12,7 @@ from typing import Any
 from xlsales import tables as T
 from xlsales.calendar import WorkCalendar, week_label
 from xlsales.discipline import discipline
-from xlsales.errors import XlsalesError
+from xlsales.errors import InputError
 from xlsales.i18n import Label, Lang
 from xlsales.jobs.sources import load_customers, load_daily, load_targets, workspace_settings
 from xlsales.performance import completion
@@ -149,8 +149,10 @@ def agenda_pack(root: str | os.PathLike[str], week: str) -> AgendaPack:
     total = sum(a.minutes for a in settings.agenda)
     limit = settings.general.meeting_max_minutes
     if total > limit:
-        raise XlsalesError(f"the agenda adds up to {total} minutes, more than the "
-                           f"{limit}-minute limit (settings.xlsx, meeting agenda sheet)")
+        raise InputError(Label(
+            f"议程合计 {total} 分钟，超过 {limit} 分钟的上限（settings.xlsx 的会议议程表）",
+            f"the agenda adds up to {total} minutes, more than the {limit}-minute limit "
+            "(settings.xlsx, meeting agenda sheet)"))
     cal = WorkCalendar.of(settings)
     start = meeting_start(settings, week, cal)
     today = start.date()

@@ -10,7 +10,7 @@ from typing import Any
 
 from xlsales import tables as T
 from xlsales.calendar import parse_period
-from xlsales.errors import XlsalesError
+from xlsales.errors import InputError
 from xlsales.i18n import Label, Lang
 from xlsales.jobs.pipeline import LEVEL_LIST
 from xlsales.jobs.sources import load_customers, load_daily, load_targets, workspace_settings
@@ -55,7 +55,8 @@ def run_review(root: str | os.PathLike[str], *, month: str | None = None,
 
     root = Path(root)
     if bool(month) == bool(quarter):
-        raise XlsalesError("give one of --month 2024-03 or --quarter 2024Q1")
+        raise InputError(Label("请给出 --month 2024-03 或 --quarter 2024Q1 其中之一",
+                               "give one of --month 2024-03 or --quarter 2024Q1"))
     label = (month or quarter or "").upper()
     first, last, _ = parse_period(label)
     data, lang = review_data(root)

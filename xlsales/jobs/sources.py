@@ -14,10 +14,10 @@ import pandas as pd
 from xlsales import tables as T
 from xlsales.context import Context
 from xlsales.discipline import dedupe
-from xlsales.errors import XlsalesError
+from xlsales.errors import WorkbookError, XlsalesError
 from xlsales.findings import Finding
 from xlsales.frames import Table, records
-from xlsales.i18n import Lang
+from xlsales.i18n import Label, Lang
 from xlsales.performance import Targets
 from xlsales.settings import RosterEntry, Settings
 from xlsales.workspace import BOOK_BY_KEY, book_path, read_settings
@@ -111,7 +111,8 @@ def load_daily(source: str | os.PathLike[str], *, today: dt.date | None = None,
             if len(files) == 1:
                 raise
     if not tables:
-        raise XlsalesError(f"no daily report found in {path}")
+        raise WorkbookError(Label("这里没有销售日报", "no daily report found here"),
+                            file=str(path))
     if not settings.roster:  # no settings: the reps who reported are the roster
         reps = sorted({r for t in tables for r in t.df["rep"].dropna()})
         settings = settings.model_copy(update={"roster": [

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from xlsales import tables as T
-from xlsales.errors import XlsalesError
+from xlsales.errors import WorkbookError
 from xlsales.i18n import Label
 from xlsales.jobs.sources import DailySource, load_daily
 from xlsales.spotcheck import Pick, spot_check
@@ -74,8 +74,10 @@ def _mark_picks(daily: DailySource, picks: list[Pick], day: dt.date) -> Path:
         if not cells:
             continue
         if "spot_check" not in table.headers:
-            raise XlsalesError(f"{table.file}: the daily report has no "
-                               f"{spec.column('spot_check').header(table.lang)} column")
+            column = spec.column("spot_check").header(table.lang)
+            raise WorkbookError(Label(f"销售日报没有「{column}」列",
+                                      f"the daily report has no {column} column"),
+                                file=str(table.file), sheet=table.sheet)
         edits.setdefault(str(table.file), {}).update(cells)
     for file, cells in edits.items():  # one edit per workbook
         with WorkbookEdit(file) as wb:

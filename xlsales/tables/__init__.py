@@ -7,6 +7,8 @@ the checks every table gets from its columns are in ``checks``.
 
 from __future__ import annotations
 
+from xlsales.errors import UnknownTableError
+from xlsales.i18n import Label
 from xlsales.tables import (
     agenda,
     customers,
@@ -41,7 +43,9 @@ def get(key: str) -> TableSpec:
     try:
         return BY_KEY[key]
     except KeyError:
-        raise KeyError(f"unknown table {key!r}; known: {', '.join(BY_KEY)}") from None
+        raise UnknownTableError(Label(f"没有表 {key!r}；可用的表：{'、'.join(BY_KEY)}",
+                                      f"unknown table {key!r}; known: {', '.join(BY_KEY)}")
+                                ) from None
 
 
 __all__ = ["ALL", "BY_KEY", "Column", "Kind", "TableSpec", "get"]

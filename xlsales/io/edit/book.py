@@ -18,6 +18,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from xlsales.cells import parse_ref
 from xlsales.errors import WorkbookError
+from xlsales.i18n import Label
 from xlsales.io.edit import package as P
 from xlsales.io.edit.cells import Cell
 from xlsales.io.edit.comments import Notes, block_ids, other_shapes, shape_ids
@@ -101,7 +102,8 @@ class WorkbookEdit:
         for s in self.sheets:
             if s.name == name:
                 return s
-        raise WorkbookError(f"no sheet {name!r}", file=str(self.path))
+        raise WorkbookError(Label(f"没有工作表 {name!r}", f"no sheet {name!r}"),
+                            file=str(self.path))
 
     def sheet(self, name: str) -> SheetEdit:
         """The edits of an existing sheet (cells, conditional formats)."""
@@ -343,7 +345,8 @@ class WorkbookEdit:
     def save(self, out: str | Path | None = None) -> Path:
         """Write the workbook (in place, or to ``out``), atomically."""
         if not self.sheets:
-            raise WorkbookError("a workbook needs at least one sheet", file=str(self.path))
+            raise WorkbookError(Label("工作簿至少要有一个工作表",
+                                      "a workbook needs at least one sheet"), file=str(self.path))
         for part, notes in self._notes.items():
             if notes.changed:
                 self._write_notes(part, notes)

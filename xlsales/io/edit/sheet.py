@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from xlsales.cells import col_index, col_letters, range_bounds
 from xlsales.errors import WorkbookError
+from xlsales.i18n import Label
 from xlsales.io.edit.cells import Cell, cell_xml
 
 _ROW_TAG = re.compile(rb"<row\b[^>]*?>")
@@ -77,7 +78,8 @@ class SheetEdit:
                 yield self._head(head)
                 break
         else:
-            raise WorkbookError(f"the sheet {self.part} has no cell data")
+            raise WorkbookError(Label(f"工作表 {self.part} 没有单元格数据",
+                                      f"the sheet {self.part} has no cell data"))
         yield from self._body(_prepend(buf, it), sorted(self.cells))
 
     def _body(self, it: Iterator[bytes], pending: list[int]) -> Iterator[bytes]:
@@ -100,7 +102,8 @@ class SheetEdit:
                 out, last_row = self._rows(buf[:cut], pending, last_row)
                 yield out
                 buf = buf[cut:]
-        raise WorkbookError(f"the sheet {self.part} ends inside its cell data")
+        raise WorkbookError(Label(f"工作表 {self.part} 在单元格数据中途结束",
+                                  f"the sheet {self.part} ends inside its cell data"))
 
     # -- rows --------------------------------------------------------------------------
 

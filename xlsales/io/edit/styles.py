@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from xml.sax.saxutils import quoteattr
 
 from xlsales.errors import WorkbookError
+from xlsales.i18n import Label
 
 # The collections of CT_Stylesheet, in schema order, and their item tag.
 COLLECTIONS = (("numFmts", "numFmt"), ("fonts", "font"), ("fills", "fill"),
@@ -207,7 +208,7 @@ class StylesEdit:
                 return m.start()
         end = self.data.rfind(b"</styleSheet>")
         if end < 0:
-            raise WorkbookError("the styles part has no end")
+            raise WorkbookError(Label("样式部件没有结尾", "the styles part has no end"))
         return end
 
 
@@ -231,7 +232,7 @@ def _split(body: bytes, tag: bytes) -> list[bytes]:
         else:  # items of a collection never nest an element of their own name
             close = body.find(closer, tag_end)
             if close < 0:
-                raise WorkbookError("a style element has no end")
+                raise WorkbookError(Label("样式元素没有结尾", "a style element has no end"))
             end = close + len(closer)
         out.append(body[start:end])
         pos = end

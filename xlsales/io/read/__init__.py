@@ -17,9 +17,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from xlsales.errors import TableNotFoundError, WorkbookError
+from xlsales.errors import READ, WORKBOOK, TableNotFoundError, WorkbookError, cannot
 from xlsales.frames import HEADER_SCAN_ROWS, Table, build_table, locate
-from xlsales.i18n import Lang
+from xlsales.i18n import Label, Lang
 from xlsales.io import guard
 from xlsales.io.read.package import Extent, Package
 from xlsales.io.safety import check_workbook
@@ -32,7 +32,8 @@ def require_defusedxml() -> None:
     from openpyxl.xml import DEFUSEDXML
 
     if not DEFUSEDXML:
-        raise WorkbookError("openpyxl is not using defusedxml; install defusedxml")
+        raise WorkbookError(Label("openpyxl 没有使用 defusedxml；请安装 defusedxml",
+                                  "openpyxl is not using defusedxml; install defusedxml"))
 
 
 class WorkbookReader:
@@ -70,7 +71,7 @@ class WorkbookReader:
             try:
                 self._fx = fastexcel.read_excel(str(self.path))
             except Exception as exc:  # fastexcel raises its own error types
-                raise WorkbookError(f"cannot read workbook: {exc}", file=str(self.path)) \
+                raise WorkbookError(cannot(READ, WORKBOOK, exc), file=str(self.path)) \
                     from exc
         return self._fx
 
@@ -127,9 +128,10 @@ class WorkbookReader:
         ``keys`` when given); TableNotFoundError when no sheet has it."""
         found = self.find(spec, sheet=sheet, scan_rows=scan_rows)
         if found is None:
-            raise TableNotFoundError(
-                f"no sheet has the headers of table {spec.key!r} "
-                f"({', '.join(spec.headers('zh'))})", file=str(self.path))
+            raise TableNotFoundError(Label(
+                f"没有哪个工作表有「{spec.title('zh')}」的表头（{'、'.join(spec.headers('zh'))}）",
+                f"no sheet has the headers of the {spec.title('en')} table "
+                f"({', '.join(spec.headers('en'))})"), file=str(self.path))
         name, header_row, cols = found
         return self.load(spec, settings, name, header_row, cols, lang=lang,
                          stop_at_blank=stop_at_blank, keys=keys)

@@ -23,8 +23,9 @@ import numpy as np
 import pandas as pd
 
 from xlsales.cells import col_letters
-from xlsales.errors import WorkbookError
+from xlsales.errors import READ, SHEET, WorkbookError, cannot
 from xlsales.frames import DATE_KINDS, DATETIME, NUMBER_KINDS, RawColumn, RawTable
+from xlsales.i18n import Label
 from xlsales.io.read.package import Extent, Package, SheetScan
 from xlsales.tables.base import TableSpec
 
@@ -90,9 +91,11 @@ def load_raw(pkg: Package, fx: Any, spec: TableSpec, sheet: str, header_row: int
     extent = extent if extent is not None else pkg.extent(sheet)
     far = extent.far_cell(width=max(cols.values(), default=0) + 1)
     if far is not None:  # a dense read would allocate for the whole area: refuse first
-        raise WorkbookError(
+        raise WorkbookError(Label(
+            f"sheet.huge_range：工作表在 {far} 有一个远离数据的单元格；请删除它"
+            "（或清除表格以外的所有内容）后再保存",
             f"sheet.huge_range: the sheet has a cell at {far}, far beyond its data; delete "
-            "it (or clear everything past the table) and save again", sheet=sheet, cell=far)
+            "it (or clear everything past the table) and save again"), sheet=sheet, cell=far)
     wanted = {c: _dtype(spec.column(k).kind) for k, c in inputs.items()}
     for c in (0, 1, 2):
         wanted.setdefault(c, "string")
@@ -173,7 +176,7 @@ def _load(fx: Any, sheet: str, header_row: int,
     except fastexcel.InvalidParametersError:
         return None, [], []  # nothing under the header
     except fastexcel.FastExcelError as exc:
-        raise WorkbookError(f"cannot read the sheet: {exc}", sheet=sheet) from exc
+        raise WorkbookError(cannot(READ, SHEET, exc), sheet=sheet) from exc
     try:
         with _rust_panics_quiet():
             rb, errs = xs.to_arrow_with_errors()
@@ -226,10 +229,11 @@ def _panic_error(fx: Any, sheet: str, header_row: int, wanted: dict[int, str],
             continue
         if not -1 < serial <= EXCEL_LAST_SERIAL:
             row, col = e.position
-            return WorkbookError("a date cell holds a number far outside the calendar; "
-                                 "correct it", sheet=sheet,
+            return WorkbookError(Label("日期单元格里的数字远在日历之外；请改正",
+                                       "a date cell holds a number far outside the calendar; "
+                                       "correct it"), sheet=sheet,
                                  cell=f"{col_letters(col)}{row + 1}", value=m.group(1))
-    return WorkbookError(f"cannot read the sheet: {exc}", sheet=sheet)
+    return WorkbookError(cannot(READ, SHEET, exc), sheet=sheet)
 
 
 def _series(arr: Any, kind: Any) -> pd.Series:
