@@ -14,6 +14,7 @@ from xlsales.context import Context, RuleFn
 from xlsales.errors import TableNotFoundError
 from xlsales.findings import Finding, Rule, count
 from xlsales.frames import Table
+from xlsales.i18n import Label
 from xlsales.settings import Settings
 from xlsales.tables.base import TableSpec
 from xlsales.tables.checks import column_checks
@@ -105,6 +106,11 @@ def validate_file(path: str | os.PathLike[str], *, table: str | None = None,
         if table and found[table] is None:
             wb.table(T.get(table), settings)  # raises TableNotFoundError, naming the table
         have = {k for k, f in found.items() if f is not None}
+        if not have and not _is_settings(path):
+            raise TableNotFoundError(Label(
+                "这个工作簿里没有 xlsales 认得的表（表头不符，或读不到表头文字）",
+                "this workbook holds none of xlsales's tables (no header row matches, or "
+                "its header texts cannot be read)"), file=str(path))
         context = pool.submit(_workspace_context, path, settings, have) \
             if context_tables is None else None
         for spec in specs:
@@ -120,6 +126,12 @@ def validate_file(path: str | os.PathLike[str], *, table: str | None = None,
     result.findings += crosscheck.check(ctx, only=set(result.tables))
     result.findings.sort(key=_order)
     return result
+
+
+def _is_settings(path: Path) -> bool:
+    from xlsales.workspace import BOOK_BY_KEY
+
+    return path.stem == Path(BOOK_BY_KEY["settings"].filename).stem
 
 
 def _order(f: Finding) -> tuple[str, int, int, str]:

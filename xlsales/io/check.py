@@ -30,8 +30,10 @@ from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
 
 from xlsales.cells import col_letters, parse_ref, range_bounds
-from xlsales.errors import WorkbookError
+from xlsales.errors import OPEN, READ, WORKBOOK, WorkbookError, cannot
+from xlsales.i18n import Label
 from xlsales.io.read.package import unescape
+from xlsales.io.safety import CheckedZip
 
 CHUNK = 1 << 20
 MAX_PER_PART = 50  # problems of one kind listed per part; the rest are counted
@@ -137,9 +139,9 @@ def scan_formulas(path: str | Path) -> list[FormulaCell]:
 
 def _open(path: Path) -> zipfile.ZipFile:
     try:
-        return zipfile.ZipFile(path)
+        return CheckedZip(path, str(path))
     except (zipfile.BadZipFile, OSError) as exc:
-        raise WorkbookError(f"cannot open the workbook: {exc}", file=str(path)) from exc
+        raise WorkbookError(cannot(OPEN, WORKBOOK, exc), file=str(path)) from exc
 
 
 def _rid(attrs: Mapping[str, str]) -> str | None:
@@ -181,7 +183,8 @@ class _Book:
                              "xl/workbook.xml")
         wb = self.tree(self.workbook)
         if wb is None:
-            raise WorkbookError("cannot read the workbook part", file=str(path))
+            raise WorkbookError(cannot(READ, Label("工作簿部件", "the workbook part")),
+                                file=str(path))
         pr = wb.find("{*}workbookPr")
         self.date1904 = pr is not None and pr.get("date1904", "") in ("1", "true")
         view = wb.find("{*}bookViews/{*}workbookView")

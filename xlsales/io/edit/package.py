@@ -8,19 +8,22 @@ parsed (through defusedxml) and written back whole when they change.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import posixpath
 import re
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-from xlsales.errors import WorkbookError
+from xlsales.errors import OPEN, READ, WORKBOOK, WorkbookError, cannot
+from xlsales.i18n import Label
 from xlsales.io import guard
 from xlsales.io.atomic import atomic_path
 from xlsales.io.edit.zipwriter import ZipRewriter
+from xlsales.io.safety import CheckedZip
 
 CT_PART = "[Content_Types].xml"
 PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -64,7 +67,7 @@ def _parse(data: bytes, what: str) -> object:
     try:
         return SafeET.fromstring(data)
     except (DefusedXmlException, SafeET.ParseError, LookupError, ValueError) as exc:
-        raise WorkbookError(f"cannot read {what}: {exc}") from exc  # LookupError: encoding
+        raise WorkbookError(cannot(READ, Label(what, what), exc)) from exc  # LookupError: encoding
 
 
 @dataclass
@@ -198,9 +201,9 @@ class PackageEdit:
 
             check_workbook(self.path)
         try:
-            self.zf = zipfile.ZipFile(io.BytesIO(data) if data is not None else self.path)
+            self.zf = CheckedZip(io.BytesIO(data) if data is not None else self.path, str(path))
         except (zipfile.BadZipFile, OSError) as exc:
-            raise WorkbookError(f"cannot open the workbook: {exc}", file=str(path)) from exc
+            raise WorkbookError(cannot(OPEN, WORKBOOK, exc), file=str(path)) from exc
         if data is None:  # what the edit starts from: a save by someone else after this
             guard.check_as_seen(self.path)  # (or since the command read it) is caught
             guard.remember(self.path)
@@ -208,7 +211,22 @@ class PackageEdit:
         self._changed: dict[str, Content] = {}
         self._deleted: set[str] = set()
         self._rels: dict[str, Rels] = {}
-        self.content_types = ContentTypes(self.zf.read(CT_PART))
+        if CT_PART not in self.infos:
+            raise WorkbookError(Label("工作簿缺少 [Content_Types].xml 部件（文件已损坏）",
+                                      "the workbook has no [Content_Types].xml part (the file "
+                                      "is damaged)"), file=str(path))
+        with self._named():
+            self.content_types = ContentTypes(self.zf.read(CT_PART))
+
+    @contextlib.contextmanager
+    def _named(self) -> Iterator[None]:
+        """A part that cannot be read names this workbook."""
+        try:
+            yield
+        except WorkbookError as exc:
+            if exc.file is not None:
+                raise
+            raise WorkbookError(exc.label, file=str(self.path)) from exc
 
     def close(self) -> None:
         self.zf.close()
@@ -228,7 +246,7 @@ class PackageEdit:
         try:
             return self.zf.read(part)
         except (zipfile.BadZipFile, zlib_error()) as exc:
-            raise WorkbookError(f"cannot read the part {part}: {exc}",
+            raise WorkbookError(cannot(READ, Label(f"部件 {part}", f"the part {part}"), exc),
                                 file=str(self.path)) from exc
 
     def is_changed(self, part: str) -> bool:
@@ -315,7 +333,8 @@ class PackageEdit:
         """The relationships of ``part`` (edited in place; saved with the package)."""
         if part not in self._rels:
             rp = rels_part(part)
-            self._rels[part] = Rels.parse(part, self.read(rp) if self.exists(rp) else None)
+            with self._named():
+                self._rels[part] = Rels.parse(part, self.read(rp) if self.exists(rp) else None)
         return self._rels[part]
 
     # -- saving ------------------------------------------------------------------------

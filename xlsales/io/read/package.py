@@ -24,7 +24,9 @@ from typing import IO, Any
 from xml.etree.ElementTree import ParseError, XMLPullParser
 
 from xlsales.cells import col_index, parse_ref
-from xlsales.errors import WorkbookError
+from xlsales.errors import OPEN, READ, SHEET, WORKBOOK, WorkbookError, cannot
+from xlsales.i18n import Label
+from xlsales.io.safety import CheckedZip
 
 NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -39,7 +41,8 @@ _TYPE = re.compile(rb'\bt="([A-Za-z]+)"')
 _VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
 _MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z0-9:]+)"')
 _ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
-DTD_REFUSED = "its XML declares entities or a DTD, which xlsales refuses"
+DTD_REFUSED = Label("其 XML 声明了实体或 DTD，xlsales 拒绝读取",
+                    "its XML declares entities or a DTD, which xlsales refuses")
 
 
 def unescape(text: str) -> str:
@@ -69,15 +72,15 @@ class SheetScan:
     merged: list[str] = field(default_factory=list)
 
 
-def _refuse_dtd(chunk: bytes, where: str, file: str, sheet: str | None = None) -> None:
+def _refuse_dtd(chunk: bytes, where: Label, file: str, sheet: str | None = None) -> None:
     """Refuse a part whose prolog (before the root element) declares a DTD or entities."""
     root = _ROOT.search(chunk)
     prolog = chunk if root is None else chunk[:root.start()]
     if _DTD.search(prolog) or (root is None and chunk.strip()):
-        raise WorkbookError(f"cannot read {where}: {DTD_REFUSED}", file=file, sheet=sheet)
+        raise WorkbookError(cannot(READ, where, DTD_REFUSED), file=file, sheet=sheet)
 
 
-def _pull(fh: IO[bytes], file: str, where: str, sheet: str | None = None,
+def _pull(fh: IO[bytes], file: str, where: Label, sheet: str | None = None,
           ) -> Iterator[tuple[str, Any]]:
     """XML (event, element) pairs of a part, fed in small bites (a reader that stops early
     parses little); DTDs are refused first."""
@@ -90,14 +93,14 @@ def _pull(fh: IO[bytes], file: str, where: str, sheet: str | None = None,
                 parser.feed(chunk[at:at + FEED])
                 yield from parser.read_events()
             except (ParseError, LookupError, ValueError) as exc:  # LookupError: encoding
-                raise WorkbookError(f"cannot read {where}: {exc}", file=file,
+                raise WorkbookError(cannot(READ, where, exc), file=file,
                                     sheet=sheet) from exc
         chunk = fh.read(HEAD_CHUNK)
     try:
         parser.close()
         yield from parser.read_events()
     except (ParseError, LookupError, ValueError) as exc:
-        raise WorkbookError(f"cannot read {where}: {exc}", file=file, sheet=sheet) from exc
+        raise WorkbookError(cannot(READ, where, exc), file=file, sheet=sheet) from exc
 
 
 _SI = re.compile(rb"<(?:\w+:)?si\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?si>)", re.DOTALL)
@@ -137,7 +140,7 @@ class SharedStrings:
         if self._fh is None:
             self._fh = self._zf.open(self._part or "")
             chunk = self._fh.read(HEAD_CHUNK)
-            _refuse_dtd(chunk, "the shared strings", self._file)
+            _refuse_dtd(chunk, Label("共享字符串", "the shared strings"), self._file)
         else:
             chunk = self._fh.read(CHUNK)
         if not chunk:
@@ -159,9 +162,9 @@ class Package:
         self.file = str(path)
         self.date1904 = date1904
         try:
-            self.zf = zipfile.ZipFile(self.path)
+            self.zf = CheckedZip(self.path, self.file)
         except (zipfile.BadZipFile, OSError) as exc:
-            raise WorkbookError(f"cannot open the workbook: {exc}", file=self.file) from exc
+            raise WorkbookError(cannot(OPEN, WORKBOOK, exc), file=self.file) from exc
         self.sheets, sst = self._sheet_list()
         self.strings = SharedStrings(self.zf, sst, self.file)
         self._heads: dict[str, tuple[int, list[list[Any]]]] = {}  # rows asked, grid
@@ -185,8 +188,8 @@ class Package:
         try:
             return SafeET.fromstring(self.zf.read(part))
         except (DefusedXmlException, ParseError, KeyError, LookupError, ValueError) as exc:
-            why = DTD_REFUSED if isinstance(exc, DefusedXmlException) else str(exc)
-            raise WorkbookError(f"cannot read the list of sheets: {why}",
+            why: Label | str = DTD_REFUSED if isinstance(exc, DefusedXmlException) else str(exc)
+            raise WorkbookError(cannot(READ, Label("工作表列表", "the list of sheets"), why),
                                 file=self.file) from exc
 
     def _sheet_list(self) -> tuple[list[SheetInfo], str | None]:
@@ -221,7 +224,7 @@ class Package:
         row_no, col_no = -1, -1
         with self.zf.open(info.part) as fh:
             cell: dict[str, Any] = {}
-            for event, el in _pull(fh, self.file, "the sheet", name):
+            for event, el in _pull(fh, self.file, SHEET, name):
                 tag = el.tag.rsplit("}", 1)[-1]
                 if event == "start":
                     if tag == "row":
@@ -297,7 +300,7 @@ class Package:
             while True:
                 chunk = fh.read(CHUNK)
                 if prefix is None:
-                    _refuse_dtd(chunk, "the sheet", self.file, name)
+                    _refuse_dtd(chunk, SHEET, self.file, name)
                     root = _ROOT_TAG.search(chunk)
                     prefix = root.group(1) + b":" if root and root.group(1) else b""
                 buf = carry + chunk
