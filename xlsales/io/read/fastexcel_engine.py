@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from xlsales.cells import col_letters
 from xlsales.errors import READ, SHEET, WorkbookError, cannot
 from xlsales.frames import DATE_KINDS, DATETIME, NUMBER_KINDS, RawColumn, RawTable
 from xlsales.i18n import Label
@@ -69,7 +68,10 @@ def parse_detail(detail: str) -> tuple[str, Any]:
         if dm:
             serial = float(dm.group(1))
             base = EPOCH_1904 if dm.group(2) == "true" else EPOCH_1900
-            value = base + dt.timedelta(days=serial)
+            try:
+                value = base + dt.timedelta(days=serial)
+            except (OverflowError, ValueError):  # outside the calendar: the number itself
+                return "value", serial
             return "value", value.date() if value.time() == dt.time() else value
     return "value", got
 
@@ -109,8 +111,15 @@ def load_raw(pkg: Package, fx: Any, spec: TableSpec, sheet: str, header_row: int
 
     worker = threading.Thread(target=run_scan, name="xlsales-sheet-scan")
     worker.start()
+    serial_cols: set[int] = set()  # date columns read as serial numbers (see below)
     try:
-        rb, errors, selected = _load(fx, sheet, header_row, wanted)
+        try:
+            rb, errors, selected = _load(fx, sheet, header_row, wanted)
+        except _DatePanic:  # a date cell far outside the calendar: read dates as numbers,
+            serial_cols = {c for c, d in wanted.items() if d == "datetime"}  # each such
+            rb, errors, selected = _load(  # cell becomes a finding of its own
+                fx, sheet, header_row, {c: "float" if c in serial_cols else d
+                                        for c, d in wanted.items()}, serials=True)
     finally:
         worker.join()
     if "error" in scan_box:
@@ -130,6 +139,9 @@ def load_raw(pkg: Package, fx: Any, spec: TableSpec, sheet: str, header_row: int
             values = _series(arr, kind)
             index_to_key[ci.index] = key
         columns[key] = RawColumn(key=key, col=col, header=headers[key], values=values)
+        if col in serial_cols:
+            columns[key].values, far_out = _serial_dates(values, pkg.date1904)
+            columns[key].rejected.update(far_out)
         if ci is not None and rb is not None and kind in NUMBER_KINDS and len(values):
             for p in _nonfinite_positions(rb.column(ci.name)):
                 columns[key].rejected[p] = _nonfinite(float(values.iat[p]))
@@ -151,7 +163,7 @@ def load_raw(pkg: Package, fx: Any, spec: TableSpec, sheet: str, header_row: int
     for r, c in scan.uncached:
         if c in col_key and 0 <= r - first < n:
             columns[col_key[c]].uncached.add(r - first)
-    if pkg.date1904 and n:
+    if pkg.date1904 and n and not serial_cols:
         _fix_1904(fx, sheet, header_row, spec, inputs, columns)
     lead = []
     for c in (0, 1, 2):
@@ -166,8 +178,23 @@ def load_raw(pkg: Package, fx: Any, spec: TableSpec, sheet: str, header_row: int
                     huge=huge and header_row + 1 + n < 1_048_576)
 
 
-def _load(fx: Any, sheet: str, header_row: int,
-          wanted: dict[int, str]) -> tuple[Any, list[Any], list[Any]]:
+class _DatePanic(Exception):
+    """The reader panicked on a date cell (a serial number far outside the calendar)."""
+
+
+def _serial_dates(serials: pd.Series, date1904: bool) -> tuple[pd.Series, dict[int, Any]]:
+    """Serial numbers as datetimes; the positions (and values) of those outside Excel's
+    calendar, which no date can be read from."""
+    inside = serials.between(0, EXCEL_LAST_SERIAL) if len(serials) else serials.astype(bool)
+    base = pd.Timestamp(EPOCH_1904 if date1904 else EPOCH_1900)
+    days = pd.to_timedelta(serials.where(inside), unit="D")
+    dates = (base + days).astype(DATETIME)
+    far = serials.notna() & ~inside
+    return dates, {int(p): float(serials.iat[p]) for p in np.flatnonzero(far.to_numpy())}
+
+
+def _load(fx: Any, sheet: str, header_row: int, wanted: dict[int, str], *,
+          serials: bool = False) -> tuple[Any, list[Any], list[Any]]:
     import fastexcel
 
     try:
@@ -183,7 +210,9 @@ def _load(fx: Any, sheet: str, header_row: int,
     except BaseException as exc:  # pyo3's PanicException is a BaseException
         if type(exc).__name__ != "PanicException":
             raise
-        raise _panic_error(fx, sheet, header_row, wanted, exc) from None
+        if not serials and "datetime" in wanted.values():
+            raise _DatePanic from None
+        raise WorkbookError(cannot(READ, SHEET, exc), sheet=sheet) from None
     return rb, (errs.errors if errs is not None else []), list(xs.selected_columns)
 
 
@@ -205,35 +234,7 @@ def _rust_panics_quiet() -> Iterator[None]:
         os.close(saved)
 
 
-_SERIAL = re.compile(r"ExcelDateTime \{ value: ([^,]+),")
 EXCEL_LAST_SERIAL = 2_958_465  # 9999-12-31
-
-
-def _panic_error(fx: Any, sheet: str, header_row: int, wanted: dict[int, str],
-                 exc: BaseException) -> WorkbookError:
-    """The reader panicked (a date cell holding a number far outside the calendar, such as
-    -1E+300): find that cell by reading the date columns as numbers."""
-    dates = {c: "float" for c, d in wanted.items() if d == "datetime"}
-    try:
-        xs = fx.load_sheet(sheet, header_row=None, skip_rows=header_row + 1,
-                           use_columns=lambda c: c.absolute_index in dates, dtypes=dates)
-        with _rust_panics_quiet():
-            _, errs = xs.to_arrow_with_errors()
-    except BaseException:
-        errs = None
-    for e in errs.errors if errs is not None else []:
-        m = _SERIAL.search(e.detail)
-        try:
-            serial = float(m.group(1)) if m else 0.0
-        except ValueError:
-            continue
-        if not -1 < serial <= EXCEL_LAST_SERIAL:
-            row, col = e.position
-            return WorkbookError(Label("日期单元格里的数字远在日历之外；请改正",
-                                       "a date cell holds a number far outside the calendar; "
-                                       "correct it"), sheet=sheet,
-                                 cell=f"{col_letters(col)}{row + 1}", value=m.group(1))
-    return WorkbookError(cannot(READ, SHEET, exc), sheet=sheet)
 
 
 def _series(arr: Any, kind: Any) -> pd.Series:

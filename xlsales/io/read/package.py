@@ -249,7 +249,8 @@ class Package:
                     value = self._cell_value(cell)
                     if value is not None and value != "":
                         if cell["t"] == "s":
-                            shared.append((row_no, col_no, int(value)))
+                            if value.isdigit():  # else a damaged index: no text to show
+                                shared.append((row_no, col_no, int(value)))
                         else:
                             grid.setdefault(row_no, {})[col_no] = value
                 elif tag == "row":
