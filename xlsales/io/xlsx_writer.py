@@ -18,7 +18,6 @@ from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from typing import Any
 
 import xlsxwriter
-from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
@@ -28,7 +27,14 @@ from xlsales.i18n import Label, Lang
 from xlsales.io.atomic import atomic_path
 from xlsales.io.formulas import expand, structured_ref
 from xlsales.tables.base import Column, Kind, TableSpec
-from xlsales.workbook import LISTS_SHEET, STAGE_PROB_NAME, BookPlan, SheetPlan, list_name
+from xlsales.workbook import (
+    LISTS_SHEET,
+    STAGE_PROB_NAME,
+    BookPlan,
+    SheetPlan,
+    list_name,
+    lists_layout,
+)
 
 TITLE_ROW = 0
 NOTES_ROW = 1
@@ -421,27 +427,13 @@ def _validation(col: Column, lang: Lang) -> dict[str, Any] | None:
 def _write_lists(wb: Workbook, plan: BookPlan) -> None:
     """The hidden sheet with every dropdown list and the stage probabilities."""
     ws = wb.add_worksheet(LISTS_SHEET)
-    lists = dict(plan.lists)
-    for sheet in plan.sheets:  # a dropdown's name must exist even when its list is empty
-        for col in sheet.spec.columns:
-            if col.choices:
-                lists.setdefault(col.choices, [])
-    c = 0
-    for name, labels in lists.items():
-        ws.write_string(0, c, name)
-        for r, label in enumerate(labels, start=1):
-            ws.write_string(r, c, label)
-        end = max(len(labels), 1)
-        col = xl_col_to_name(c)
-        wb.define_name(list_name(name), f"='{LISTS_SHEET}'!${col}$2:${col}${end + 1}")
-        c += 1
-    c += 1
-    ws.write_string(0, c, "stage")
-    ws.write_string(0, c + 1, "probability")
-    for r, (stage, prob) in enumerate(plan.stage_prob, start=1):
-        ws.write_string(r, c, stage)
-        ws.write_number(r, c + 1, prob)
-    top = xl_rowcol_to_cell(1, c, row_abs=True, col_abs=True)
-    bottom = xl_rowcol_to_cell(max(len(plan.stage_prob), 1), c + 1, row_abs=True, col_abs=True)
-    wb.define_name(STAGE_PROB_NAME, f"='{LISTS_SHEET}'!{top}:{bottom}")
+    columns, names = lists_layout(plan.lists, plan.stage_prob)
+    for c, column in enumerate(columns):
+        for r, value in enumerate(column):
+            if isinstance(value, str):
+                ws.write_string(r, c, value)
+            else:
+                ws.write_number(r, c, value)
+    for name, ref in names.items():
+        wb.define_name(name, f"={ref}")
     ws.hide()

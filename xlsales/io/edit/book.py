@@ -75,6 +75,7 @@ class WorkbookEdit:
         self._order_changed = False
         self._added: set[str] = set()
         self._print_titles: dict[str, str] = {}
+        self._names: dict[str, str] = {}  # workbook-level defined names set by this edit
         self._removed = False
         self._vml_blocks: set[int] | None = None  # idmap blocks taken, shared by all notes
 
@@ -293,6 +294,12 @@ class WorkbookEdit:
             self._print_titles[name] = f"{_quote_sheet(name)}!${first + 1}:${last + 1}"
             self._names_changed = True
 
+    def set_name(self, name: str, ref: str) -> None:
+        """Point the workbook-level defined name ``name`` at ``ref`` (a reference without
+        ``=``, such as ``'_lists'!$A$2:$A$9``), replacing it when it is there."""
+        self._names[name] = ref
+        self._names_changed = True
+
     def remove_sheet(self, name: str) -> None:
         """Drop sheet ``name`` with its tables, notes and drawings of notes."""
         ref = self.ref(name)
@@ -407,6 +414,9 @@ class WorkbookEdit:
         for m in _DEFINED.finditer(xml):
             tag = m.group()
             local = re.search(rb'localSheetId="(\d+)"', tag)
+            named = re.search(rb'\bname="([^"]*)"', tag)
+            if local is None and named is not None and _unescape(named.group(1)) in self._names:
+                continue  # set anew below
             if local is not None:
                 idx = int(local.group(1))
                 sheet = old_names[idx] if idx < len(old_names) else None
@@ -424,6 +434,9 @@ class WorkbookEdit:
             names.append(f'<definedName name="_xlnm.Print_Titles" '
                          f'localSheetId="{new_names.index(sheet)}">{escape(titles)}'
                          f"</definedName>".encode())
+        for name, ref in self._names.items():
+            names.append(f"<definedName name={quoteattr(name)}>{escape(ref)}</definedName>"
+                         .encode())
         block = b"<definedNames>" + b"".join(names) + b"</definedNames>" if names else b""
         if re.search(rb"<definedNames\b", xml):
             xml = re.sub(rb"<definedNames\b[^>]*>.*?</definedNames>|<definedNames/>",
