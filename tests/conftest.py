@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,25 @@ def soffice() -> str:
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
     return path
+
+
+@pytest.fixture(scope="session")
+def sample_team(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """The sample team's workspace in a language (``sample_team("zh")``), written once per
+    session. Read it, or copy it, never edit it."""
+    from xlsales.sample import generate
+    from xlsales.workspace import write_workspace
+
+    made: dict[str, Path] = {}
+
+    def make(lang: str) -> Path:
+        if lang not in made:
+            sample = generate(2024)
+            root = tmp_path_factory.mktemp(f"sample-{lang}") / "team"
+            write_workspace(root, sample.settings, sample.data, lang=lang)  # type: ignore[arg-type]
+            made[lang] = root
+        return made[lang]
+    return make
 
 
 @pytest.fixture(scope="session")

@@ -99,7 +99,8 @@ def last_week(week: str) -> dict[str, Any]:
     actual, target = float(mine["amount_signed"].sum()), team_target(first, last)
     threshold = SETTINGS.general.completion_threshold
     return {"week": week_label(first), "actual": actual, "target": target, "rate": actual / target,
-            "top3": ranked[:3], "below": [r for r in ranked if rates[r] < threshold],
+            "top3": [r for r in ranked[:3] if rates[r] >= threshold],
+            "below": [r for r in ranked if rates[r] < threshold],
             "rates": rates}
 
 

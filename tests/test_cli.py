@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
@@ -114,3 +115,22 @@ def test_a_bug_exits_3_with_a_log_and_no_traceback(tmp_path: Path) -> None:
     log = Path(payload["error"].split("details in ")[1].split(". ")[0])
     assert "TypeError: an internal slip" in log.read_text(encoding="utf-8")
     log.unlink()
+
+
+def test_the_readme_documents_every_command() -> None:
+    """Every command (and sub-command) of the CLI has its line in the README."""
+    import typer.main
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+
+    def names(group: Any, prefix: str = "") -> list[str]:
+        out = []
+        for name, cmd in group.commands.items():
+            full = f"{prefix}{name}"
+            out += names(cmd, full + " ") if hasattr(cmd, "commands") else [full]
+        return out
+
+    commands = names(typer.main.get_command(app))  # type: ignore[arg-type]
+    assert "settings sync" in commands and "validate" in commands
+    missing = [c for c in commands if f"`xlsales {c}" not in readme]
+    assert not missing, f"commands not in the README: {missing}"

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -27,20 +28,16 @@ from tests.strict import assert_strict
 from xlsales.cli import app
 from xlsales.io import guard
 from xlsales.io.atomic import TEMP_SUFFIX
-from xlsales.sample import SAMPLE_TODAY, generate
+from xlsales.sample import SAMPLE_TODAY
 from xlsales.tables.weekly import COMPLIANCE
-from xlsales.workspace import write_workspace
 
 TODAY = SAMPLE_TODAY.isoformat()
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def sample_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    sample = generate(2024)
-    root = tmp_path_factory.mktemp("sample") / "team"
-    write_workspace(root, sample.settings, sample.data, lang="en")
-    return root
+def sample_root(sample_team: Callable[[str], Path]) -> Path:
+    return sample_team("en")
 
 
 @pytest.fixture
@@ -333,23 +330,27 @@ def set_option(team: Path, key: str, value: str) -> str:
 def test_a_review_file_setting_cannot_point_outside_the_workspace(team: Path, tmp_path: Path,
                                                                     value: str) -> None:
     cell = set_option(team, "review_file", value)
-    before = sorted(p.name for p in tmp_path.rglob("*"))
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
     result = runner.invoke(app, ["review", "-w", str(team), "--month", "2024-03", "--on",
                                  TODAY, "--json"])
-    assert result.exit_code == 2
-    error = json.loads(result.stdout)["error"]
-    assert error.startswith("setting review_file") and f"cell {cell}" in error
-    assert "pydantic" not in error
-    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+    assert result.exit_code == 0, result.output  # with the default name, in the workspace
+    after = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    assert sorted(set(after) - set(before)) == [
+        (team / "review_2024-03.xlsx").relative_to(tmp_path)]
+    checked = runner.invoke(app, ["validate", str(team / "settings.xlsx"), "--json"])
+    [problem] = json.loads(checked.stdout)["findings"]
+    assert problem["cell"] == cell and "review_file" in problem["message"]
+    assert "pydantic" not in problem["message"] and "Value error" not in problem["message"]
 
 
 def test_an_unknown_calendar_is_named_with_its_cell(team: Path) -> None:
     cell = set_option(team, "calendar", "XX")
-    result = runner.invoke(app, ["rollup", str(team), "--week", "2024-W12", "--on", TODAY,
-                                 "--json"])
-    assert result.exit_code == 2
-    error = json.loads(result.stdout)["error"]
-    assert error.startswith("setting calendar") and f"cell {cell}" in error
+    result = runner.invoke(app, ["rollup", str(team), "--week", "2024-W12", "--on", TODAY])
+    assert result.exit_code == 0, result.output  # with the default calendar (CN)
+    assert f"!{cell}" in "".join(result.stderr.split())  # the note names the cell
+    checked = runner.invoke(app, ["validate", str(team / "settings.xlsx"), "--json"])
+    [problem] = json.loads(checked.stdout)["findings"]
+    assert problem["cell"] == cell and problem["message"].startswith("setting calendar")
 
 
 def test_a_date_past_the_calendar_is_a_bad_argument(team: Path) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,7 @@ from xlsales import tables as T
 from xlsales.cli import app
 from xlsales.errors import InputError, UnknownTableError, WorkbookError, XlsalesError
 from xlsales.i18n import Label, system_lang
-from xlsales.sample import SAMPLE_TODAY, generate
-from xlsales.workspace import write_workspace
+from xlsales.sample import SAMPLE_TODAY
 
 runner = CliRunner()
 PACKAGE = Path(errors.__file__).parent
@@ -33,14 +33,8 @@ def _han(text: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def teams(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    sample = generate(2024)
-    out = {}
-    for lang in ("zh", "en"):
-        root = tmp_path_factory.mktemp(f"team-{lang}")
-        write_workspace(root, sample.settings, sample.data, lang=lang)
-        out[lang] = root
-    return out
+def teams(sample_team: Callable[[str], Path]) -> dict[str, Path]:
+    return {lang: sample_team(lang) for lang in ("zh", "en")}
 
 
 def _copy(team: Path, tmp_path: Path) -> Path:
@@ -130,7 +124,7 @@ def test_a_refused_write_speaks_the_workspace_language(teams: dict[str, Path], t
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_a_bad_setting_names_its_cell_in_the_workspace_language(
+def test_a_bad_setting_is_named_in_the_workspace_language_and_the_rest_used(
         teams: dict[str, Path], tmp_path: Path, lang: str) -> None:
     import openpyxl
 
@@ -145,12 +139,19 @@ def test_a_bad_setting_names_its_cell_in_the_workspace_language(
     cell = ws.cell(key.row, column)
     cell.value = "../../elsewhere.xlsx"
     wb.save(path)
-    result = runner.invoke(app, ["review", "-w", str(root), "--month", "2024-03", "--json"])
-    assert result.exit_code == 2, result.output
-    payload = json.loads(result.stdout)
-    assert payload["where"]["cell"] == cell.coordinate and payload["where"]["sheet"] == ws.title
-    assert _han(payload["error"]) == (lang == "zh")
-    assert "review_file" in payload["error"] and "elsewhere.xlsx" in payload["error"]
+    result = runner.invoke(app, ["review", "-w", str(root), "--month", "2024-03"])
+    assert result.exit_code == 0, result.output  # went on with the default file name
+    assert (root / "review_2024-03.xlsx").exists()
+    assert not (root.parent.parent / "elsewhere.xlsx").exists()
+    note = "".join(result.stderr.split())
+    assert f"{ws.title}!{cell.coordinate}" in note and _han(note) == (lang == "zh")
+
+    checked = runner.invoke(app, ["validate", str(path), "--json"])
+    assert checked.exit_code == 1, checked.output
+    [problem] = json.loads(checked.stdout)["findings"]
+    assert (problem["sheet"], problem["cell"]) == (ws.title, cell.coordinate)
+    assert problem["rule"] == "settings.option" and _han(problem["message"]) == (lang == "zh")
+    assert "review_file" in problem["message"] and "elsewhere.xlsx" in problem["message"]
 
 
 def test_without_a_workspace_the_system_language(tmp_path: Path,

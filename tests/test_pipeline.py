@@ -116,6 +116,30 @@ def quotas(target_rows: list[dict[str, Any]], reps: list[str], first: dt.date,
     return out
 
 
+def team_total(target_rows: list[dict[str, Any]], reps: list[str], first: dt.date,
+               last: dt.date) -> float | None:
+    """The team's own quarterly total over a period, spread like the reps' split: each
+    quarter's total × the share of the reps' quarter targets that falls in the period;
+    the reps' sum when the team has no total of its own."""
+    totals = {str(t["quarter"]).upper(): float(t["team_target"])
+              for t in TEAM.data["team_targets"] if t.get("team_target") is not None}
+    found = 0.0
+    for quarter, total in totals.items():
+        year, q = int(quarter[:4]), int(quarter[-1])
+        q_first = dt.date(year, 3 * q - 2, 1)
+        q_last = month_range(year, 3 * q)[1]
+        lo, hi = max(first, q_first), min(last, q_last)
+        if lo > hi:
+            continue
+        whole = sum(v or 0.0 for v in quotas(target_rows, reps, q_first, q_last).values())
+        part = sum(v or 0.0 for v in quotas(target_rows, reps, lo, hi).values())
+        found += total * part / whole if whole else 0.0
+    if found:
+        return found
+    qs = [v for v in quotas(target_rows, reps, first, last).values() if v is not None]
+    return sum(qs) if qs else None
+
+
 def expected_forecast(opps: list[dict[str, Any]], target_rows: list[dict[str, Any]],
                       first: dt.date, last: dt.date, by: str,
                       settings: Settings = SETTINGS) -> dict[str, dict[str, Any]]:
@@ -141,6 +165,8 @@ def expected_forecast(opps: list[dict[str, Any]], target_rows: list[dict[str, An
     for key, members in roster.groupby(by)["owner"]:
         qs = [rep_quota[m] for m in members if rep_quota[m] is not None]
         quota = sum(qs) if qs else None
+        if by == "team":  # the team's own total (the reps' split carries a margin)
+            quota = team_total(target_rows, list(roster["owner"]), first, last)
         mine = lines[lines["group"] == key]
         cats = mine.groupby("category")["weighted"].sum()
         won_amount = float(won.loc[won["group"] == key, "amount"].sum())
@@ -183,9 +209,7 @@ def expected_funnel(opps: list[dict[str, Any]], history: list[dict[str, Any]],
                      "entered": entered, "advanced": advanced,
                      "conversion": advanced / entered if entered else None,
                      "ideal": None if pd.isna(s.ideal) else float(s.ideal)})
-    reps = [r.rep for r in settings.roster]
-    qs = [q for q in quotas(target_rows, reps, first, last).values() if q is not None]
-    quota = sum(qs) if qs else None
+    quota = team_total(target_rows, [r.rep for r in settings.roster], first, last)
     won_all = o[o["kind"] == "won"]["amount"]
     average = float(won_all.mean()) if len(won_all) else None
     deals = quota / average if quota is not None and average else None

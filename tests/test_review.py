@@ -406,7 +406,8 @@ def test_comparison_matches_an_independent_computation(reviews: dict[str, Any]) 
     assert [r["rank"] for r in reps] == list(range(1, len(reps) + 1))
     threshold = SETTINGS.general.completion_threshold
     assert [r["mark"] or "" for r in reps] == [
-        "TOP3" if i < 3 else ("▼" if rates[n] < threshold else "") for i, n in enumerate(ranked)]
+        "TOP3" if i < 3 and rates[n] >= threshold else ("▼" if rates[n] < threshold else "")
+        for i, n in enumerate(ranked)]
     regions = {r["name"]: r for r in block if r["level"] == "区域"}
     for region in {e.region for e in SETTINGS.roster}:
         members = [e.rep for e in SETTINGS.roster if e.region == region]

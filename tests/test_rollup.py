@@ -106,10 +106,14 @@ def test_top3_and_threshold() -> None:
     rows = [{"date": D(2024, 3, 5), "rep": r, "amount_signed": a}
             for r, a in zip(REPS, (12, 9, 7.9, 0), strict=True)]
     result = completion(rows, targets, s, D(2024, 3, 1), D(2024, 3, 31))
-    assert [r.key for r in result.top3] == ["甲", "乙", "丙"]
+    # 丙 (79 %) is third but under the 80 % line: listed below it, not in the TOP list
+    assert [r.key for r in result.top] == ["甲", "乙"] and result.top_label == "TOP3"
     assert [r.key for r in result.below] == ["丙", "丁"]
+    assert [r.rank for r in result.rows] == [1, 2, 3, 4]
     region = completion(rows, targets, s, D(2024, 3, 1), D(2024, 3, 31), by="region")
     assert {r.key: r.rate for r in region.rows} == pytest.approx({"东": 21 / 20, "西": 7.9 / 20})
+    assert region.top_label == "TOP2" and [r.key for r in region.top] == ["东"]
+    assert region.as_dict()["top_label"] == "TOP2"
 
 
 @settings(max_examples=40, deadline=None)

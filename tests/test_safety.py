@@ -450,19 +450,27 @@ def _daily_with(tmp_path: Path, key: str, value: float) -> tuple[Path, str]:
     return daily, cell
 
 
-def test_a_date_far_outside_the_calendar_is_named_not_a_crash(tmp_path: Path) -> None:
-    """-1E+300 in 提交时间 made the reader panic (a traceback, exit 1)."""
+def test_a_date_far_outside_the_calendar_is_a_finding_of_its_cell(tmp_path: Path) -> None:
+    """-1E+300 in 提交时间 made the reader panic (a traceback, exit 1); then it refused the
+    whole table; now that one cell is a finding and every other row is read."""
     import subprocess
     import sys
 
+    from xlsales.sample import generate
+
     daily, cell = _daily_with(tmp_path, "submitted_at", -1e300)
-    for words in (["validate", str(daily)], ["rollup", str(daily.parent), "--all"]):
-        proc = subprocess.run([sys.executable, "-m", "xlsales", *words, "--json"],
-                              capture_output=True, text=True, timeout=120, check=False)
-        assert proc.returncode == 2, proc.stderr[-1500:]
-        error = json.loads(proc.stdout)["error"]
-        assert f"cell {cell}" in error and "calendar" in error
-        assert proc.stderr == ""  # no Python traceback, no Rust panic message
+    proc = subprocess.run([sys.executable, "-m", "xlsales", "validate", str(daily), "--json"],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 1, proc.stderr[-1500:]
+    payload = json.loads(proc.stdout)
+    [finding] = [f for f in payload["findings"] if f["cell"] == cell]
+    assert finding["rule"] == "cell.type" and finding["value"] == -1e300
+    assert payload["tables"]["daily"]["rows"] == len(generate(2024).data["daily"])
+    assert proc.stderr == ""  # no Python traceback, no Rust panic message
+    rollup = subprocess.run([sys.executable, "-m", "xlsales", "rollup", str(daily.parent),
+                             "--all", "--json"], capture_output=True, text=True, timeout=120,
+                            check=False)
+    assert rollup.returncode == 0 and rollup.stderr == "", rollup.stderr[-1500:]
 
 
 def test_a_count_of_1e308_is_a_finding(tmp_path: Path) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 
 import chinese_calendar
@@ -182,17 +184,53 @@ def quarter_of(day: dt.date) -> str:
     return f"{day.year}Q{(day.month - 1) // 3 + 1}"
 
 
+# How people write a quarter (after NFKC, spaces removed, case folded): 2024Q1, 2024q1,
+# 2024 Q1, 2024-Q1, 2024年Q1, 2024年第一季度, 2024年1季度, 2024年度第1季, 2024-1Q, Q1 2024.
+_QUARTER_NUMBERS = {"1": 1, "2": 2, "3": 3, "4": 4, "一": 1, "二": 2, "三": 3, "四": 4}
+_QUARTER = re.compile(r"^(?:(\d{4})(?:年度?)?[-/._]?(?:q([1-4])|第?([1-4一二三四])季度?|([1-4])q)"
+                      r"|q([1-4])[-/._]?(\d{4})年?)$")
+
+
+@lru_cache(maxsize=4096)
+def parse_quarter(text: str) -> tuple[int, int] | None:
+    """(year, quarter) of a quarter however it is written (``2026Q4``, ``2026q4``,
+    ``2026 Q4``, ``2026-Q4``, ``2026年Q4``, ``2026年第四季度``, ``Q4 2026``); None when the
+    text is no quarter. The one parser of quarters: arguments, cells and checks use it."""
+    key = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).casefold()
+    m = _QUARTER.match(key)
+    if m is None:
+        return None
+    year = int(m[1] or m[6])
+    q = _QUARTER_NUMBERS[next(g for g in (m[2], m[3], m[4], m[5]) if g)]
+    return (year, q) if 1 <= year <= 9999 else None
+
+
+def canonical_quarter(value: object) -> str | None:
+    """A quarter in its one written form, ``2026Q4``; None when ``value`` is no quarter."""
+    if not isinstance(value, str):
+        return None
+    found = parse_quarter(value)
+    return None if found is None else f"{found[0]}Q{found[1]}"
+
+
+def canonical_quarters(values: pd.Series) -> pd.Series:
+    """A column of quarters in their one written form (``2026q4`` and ``2026年第四季度``
+    read as ``2026Q4``); what is no quarter stays as it was, for a check to name."""
+    uniques = values.dropna().unique()
+    mapping = {v: q for v in uniques if (q := canonical_quarter(v)) is not None and q != v}
+    return values.replace(mapping) if mapping else values
+
+
 def quarter_months(quarter: str) -> tuple[int, tuple[int, int, int]]:
-    """The year and the three months of ``2024Q1``."""
-    try:
-        year, q = quarter.strip().upper().split("Q")
-        if not 1 <= int(q) <= 4 or not 1 <= int(year) <= 9999:
-            raise ValueError(quarter)
-    except ValueError:
+    """The year and the three months of a quarter (``2024Q1``, or any spelling
+    :func:`parse_quarter` reads)."""
+    found = parse_quarter(quarter) if isinstance(quarter, str) else None
+    if found is None:
         raise InputError(Label(f"不是季度（如 2024Q1）：{quarter!r}",
-                               f"not a quarter like 2024Q1: {quarter!r}")) from None
-    first = (int(q) - 1) * 3 + 1
-    return int(year), (first, first + 1, first + 2)
+                               f"not a quarter like 2024Q1: {quarter!r}"))
+    year, q = found
+    first = (q - 1) * 3 + 1
+    return year, (first, first + 1, first + 2)
 
 
 def week_label(day: dt.date) -> str:
@@ -218,7 +256,11 @@ def week_days(label: str) -> tuple[dt.date, dt.date]:
 
 
 def parse_period(text: str) -> tuple[dt.date, dt.date, str]:
-    """``2024-W10``, ``2024-03``, ``2024Q1`` or ``2024`` as (first day, last day, kind)."""
+    """``2024-W10``, ``2024-03``, ``2024Q1`` (any spelling :func:`parse_quarter` reads) or
+    ``2024`` as (first day, last day, kind)."""
+    if parse_quarter(text) is not None:
+        year, months = quarter_months(text)
+        return dt.date(year, months[0], 1), month_range(year, months[2])[1], "quarter"
     try:
         return _parse_period(text.strip().upper())
     except InputError:
@@ -229,13 +271,16 @@ def parse_period(text: str) -> tuple[dt.date, dt.date, str]:
                                f"{text!r}")) from None
 
 
+def period_label(text: str) -> str:
+    """A period as xlsales writes it in names and titles: ``2026Q4`` for any spelling of a
+    quarter, else the text trimmed and upper-cased (``2024-W10``, ``2024-03``)."""
+    return canonical_quarter(text) or text.strip().upper()
+
+
 def _parse_period(t: str) -> tuple[dt.date, dt.date, str]:
     if "-W" in t:
         first, last = week_days(t)
         return first, last, "week"
-    if "Q" in t:
-        year, months = quarter_months(t)
-        return dt.date(year, months[0], 1), month_range(year, months[2])[1], "quarter"
     if "-" in t:
         y, m = t.split("-")
         first, last = month_range(int(y), int(m))

@@ -26,6 +26,8 @@ app = typer.Typer(help="Excel-native sales-team management.", no_args_is_help=Tr
 templates_app = typer.Typer(help="The template workbooks shipped with xlsales.",
                             no_args_is_help=True)
 app.add_typer(templates_app, name="templates")
+settings_app = typer.Typer(help="The team's settings (settings.xlsx).", no_args_is_help=True)
+app.add_typer(settings_app, name="settings")
 console = Console()
 err_console = Console(stderr=True)
 
@@ -62,8 +64,8 @@ def _fail(exc: XlsalesError, as_json: bool, lang: Lang) -> NoReturn:
 
 
 @contextmanager
-def _failing(as_json: bool, at: Path | None = None, lang: str | None = None
-             ) -> Iterator[None]:
+def _failing(as_json: bool, at: Path | None = None, lang: str | None = None,
+             settings_note: bool = True) -> Iterator[None]:
     """A library error inside the block becomes the exit-2 message (JSON or text), in the
     language of the workspace ``at`` (or ``lang``). A file the system could not open or
     write is such an error too; anything else is a bug (see :func:`main`)."""
@@ -73,6 +75,29 @@ def _failing(as_json: bool, at: Path | None = None, lang: str | None = None
         _fail(exc, as_json, _message_lang(at, lang))
     except OSError as exc:
         _fail(from_os_error(exc), as_json, _message_lang(at, lang))
+    if at is not None and not as_json and settings_note:
+        _note_settings_problems(at)
+
+
+def _note_settings_problems(at: Path) -> None:
+    """One line on stderr when the workspace's settings have problems (the command went
+    on with the valid rest)."""
+    from xlsales.workspace import BOOK_BY_KEY, settings_problems, workspace_lang
+
+    problems = settings_problems(at)
+    if not problems:
+        return
+    folder = at if at.is_dir() else at.parent
+    path = folder / BOOK_BY_KEY["settings"].filename
+    first = problems[0]
+    where = f"{first.sheet}!{first.cell} " if first.sheet and first.cell else ""
+    if (workspace_lang(at) or "zh") == "zh":
+        text = (f"注意:{path} 有 {len(problems)} 处问题,已用其余有效设置(如 {where}"
+                f"{first.message});运行 xlsales validate {path} 查看全部")
+    else:
+        text = (f"note: {path} has {len(problems)} problem(s); the valid rest was used (e.g. "
+                f"{where}{first.message}); run xlsales validate {path} to see them all")
+    err_console.print(f"[yellow]{escape(text)}[/yellow]")
 
 
 BY_HELP = Label("--by 只能是 rep、region、product 或 team，而不是 {!r}",
@@ -204,7 +229,7 @@ def demo(
         checks.add_row(name, str(counts["errors"]), str(counts["warnings"]))
     console.print(checks)
     comp = result.completion
-    console.print(f"Completion {comp['first']} – {comp['through']}: TOP3 "
+    console.print(f"Completion {comp['first']} – {comp['through']}: {comp['top_label']} "
                   f"{', '.join(comp['top3'])}; under {comp['threshold']:.0%}: "
                   f"{', '.join(comp['below']) or '—'}")
     late = sum(r["late"] for r in result.compliance)
@@ -248,13 +273,14 @@ def validate(
     """Check a workbook against every rule; exit 1 when it has errors."""
     from xlsales.validate import validate_file
 
-    with _failing(as_json, at=file):
+    with _failing(as_json, at=file, settings_note=False):
         result = validate_file(file, table=table, today=_parse_date(on))
         if annotate_ or out:
             from xlsales.io.annotate import annotate
 
             lang = next(iter(result.tables.values())).lang if result.tables else "zh"
-            written = annotate(file, result.findings, lang=lang, out=out)
+            written = annotate(file, result.findings, lang=lang, out=out,
+                               settings=result.settings)
         else:
             written = None
     if as_json:
@@ -360,6 +386,8 @@ def rollup(
     _print_weeks(result.weeks, result.rows)
     for f in [f for f in result.findings if f.severity == "error"][:10]:
         console.print(f"  [red]{f.sheet}!{f.cell}[/red] {f.rule}: {f.message}")
+    for text in result.implausible[:10]:
+        console.print(f"  [yellow]{escape(text)}[/yellow]")
     console.print(f"{result.errors} data errors in the dailies (rows kept, errors counted); "
                   f"{result.dropped} duplicate rows dropped (latest submission kept).")
     sheets = ", ".join(result.sheets) if len(result.sheets) <= 3 else \
@@ -388,13 +416,16 @@ def completion_cmd(
     table = Table("rank", by, "signed", "target", "completion",
                   title=f"Completion {result.first} – {result.through}")
     for r in result.rows:
-        flag = " [red]▼[/red]" if r.below_threshold else ""
+        flag = " [red]▼[/red]" if r.below_threshold else (
+            " [yellow]⚠[/yellow]" if r.implausible else "")
         table.add_row(str(r.rank or "—"), r.key, f"{r.actual:g}",
                       "no target" if r.target is None else f"{r.target:.1f}",
                       _pct(r.rate) + flag)
     console.print(table)
-    console.print(f"TOP3: {', '.join(r.key for r in result.top3) or '—'}; under "
+    console.print(f"{result.top_label}: {', '.join(r.key for r in result.top) or '—'}; under "
                   f"{result.threshold:.0%}: {', '.join(r.key for r in result.below) or '—'}")
+    for text in result.warnings():
+        console.print(f"[yellow]{escape(text)}[/yellow]")
 
 
 @app.command()
@@ -566,8 +597,26 @@ def forecast_cmd(
                       f"{r.pipeline:.1f}", _pct(r.coverage),
                       "—" if r.shortage is None else f"{r.shortage:.1f}")
     console.print(table)
+    _print_left_out(result.left_out, _message_lang(workspace, None))
     if written:
         console.print(f"Wrote {written}")
+
+
+def _print_left_out(left_out: dict[str, list[Any]], lang: Lang) -> None:
+    """The open deals no forecast counts, by why, with a few of their ids."""
+    from xlsales.pipeline import LEFT_OUT
+
+    for why, deals in left_out.items():
+        amount = sum(d.amount for d in deals)
+        ids = [d.opp_id for d in deals[:5]]
+        more = " …" if len(deals) > len(ids) else ""
+        if lang == "zh":
+            text = (f"有 {len(deals)} 个商机未计入预测({LEFT_OUT[why](lang)}),金额合计 "
+                    f"{amount:,.1f}:{'、'.join(ids)}{more}")
+        else:
+            text = (f"{len(deals)} deals left out of the forecast ({LEFT_OUT[why](lang)}), "
+                    f"{amount:,.1f} in all: {', '.join(ids)}{more}")
+        err_console.print(f"[yellow]{escape(text)}[/yellow]")
 
 
 @app.command("funnel")
@@ -633,6 +682,8 @@ def review(
     console.print(table)
     if result.review.falling:
         console.print(f"[red]Fell three months in a row:[/red] {', '.join(result.review.falling)}")
+    for text in result.review.warnings:
+        console.print(f"[yellow]{escape(text)}[/yellow]")
     console.print(f"Wrote {result.written} (kept the manager's notes on {result.kept} rows)")
 
 
@@ -659,6 +710,26 @@ def agenda(
         console.print(f"  {d['metric']}: {d['value']}  [dim]{d['note']}[/dim]")
     console.print(f"Carried over: {len(result.carried)} open action items")
     console.print(f"Wrote {result.written}")
+
+
+@settings_app.command("sync")
+def settings_sync(
+    workspace: Annotated[Path, typer.Option("--workspace", "-w",
+                                            help="Team workspace folder.")] = Path("."),
+    as_json: JsonOpt = False,
+) -> None:
+    """Copy the roster and lists of settings.xlsx into every workbook's dropdowns."""
+    from xlsales.jobs.lists import run_sync
+
+    with _failing(as_json, at=workspace):
+        written = run_sync(workspace)
+    if as_json:
+        _emit({"ok": True, "written": [str(p) for p in written]})
+        return
+    if not written:
+        console.print("The dropdowns of every workbook already match settings.xlsx.")
+    for p in written:
+        console.print(f"Updated the dropdowns of {p}")
 
 
 @app.command()

@@ -6,6 +6,7 @@ import bisect
 
 import pandas as pd
 
+from xlsales.calendar import canonical_quarters
 from xlsales.context import Context
 from xlsales.findings import Finding, Rule
 from xlsales.normalize import name_key
@@ -31,7 +32,8 @@ def check(ctx: Context, only: set[str]) -> list[Finding]:
     targets = ctx.tables.get("targets")
     if targets is not None:
         t = targets.df
-        have = set(zip(t["owner"].tolist(), t["quarter"].tolist(), strict=True))
+        quarters = canonical_quarters(t["quarter"])  # 2026q4 is 2026Q4
+        have = set(zip(t["owner"].tolist(), quarters.tolist(), strict=True))
         rows = df[df["rep"].notna() & df["date"].notna()]
         pairs = pd.DataFrame({"rep": rows["rep"], "q": rows["date"].dt.year * 10
                               + (rows["date"].dt.month - 1) // 3 + 1}, index=rows.index)

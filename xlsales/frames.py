@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -26,18 +26,21 @@ import pandas as pd
 
 from xlsales import normalize as N
 from xlsales.cells import col_letters, range_bounds
+from xlsales.errors import TableNotFoundError
 from xlsales.findings import Finding, Rule
-from xlsales.i18n import Lang
-from xlsales.tables.base import Column, Kind, TableSpec, header_key
+from xlsales.i18n import Label, Lang
+from xlsales.tables.base import Column, Kind, TableSpec, header_key, unit_conversion
 
 if TYPE_CHECKING:
-    from xlsales.settings import Settings
+    from xlsales.settings import Lookups, Settings
 
 TOTAL_LABELS = {"合计", "总计", "小计", "total", "totals", "sum"}
 DATE_KINDS = (Kind.DATE, Kind.DATETIME)
 NUMBER_KINDS = (Kind.INT, Kind.AMOUNT, Kind.NUMBER, Kind.PERCENT)
 DATETIME = "datetime64[ms]"
 FIRST_DAY = pd.Timestamp("1900-01-01")
+LAST_DAY = pd.Timestamp("9999-12-31 23:59:59")  # Excel's last day
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 
 R_TYPE = Rule(id="cell.type", severity="error", zh="{column}:{detail}",
               en="{column}: {detail}")
@@ -54,7 +57,11 @@ R_MERGED = Rule(id="cell.merged", severity="error",
 R_HUGE = Rule(id="sheet.huge_range", severity="warning",
               zh="工作表的已用区域声明为整张表({range}),已按实际数据读取",
               en="the sheet claims the whole grid ({range}) as used; read its real data only")
-RULES = (R_TYPE, R_ERROR, R_UNCACHED, R_MERGED, R_HUGE)
+R_RESPELLED = Rule(id="cell.name_spacing", severity="warning",
+                   zh="{column}:'{value}' 按名单读作 {name}(名字里的空格已忽略)",
+                   en="{column}: '{value}' read as {name} from the list (spaces in the name "
+                      "ignored)")
+RULES = (R_TYPE, R_ERROR, R_UNCACHED, R_MERGED, R_HUGE, R_RESPELLED)
 
 
 @dataclass
@@ -311,12 +318,17 @@ def _blank(s: pd.Series) -> pd.Series:
 
 
 def detect_lang(spec: TableSpec, headers: dict[str, str], lang: Lang | None) -> Lang:
-    """The table's language: zh when at least half its headers are the Chinese ones."""
+    """The table's language: zh when at least half its headers are the Chinese ones, or
+    Chinese aliases (``业务员``, ``明日计划``)."""
     if lang:
         return lang
-    zh_hits = sum(header_key(t) == header_key(spec.column(k).label.zh)
+    zh_hits = sum(header_key(t) == header_key(spec.column(k).label.zh) or _is_cjk(t)
                   for k, t in headers.items())
     return "zh" if zh_hits * 2 >= len(headers) else "en"
+
+
+def _is_cjk(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
 
 
 def build_table(raw: RawTable, spec: TableSpec, settings: Settings, *,
@@ -371,6 +383,8 @@ def build_table(raw: RawTable, spec: TableSpec, settings: Settings, *,
         errors = {p + offset: v for p, v in rc.errors.items() if p in kept}
         uncached = {p + offset for p in rc.uncached if p in kept}
         header = raw.headers[col.key]
+        conversion = unit_conversion(header, col)  # 成交金额(元) over a 万元 column
+        unit = conversion[0] if conversion else None
         bad_rows: set[int] = set()
         fixes: dict[int, Any] = {}
         for row in sorted({*refused, *errors, *uncached}):
@@ -386,7 +400,8 @@ def build_table(raw: RawTable, spec: TableSpec, settings: Settings, *,
                 value = refused[row]
                 table.raw_cells[(col.key, row)] = value
                 try:
-                    fixes[row] = N.convert(col.kind, value, year=year, date1904=raw.date1904)
+                    fixes[row] = N.convert(col.kind, value, year=year, date1904=raw.date1904,
+                                           unit=unit)
                     continue
                 except ValueError as exc:
                     detail = exc.text(lang_) if isinstance(exc, N.NormalizeError) else str(exc)
@@ -396,7 +411,15 @@ def build_table(raw: RawTable, spec: TableSpec, settings: Settings, *,
             fixes[row] = None
         if fixes:
             canon = _patch(canon, fixes, col.kind)
+        if conversion:  # read in the header's unit, kept in the column's
+            canon = canon * conversion[1] / conversion[2]
+        if col.canonical is not None:
+            canon = col.canonical(canon)
         if col.choices:
+            for row, (value, name) in _respelled(lookups, col.choices, canon).items():
+                findings.append((row, rc.col, _read_finding(
+                    table, R_RESPELLED, row, f"{col_letters(rc.col)}{row}", header, value,
+                    name=name)))
             canon = lookups.canonical_series(col.choices, canon)
         data[col.key] = canon
         if bad_rows:
@@ -407,6 +430,20 @@ def build_table(raw: RawTable, spec: TableSpec, settings: Settings, *,
     findings.sort(key=lambda x: (x[0], x[1]))
     table.findings = [f for _, _, f in findings] + _merged_findings(table, raw, positions)
     return table
+
+
+def _respelled(lookups: Lookups, choices: str, values: pd.Series) -> dict[int, tuple[str, str]]:
+    """Rows (Excel row → (value, list value)) whose value matches a list value only once
+    spaces are ignored; each distinct value looked at once."""
+    if values.dtype == object or pd.api.types.is_string_dtype(values):
+        codes, uniques = values.factorize()
+        found = {i: name for i, v in enumerate(uniques)
+                 if isinstance(v, str) and (name := lookups.respelling(choices, v))}
+        if found:
+            hit = np.isin(codes, list(found))
+            return {int(r): (str(v), found[c]) for r, v, c in
+                    zip(values.index[hit], values[hit], codes[hit], strict=True)}
+    return {}
 
 
 def _read_finding(table: Table, rule: Rule, row: int, cell: str, header: str, value: Any,
@@ -430,6 +467,11 @@ def _normalise(values: pd.Series, kind: Kind) -> tuple[pd.Series, dict[int, Any]
         if early.any():  # a time of day without a date
             odd = {int(r): v.to_pydatetime().time() for r, v in s[early].items()}
             s = s.mask(early)
+        late = s > LAST_DAY
+        if late.any():  # past Excel's calendar (a huge serial): no date, a finding
+            serial = (s[late] - EXCEL_EPOCH) / pd.Timedelta(days=1)
+            odd.update({int(r): float(v) for r, v in serial.items()})
+            s = s.mask(late)
         return (s.dt.floor("D") if kind is Kind.DATE else s), odd
     if kind in NUMBER_KINDS:
         s = values.astype("float64")
@@ -576,3 +618,89 @@ def locate(sheets: dict[str, list[list[Any]]], spec: TableSpec, *, sheet: str | 
             if required <= cols.keys() and (best is None or score > best[0]):
                 best = (score, name, r, cols)
     return None if best is None else (best[1], best[2], best[3])
+
+
+@dataclass(frozen=True)
+class NearMiss:
+    """The header row that came closest to a table without being one: where it is, which
+    table it resembles, which of its columns it named and which required ones it lacks."""
+
+    sheet: str
+    row: int  # 0-based
+    spec: TableSpec
+    cols: dict[str, int]
+    missing: tuple[str, ...]  # required input columns not found, in the table's order
+
+    @property
+    def cell(self) -> str:
+        """The first header cell of the row that named a column (``B3``)."""
+        return f"{col_letters(min(self.cols.values()))}{self.row + 1}"
+
+
+def nearest_header(sheets: dict[str, list[list[Any]]], specs: Iterable[TableSpec], *,
+                   scan_rows: int = HEADER_SCAN_ROWS) -> NearMiss | None:
+    """The row of the value grids that names the most headers of any of ``specs`` (ties:
+    the fewest required headers missing, then the first sheet and row); None when no row
+    names a single one. What a reader says when it finds no table at all."""
+    best: tuple[tuple[int, int], NearMiss] | None = None
+    for spec in specs:
+        lookup = _lookup(spec.columns)
+        required = [c.key for c in spec.columns if c.required and c.is_input]
+        for name, data in sheets.items():
+            for r, row in enumerate(data[:scan_rows]):
+                cols = match_header(list(row), lookup)
+                if not cols:
+                    continue
+                missing = tuple(k for k in required if k not in cols)
+                score = (len(cols), -len(missing))
+                if best is None or score > best[0]:
+                    best = (score, NearMiss(name, r, spec, cols, missing))
+    return None if best is None else best[1]
+
+
+def no_table_found(heads: dict[str, list[list[Any]]], specs: Sequence[TableSpec], *,
+                   file: str) -> TableNotFoundError:
+    """The error of a workbook holding none of ``specs``: the sheet and header row that came
+    closest (which table it resembles, the headers it lacks) and the headers expected; or,
+    when no row names a single known header, the sheets looked at and what each table
+    needs."""
+    single = specs[0] if len(specs) == 1 else None
+    lead = (Label(f"没有找到「{single.title('zh')}」表", f"no {single.title('en')} table found")
+            if single else Label("没有找到 xlsales 的表", "no xlsales table found"))
+    near = nearest_header(heads, specs)
+    if near is None:
+        names = list(heads)
+        looked = (Label("工作簿里没有可查看的工作表", "the workbook has no sheet to look at")
+                  if not names else Label(
+                      f"查看了工作表{'、'.join(f'「{n}」' for n in names)}的前 "
+                      f"{HEADER_SCAN_ROWS} 行，没有一行含有已知的表头",
+                      f"looked at the first {HEADER_SCAN_ROWS} rows of sheet "
+                      f"{', '.join(repr(n) for n in names)}: no row holds a known header"))
+        needs = Label("；".join(f"{s.title('zh')}（{'、'.join(_required(s, 'zh'))}）"
+                               for s in specs),
+                      "; ".join(f"{s.title('en')} ({', '.join(_required(s, 'en'))})"
+                                for s in specs))
+        return TableNotFoundError(Label(
+            f"{lead.zh}：{looked.zh}。需要的表头（必需）：{needs.zh}",
+            f"{lead.en}: {looked.en}. Headers expected (required): {needs.en}"),
+            file=file, sheet=names[0] if len(names) == 1 else None)
+    spec, row = near.spec, heads[near.sheet][near.row]
+    seen = [str(row[i]).strip() for _, i in sorted(near.cols.items(), key=lambda kv: kv[1])]
+    missing = {lang: [spec.column(k).header(lang) for k in near.missing]
+               for lang in ("zh", "en")}
+    expected = {lang: [c.header(lang) for c in spec.input_columns] for lang in ("zh", "en")}
+    return TableNotFoundError(Label(
+        f"{lead.zh}：最接近的表头行是工作表「{near.sheet}」第 {near.row + 1} 行，像"
+        f"「{spec.title('zh')}」（认出 {'、'.join(seen)}），但缺少表头 "
+        f"{'、'.join(missing['zh']) or '—'}。这张表的表头：{'、'.join(expected['zh'])}"
+        f"（必需：{'、'.join(_required(spec, 'zh'))}）",
+        f"{lead.en}: the closest header row is row {near.row + 1} of sheet "
+        f"'{near.sheet}', like the {spec.title('en')} table (recognised "
+        f"{', '.join(seen)}) but missing the headers {', '.join(missing['en']) or '-'}. "
+        f"That table's headers: {', '.join(expected['en'])} (required: "
+        f"{', '.join(_required(spec, 'en'))})"),
+        file=file, sheet=near.sheet, cell=near.cell)
+
+
+def _required(spec: TableSpec, lang: Lang) -> list[str]:
+    return [c.header(lang) for c in spec.input_columns if c.required]

@@ -155,8 +155,9 @@ def to_int(value: Any) -> int | None:
 
 
 def convert(kind: Kind, value: Any, *, year: int | None = None,
-            date1904: bool = False) -> Any:
-    """A raw cell value normalised for a column of ``kind``; raises ValueError."""
+            date1904: bool = False, unit: str | None = None) -> Any:
+    """A raw cell value normalised for a column of ``kind``; raises ValueError. ``unit``
+    is the money unit a number without one is in (the column's, 万元, by default)."""
     from xlsales.tables.base import Kind
 
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -168,7 +169,7 @@ def convert(kind: Kind, value: Any, *, year: int | None = None,
     if kind is Kind.INT:
         return to_int(value)
     if kind in (Kind.AMOUNT, Kind.NUMBER, Kind.PERCENT):
-        return to_number(value)
+        return to_number(value, unit=unit)
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     if kind is Kind.LONG_TEXT:

@@ -17,7 +17,9 @@ from typing import Any, Literal
 import pandas as pd
 
 from xlsales.calendar import WorkCalendar, month_range, quarter_months
-from xlsales.figures import completion_rate
+from xlsales.figures import UNASSIGNED, completion_rate
+from xlsales.i18n import Label, Lang
+from xlsales.ranking import is_implausible, month_span, rank
 from xlsales.settings import Settings
 
 GroupBy = Literal["rep", "region", "product", "team"]
@@ -122,11 +124,17 @@ class CompletionRow:
     rank: int | None = None
     below_threshold: bool = False
     reps: list[str] = field(default_factory=list)
+    basis: float | None = None  # the target of the period's whole months (ranking.month_span)
+    implausible: bool = False
+    top: bool = False
+    mark: str = ""
+    quota_basis: str = "owners"  # "team": the team's own total (see :class:`Quota`)
 
     def as_dict(self) -> dict[str, Any]:
         return {"key": self.key, "actual": self.actual, "target": self.target,
                 "rate": self.rate, "rank": self.rank, "below_threshold": self.below_threshold,
-                "reps": self.reps}
+                "implausible": self.implausible, "mark": self.mark, "reps": self.reps,
+                "quota_basis": self.quota_basis}
 
 
 @dataclass
@@ -139,30 +147,50 @@ class Completion:
     by: GroupBy
     rows: list[CompletionRow]
     threshold: float
+    ceiling: float = 3.0
+    top_label: str = ""  # TOP3, TOP2 when only two groups are ranked (xlsales.ranking)
+    lang: Lang = "zh"
 
     @property
-    def top3(self) -> list[CompletionRow]:
-        return [r for r in self.rows if r.rank is not None and r.rank <= 3]
+    def top(self) -> list[CompletionRow]:
+        """The TOP list of :mod:`xlsales.ranking`, best first."""
+        return [r for r in self.rows if r.top]
 
     @property
     def below(self) -> list[CompletionRow]:
         return [r for r in self.rows if r.below_threshold]
 
+    @property
+    def implausible(self) -> list[CompletionRow]:
+        return [r for r in self.rows if r.implausible]
+
+    def warnings(self, lang: Lang | None = None) -> list[str]:
+        """One warning per group whose completion is implausible."""
+        from xlsales.ranking import implausible_message
+
+        return [implausible_message(r.key, r.rate, r.actual, r.basis, self.ceiling,
+                                    lang or self.lang, ranked=self.by != "team")
+                for r in self.implausible]
+
     def as_dict(self) -> dict[str, Any]:
         return {"first": self.first.isoformat(), "last": self.last.isoformat(),
                 "through": self.through.isoformat(), "by": self.by,
-                "threshold": self.threshold, "rows": [r.as_dict() for r in self.rows],
-                "top3": [r.key for r in self.top3], "below": [r.key for r in self.below]}
+                "threshold": self.threshold, "ceiling": self.ceiling,
+                "rows": [r.as_dict() for r in self.rows], "top_label": self.top_label,
+                "top3": [r.key for r in self.top], "below": [r.key for r in self.below],
+                "implausible": [r.key for r in self.implausible],
+                "warnings": self.warnings()}
 
 
 def group_of(settings: Settings, rep: str, by: GroupBy) -> str:
     """The group a rep belongs to for ``by``."""
     if by == "rep":
         return rep
+    if by == "team":
+        return settings.general.team_name
     entry = settings.rep(rep)
-    if by == "team" or entry is None:
-        return settings.general.team_name if by == "team" else "?"
-    return entry.region if by == "region" else entry.product_line
+    group = "" if entry is None else entry.region if by == "region" else entry.product_line
+    return group or UNASSIGNED(settings.general.language)
 
 
 def group_labels(reps: pd.Series, settings: Settings, by: GroupBy) -> pd.Series:
@@ -200,21 +228,24 @@ def completion(daily: Iterable[dict[str, Any]] | pd.DataFrame, targets: Targets,
     for key in actual.index:
         groups.setdefault(key, [])
     rows = []
+    span = month_span(first, last)
+    ceiling = settings.general.completion_ceiling
     for key, members in groups.items():
-        target = owners_target(targets, members, first, through, cal)
-        if by == "team":
-            target = _team_target(targets, members, first, through, cal) or target
+        quota = group_quota(targets, settings, members, first, through, cal, team=by == "team")
+        basis = group_quota(targets, settings, members, *span, cal, team=by == "team").value
+        target = quota.value
         done = float(actual.get(key, 0.0))
         rows.append(CompletionRow(key, round(done, 6), target, completion_rate(done, target),
-                                  reps=list(members)))
-    ranked = sorted((r for r in rows if r.rate is not None), key=lambda r: (-r.rate, r.key))
-    for i, r in enumerate(ranked, start=1):
-        r.rank = i
+                                  reps=list(members), basis=basis,
+                                  implausible=is_implausible(done, basis, ceiling),
+                                  quota_basis=quota.basis))
     threshold = settings.general.completion_threshold
+    ranking = rank(((r.key, r.rate, r.implausible) for r in rows), threshold)
     for r in rows:
-        r.below_threshold = r.rate is not None and r.rate < threshold
+        st = ranking.of(r.key)
+        r.rank, r.top, r.below_threshold, r.mark = st.rank, st.top, st.below, st.mark
     rows.sort(key=lambda r: (r.rank is None, r.rank or 0, r.key))
-    return Completion(first, last, through, by, rows, threshold)
+    return Completion(first, last, through, by, rows, threshold, ceiling, ranking.label)
 
 
 def owners_target(targets: Targets, owners: Iterable[str], first: dt.date, last: dt.date,
@@ -226,13 +257,47 @@ def owners_target(targets: Targets, owners: Iterable[str], first: dt.date, last:
     return sum(found) if found else None
 
 
+QUOTA_BASIS = {"team": Label("团队目标", "team target"),
+               "owners": Label("个人目标合计", "sum of the reps' targets")}
+
+
+@dataclass(frozen=True)
+class Quota:
+    """A group's target over a period, and what it is: the team's own total ("team",
+    pro-rated like the owners' split) or the owners' pro-rated targets added up
+    ("owners"). The one definition every output takes its targets from."""
+
+    value: float | None
+    basis: str
+
+    def label(self, lang: Lang) -> str:
+        return QUOTA_BASIS[self.basis](lang)
+
+
+def team_quota(targets: Targets, settings: Settings, first: dt.date, last: dt.date,
+               cal: WorkCalendar) -> Quota:
+    """The whole team's quota of a period: its own total where one is set, else the
+    owners' sum."""
+    members = settings.reps() or sorted(targets.owners())
+    own = _team_target(targets, members, first, last, cal)
+    if own is not None:
+        return Quota(own, "team")
+    return Quota(owners_target(targets, members, first, last, cal), "owners")
+
+
+def group_quota(targets: Targets, settings: Settings, members: Iterable[str], first: dt.date,
+                last: dt.date, cal: WorkCalendar, *, team: bool = False) -> Quota:
+    """The quota of a group (``team``: the whole team, see :func:`team_quota`; any other
+    group: its owners' pro-rated targets added up)."""
+    if team:
+        return team_quota(targets, settings, first, last, cal)
+    return Quota(owners_target(targets, members, first, last, cal), "owners")
+
+
 def team_target(targets: Targets, settings: Settings, first: dt.date, last: dt.date,
                 cal: WorkCalendar) -> float | None:
-    """The team's quota of a period: its own total pro-rated where one is set, else the
-    owners' sum (what ``completion --by team`` shows)."""
-    members = settings.reps() or sorted(targets.owners())
-    return _team_target(targets, members, first, last, cal) or owners_target(
-        targets, members, first, last, cal)
+    """The value of :func:`team_quota`."""
+    return team_quota(targets, settings, first, last, cal).value
 
 
 def _team_target(targets: Targets, members: list[str], first: dt.date, last: dt.date,

@@ -28,14 +28,16 @@ import pandas as pd
 from xlsales.calendar import WorkCalendar
 from xlsales.figures import average_deal, completion_rate
 from xlsales.frames import frame
+from xlsales.i18n import Label
 from xlsales.normalize import company_key
 from xlsales.performance import (
     GroupBy,
     Targets,
     group_labels,
     group_of,
+    group_quota,
     in_period,
-    owners_target,
+    team_quota,
 )
 from xlsales.settings import Settings, Stage
 
@@ -162,6 +164,7 @@ class ForecastRow:
     commit: float = 0.0
     best_case: float = 0.0
     pipeline: float = 0.0
+    quota_basis: str = "owners"  # "team": the team's own total (performance.Quota)
 
     @property
     def expected(self) -> float:
@@ -180,24 +183,45 @@ class ForecastRow:
                 "weighted": self.weighted, "pipeline_amount": self.pipeline_amount,
                 "commit": self.commit, "best_case": self.best_case, "pipeline": self.pipeline,
                 "expected": self.expected, "coverage": self.coverage,
-                "shortage": self.shortage}
+                "shortage": self.shortage, "quota_basis": self.quota_basis}
 
 
 @dataclass
 class Forecast:
-    """The weighted forecast of a period."""
+    """The weighted forecast of a period; the open deals it cannot place (no expected
+    close date, a stage the settings do not know) are named beside it, never dropped."""
 
     first: dt.date
     last: dt.date
     by: GroupBy
     lines: list[ForecastLine]
     rows: list[ForecastRow]
+    left_out: dict[str, list[LeftOut]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {"first": self.first.isoformat(), "last": self.last.isoformat(), "by": self.by,
                 "rows": [r.as_dict() for r in self.rows],
                 "lines": [{**ln.__dict__, "expected_close": ln.expected_close.isoformat(),
-                           "weighted": ln.weighted} for ln in self.lines]}
+                           "weighted": ln.weighted} for ln in self.lines],
+                "left_out": {why: {"count": len(deals),
+                                   "amount": round(sum(d.amount for d in deals), 6),
+                                   "deals": [d.__dict__ for d in deals]}
+                             for why, deals in self.left_out.items()}}
+
+
+@dataclass
+class LeftOut:
+    """An opportunity no period's forecast can count, and where it is."""
+
+    opp_id: str
+    customer: str
+    owner: str
+    stage: str
+    amount: float
+
+
+LEFT_OUT = {"no_close_date": Label("没有预计成交日期", "no expected close date"),
+            "unknown_stage": Label("阶段不在设置中", "a stage not in the settings")}
 
 
 def forecast(opportunities: Iterable[dict[str, Any]] | pd.DataFrame, targets: Targets,
@@ -210,7 +234,7 @@ def forecast(opportunities: Iterable[dict[str, Any]] | pd.DataFrame, targets: Ta
     opps = frame(opportunities, T.get("opportunities"))
     kinds, stages = stage_kinds(opps["stage"], settings)
     owner = opps["owner"].astype(object).where(opps["owner"].notna(), "").astype(str)
-    counted = kinds.notna() & (owner != "")
+    counted = kinds.notna()  # a deal without an owner counts under "unassigned"
     amount = opps["amount"].fillna(0.0)
     won_rows = counted & (kinds == "won") & in_period(opps["closed_on"], first, last)
     won = amount[won_rows].groupby(group_labels(owner[won_rows], settings, by),
@@ -230,18 +254,28 @@ def forecast(opportunities: Iterable[dict[str, Any]] | pd.DataFrame, targets: Ta
     by_group: dict[str, list[ForecastLine]] = defaultdict(list)
     for ln in lines:
         by_group[group_of(settings, ln.owner, by)].append(ln)
+    for key in [*by_group, *won.index]:  # owners not on the roster: "unassigned", kept
+        groups.setdefault(key, [])
     rows = []
     for key, members in groups.items():
         mine = by_group.get(key, [])
-        row = ForecastRow(key, owners_target(targets, members, first, last, cal),
-                          round(float(won.get(key, 0.0)), 6),
-                          sum(ln.weighted for ln in mine), sum(ln.amount for ln in mine))
+        quota = group_quota(targets, settings, members, first, last, cal, team=by == "team")
+        row = ForecastRow(key, quota.value, round(float(won.get(key, 0.0)), 6),
+                          sum(ln.weighted for ln in mine), sum(ln.amount for ln in mine),
+                          quota_basis=quota.basis)
         for ln in mine:
             setattr(row, ln.category, getattr(row, ln.category) + ln.weighted)
         rows.append(row)
     rows.sort(key=lambda r: (-(r.coverage or 0), r.key))
+    left_out = {why: [LeftOut(str(_text(opps.at[r, "opp_id"])),
+                              str(_text(opps.at[r, "customer"])), owner[r],
+                              str(_text(opps.at[r, "stage"])), float(amount[r]))
+                      for r in opps.index[mask]]
+                for why, mask in (("no_close_date", counted & (kinds == "open")
+                                   & opps["expected_close"].isna()),
+                                  ("unknown_stage", kinds.isna() & opps["stage"].notna()))}
     return Forecast(first, last, by, sorted(lines, key=lambda ln: (ln.expected_close, ln.opp_id)),
-                    rows)
+                    rows, {why: deals for why, deals in left_out.items() if deals})
 
 
 # -- funnel -----------------------------------------------------------------------------
@@ -283,10 +317,12 @@ class Funnel:
     won_count: int = 0
     won_amount: float = 0.0
     notes: list[str] = field(default_factory=list)
+    quota_basis: str = "owners"  # "team": the team's own total (performance.Quota)
 
     def as_dict(self) -> dict[str, Any]:
         return {"first": self.first.isoformat(), "last": self.last.isoformat(),
                 "stages": [s.as_dict() for s in self.stages], "quota": self.quota,
+                "quota_basis": self.quota_basis,
                 "average_deal": self.average_deal, "deals_needed": self.deals_needed,
                 "won_count": self.won_count, "won_amount": self.won_amount}
 
@@ -332,7 +368,8 @@ def funnel(opportunities: Iterable[dict[str, Any]] | pd.DataFrame,
         fs.advanced = int((mine["best"] > fs.stage.order).sum())
     won = (kinds == "won") & in_period(opps["closed_on"], first, last)
     won_amount = float(amount[won].sum())
-    quota = owners_target(targets, settings.reps(), first, last, cal)
+    team = team_quota(targets, settings, first, last, cal)
+    quota = team.value
     all_won = amount[kinds == "won"]
     avg = average_deal(float(all_won.sum()), len(all_won))
     deals = None if quota is None or not avg else quota / avg
@@ -343,4 +380,5 @@ def funnel(opportunities: Iterable[dict[str, Any]] | pd.DataFrame,
             # without any rate (no actual, no ideal) the stage and those above are unknown
             needed = needed / rate if needed is not None and rate else None
             fs.needed = needed
-    return Funnel(first, last, stages, quota, avg, deals, int(won.sum()), won_amount)
+    return Funnel(first, last, stages, quota, avg, deals, int(won.sum()), won_amount,
+                  quota_basis=team.basis)

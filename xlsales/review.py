@@ -48,6 +48,7 @@ from xlsales.performance import (
     team_target,
 )
 from xlsales.pipeline import forecast
+from xlsales.ranking import implausible_message, is_implausible, month_span, rank
 from xlsales.settings import Settings
 
 INTENT_FROM = "需求分析"
@@ -357,6 +358,7 @@ class Review:
     trend: dict[str, list[float | None]]
     falling: list[str]
     cases: list[dict[str, Any]]
+    warnings: list[str] = field(default_factory=list)  # implausible completion (ranking)
 
     def as_dict(self) -> dict[str, Any]:
         return {"period": self.label, "first": self.first.isoformat(),
@@ -366,7 +368,8 @@ class Review:
                              "completion": m.completion, "hint": m.hint}
                             for m in self.metrics],
                 "horizontal": self.horizontal, "trend_months": self.trend_months,
-                "trend": self.trend, "falling": self.falling, "cases": self.cases}
+                "trend": self.trend, "falling": self.falling, "cases": self.cases,
+                "warnings": self.warnings}
 
 
 def build_review(data: ReviewData, first: dt.date, last: dt.date, label: str, *,
@@ -396,13 +399,23 @@ def build_review(data: ReviewData, first: dt.date, last: dt.date, label: str, *,
     trend = {k: [f.values.get(k) for f in trend_figs] for k in TREND_KEYS}
     falling = [k for k, v in trend.items() if fell_three_in_a_row(v)]
     hints = _hints(data, now, first, last, falling, lang, today or last)
+    horizontal = _horizontal(data, first, last, today, cal, lang)
+    warnings = [implausible_message(h["name"], h["completion"], h["sales"], h["basis"],
+                                    s.general.completion_ceiling, lang)
+                for h in horizontal if h["level_code"] == "rep" and h["implausible"]]
+    basis = _quota(data, s.reps(), *month_span(first, last), cal)
+    if is_implausible(now.values["sales"], basis, s.general.completion_ceiling):
+        team = implausible_message(s.general.team_name, now.values["completion"],
+                                   now.values["sales"] or 0.0, basis,
+                                   s.general.completion_ceiling, lang, ranked=False)
+        warnings.insert(0, team)
+        hints["completion"] = team
     metrics = []
     for key, (dim, met, kind) in LABELS.items():
         metrics.append(Metric(key, dim(lang), met(lang), now.targets.get(key),
                               now.values.get(key), kind, hints.get(key)))
-    horizontal = _horizontal(data, first, last, today, cal, lang)
     return Review(label, first, last, metrics, horizontal, trend_months, trend, falling,
-                  _cases(data, first, last, lang))
+                  _cases(data, first, last, lang), warnings)
 
 
 def _hints(data: ReviewData, now: PeriodFigures, first: dt.date, last: dt.date,
@@ -446,6 +459,7 @@ def _hints(data: ReviewData, now: PeriodFigures, first: dt.date, last: dt.date,
 def _horizontal(data: ReviewData, first: dt.date, last: dt.date, today: dt.date | None,
                 cal: WorkCalendar, lang: Lang) -> list[dict[str, Any]]:
     s = data.settings
+    span = month_span(first, last)
     rows = []
     for level in ("rep", "region", "product"):
         groups: dict[str, list[str]] = defaultdict(list)
@@ -455,22 +469,21 @@ def _horizontal(data: ReviewData, first: dt.date, last: dt.date, today: dt.date 
         for key, reps in groups.items():
             f = figures(data, first, last, reps=reps, today=today, cal=cal)
             quota = owners_target(data.targets, reps, first, last, cal)
-            block.append({"level_code": level, "name": key, "quota": quota,
+            basis = owners_target(data.targets, reps, *span, cal)
+            block.append({"level_code": level, "name": key, "quota": quota, "basis": basis,
+                          "implausible": is_implausible(f.values["sales"], basis,
+                                                        s.general.completion_ceiling),
                           "sales": f.values["sales"], "completion": completion_rate(
                               f.values["sales"], quota),
                           "new_customers": f.values["new_customers"],
                           "visits": f.values["visits"], "proposals": f.values["proposals"],
                           "avg_deal": f.values["avg_deal"], "win_rate": f.values["win_rate"],
                           "conversion": f.values["conversion"]})
-        ranked = sorted((b for b in block if b["completion"] is not None),
-                        key=lambda b: (-b["completion"], b["name"]))
-        for i, b in enumerate(ranked, start=1):
-            b["rank"] = i
+        ranking = rank(((b["name"], b["completion"], b["implausible"]) for b in block),
+                       s.general.completion_threshold)
         for b in block:
-            b.setdefault("rank", None)
-            b["top3"] = b["rank"] is not None and b["rank"] <= 3
-            b["below"] = (b["completion"] is not None
-                          and b["completion"] < s.general.completion_threshold)
+            st = ranking.of(b["name"])
+            b.update(rank=st.rank, top=st.top, below=st.below, mark=st.mark)
         rows += sorted(block, key=lambda b: (b["rank"] is None, b["rank"] or 0, b["name"]))
     return rows
 

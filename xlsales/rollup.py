@@ -8,12 +8,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from xlsales.calendar import WorkCalendar, week_days, week_label
 from xlsales.discipline import daily_frame, dedupe, late_mask, owed_frame
-from xlsales.figures import completion_rate, effective_rate
-from xlsales.performance import Targets, month_shares, shared_target
+from xlsales.figures import UNASSIGNED, completion_rate, effective_rate
+from xlsales.i18n import Lang
+from xlsales.performance import Targets, month_shares, shared_target, team_quota
+from xlsales.ranking import IMPLAUSIBLE_MARK, implausible_message, month_span, rank_frame
 from xlsales.settings import Settings
 from xlsales.stagemoves import moves_frame
 
@@ -44,6 +47,9 @@ class WeekRow:
     problems: str = ""
     errors: int = 0
     missing_days: list[dt.date] = field(default_factory=list)
+    basis: float | None = None  # the target of the week's whole months (ranking.month_span)
+    mark: str = ""  # TOP3 / ▼ / ⚠ (xlsales.ranking)
+    quota_basis: str = "owners"  # the team row: "team", its own total (performance.Quota)
 
     @property
     def effective_rate(self) -> float | None:
@@ -185,6 +191,7 @@ def week_rows(frame: pd.DataFrame) -> list[WeekRow]:
     for values in zip(*(frame[f].tolist() for f in FIELDS), strict=True):
         row = WeekRow(*values)
         row.target = None if row.target is None or row.target != row.target else row.target
+        row.basis = None if row.basis is None or row.basis != row.basis else row.basis
         out.append(row)
     return out
 
@@ -228,28 +235,33 @@ def weekly_frame(daily: Iterable[dict[str, Any]] | pd.DataFrame, targets: Target
     errors = _errors_by_week(errors_by_row)
     lookups = settings.lookups()
     entry = [lookups.reps.get(r) for r in reps["rep"].tolist()]
+    unassigned = UNASSIGNED(settings.general.language)
     week_end = {w: cal.week_end(w) for w in weeks}
     reps = reps.assign(
         level="rep", name=reps["rep"],
-        region=[e.region if e else "" for e in entry],
-        product_line=[e.product_line if e else "" for e in entry],
+        region=[(e.region if e else "") or unassigned for e in entry],
+        product_line=[(e.product_line if e else "") or unassigned for e in entry],
         week_end=reps["week"].map(week_end), missing=reps["expected"] - reps["reported"],
         progress=reps["progress"].fillna("").astype(object),
         problems=reps["problems"].fillna("").astype(object),
         errors=[errors.get(k, 0) for k in pairs],
         missing_days=reps["missing_days"].map(lambda v: v if isinstance(v, list) else []),
         target=_targets(reps, targets, weeks, cal),
+        basis=_targets(reps, targets, weeks, cal, whole_months=True),
         amount_signed=reps["amount_signed"].round(6))
+    reps["mark"] = _marks(reps, settings)
     position = {rep: i for i, rep in enumerate(settings.reps())}
     reps["_week"] = reps["week"].map({w: i for i, w in enumerate(weeks)})
     reps["_pos"] = reps["rep"].map(position).fillna(len(position))
     reps = reps.sort_values(["_week", "_pos", "rep"], kind="stable").reset_index(drop=True)
+    reps["quota_basis"] = "owners"
     totals = [reps.assign(_level=0, _order=range(len(reps)))]
     for level, by in (("region", "region"), ("team", None)):
         group = ["week", by] if by else ["week"]
         g = reps.groupby(group, sort=False)
         t = g[list(NUMBERS)].sum()
         t["target"] = g["target"].sum(min_count=1)
+        t["basis"] = g["basis"].sum(min_count=1)
         t["_week"] = g["_week"].first()
         t = t.reset_index()
         t["level"] = level
@@ -260,6 +272,17 @@ def weekly_frame(daily: Iterable[dict[str, Any]] | pd.DataFrame, targets: Target
         t["progress"] = t["problems"] = ""
         t["missing_days"] = [[] for _ in range(len(t))]
         t["amount_signed"] = t["amount_signed"].round(6)
+        if not by:  # the team's quota, as every output defines it (performance.team_quota)
+            weeks_ = t["week"].tolist()
+            week_q = {w: team_quota(targets, settings, *week_days(w), cal) for w in weeks_}
+            month_q = {w: team_quota(targets, settings, *month_span(*week_days(w)), cal)
+                       for w in weeks_}
+            t["target"] = [week_q[w].value for w in weeks_]
+            t["basis"] = [month_q[w].value for w in weeks_]
+            t["quota_basis"] = [week_q[w].basis for w in weeks_]
+        else:
+            t["quota_basis"] = "owners"
+        t["mark"] = np.where(_implausible(t, settings), IMPLAUSIBLE_MARK, "")
         t["_level"] = 1 if by else 2
         t["_order"] = _appearance(reps, group) if by else 0
         totals.append(t)
@@ -285,9 +308,37 @@ def _errors_by_week(errors_by_row: dict[tuple[Any, Any], int] | None
     return errors
 
 
+def _implausible(rows: pd.DataFrame, settings: Settings) -> pd.Series:
+    """Rows whose amount signed is implausible against their ``basis``
+    (:func:`xlsales.ranking.is_implausible`, over whole columns)."""
+    basis = rows["basis"].astype("float64")
+    share = rows["amount_signed"].astype("float64") / basis.where(basis != 0)
+    return (share > settings.general.completion_ceiling).fillna(False)
+
+
+def _marks(reps: pd.DataFrame, settings: Settings) -> pd.Series:
+    """Each rep's mark of the week: the week's TOP list, under the threshold, implausible
+    (:func:`xlsales.ranking.rank_frame`, every week at once)."""
+    target = reps["target"].astype("float64")
+    rate = reps["amount_signed"].astype("float64") / target.where(target != 0)
+    frame = pd.DataFrame({"key": reps["rep"], "rate": rate, "week": reps["week"],
+                          "implausible": _implausible(reps, settings)})
+    return rank_frame(frame, settings.general.completion_threshold, group="week")["mark"]
+
+
+def implausible_warnings(rows: list[WeekRow], settings: Settings, lang: Lang) -> list[str]:
+    """A warning per rep and week whose completion is implausible."""
+    ceiling = settings.general.completion_ceiling
+    return [implausible_message(f"{r.name} {r.week}", r.completion, r.amount_signed, r.basis,
+                                ceiling, lang)
+            for r in rows if r.level == "rep" and r.mark == IMPLAUSIBLE_MARK]
+
+
 def _targets(reps: pd.DataFrame, targets: Targets, weeks: list[str],
-             cal: WorkCalendar) -> list[float | None]:
-    """Each rep's target for each week (its months' targets spread over working days)."""
-    shares = {w: month_shares(*week_days(w), cal) for w in weeks}
+             cal: WorkCalendar, *, whole_months: bool = False) -> list[float | None]:
+    """Each rep's target for each week (its months' targets spread over working days);
+    with ``whole_months`` the targets of the months the week touches, whole."""
+    shares = {w: month_shares(*(month_span(*week_days(w)) if whole_months else week_days(w)),
+                              cal) for w in weeks}
     return [shared_target(targets, rep, shares[week])
             for week, rep in zip(reps["week"].tolist(), reps["rep"].tolist(), strict=True)]

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_valid
 
 from xlsales.errors import InputError
 from xlsales.i18n import Label, Lang
-from xlsales.normalize import to_date
+from xlsales.normalize import name_key, to_date
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,7 +36,9 @@ class ListItem(BaseModel):
     @model_validator(mode="after")
     def _one_name(self) -> ListItem:
         if not (self.zh or self.en):
-            raise ValueError(f"list {self.list!r}: an item needs a Chinese or English name")
+            raise InputError(Label(f"列表 {self.list!r} 的项目需要中文或英文名称",
+                                   f"list {self.list!r}: an item needs a Chinese or English "
+                                   "name"))
         return self
 
     @property
@@ -140,8 +142,8 @@ class RosterEntry(BaseModel):
     """A rep on the team."""
 
     rep: str
-    region: str
-    product_line: str
+    region: str = ""  # blank: the rep counts under "unassigned"
+    product_line: str = ""
     manager: str | None = None
     start_date: dt.date | None = None
     end_date: dt.date | None = None
@@ -170,6 +172,7 @@ class General(BaseModel):
     report_deadline: dt.time = dt.time(18, 0)
     spotcheck_share: float = Field(default=0.3, gt=0, le=1)
     completion_threshold: float = Field(default=0.8, gt=0)
+    completion_ceiling: float = Field(default=3.0, gt=0)
     meeting_max_minutes: int = Field(default=90, gt=0)
     target_margin_low: float = 0.10
     target_margin_high: float = 0.15
@@ -307,6 +310,37 @@ class Settings(BaseModel):
         return cls(lists=lists)
 
     _lookups: Any = PrivateAttr(default=None)
+    _problems: list[Any] = PrivateAttr(default_factory=list)
+    _source: Any = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> Any:
+        """The settings workbook these settings were read from (None: built in code, or
+        changed since); only such settings may rewrite a workbook's dropdown lists."""
+        return self._source
+
+    @source.setter
+    def source(self, path: Any) -> None:
+        self._source = path
+
+    @property
+    def problems(self) -> list[Any]:
+        """What reading the settings workbook found wrong (findings naming their cells);
+        the settings hold the valid rest."""
+        return self._problems
+
+    @problems.setter
+    def problems(self, found: list[Any]) -> None:
+        self._problems = list(found)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal values are equal settings (where they were read from, and what reading
+        them found, are not part of them)."""
+        if not isinstance(other, Settings):
+            return NotImplemented
+        return all(getattr(self, f) == getattr(other, f) for f in type(self).model_fields)
+
+    __hash__ = None  # type: ignore[assignment]
 
     def lookups(self) -> Lookups:
         """Dictionaries over these settings, built once (rebuilt when a list is replaced)."""
@@ -388,26 +422,42 @@ class Lookups:
         return sorted((i for i in s.lists if i.list == name), key=lambda i: i.order)
 
     def _map(self, name: str) -> tuple[dict[str, str], dict[str, str], dict[str, ListItem]]:
+        """Exact values, and keys without spaces or case (``刘 洋`` and ``刘洋``, ``Line A``
+        and ``line a``), to the canonical value; items by value."""
         if name not in self._maps:
             exact: dict[str, str] = {}
-            folded: dict[str, str] = {}
+            loose: dict[str, str] = {}
             by_value: dict[str, ListItem] = {}
             for item in self.items(name):
                 for v in (item.zh, item.en):
                     exact.setdefault(v, item.canonical)
                     by_value.setdefault(v, item)
-                folded.setdefault(item.en.casefold(), item.canonical)
-            self._maps[name] = (exact, folded, by_value)
+                for v in (item.zh, item.en):
+                    loose.setdefault(name_key(v), item.canonical)
+            self._maps[name] = (exact, loose, by_value)
         return self._maps[name]
 
     def canonical(self, name: str, value: str) -> str | None:
-        """A value in either language as its canonical form; None when unknown."""
+        """A value in either language as its canonical form, matched exactly, else without
+        spaces (ASCII, full-width, zero-width) and case; None when unknown."""
         v = value.strip()
         if name == "stages":
             v = STAGE_ALIASES.get(v, v)
-        exact, folded, _ = self._map(name)
+        exact, loose, _ = self._map(name)
         found = exact.get(v)
-        return found if found is not None else folded.get(v.casefold())
+        return found if found is not None else loose.get(name_key(v))
+
+    def respelling(self, name: str, value: str) -> str | None:
+        """The list value ``value`` is read as when only spaces (or zero-width characters)
+        tell them apart (``刘 洋`` → ``刘洋``); None for an exact match (in any case) or no
+        match."""
+        v = value.strip()
+        exact, loose, by_value = self._map(name)
+        canon = None if v in exact else loose.get(name_key(v))
+        item = by_value.get(canon) if canon is not None else None
+        if item is None or v.casefold() in (item.zh.casefold(), item.en.casefold()):
+            return None
+        return canon
 
     def item(self, name: str, value: str) -> ListItem | None:
         """The item whose zh or en form is ``value``."""

@@ -74,7 +74,10 @@ def spot_check(daily: Iterable[dict[str, Any]] | pd.DataFrame, day: dt.date, *,
         raise InputError(Label(f"抽查比例必须在 (0, 1] 之内，而不是 {share}",
                                f"share must be in (0, 1], not {share}"))
     df = daily_frame(daily)
-    rows, _ = dedupe(df[df["date"].notna() & df["rep"].notna()])
+    known = df["rep"].notna()
+    if settings.roster:  # a name not on the roster is a finding of its own, never picked
+        known &= df["rep"].isin(settings.reps())
+    rows, _ = dedupe(df[df["date"].notna() & known])
     monday = day - dt.timedelta(days=day.weekday())
     dates = rows["date"]
     week = rows[(dates >= pd.Timestamp(monday)) & (dates <= pd.Timestamp(day))]

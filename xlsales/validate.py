@@ -14,7 +14,6 @@ from xlsales.context import Context, RuleFn
 from xlsales.errors import TableNotFoundError
 from xlsales.findings import Finding, Rule, count
 from xlsales.frames import Table
-from xlsales.i18n import Label
 from xlsales.settings import Settings
 from xlsales.tables.base import TableSpec
 from xlsales.tables.checks import column_checks
@@ -38,6 +37,7 @@ class ValidationResult:
     file: str
     tables: dict[str, Table] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
+    settings: Settings | None = None  # the team's, when read from the workspace
 
     @property
     def errors(self) -> int:
@@ -101,16 +101,11 @@ def validate_file(path: str | os.PathLike[str], *, table: str | None = None,
     with WorkbookReader(path) as wb, ThreadPoolExecutor(max_workers=1) as pool:
         settings = settings or _settings_near(path)
         ctx = Context.make(settings, today)
-        result = ValidationResult(str(path))
-        found = {spec.key: wb.find(spec) for spec in specs}
-        if table and found[table] is None:
-            wb.table(T.get(table), settings)  # raises TableNotFoundError, naming the table
+        result = ValidationResult(str(path), settings=settings)
+        found = one_table_per_header_row({spec.key: wb.find(spec) for spec in specs})
         have = {k for k, f in found.items() if f is not None}
-        if not have and not _is_settings(path):
-            raise TableNotFoundError(Label(
-                "这个工作簿里没有 xlsales 认得的表（表头不符，或读不到表头文字）",
-                "this workbook holds none of xlsales's tables (no header row matches, or "
-                "its header texts cannot be read)"), file=str(path))
+        if not have and (table or not _is_settings(path)):
+            raise wb.not_found(specs)
         context = pool.submit(_workspace_context, path, settings, have) \
             if context_tables is None else None
         for spec in specs:
@@ -118,6 +113,10 @@ def validate_file(path: str | os.PathLike[str], *, table: str | None = None,
                 result.tables[spec.key] = wb.load(spec, settings, *where)
         if context is not None:
             context_tables = context.result()
+    if _is_settings(path):  # the settings workbook: what reading it found
+        from xlsales.workspace import read_settings
+
+        result.findings += read_settings(path.parent).problems
     ctx.tables = {**(context_tables or {}), **result.tables}
     for t in result.tables.values():
         result.findings += check_table(t, ctx)
@@ -126,6 +125,22 @@ def validate_file(path: str | os.PathLike[str], *, table: str | None = None,
     result.findings += crosscheck.check(ctx, only=set(result.tables))
     result.findings.sort(key=_order)
     return result
+
+
+Found = tuple[str, int, dict[str, int]]  # sheet, 0-based header row, column of each key
+
+
+def one_table_per_header_row(found: dict[str, Found | None]) -> dict[str, Found | None]:
+    """Each header row read as one table: when two tables are found on the same row of a
+    sheet (an agenda whose 会议时间 column is all the minutes table requires), the one
+    naming more of its columns keeps it (a tie keeps both)."""
+    best: dict[tuple[str, int], int] = {}
+    for where in found.values():
+        if where is not None:
+            at = (where[0], where[1])
+            best[at] = max(best.get(at, 0), len(where[2]))
+    return {k: None if w is not None and len(w[2]) < best[(w[0], w[1])] else w
+            for k, w in found.items()}
 
 
 def _is_settings(path: Path) -> bool:

@@ -9,7 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from xlsales import tables as T
+from xlsales.errors import XlsalesError
+from xlsales.findings import Finding, Rule
+from xlsales.frames import Table
 from xlsales.i18n import Label, Lang
 from xlsales.macros import BOOK_BUTTONS, BUTTONS, XLWINGS_CONF, module_sources, xlwings_module
 from xlsales.settings import (
@@ -25,6 +30,7 @@ from xlsales.settings import (
     Tier,
 )
 from xlsales.tables.base import TableSpec
+from xlsales.tables.settings_tables import R_NO_TABLE, R_OPTION, R_ROW_LEFT_OUT, R_UNASSIGNED
 from xlsales.workbook import book_plan
 
 
@@ -69,6 +75,10 @@ OPTION_LABELS: dict[str, tuple[Label, Label]] = {
                         Label("每日抽查的日报比例", "Share of daily reports checked")),
     "completion_threshold": (Label("完成率预警线", "Completion threshold"),
                              Label("低于此完成率的代表被标出", "Reps below it are flagged")),
+    "completion_ceiling": (Label("完成率合理上限", "Plausible completion limit"),
+                           Label("高于此完成率(以所在月份目标计)视为可疑并提示,不参与排名",
+                                 "Completion above it (against the month's target) is "
+                                 "flagged as implausible and left out of rankings")),
     "meeting_max_minutes": (Label("周会时长上限(分钟)", "Meeting limit (minutes)"),
                             Label("议程合计不得超过", "The agenda may not exceed it")),
     "target_margin_low": (Label("目标弹性下限", "Target margin low"),
@@ -95,9 +105,9 @@ OPTION_LABELS: dict[str, tuple[Label, Label]] = {
                    Label("iso: 2024-W10;monday: 以周一日期命名 2024-03-04",
                          "iso: 2024-W10; monday: named after the Monday, 2024-03-04")),
 }
-_NUMERIC_OPTIONS = {"spotcheck_share", "completion_threshold", "target_margin_low",
-                    "target_margin_high", "meeting_max_minutes", "commit_min", "best_case_min",
-                    "conversion_target"}
+_NUMERIC_OPTIONS = {"spotcheck_share", "completion_threshold", "completion_ceiling",
+                    "target_margin_low", "target_margin_high", "meeting_max_minutes",
+                    "commit_min", "best_case_min", "conversion_target"}
 YES_NO = {True: Label("是", "Yes"), False: Label("否", "No")}
 CALENDAR_KINDS = {True: Label("工作日", "Working day"), False: Label("休息日", "Day off")}
 
@@ -125,41 +135,171 @@ def settings_records(settings: Settings, lang: Lang) -> dict[str, list[dict[str,
     }
 
 
-def settings_from_records(data: dict[str, list[dict[str, Any]]]) -> Settings:
-    """Rebuild :class:`Settings` from the settings workbook's rows."""
-    general: dict[str, Any] = {}
-    for row in data.get("options", []):
-        if row.get("key") and row.get("value") is not None:
-            general[str(row["key"])] = row["value"]
-    if isinstance(general.get("report_deadline"), str):
-        general["report_deadline"] = dt.time.fromisoformat(general["report_deadline"])
-    for key in ("meeting_max_minutes",):
-        if key in general:
-            general[key] = int(float(general[key]))
-    lists = [ListItem(**{k: r.get(k) or ("" if k != "order" else 0) for k in
-                         ("list", "zh", "en", "order")}) for r in data.get("lists", [])]
+def settings_from_records(data: dict[str, list[dict[str, Any]]],
+                          where: SettingsCells | None = None) -> Settings:
+    """Rebuild :class:`Settings` from the settings workbook's rows (each may carry its
+    Excel row as ``_row``). Never raises for a bad value: a bad option keeps its
+    default, a bad row is left out, and each becomes a problem of ``where`` (kept on
+    the settings, see :attr:`Settings.problems`)."""
+    where = where or SettingsCells()
+    general = _general(data.get("options", []), where)
+    lists = where.rows("lists", data, ListItem, lambda r: {
+        k: r.get(k) or ("" if k != "order" else 0) for k in ("list", "zh", "en", "order")})
     working = {lab: w for w, label in CALENDAR_KINDS.items() for lab in label.all()}
     vocab = Settings(lists=lists)
-    roster = []
-    for r in data.get("roster", []):
+
+    def roster_row(r: dict[str, Any]) -> dict[str, Any]:
         row = _clean(r)
         for key, name in (("region", "regions"), ("product_line", "product_lines")):
             if isinstance(row.get(key), str):
                 row[key] = vocab.canonical(name, row[key]) or row[key]
-        roster.append(RosterEntry(**row))
-    return Settings(
-        general=General(**general),
-        roster=roster,
+            elif row.get("rep"):
+                where.problem(R_UNASSIGNED, "roster", r, key, None, rep=row["rep"])
+        return row
+
+    settings = Settings(
+        general=general,
+        roster=where.rows("roster", data, RosterEntry, roster_row),
         lists=lists,
-        stages=[Stage(**_clean(r)) for r in data.get("stages", [])],
-        tiers=[Tier(**_clean(r)) for r in data.get("tiers", [])],
-        followup_rules=[FollowUpRule(**{**_clean(r), "working_days": r.get("working_days") == "是",
-                                        "enabled": r.get("enabled") != "否"})
-                        for r in data.get("followup_rules", [])] or list(DEFAULT_FOLLOWUP_RULES),
-        agenda=[AgendaItem(**_clean(r)) for r in data.get("agenda_template", [])],
-        calendar=[CalendarOverride(date=r["date"], working=working.get(str(r["kind"]), False),
-                                   note=r.get("note")) for r in data.get("calendar", [])],
+        stages=where.rows("stages", data, Stage, _clean) or Settings.default().stages,
+        tiers=where.rows("tiers", data, Tier, _clean),
+        followup_rules=where.rows("followup_rules", data, FollowUpRule, lambda r: {
+            **_clean(r), "working_days": r.get("working_days") in YES_NO[True].all(),
+            "enabled": r.get("enabled") not in YES_NO[False].all()})
+        or list(DEFAULT_FOLLOWUP_RULES),
+        agenda=where.rows("agenda_template", data, AgendaItem, _clean),
+        calendar=where.rows("calendar", data, CalendarOverride, lambda r: {
+            "date": r.get("date"), "working": working.get(str(r.get("kind")), False),
+            "note": r.get("note")}),
     )
+    settings.problems = where.found
+    return settings
+
+
+def _general(rows: list[dict[str, Any]], where: SettingsCells) -> General:
+    """The options; one that is not valid keeps its default (and is a problem)."""
+    values: dict[str, Any] = {}
+    at: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        key, value = row.get("key"), row.get("value")
+        if not key or value is None:
+            continue
+        key = str(key)
+        at[key] = row
+        try:
+            if key in _NUMERIC_OPTIONS and isinstance(value, str):
+                value = float(value)
+            if key == "meeting_max_minutes":
+                value = int(float(value))
+            if key == "report_deadline" and isinstance(value, str):
+                value = dt.time.fromisoformat(value.strip())
+        except (ValueError, OverflowError, TypeError):
+            where.problem(R_OPTION, "options", row, "value", row.get("value"),
+                          key=key, detail=_NOT_A_NUMBER if key != "report_deadline"
+                          else _NOT_A_TIME, default=_default_option(key))
+            continue
+        values[key] = value
+    for _ in range(len(values) + 1):
+        try:
+            return General(**values)
+        except ValidationError as exc:
+            for err in exc.errors():
+                key = str(err["loc"][0]) if err.get("loc") else ""
+                if key not in values:
+                    continue
+                where.problem(R_OPTION, "options", at[key], "value", values.pop(key),
+                              key=key, detail=_detail(err), default=_default_option(key))
+    return General()
+
+
+def _default_option(key: str) -> Any:
+    value = General.model_fields[key].default if key in General.model_fields else None
+    return value.strftime("%H:%M") if isinstance(value, dt.time) else value
+
+
+_NOT_A_NUMBER = Label("不是数字", "not a number")
+_NOT_A_TIME = Label("不是时间(如 18:00)", "not a time such as 18:00")
+
+
+_PYDANTIC = {  # pydantic's error types a settings cell can cause, in both languages
+    "missing": Label("必填", "required"),
+    "greater_than": Label("须大于 {gt}", "must be greater than {gt}"),
+    "greater_than_equal": Label("须不小于 {ge}", "must be at least {ge}"),
+    "less_than": Label("须小于 {lt}", "must be less than {lt}"),
+    "less_than_equal": Label("须不大于 {le}", "must be at most {le}"),
+    "literal_error": Label("须为 {expected} 之一", "must be one of {expected}"),
+    "float_parsing": Label("不是数字", "not a number"),
+    "float_type": Label("不是数字", "not a number"),
+    "int_parsing": Label("不是整数", "not a whole number"),
+    "int_from_float": Label("不是整数", "not a whole number"),
+    "int_type": Label("不是整数", "not a whole number"),
+    "string_type": Label("须为文字", "must be text"),
+    "date_type": Label("不是日期", "not a date"),
+    "date_from_datetime_inexact": Label("不是日期", "not a date"),
+    "date_parsing": Label("不是日期", "not a date"),
+    "time_parsing": Label("不是时间", "not a time"),
+    "bool_parsing": Label("须为 是/否", "must be yes or no"),
+}
+
+
+def _detail(err: Any) -> Label:
+    """A pydantic error's message in both languages (ours as we raised it)."""
+    ctx = err.get("ctx") or {}
+    cause = ctx.get("error")
+    if isinstance(cause, XlsalesError):
+        return cause.label
+    known = _PYDANTIC.get(str(err.get("type")))
+    if known is not None:
+        try:
+            return known.format(**ctx)
+        except (KeyError, IndexError, ValueError):
+            pass
+    msg = str(err.get("msg", "")).removeprefix("Value error, ")
+    return Label(msg, msg)
+
+
+class SettingsCells:
+    """Where the settings were read from, and the problems found in them."""
+
+    def __init__(self, file: str | None = None, tables: dict[str, Table] | None = None,
+                 lang: Lang = "zh") -> None:
+        self.file, self.tables, self.lang = file, tables or {}, lang
+        self.found: list[Finding] = []
+
+    def problem(self, rule: Rule, table: str, row: dict[str, Any], column: str | None,
+                value: Any, **params: Any) -> None:
+        """Note a problem at ``column`` of a settings row (its cell when known)."""
+        t = self.tables.get(table)
+        excel_row = row.get("_row")
+        cell = t.cell(column, excel_row) if t is not None and column and excel_row else None
+        lang = t.lang if t is not None else self.lang
+        header = (t.headers.get(column, column) if column else t.spec.title(lang)) \
+            if t is not None else (column or table)
+        text = {k: v(lang) if isinstance(v, Label) else v for k, v in params.items()}
+        self.found.append(Finding(
+            rule=rule.id, severity=rule.severity,
+            message=rule.message(lang, column=header or "", value=value, **text),
+            file=self.file, sheet=t.sheet if t is not None else None, cell=cell,
+            column=header, value=value, row=excel_row))
+
+    def rows(self, table: str, data: dict[str, list[dict[str, Any]]], model: Any,
+             prepare: Any) -> list[Any]:
+        """Every valid row of ``table`` as ``model``; a row that is not valid is left out
+        (a problem naming the cell of the first field at fault)."""
+        out = []
+        for row in data.get(table, []):
+            try:
+                out.append(model(**prepare(row)))
+            except (ValidationError, ValueError, TypeError) as exc:
+                err = exc.errors()[0] if isinstance(exc, ValidationError) else {
+                    "msg": str(exc)}
+                loc = err.get("loc") or ()
+                t = self.tables.get(table)
+                keys = {c.key for c in t.spec.columns} if t is not None else set(row)
+                column = str(loc[0]) if loc and str(loc[0]) in keys else None
+                self.problem(R_ROW_LEFT_OUT, table, row, column,
+                             row.get(column) if column else None, detail=_detail(err))
+        return out
 
 
 def _clean(row: dict[str, Any]) -> dict[str, Any]:
@@ -232,6 +372,20 @@ def read_settings(root: str | os.PathLike[str]) -> Settings:
     return settings
 
 
+def settings_problems(at: str | os.PathLike[str]) -> list[Finding]:
+    """What is wrong in the settings of the workspace ``at`` is (or is in); [] when there
+    is no settings workbook there, or it cannot be read at all."""
+    folder = Path(at)
+    if not folder.is_dir():
+        folder = folder.parent
+    if not (folder / BOOK_BY_KEY["settings"].filename).is_file():
+        return []
+    try:
+        return read_settings(folder).problems
+    except (XlsalesError, OSError):
+        return []
+
+
 def workspace_lang(at: str | os.PathLike[str]) -> Lang | None:
     """The language of the workspace ``at`` is (or is in): its settings' language; None
     when there is no settings workbook there, or it cannot be read."""
@@ -249,51 +403,36 @@ def workspace_lang(at: str | os.PathLike[str]) -> Lang | None:
 
 
 def _read_settings(path: Path) -> Settings:
-    from pydantic import ValidationError
-
-    from xlsales.errors import WorkbookError, XlsalesError
-    from xlsales.io.read import WorkbookReader, first_error
+    """The settings of ``path``: whatever is valid, the problems on the side (a workbook
+    that cannot be read at all still raises)."""
+    from xlsales.errors import TableNotFoundError
+    from xlsales.io.read import WorkbookReader
 
     defaults = Settings.default()
-    data = {}
-    tables = {}
+    data: dict[str, list[dict[str, Any]]] = {}
+    tables: dict[str, Table] = {}
+    read_problems: list[Finding] = []
+    missing: list[TableSpec] = []
     with WorkbookReader(path) as wb:
         for spec in BOOK_BY_KEY["settings"].specs:
-            table = wb.table(spec, defaults)
-            first_error(table)
+            try:
+                table = wb.table(spec, defaults)
+            except TableNotFoundError:
+                missing.append(spec)
+                continue
+            read_problems += [f for f in table.findings if f.severity == "error"]
             data[spec.key] = table.records(with_row=True)
             tables[spec.key] = table
-    where: dict[str, int] = {}
-    for rows in data.values():
-        for row in rows:
-            excel_row = row.pop("_row")
-            if isinstance(row.get("key"), str):
-                where.setdefault(row["key"], excel_row)
-    for row in data.get("options", []):  # option values keep their cell type
-        if isinstance(row.get("value"), str) and row.get("key") in _NUMERIC_OPTIONS:
-            try:
-                row["value"] = float(row["value"])
-            except ValueError:
-                raise WorkbookError(Label(f"设置项 {row['key']} 必须是数字",
-                                          f"setting {row['key']} must be a number"),
-                                    file=str(path), value=row["value"]) from None
-    try:
-        return settings_from_records(data)
-    except ValidationError as exc:  # one plain message naming the setting and its cell
-        err = exc.errors()[0]
-        key = str(err["loc"][-1]) if err.get("loc") else ""
-        cause = (err.get("ctx") or {}).get("error")
-        msg = str(err.get("msg", "")).removeprefix("Value error, ")
-        message = cause.label if isinstance(cause, XlsalesError) else Label(
-            f"取值无效（{msg}）", msg)
-        key = key or "?"
-        options = tables.get("options")
-        cell = options.cell("value", where[key]) if options is not None and key in where \
-            else None
-        raise WorkbookError(Label(f"设置项 {key}：{message.zh}", f"setting {key}: {message.en}"),
-                            file=str(path),
-                            sheet=options.sheet if cell and options else None, cell=cell,
-                            value=err.get("input")) from None
+    lang = next(iter(tables.values())).lang if tables else defaults.general.language
+    where = SettingsCells(str(path), tables, lang)
+    where.found += read_problems
+    for spec in missing:
+        where.found.append(Finding(rule=R_NO_TABLE.id, severity=R_NO_TABLE.severity,
+                                   message=R_NO_TABLE.message(lang, table=spec.title(lang)),
+                                   file=str(path)))
+    settings = settings_from_records(data, where)
+    settings.source = path
+    return settings
 
 
 def read_table(root: str | os.PathLike[str], key: str,

@@ -206,6 +206,82 @@ VALUES["aliases_and_fullwidth_headers.xlsx"] = ("daily", [
 ])
 
 
+@case("everyday_headers_and_yuan.xlsx")
+def everyday_headers_and_yuan(path: Path) -> Expected:
+    """A hand-made daily report with the headers teams use: 业务员, 拜访次数, 遇到的问题,
+    明日计划, and the amount in 元 (成交金额(元)): read as the daily report, amounts in 万元."""
+    wb, ws = new_book("业务日报")
+    heads = {"date": "日期", "rep": "业务员", "visits": "拜访次数",
+             "effective": "有效沟通客户数", "amount_signed": "成交金额(元)",
+             "problems": "遇到的问题", "next_plan": "明日计划"}
+    b = Block(ws, "A1", heads)
+    b.add(date=d(25), rep="张三", visits=4, effective=3, amount_signed=12000,
+          problems="客户预算低于预期", next_plan="跟进客户C方案反馈")
+    b.add(date=d(25), rep="李四", visits=5, effective=2, amount_signed="3,500",
+          next_plan="拜访客户D")
+    b.add(date=d(25), rep="王五", visits=3, effective=3, amount_signed="1.5万",
+          next_plan="准备报价")
+    r = b.add(date=d(26), rep="张三", visits=2, effective=5, next_plan="拜访客户E")
+    wb.save(path)
+    return [("T2.effective_gt_visits", b.cell(r, "effective"))]
+
+
+VALUES["everyday_headers_and_yuan.xlsx"] = ("daily", [
+    {"rep": "张三", "visits": 4, "amount_signed": 1.2, "problems": "客户预算低于预期",
+     "next_plan": "跟进客户C方案反馈"},
+    {"rep": "李四", "visits": 5, "amount_signed": 0.35, "problems": None,
+     "next_plan": "拜访客户D"},
+    {"rep": "王五", "amount_signed": 1.5, "next_plan": "准备报价"},
+    {"rep": "张三", "date": d(26), "effective": 5, "amount_signed": None},
+])
+
+
+@case("staff_headers_fullwidth_yuan.xlsx")
+def staff_headers_fullwidth_yuan(path: Path) -> Expected:
+    """The other common spellings: 销售人员, 明天计划, 问题与困难, and 成交金额（元） in
+    full-width brackets under a title row."""
+    wb, ws = new_book("Sheet1")
+    ws["A1"] = "华南区销售日报"
+    heads = {"rep": "销售人员", "date": "日期", "visits": "拜访客户数",
+             "effective": "有效沟通客户数", "problems": "问题与困难",
+             "next_plan": "明天计划", "amount_signed": "成交金额（元）"}
+    b = Block(ws, "A3", heads)
+    b.add(rep="王五", date=d(27), visits=6, effective=4, problems="竞品降价",
+          next_plan="约见客户F决策人", amount_signed=250000)
+    b.add(rep="李四", date=d(27), visits=3, effective=3, next_plan="整理报价单",
+          amount_signed=0)
+    wb.save(path)
+    return []
+
+
+VALUES["staff_headers_fullwidth_yuan.xlsx"] = ("daily", [
+    {"rep": "王五", "amount_signed": 25.0, "problems": "竞品降价", "next_plan": "约见客户F决策人"},
+    {"rep": "李四", "amount_signed": 0.0, "next_plan": "整理报价单"},
+])
+
+
+@case("customers_name_column_is_the_contact.xlsx")
+def customers_name_column_is_the_contact(path: Path) -> Expected:
+    """A customer list whose 姓名 column is the contact person and whose 业务员 column is the
+    owner: 姓名 is a rep only in tables without a contact, so it never takes the owner."""
+    wb, ws = new_book("客户名单")
+    heads = {"customer_id": "客户编号", "name": "客户名称", "contact_name": "姓名",
+             "phone": "联系电话", "stage": "客户阶段", "owner": "业务员"}
+    b = Block(ws, "A1", heads)
+    b.add(customer_id="C001", name="杭州华东科技有限公司", contact_name="张经理",
+          phone="13812345678", stage="意向客户", owner="张三")
+    b.add(customer_id="C002", name="南京远景物流", contact_name="刘总", stage="潜在客户",
+          owner="李四")
+    wb.save(path)
+    return []
+
+
+VALUES["customers_name_column_is_the_contact.xlsx"] = ("customers", [
+    {"customer_id": "C001", "owner": "张三", "phone": "13812345678"},
+    {"customer_id": "C002", "owner": "李四"},
+])
+
+
 @case("blank_rows_and_totals_row.xlsx")
 def blank_rows_and_totals_row(path: Path) -> Expected:
     """Blank rows, a row of spaces inside the table and a 合计 row under it."""
@@ -478,6 +554,25 @@ def duplicate_daily_row(path: Path) -> Expected:
             ("T2.duplicate_row", b.cell(third, "rep"))]
 
 
+VALUES["names_padded_with_spaces.xlsx"] = ("daily", [
+    {"rep": "张三"}, {"rep": "张三"}, {"rep": "李四"}, {"rep": "王五"}])
+
+
+@case("names_padded_with_spaces.xlsx")
+def names_padded_with_spaces(path: Path) -> Expected:
+    """Two-character names padded with a space (ASCII or full-width) are the rep on the
+    roster, with a warning; a zero-width character is silently dropped."""
+    wb, ws = new_book("销售日报")
+    b = Block(ws, "A1", headers("daily", DAILY_KEYS))
+    b.add(**daily_row(d(25), "张三"))
+    ascii_space = b.add(**daily_row(d(26), "张 三"))
+    wide_space = b.add(**daily_row(d(26), "李\u3000四"))
+    b.add(**daily_row(d(26), "王\u200b五"))
+    wb.save(path)
+    return [("cell.name_spacing", b.cell(ascii_space, "rep")),
+            ("cell.name_spacing", b.cell(wide_space, "rep"))]
+
+
 STAGE_MOVES: list[tuple[str, list[str]]] = [
     ("客户A:需求分析->方案提交", []),
     ("客户B：方案提交=>报价与谈判", []),
@@ -580,6 +675,40 @@ def daily_with_targets_and_opportunities(path: Path) -> Expected:
             ("X.move_without_opportunity", b.cell(unknown, "stage_moves"))]
 
 
+# The working days of March 2024 up to TODAY (21 of them).
+MARCH = [d(n) for n in (1, 4, 5, 6, 7, 8, 11, 12, 13, 14, 15, 18, 19, 20, 21, 22, 25, 26, 27,
+                        28, 29)]
+
+
+@case("implausible_values_and_effective_runs.xlsx")
+def implausible_values_and_effective_runs(path: Path) -> Expected:
+    """A month of dailies of three reps with the rep's own history to judge by: 12000 typed
+    into 成交金额(万元) by a rep whose deals are 10-25 (元 in a 万元 column), 150 visits in
+    a day, effective = visits on every report (21 in a row), 27 visits without one effective
+    conversation over six reports. Not flagged: a rep whose deals are 1-2 signing 50 (the
+    team signs that much), another's first sale of 30."""
+    wb, ws = new_book("销售日报")
+    b = Block(ws, "A1", headers("daily", DAILY_KEYS))
+    zhang = dict(zip(MARCH[:8], (10, 12, 15, 20, 18, 25, 14, 16), strict=True))
+    wang = dict(zip(MARCH[6:11], (1, 1.5, 2, 1, 2), strict=True)) | {d(28): 50}
+    cells: dict[str, int] = {}
+    for i, day in enumerate(MARCH):
+        zs = b.add(**daily_row(day, "张三", visits=150 if day == d(21) else 4 + i % 2,
+                               amount_signed=12000 if day == d(27) else zhang.get(day, 0)))
+        cells.update({"visits": zs} if day == d(21) else {"yuan": zs} if day == d(27) else {})
+        visits = 3 + i % 4
+        li = b.add(**daily_row(day, "李四", visits=visits, effective=visits,
+                               amount_signed=30 if day == d(15) else 0))
+        w = b.add(**daily_row(day, "王五", visits=4 + i % 2, effective=0 if i < 6 else 2,
+                              amount_signed=wang.get(day, 0)))
+        cells.update({"none": w} if i == 5 else {})
+    wb.save(path)
+    return [("T2.implausible_value", b.cell(cells["visits"], "visits")),
+            ("T2.amount_in_yuan", b.cell(cells["yuan"], "amount_signed")),
+            ("T2.effective_always_equal", b.cell(li, "effective")),
+            ("T2.effective_none", b.cell(cells["none"], "effective"))]
+
+
 # -- targets ---------------------------------------------------------------------------------------
 
 TARGET_KEYS = ("region", "product_line", "owner", "quarter", "quarterly_target", "month1",
@@ -622,6 +751,31 @@ def targets_split_and_margin(path: Path) -> Expected:
             ("cell.choice", b.cell(region, "region")),
             ("T1.margin_out_of_band", team.cell(q1, "team_target")),
             ("T1.no_team_target", None)]
+
+
+QUARTER_SPELLINGS = ("2024q1", "2024 Q1", "2024年第一季度", "2024年Q1", "2024-Q1")
+
+
+@case("targets_quarter_spellings.xlsx")
+def targets_quarter_spellings(path: Path) -> Expected:
+    """Quarters written the ways people write them (2024q1, 2024 Q1, 2024年第一季度,
+    2024年Q1, 2024-Q1) are all 2024Q1: the dailies of those owners have their targets
+    (no X.rep_without_target); 2024Q5 is still no quarter."""
+    wb, ws = new_book("销售日报")
+    b = Block(ws, "A1", headers("daily", DAILY_KEYS))
+    for rep in REPS:
+        b.add(**daily_row(d(25), rep))
+    t = Block(wb.create_sheet("目标分解"), "A1", headers("targets", TARGET_KEYS))
+    for rep, quarter in zip((*REPS, "张三", "李四"), QUARTER_SPELLINGS, strict=True):
+        t.add(**target_row(rep, quarter, 30, (10, 10, 10)))
+    bad = t.add(**target_row("王五", "2024Q5", 30, (10, 10, 10)))
+    wb.save(path)
+    return [("T1.quarter_format", t.cell(bad, "quarter"))]
+
+
+VALUES["targets_quarter_spellings.xlsx"] = ("targets", [
+    *({"quarter": "2024Q1"} for _ in QUARTER_SPELLINGS), {"quarter": "2024Q5"},
+])
 
 
 # -- meetings --------------------------------------------------------------------------------------
@@ -752,7 +906,8 @@ def opp_row(oid: str, customer: str, owner: str, stage: str, **over: Any) -> dic
 @case("opportunities_rules.xlsx")
 def opportunities_rules(path: Path) -> Expected:
     """Repeated IDs, a stage entered in the future, a lost deal without a reason, a close
-    date that slipped, an unknown stage; won deals past their close date are fine."""
+    date that slipped, an unknown stage, an open deal without a close date; won deals past
+    their close date are fine."""
     wb, ws = new_book("商机")
     b = Block(ws, "A1", headers("opportunities", OPP_KEYS))
     b.add(**opp_row("O001", "客户甲", "张三", "方案提交"))
@@ -764,6 +919,7 @@ def opportunities_rules(path: Path) -> Expected:
                               expected_close=d(20)))
     b.add(**opp_row("O007", "客户庚", "李四", "签约成交", expected_close=d(1)))
     unknown = b.add(**opp_row("O008", "客户辛", "王五", "评估中", amount="15万"))
+    undated = b.add(**opp_row("O009", "客户壬", "张三", "需求分析", expected_close=None))
     h = Block(wb.create_sheet("商机阶段记录"), "A1", headers(
         "stage_history", ("opp_id", "customer", "from_stage", "to_stage", "date")))
     h.add(opp_id="O001", customer="客户甲", from_stage="需求分析", to_stage="方案提交", date=d(11))
@@ -775,7 +931,27 @@ def opportunities_rules(path: Path) -> Expected:
             ("T7.lost_without_reason", b.cell(lost, "lost_reason")),
             ("T7.expected_close_past", b.cell(slipped, "expected_close")),
             ("cell.choice", b.cell(unknown, "stage")),
+            ("T7.no_expected_close", b.cell(undated, "expected_close")),
             ("cell.choice", h.cell(odd, "to_stage"))]
+
+
+@case("opportunity_amounts.xlsx")
+def opportunity_amounts(path: Path) -> Expected:
+    """Amounts of 12-40 万元, one typed in 元 (350000: 35 万元) and one far above anything
+    the team enters that is no 元 amount either (2000)."""
+    wb, ws = new_book("商机")
+    b = Block(ws, "A1", headers("opportunities", OPP_KEYS))
+    amounts = {"张三": (20, 25, 30, 18, 22, 35), "李四": (15, 28, 350000),
+               "王五": (40, 12, 2000)}
+    rows: dict[Any, int] = {}
+    for owner, values in amounts.items():
+        for value in values:
+            n = len(rows) + 1
+            rows[value] = b.add(**opp_row(f"O{n:03d}", f"客户{n}", owner, "方案提交",
+                                          amount=value))
+    wb.save(path)
+    return [("T7.amount_in_yuan", b.cell(rows[350000], "amount")),
+            ("T7.implausible_amount", b.cell(rows[2000], "amount"))]
 
 
 # -- the file itself -------------------------------------------------------------------------------

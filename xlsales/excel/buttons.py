@@ -158,14 +158,14 @@ def _settings(book: BookLike) -> Any:
 def _read(book: BookLike, key: str, settings: Any) -> Any:
     """A business table of the open workbook, read through xlwings."""
     from xlsales import tables as T
+    from xlsales.frames import no_table_found
     from xlsales.io.read.grid import table_from_grids
 
     grids = {s.name: _grid(s) for s in book.sheets if s.name not in SKIP_SHEETS}
     spec = T.get(key)
     table = table_from_grids(grids, spec, settings, file=book.fullname)
     if table is None:
-        raise XlsalesError(Label(f"这个工作簿里没有「{spec.title('zh')}」表",
-                                 f"this workbook has no {spec.title('en')} table"))
+        raise no_table_found(grids, [spec], file=book.fullname)
     return table
 
 
@@ -184,6 +184,7 @@ def validate(book: BookLike | None = None, today: dt.date | None = None) -> str:
         from xlsales import tables as T
         from xlsales.context import Context
         from xlsales.crosscheck import check as cross
+        from xlsales.frames import no_table_found
         from xlsales.io.read.grid import table_from_grids
         from xlsales.validate import VALIDATED, check_table
 
@@ -196,6 +197,8 @@ def validate(book: BookLike | None = None, today: dt.date | None = None) -> str:
             table = table_from_grids(grids, T.get(key), settings, file=bk.fullname)
             if table is not None:
                 tables[key] = table
+        if not tables:  # as `xlsales validate` says it: the closest header row, what it lacks
+            raise no_table_found(grids, [T.get(k) for k in VALIDATED], file=bk.fullname)
         ctx.tables = tables
         findings = [f for t in tables.values() for f in check_table(t, ctx)]
         findings += cross(ctx, only=set(tables))

@@ -24,8 +24,10 @@ from xlsales.findings import Finding
 from xlsales.i18n import Label, Lang
 from xlsales.io.edit.book import WorkbookEdit
 from xlsales.io.edit.cells import Cell
+from xlsales.io.edit.lists import refresh_lists
 from xlsales.io.edit.newsheet import NewSheet
 from xlsales.io.edit.styles import Style
+from xlsales.settings import Settings
 
 MARK_FORMULA = '"xlsales"<>""'
 COMMENT_TAG = "[xlsales]"
@@ -46,8 +48,10 @@ _RULE = re.compile(rb"<cfRule\b[^>]*?(?:/>|>.*?</cfRule>)", re.DOTALL)
 
 
 def annotate(path: str | os.PathLike[str], findings: list[Finding], *, lang: Lang,
-             out: str | os.PathLike[str] | None = None) -> Path:
-    """Annotate ``path`` with ``findings`` (in place, or into ``out``)."""
+             out: str | os.PathLike[str] | None = None,
+             settings: Settings | None = None) -> Path:
+    """Annotate ``path`` with ``findings`` (in place, or into ``out``); with the team's
+    ``settings``, its dropdown lists are brought up to date too."""
     with WorkbookEdit(path) as wb:
         by_sheet: dict[str, list[Finding]] = defaultdict(list)
         for f in findings:
@@ -60,6 +64,8 @@ def annotate(path: str | os.PathLike[str], findings: list[Finding], *, lang: Lan
         for sheet, items in by_sheet.items():
             _mark(wb, sheet, items)
         _findings_sheet(wb, findings, lang, by_sheet)
+        if settings is not None:
+            refresh_lists(wb, settings, lang)
         return wb.save(out)
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 import os
 from pathlib import Path
 
-from xlsales.calendar import parse_period
+from xlsales.calendar import parse_period, period_label
 from xlsales.discipline import RepDiscipline, discipline
 from xlsales.jobs.sources import load_daily, load_targets
 from xlsales.performance import Completion, GroupBy, completion
@@ -17,8 +17,10 @@ def run_completion(source: str | os.PathLike[str], period: str, *, by: GroupBy =
     """Completion rates for a week, month, quarter or year."""
     daily = load_daily(source, today=today, validate=False)
     first, last, _ = parse_period(period)
-    return completion(daily.frame, load_targets(daily.root, daily.settings), daily.settings,
-                      first, last, by=by, today=today)
+    result = completion(daily.frame, load_targets(daily.root, daily.settings), daily.settings,
+                        first, last, by=by, today=today)
+    result.lang = daily.lang
+    return result
 
 
 def run_compliance(source: str | os.PathLike[str], period: str, *,
@@ -27,10 +29,12 @@ def run_compliance(source: str | os.PathLike[str], period: str, *,
     """Late and missing dailies per rep over a period; ``write`` adds a sheet for it."""
     daily = load_daily(source, today=today, validate=False)
     first, last, _ = parse_period(period)
+    period = period_label(period)  # 2026Q4 in the sheet, however it was typed
     reps = discipline(daily.frame, daily.settings, first, last, today=today)
     written = None
     if write:
         from xlsales.io.edit.book import WorkbookEdit
+        from xlsales.io.edit.lists import refresh_lists
         from xlsales.io.edit.tables import table_sheet
         from xlsales.tables.weekly import COMPLIANCE
 
@@ -44,6 +48,7 @@ def run_compliance(source: str | os.PathLike[str], period: str, *,
                 wb, COMPLIANCE, records, lang=lang, name=COMPLIANCE.name,
                 title=f"{COMPLIANCE.title(lang)} {period}",
                 options=daily.settings.general.model_dump()))
+            refresh_lists(wb, daily.settings, lang)
             wb.save()
         written = daily.files[0]
     return reps, written

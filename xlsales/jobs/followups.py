@@ -59,6 +59,7 @@ def _write_followups(path: Path, customers: Table, report: Any, settings: Settin
                      lang: Lang) -> Path:
     from xlsales.io.edit.book import WorkbookEdit
     from xlsales.io.edit.cells import Cell
+    from xlsales.io.edit.lists import refresh_lists
     from xlsales.io.edit.styles import Style
     from xlsales.io.edit.tables import table_sheet
     from xlsales.tables.customers import DUE_LIST
@@ -89,5 +90,6 @@ def _write_followups(path: Path, customers: Table, report: Any, settings: Settin
             title=f"{DUE_LIST.title(lang)} {report.today}",
             options=settings.general.model_dump()), after=customers.sheet
             if DUE_LIST.sheet(lang) not in wb.sheet_names else None)
+        refresh_lists(wb, settings, lang)
         wb.save()
     return path

@@ -186,10 +186,12 @@ def agenda_pack(root: str | os.PathLike[str], week: str) -> AgendaPack:
          "value": pct(head.rate if head else None),
          "note": ((f"{last_week}:成交 {head.actual:g} 万元 / 目标 {head.target or 0:.1f} 万元"
                    if zh else f"{last_week}: signed {head.actual:g} / target "
-                   f"{head.target or 0:.1f}") if head else "")},
-        {"metric": "个人TOP3" if zh else "Individual TOP3",
-         "value": "、".join(r.key for r in reps.top3),
-         "note": "; ".join(f"{r.key} {pct(r.rate)}" for r in reps.top3)},
+                   f"{head.target or 0:.1f}") if head else "")
+         + "".join(f"; {w}" for w in team.warnings(lang))},
+        {"metric": f"个人{reps.top_label}" if zh else f"Individual {reps.top_label}",
+         "value": "、".join(r.key for r in reps.top),
+         "note": "; ".join([*(f"{r.key} {pct(r.rate)}" for r in reps.top),
+                            *reps.warnings(lang)])},
         {"metric": (f"完成率低于{reps.threshold:.0%}" if zh
                     else f"Under {reps.threshold:.0%} of target"),
          "value": str(len(reps.below)),
@@ -237,6 +239,7 @@ def run_agenda(root: str | os.PathLike[str], week: str, *,
                out: str | os.PathLike[str] | None = None) -> AgendaResult:
     """Write the week's meeting pack into the agenda workbook (a new sheet per week)."""
     from xlsales.io.edit.book import WorkbookEdit
+    from xlsales.io.edit.lists import refresh_lists
     from xlsales.io.edit.newsheet import NewSheet
     from xlsales.io.edit.tables import SUBTITLE, TITLE, add_block, heading
     from xlsales.io.read import sheet_records
@@ -279,6 +282,7 @@ def run_agenda(root: str | os.PathLike[str], week: str, *,
             row = last + 3
         wb.put_sheet(sheet_name, sheet, before=wb.sheet_names[0])
         wb.set_active(sheet_name)  # the agenda workbook opens on this week's pack
+        refresh_lists(wb, settings, lang)
         wb.save(target)
     return AgendaResult(pack.week, pack.start, pack.minutes_due, pack.total, pack.data,
                         [{**c, "due": c["due"].isoformat() if c["due"] else None}

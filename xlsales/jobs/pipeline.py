@@ -7,9 +7,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from xlsales.calendar import parse_period
+from xlsales.calendar import parse_period, period_label
 from xlsales.jobs.sources import load_customers, load_targets
-from xlsales.performance import GroupBy
+from xlsales.performance import QUOTA_BASIS, GroupBy
 
 PIPELINE_FILE = "pipeline_{period}.xlsx"
 
@@ -63,6 +63,7 @@ def write_pipeline(source: str | os.PathLike[str], period: str, *,
     ws = load_customers(source, ("opportunities", "stage_history"))
     lang, settings = ws.lang, ws.settings
     first, last, _ = parse_period(period)
+    period = period_label(period)  # pipeline_2026Q4.xlsx, however it was typed
     targets = load_targets(ws.root, ws.settings)
     opps = ws.records("opportunities")
     rows: list[dict[str, Any]] = []
@@ -85,7 +86,8 @@ def write_pipeline(source: str | os.PathLike[str], period: str, *,
                                                            lang) if entry else ""})
     fu = funnel(opps, ws.records("stage_history"), targets, settings, first, last, today=today)
     funnel_rows = [{**s.as_dict(), "stage": s.stage.label(lang)} for s in fu.stages]
-    summary = {"quota": fu.quota, "won_count": fu.won_count, "won_amount": fu.won_amount,
+    summary = {"quota": fu.quota, "quota_basis": QUOTA_BASIS[fu.quota_basis](lang),
+               "won_count": fu.won_count, "won_amount": fu.won_amount,
                "average_deal": fu.average_deal}
     target = Path(out) if out else ws.root / PIPELINE_FILE.format(period=period)
     title = {"zh": f"销售预测与漏斗 {period}", "en": f"Forecast and funnel {period}"}[lang]

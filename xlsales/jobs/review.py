@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from xlsales import tables as T
-from xlsales.calendar import parse_period
+from xlsales.calendar import parse_period, period_label
 from xlsales.errors import InputError
 from xlsales.i18n import Label, Lang
 from xlsales.jobs.pipeline import LEVEL_LIST
 from xlsales.jobs.sources import load_customers, load_daily, load_targets, workspace_settings
+from xlsales.performance import QUOTA_BASIS
 from xlsales.settings import Settings
 
 KIND_FORMATS = {"percent": "0.0%", "amount": "#,##0.00", "count": "0", "number": "0.00"}
@@ -57,7 +58,7 @@ def run_review(root: str | os.PathLike[str], *, month: str | None = None,
     if bool(month) == bool(quarter):
         raise InputError(Label("请给出 --month 2024-03 或 --quarter 2024Q1 其中之一",
                                "give one of --month 2024-03 or --quarter 2024Q1"))
-    label = (month or quarter or "").upper()
+    label = period_label(month or quarter or "")
     first, last, _ = parse_period(label)
     data, lang = review_data(root)
     settings = data.settings
@@ -82,7 +83,7 @@ def run_review(root: str | os.PathLike[str], *, month: str | None = None,
     horizontal = [{**h, "level": LEVELS[h["level_code"]](lang),
                    "name": settings.display(LEVEL_LIST.get(h["level_code"], ""), h["name"],
                                             lang),
-                   "mark": "TOP3" if h["top3"] else ("▼" if h["below"] else ""),
+                   "mark": h["mark"],
                    "target_line": 1.0} for h in review.horizontal]
     trend = [{"month": month_label, **{k: v[i] for k, v in review.trend.items()}}
              for i, month_label in enumerate(review.trend_months)]
@@ -91,7 +92,8 @@ def run_review(root: str | os.PathLike[str], *, month: str | None = None,
     fu = funnel(data.opportunities, data.history, data.targets, settings, first, last,
                 today=today)
     funnel_rows = [{**s.as_dict(), "stage": s.stage.label(lang)} for s in fu.stages]
-    summary = {"quota": fu.quota, "won_count": fu.won_count, "won_amount": fu.won_amount,
+    summary = {"quota": fu.quota, "quota_basis": QUOTA_BASIS[fu.quota_basis](lang),
+               "won_count": fu.won_count, "won_amount": fu.won_amount,
                "average_deal": fu.average_deal}
     title = {"zh": f"月度业绩复盘分析表 {label}", "en": f"Performance review {label}"}[lang]
     written = write_review(target, lang=lang, title=title, t4_rows=rows,

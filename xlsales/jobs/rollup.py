@@ -15,7 +15,13 @@ from xlsales.calendar import WorkCalendar, display_week, parse_period, week_labe
 from xlsales.findings import Finding
 from xlsales.i18n import Label
 from xlsales.jobs.sources import WEEKLY_FILE, DailySource, load_daily, load_targets
-from xlsales.rollup import WeekRow, week_rows, weekly_frame, weeks_between
+from xlsales.rollup import (
+    WeekRow,
+    implausible_warnings,
+    week_rows,
+    weekly_frame,
+    weeks_between,
+)
 
 WEEK_SHEET = Label("周报 {week}", "Weekly {week}")
 
@@ -31,6 +37,7 @@ class RollupResult:
     dropped: int
     written: Path | None = None
     sheets: list[str] = field(default_factory=list)
+    implausible: list[str] = field(default_factory=list)  # warnings: completion not plausible
 
     @cached_property
     def rows(self) -> list[WeekRow]:
@@ -47,6 +54,7 @@ class RollupResult:
                 "duplicates_dropped": self.dropped,
                 "findings": [f.model_dump(mode="json") for f in self.findings
                              if f.severity == "error"],
+                "implausible": self.implausible,
                 "written": str(self.written) if self.written else None, "sheets": self.sheets}
 
 
@@ -79,6 +87,7 @@ def run_rollup(source: str | os.PathLike[str], *, week: str | None = None,
     frame = weekly_frame(daily.frame, targets, daily.settings, weeks, today=today, cal=cal,
                          errors_by_row=daily.errors_by_row, moves=daily.moves)
     result = RollupResult(weeks, frame, daily.findings, daily.dropped)
+    result.implausible = implausible_warnings(result.rows, daily.settings, daily.lang)
     if write:
         if out:
             target = Path(out)
@@ -96,6 +105,7 @@ def _write_weeks(daily: DailySource, rows: list[WeekRow], weeks: list[str],
     replaced where it is when the week was rolled up before, keeping the manager's
     comments, notes and drawings."""
     from xlsales.io.edit.book import WorkbookEdit
+    from xlsales.io.edit.lists import refresh_lists
     from xlsales.io.edit.tables import table_sheet
     from xlsales.io.read import sheets_records
     from xlsales.tables.weekly import LEVELS, WEEKLY
@@ -132,5 +142,6 @@ def _write_weeks(daily: DailySource, rows: list[WeekRow], weeks: list[str],
                                 name=f"Weekly_{week.replace('-', '_')}",
                                 title=f"{WEEKLY.title(lang)} {week}", options=options)
             wb.put_sheet(name, sheet)
+        refresh_lists(wb, daily.settings, lang)
         wb.save(target)
     return target, [names[w] for w in weeks]

@@ -117,6 +117,7 @@ def load_daily(source: str | os.PathLike[str], *, today: dt.date | None = None,
         reps = sorted({r for t in tables for r in t.df["rep"].dropna()})
         settings = settings.model_copy(update={"roster": [
             RosterEntry(rep=rep, region="", product_line="") for rep in reps]})
+        settings.source = None  # a stand-in roster: never written into dropdowns
     ctx = Context.make(settings, today)
     findings: list[Finding] = []
     for t in tables:

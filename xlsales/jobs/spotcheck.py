@@ -51,6 +51,7 @@ def run_spotcheck(source: str | os.PathLike[str], day: dt.date, *, share: float 
 def _mark_picks(daily: DailySource, picks: list[Pick], day: dt.date) -> Path:
     from xlsales.io.edit.book import WorkbookEdit
     from xlsales.io.edit.cells import Cell
+    from xlsales.io.edit.lists import refresh_lists
     from xlsales.io.edit.styles import Style
 
     spec = T.get("daily")
@@ -85,6 +86,7 @@ def _mark_picks(daily: DailySource, picks: list[Pick], day: dt.date) -> Path:
             for (sheet, ref), value in cells.items():
                 wb.set_cell(sheet, ref, Cell(value, fallback=date_xf
                                              if isinstance(value, dt.date) else None))
+            refresh_lists(wb, daily.settings, daily.lang)
             wb.save()
     marked = Path(next(reversed(edits))) if edits else None
     return marked or daily.files[0]

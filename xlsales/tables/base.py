@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xlsales.i18n import Label, Lang
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class Kind(StrEnum):
@@ -62,6 +65,9 @@ class Column:
     maximum: float | None = None
     hint: Label | None = None
     total: str | None = None
+    # A columnar normaliser run on the column read, after its kind's: the one written form
+    # of a value people spell several ways (quarters: ``2026q4`` → ``2026Q4``).
+    canonical: Callable[[pd.Series], pd.Series] | None = None
 
     def header(self, lang: Lang) -> str:
         return self.label(lang)
@@ -125,6 +131,20 @@ class TableSpec:
         return [c.key for c in self.columns].index(key)
 
 
+# Headers real teams give a column naming a sales rep (one vocabulary for every table's
+# person column; a table adds 姓名/Name only where no other column holds a person's name).
+PERSON_ALIASES: tuple[str, ...] = (
+    "销售代表", "负责人", "业务员", "销售人员", "销售员", "销售姓名", "客户经理", "跟进人",
+    "Rep", "Sales rep", "Sales representative", "Salesperson", "Sales person", "Owner",
+    "Account manager", "Assignee")
+NAME_ALIASES: tuple[str, ...] = ("姓名", "Name")
+
+
+def person_aliases(*more: str) -> tuple[str, ...]:
+    """:data:`PERSON_ALIASES` and ``more``, for a column naming a sales rep."""
+    return (*PERSON_ALIASES, *more)
+
+
 _BRACKETS = str.maketrans({"（": "(", "）": ")", "【": "(", "】": ")", "[": "(", "]": ")"})
 _SPACES = re.compile(r"[\s\u200b\u200c\u200d\ufeff]+")
 
@@ -151,6 +171,47 @@ def header_key_without_unit(text: object) -> str:
 @lru_cache(maxsize=8192)
 def _without_unit(key: str) -> str:
     return re.sub(r"\([^()]*\)$", "", key)
+
+
+# Money units a header names in its trailing brackets (as header_key writes them), with the
+# unit's name in the normalisation policy (:data:`xlsales.normalize.MONEY_UNITS`).
+HEADER_MONEY_UNITS: dict[str, str] = {
+    "元": "元", "人民币": "元", "人民币元": "元", "元人民币": "元", "rmb": "元", "cny": "元",
+    "yuan": "元", "¥": "元", "块": "元",
+    "千元": "千元", "kcny": "千元", "k": "千元", "krmb": "千元",
+    "万元": "万元", "万": "万元", "万元人民币": "万元", "人民币万元": "万元", "10kcny": "万元",
+    "cny10k": "万元", "10k": "万元", "10krmb": "万元", "rmb10k": "万元", "10,000cny": "万元",
+    "w": "万元",
+    "亿元": "亿元", "亿": "亿元",
+}
+_YUAN = {"元": 1.0, "千元": 1e3, "万元": 1e4, "亿元": 1e8}
+
+
+def header_unit(text: object) -> str | None:
+    """The money unit a header names in its trailing brackets (``成交金额(元)`` → 元,
+    ``Amount (10k CNY)`` → 万元); None when it names none."""
+    m = re.search(r"\(([^()]*)\)$", header_key(text))
+    return HEADER_MONEY_UNITS.get(m.group(1)) if m else None
+
+
+def column_unit(column: Column) -> str | None:
+    """The money unit an amount column holds: the one its Chinese header names, else 万元
+    (spec §2: amounts are in 万元 unless a column says so); None for other kinds."""
+    if column.kind is not Kind.AMOUNT:
+        return None
+    return header_unit(column.label.zh) or "万元"
+
+
+def unit_conversion(header: object, column: Column) -> tuple[str, float, float] | None:
+    """How the values under a sheet's ``header`` become ``column``'s unit when the header
+    names another money unit (``成交金额(元)`` over a 万元 column): (the header's unit,
+    its size in 元, the column's size in 元), so a value converts as ``v * src / dst``.
+    None when there is nothing to convert."""
+    own = column_unit(column)
+    unit = header_unit(header) if own else None
+    if unit is None or own is None or unit == own:
+        return None
+    return unit, _YUAN[unit], _YUAN[own]
 
 
 def header_lookup(columns: Iterable[Column]) -> dict[str, str]:

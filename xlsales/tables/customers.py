@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from xlsales.findings import Finding, Rule, in_row_order
 from xlsales.i18n import Label
 from xlsales.normalize import company_key, phone_key
-from xlsales.tables.base import CondFormat, Kind, TableSpec, col
+from xlsales.tables.base import CondFormat, Kind, TableSpec, col, person_aliases
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,7 +44,8 @@ CUSTOMERS = TableSpec(
             strict_choices=False),
         col("city", "城市", "City", width=8),
         col("credit_code", "统一社会信用代码", "Credit code", width=20),
-        col("owner", "负责人", "Owner", Kind.CHOICE, 10, required=True, choices="reps"),
+        col("owner", "负责人", "Owner", Kind.CHOICE, 10, required=True, choices="reps",
+            aliases=person_aliases("归属销售", "所属销售")),
         col("created_on", "建档日期", "Created on", Kind.DATE, 12),
         col("last_contact", "最近联系日期", "Last contact", Kind.DATE, 12),
         col("last_follow_up", "跟进记录", "Latest follow-up", Kind.LONG_TEXT, 34,
@@ -75,7 +76,8 @@ FOLLOW_UPS = TableSpec(
     columns=(
         col("date", "跟进日期", "Date", Kind.DATE, 12, required=True),
         col("customer", "客户名称", "Customer", width=24, required=True),
-        col("owner", "负责人", "Owner", Kind.CHOICE, 10, required=True, choices="reps"),
+        col("owner", "负责人", "Owner", Kind.CHOICE, 10, required=True, choices="reps",
+            aliases=person_aliases()),
         col("contact_kind", "跟进方式", "Contact", Kind.CHOICE, 10, choices="contact_kinds",
             strict_choices=False),
         col("kind", "跟进类型", "Kind", Kind.CHOICE, 12, choices="follow_up_kinds",

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from xlsales.findings import Finding, Rule, in_row_order
 from xlsales.i18n import Label
 from xlsales.stagemoves import table_moves
-from xlsales.tables.base import CondFormat, Kind, TableSpec, col
+from xlsales.tables.base import NAME_ALIASES, CondFormat, Kind, TableSpec, col, person_aliases
 
 if TYPE_CHECKING:
     from xlsales.context import Context
@@ -25,10 +25,12 @@ DAILY = TableSpec(
     blank_rows=30,
     columns=(
         col("date", "日期", "Date", Kind.DATE, 12, required=True,
-            hint=("报告日期(工作日)", "Report date (a working day)")),
-        col("rep", "销售代表", "Rep", Kind.CHOICE, 10, required=True, choices="reps"),
+            hint=("报告日期(工作日)", "Report date (a working day)"),
+            aliases=("日报日期", "填报日期", "汇报日期", "Report date")),
+        col("rep", "销售代表", "Rep", Kind.CHOICE, 10, required=True, choices="reps",
+            aliases=person_aliases(*NAME_ALIASES, "填报人", "汇报人")),
         col("visits", "拜访客户数", "Visits", Kind.INT, 11, required=True, minimum=0,
-            hint=_COUNT_HINT, aliases=("拜访数", "拜访客户", "客户拜访数")),
+            hint=_COUNT_HINT, aliases=("拜访数", "拜访客户", "客户拜访数", "拜访次数", "拜访量")),
         col("effective", "有效沟通客户数", "Effective conversations", Kind.INT, 14,
             required=True, minimum=0, hint=("不超过拜访客户数", "No more than visits"),
             aliases=("有效沟通数", "有效沟通", "Effective")),
@@ -36,13 +38,18 @@ DAILY = TableSpec(
             hint=_COUNT_HINT),
         col("proposals", "方案提交数", "Proposals", Kind.INT, 10, minimum=0, hint=_COUNT_HINT),
         col("amount_signed", "成交金额(万元)", "Amount signed (10k CNY)", Kind.AMOUNT, 13,
-            minimum=0, hint=("单位:万元", "In 10,000 CNY"), aliases=("成交金额", "签约金额")),
+            minimum=0, hint=("单位:万元", "In 10,000 CNY"),
+            aliases=("成交金额", "签约金额", "签单金额", "成交额", "Signed amount")),
         col("stage_moves", "商机阶段", "Stage moves", Kind.LONG_TEXT, 34,
             hint=("例:客户C:需求分析→方案提交;多条用;分隔",
                   "e.g. Customer C:Needs analysis→Proposal; separate with ;"),
             aliases=("商机阶段(如:需求分析→方案提交)", "商机阶段变化", "推进中的商机阶段")),
-        col("problems", "遇到问题", "Problems", Kind.LONG_TEXT, 26, aliases=("遇到的问题",)),
-        col("next_plan", "次日计划", "Next-day plan", Kind.LONG_TEXT, 30, required=True),
+        col("problems", "遇到问题", "Problems", Kind.LONG_TEXT, 26,
+            aliases=("遇到的问题", "问题与困难", "问题及困难", "困难与问题", "存在问题",
+                     "存在的问题", "Issues", "Problems encountered")),
+        col("next_plan", "次日计划", "Next-day plan", Kind.LONG_TEXT, 30, required=True,
+            aliases=("明日计划", "明天计划", "明日工作计划", "次日工作计划", "明天工作计划",
+                     "Next day plan", "Plan for tomorrow", "Tomorrow's plan")),
         col("submitted_at", "提交时间", "Submitted at", Kind.DATETIME, 16,
             hint=("下班前提交,如 2024-03-01 17:30", "Before the end of the day")),
         col("spot_check", "抽查日期", "Spot-checked on", Kind.DATE, 11,
@@ -95,8 +102,31 @@ R_UNCOVERED = Rule(id="T2.calendar_uncovered", severity="warning",
                       "taken as Monday-Friday; add the year's days in the calendar sheet or "
                       "upgrade chinesecalendar")
 
+R_OUTLIER = Rule(id="T2.implausible_value", severity="warning",
+                 zh="{column}:{value} 远高于平时({usual}),请核对",
+                 en="{column}: {value} is far above the usual ({usual}); please check")
+R_YUAN = Rule(id="T2.amount_in_yuan", severity="warning",
+              zh="{column}:{usual};{value} 像是把元填进了万元列(即 {converted} 万元)",
+              en="{column}: {usual}; {value} looks like yuan typed into a 10k-yuan "
+                 "column ({converted} × 10k)")
+R_ALWAYS_EQUAL = Rule(id="T2.effective_always_equal", severity="warning",
+                      zh="{rep} 连续 {n} 份日报({first} 至 {last})有效沟通客户数都等于"
+                         "拜访客户数,请核实",
+                      en="{rep}: effective conversations equal visits in {n} reports running "
+                         "({first} – {last}); worth a check")
+R_NO_EFFECTIVE = Rule(id="T2.effective_none", severity="warning",
+                      zh="{rep} 连续 {n} 份日报({first} 至 {last})共拜访 {visits} 家客户,"
+                         "有效沟通都是 0",
+                      en="{rep}: {visits} visits over {n} reports running ({first} – {last}) "
+                         "and not one effective conversation")
+
 RULES = (R_UNCOVERED, R_EFFECTIVE, R_FUTURE, R_NON_WORKING, R_DUPLICATE, R_LATE, R_STAGE_UNKNOWN,
-         R_STAGE_UNPARSED, R_STAGE_BACKWARD, R_STAGE_SKIPPED)
+         R_STAGE_UNPARSED, R_STAGE_BACKWARD, R_STAGE_SKIPPED, R_OUTLIER, R_YUAN, R_ALWAYS_EQUAL,
+         R_NO_EFFECTIVE)
+# Columns judged against the rep's and the team's usual values (plausible.outliers).
+PLAUSIBLE = ("visits", "new_customers", "proposals", "amount_signed")
+EQUAL_RUN = 15  # reports in a row with effective = visits: three working weeks
+ZERO_RUN, ZERO_VISITS = 5, 20  # reports in a row, visits in them, without an effective one
 _MOVE_RULES = {"unknown_stage": R_STAGE_UNKNOWN, "unparsed": R_STAGE_UNPARSED,
                "backward": R_STAGE_BACKWARD, "skipped": R_STAGE_SKIPPED}
 
@@ -152,4 +182,41 @@ def check(table: Table, ctx: Context) -> list[Finding]:
     for m in moves[moves["problem"].notna()].itertuples():
         out.append((m.row, 5, table.finding(_MOVE_RULES[m.problem], m.row, "stage_moves",
                                             text=m.text, detail=m.detail)))
+    out += plausibility(table)
     return in_row_order(out)
+
+
+def plausibility(table: Table) -> list[tuple[int, int, Finding]]:
+    """Warnings with the rep's own history: a count or amount far above what the rep and
+    the team usually report (an amount that looks like 元 typed into the 万元 column), and
+    effective conversations that equal visits, or stay at 0, report after report."""
+    from xlsales.plausible import Runs, number, outliers, usual_text
+
+    df = table.df
+    out: list[tuple[int, int, Finding]] = []
+    for key in PLAUSIBLE:
+        if key not in table.headers:
+            continue
+        odd = outliers(df[key], df["rep"], yuan=key == "amount_signed")
+        column = table.headers[key]
+        for row, o in zip(odd.index, odd.itertuples(), strict=True):
+            usual = usual_text(o.who, o.own, o.team, table.lang)
+            rule = R_YUAN if o.yuan else R_OUTLIER
+            out.append((row, 6, table.finding(rule, row, key, column=column,
+                                              value=number(o.value), usual=usual,
+                                              converted=number(o.converted))))
+    if "visits" not in table.headers or "effective" not in table.headers:
+        return out
+    visits, effective = df["visits"], df["effective"]
+    some = (visits > 0).fillna(False)
+    reports = Runs(df["rep"], df["date"])
+    found = [(R_ALWAYS_EQUAL, reports.find(some & (effective == visits).fillna(False),
+                                           min_n=EQUAL_RUN)),
+             (R_NO_EFFECTIVE, reports.find(some & (effective == 0).fillna(False), visits,
+                                           min_n=ZERO_RUN, min_total=ZERO_VISITS))]
+    for rule, hits in found:
+        for r in hits.itertuples():
+            out.append((r.row, 7, table.finding(
+                rule, r.row, "effective", rep=r.who, n=r.n, visits=int(r.total),
+                first=f"{r.first:%Y-%m-%d}", last=f"{r.last:%Y-%m-%d}")))
+    return out

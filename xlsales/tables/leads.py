@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from xlsales.findings import Finding, Rule, in_row_order
 from xlsales.i18n import Label
 from xlsales.normalize import company_key
-from xlsales.tables.base import CondFormat, Kind, TableSpec, col
+from xlsales.tables.base import CondFormat, Kind, TableSpec, col, person_aliases
 
 if TYPE_CHECKING:
     from xlsales.context import Context
@@ -35,7 +35,8 @@ LEADS = TableSpec(
         col("priority", "优先级", "Priority", Kind.CHOICE, 8, required=True,
             choices="priorities", hint=("高优先级线索24小时内分配跟进人",
                                         "Assign high-priority leads within 24 hours")),
-        col("assignee", "跟进人", "Assignee", Kind.CHOICE, 10, choices="reps"),
+        col("assignee", "跟进人", "Assignee", Kind.CHOICE, 10, choices="reps",
+            aliases=person_aliases("分配给", "Assigned to")),
         col("created_at", "创建时间", "Created at", Kind.DATETIME, 16, required=True),
         col("assigned_at", "分配时间", "Assigned at", Kind.DATETIME, 16),
         col("status", "状态", "Status", width=10),

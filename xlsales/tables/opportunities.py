@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from xlsales.findings import Finding, Rule, in_row_order
 from xlsales.i18n import Label
-from xlsales.tables.base import CondFormat, Kind, TableSpec, col
+from xlsales.tables.base import CondFormat, Kind, TableSpec, col, person_aliases
 
 if TYPE_CHECKING:
     from xlsales.context import Context
@@ -23,7 +23,8 @@ OPPORTUNITIES = TableSpec(
         col("opp_id", "商机编号", "Opportunity ID", width=11, required=True),
         col("name", "商机名称", "Opportunity", width=26, required=True),
         col("customer", "客户名称", "Customer", width=24, required=True),
-        col("owner", "负责人", "Owner", Kind.CHOICE, 10, required=True, choices="reps"),
+        col("owner", "负责人", "Owner", Kind.CHOICE, 10, required=True, choices="reps",
+            aliases=person_aliases("商机负责人")),
         col("product_line", "产品线", "Product line", Kind.CHOICE, 10, choices="product_lines"),
         col("stage", "商机阶段", "Stage", Kind.CHOICE, 12, required=True, choices="stages",
             aliases=("阶段",)),
@@ -62,7 +63,8 @@ STAGE_HISTORY = TableSpec(
         col("from_stage", "原阶段", "From stage", Kind.CHOICE, 12, choices="stages"),
         col("to_stage", "新阶段", "To stage", Kind.CHOICE, 12, required=True, choices="stages"),
         col("date", "变更日期", "Date", Kind.DATE, 12, required=True),
-        col("owner", "负责人", "Owner", Kind.CHOICE, 10, choices="reps"),
+        col("owner", "负责人", "Owner", Kind.CHOICE, 10, choices="reps",
+            aliases=person_aliases()),
         col("note", "备注", "Note", width=24),
     ),
 )
@@ -84,7 +86,19 @@ R_CLOSE_PAST = Rule(id="T7.expected_close_past", severity="warning",
                     zh="预计成交日期 {date} 已过,商机仍在“{stage}”",
                     en="expected close {date} has passed and the opportunity is still in "
                        "'{stage}'")
-RULES = (R_DUPLICATE_ID, R_FUTURE_STAGE, R_LOST_REASON, R_CLOSE_PAST)
+R_NO_CLOSE = Rule(id="T7.no_expected_close", severity="warning",
+                  zh="进行中的商机没有预计成交日期,不计入任何周期的加权预测",
+                  en="an open opportunity without an expected close date counts in no "
+                     "period's weighted forecast")
+R_OUTLIER = Rule(id="T7.implausible_amount", severity="warning",
+                 zh="{column}:{value} 远高于平时({usual}),请核对",
+                 en="{column}: {value} is far above the usual ({usual}); please check")
+R_YUAN = Rule(id="T7.amount_in_yuan", severity="warning",
+              zh="{column}:{usual};{value} 像是把元填进了万元列(即 {converted} 万元)",
+              en="{column}: {usual}; {value} looks like yuan typed into a 10k-yuan "
+                 "column ({converted} × 10k)")
+RULES = (R_DUPLICATE_ID, R_FUTURE_STAGE, R_LOST_REASON, R_CLOSE_PAST, R_NO_CLOSE,
+         R_OUTLIER, R_YUAN)
 
 
 def check_opportunities(table: Table, ctx: Context) -> list[Finding]:
@@ -115,4 +129,24 @@ def check_opportunities(table: Table, ctx: Context) -> list[Finding]:
         out.append((row, 3, table.finding(R_CLOSE_PAST, row, "expected_close",
                                           date=close[row].date(),
                                           stage=stages[row].label(table.lang))))
+    for row in df.index[(kinds == "open") & close.isna()]:
+        out.append((row, 3, table.finding(R_NO_CLOSE, row, "expected_close")))
+    out += _amounts(table)
     return in_row_order(out)
+
+
+def _amounts(table: Table) -> list[tuple[int, int, Finding]]:
+    """An amount far above what the owner and the team usually enter, or one that looks
+    like 元 typed into the 万元 column (:mod:`xlsales.plausible`)."""
+    from xlsales.plausible import number, outliers, usual_text
+
+    if "amount" not in table.headers:
+        return []
+    odd = outliers(table.df["amount"], table.df["owner"], yuan=True)
+    out = []
+    for row, o in zip(odd.index, odd.itertuples(), strict=True):
+        out.append((row, 4, table.finding(
+            R_YUAN if o.yuan else R_OUTLIER, row, "amount", column=table.headers["amount"],
+            value=number(o.value), usual=usual_text(o.who, o.own, o.team, table.lang),
+            converted=number(o.converted))))
+    return out

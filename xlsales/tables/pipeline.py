@@ -134,6 +134,9 @@ FUNNEL_SUMMARY = TableSpec(
     blank_rows=0,
     columns=(
         col("quota", "本期目标(万元)", "Quota (10k CNY)", Kind.AMOUNT, 14),
+        col("quota_basis", "目标口径", "Quota basis", Kind.TEXT, 14,
+            hint=("团队目标:团队自己的总目标;个人目标合计:各代表目标相加",
+                  "Team target: the team's own total; sum of the reps' targets otherwise")),
         col("won_count", "本期成交单数", "Deals won", Kind.INT, 12),
         col("won_amount", "本期成交金额(万元)", "Won (10k CNY)", Kind.AMOUNT, 14),
         col("average_deal", "平均客单价(万元)", "Average deal (10k CNY)", Kind.AMOUNT, 14),

@@ -61,7 +61,8 @@ HORIZONTAL = TableSpec(
     formats=(
         CondFormat("completion", 'AND(ISNUMBER({completion}),{completion}<'
                    '{opt:completion_threshold})', "bad"),
-        CondFormat("mark", '{mark}="TOP3"', "good"),
+        CondFormat("mark", 'LEFT({mark},3)="TOP"', "good"),
+        CondFormat("mark", '{mark}="⚠"', "bad"),
     ),
 )
 

@@ -2,8 +2,24 @@
 
 from __future__ import annotations
 
+from xlsales.findings import Rule
 from xlsales.i18n import Label
 from xlsales.tables.base import Kind, TableSpec, col
+
+R_OPTION = Rule(id="settings.option", severity="error",
+                zh="设置项 {key} 的值 {value!r} 无效({detail}),已改用默认值 {default}",
+                en="setting {key}: {value!r} is not valid ({detail}); the default {default} "
+                   "is used")
+R_ROW_LEFT_OUT = Rule(id="settings.row_left_out", severity="error",
+                      zh="{column}:这一行无效({detail}),已忽略",
+                      en="{column}: this row is not valid ({detail}); it is left out")
+R_UNASSIGNED = Rule(id="settings.unassigned", severity="warning",
+                    zh="{column}:{rep} 没有填写,计入“未分配”",
+                    en="{column}: blank for {rep}, who counts under \"unassigned\"")
+R_NO_TABLE = Rule(id="settings.no_table", severity="warning",
+                  zh="设置工作簿里没有「{table}」表,使用默认设置",
+                  en="the settings workbook has no {table} table; the defaults are used")
+RULES = (R_OPTION, R_ROW_LEFT_OUT, R_UNASSIGNED, R_NO_TABLE)
 
 OPTIONS = TableSpec(
     key="options",
@@ -28,7 +44,8 @@ ROSTER = TableSpec(
     title=Label("销售团队花名册", "Team roster"),
     blank_rows=10,
     columns=(
-        col("rep", "销售代表", "Rep", width=10, required=True, aliases=("姓名",)),
+        col("rep", "销售代表", "Rep", width=10, required=True,
+            aliases=("姓名", "业务员", "销售人员", "销售员", "Name", "Sales rep", "Salesperson")),
         col("region", "区域", "Region", Kind.CHOICE, 10, required=True, choices="regions"),
         col("product_line", "产品线", "Product line", Kind.CHOICE, 10, required=True,
             choices="product_lines"),

@@ -6,10 +6,10 @@ import datetime as dt
 import re
 from typing import TYPE_CHECKING
 
-from xlsales.calendar import quarter_months
+from xlsales.calendar import canonical_quarters, quarter_months
 from xlsales.findings import Finding, Rule, in_row_order
 from xlsales.i18n import Label
-from xlsales.tables.base import CondFormat, Kind, TableSpec, col
+from xlsales.tables.base import NAME_ALIASES, CondFormat, Kind, TableSpec, col, person_aliases
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -28,7 +28,7 @@ TEAM = TableSpec(
     blank_rows=4,
     columns=(
         col("quarter", "季度", "Quarter", width=10, required=True,
-            hint=("格式:2024Q1", "Format: 2024Q1")),
+            hint=("格式:2024Q1", "Format: 2024Q1"), canonical=canonical_quarters),
         col("team_target", "团队总目标(万元)", "Team target (10k CNY)", Kind.AMOUNT, 16,
             required=True, minimum=0, hint=_AMOUNT_HINT),
         col("owners_sum", "个人目标合计(万元)", "Sum of owners (10k CNY)", Kind.AMOUNT, 18,
@@ -56,9 +56,10 @@ TARGETS = TableSpec(
         col("region", "区域", "Region", Kind.CHOICE, 10, required=True, choices="regions"),
         col("product_line", "产品线", "Product line", Kind.CHOICE, 10, required=True,
             choices="product_lines"),
-        col("owner", "负责人", "Owner", Kind.CHOICE, 10, required=True, choices="reps"),
+        col("owner", "负责人", "Owner", Kind.CHOICE, 10, required=True, choices="reps",
+            aliases=person_aliases(*NAME_ALIASES)),
         col("quarter", "季度", "Quarter", width=9, required=True,
-            hint=("格式:2024Q1", "Format: 2024Q1")),
+            hint=("格式:2024Q1", "Format: 2024Q1"), canonical=canonical_quarters),
         col("quarterly_target", "季度目标(万元)", "Quarterly target (10k CNY)", Kind.AMOUNT, 14,
             required=True, minimum=0, hint=_AMOUNT_HINT, aliases=("季度目标", "目标")),
         col("month1", "第1月目标(万元)", "Month 1 (10k CNY)", Kind.AMOUNT, 12, minimum=0,
@@ -119,8 +120,10 @@ QUARTER_RE = re.compile(r"^\d{4}Q[1-4]$")
 
 
 def quarter_ok(values: pd.Series) -> pd.Series:
-    """Whether each quarter is written like 2024Q1 (blank: False)."""
-    return values.str.upper().str.fullmatch(QUARTER_RE.pattern).fillna(False).astype(bool)
+    """Whether each value is a quarter (2024Q1, or a spelling the one quarter parser reads:
+    2024q1, 2024年第一季度 …; blank: False)."""
+    canon = canonical_quarters(values)
+    return canon.str.fullmatch(QUARTER_RE.pattern).fillna(False).astype(bool)
 
 
 def _bad_quarters(table: Table) -> list[tuple[int, int, Finding]]:
@@ -148,7 +151,7 @@ def check_targets(table: Table, ctx: Context) -> list[Finding]:
                                           gap=float(split[row] - target[row]))))
     quarter = df["quarter"]
     good = quarter_ok(quarter)
-    starts = quarter[good].str.upper().map(_quarter_start)
+    starts = quarter[good].map(_quarter_start)
     started = pd.Series(False, index=df.index)
     started[good] = starts <= ctx.today
     who = {"owner_signed": Label("负责人", "the owner"),
@@ -181,10 +184,10 @@ def check_team_targets(table: Table, ctx: Context) -> list[Finding]:
     df = table.df
     good = df[quarter_ok(df["quarter"])]
     teams = {}
-    for row, quarter in good["quarter"].str.upper().items():
+    for row, quarter in canonical_quarters(good["quarter"]).items():
         teams[quarter] = row
     od = owners.df
-    owner_q = od["quarter"].str.upper()
+    owner_q = canonical_quarters(od["quarter"])
     for quarter, row in teams.items():
         total = df.at[row, "team_target"]
         values = od.loc[owner_q == quarter, "quarterly_target"].fillna(0.0).tolist()

@@ -36,6 +36,10 @@ WEEKLY = TableSpec(
         col("target", "周目标(万元)", "Week target (10k CNY)", Kind.AMOUNT, 12),
         col("completion", "目标完成率", "Completion", Kind.PERCENT, 10,
             formula='IF(N({target})=0,"{na}",{amount_signed}/{target})'),
+        col("mark", "标记", "Mark", width=8,
+            hint=("TOPn:本周前列(达到预警线);▼:低于预警线;⚠:完成率不可信,请核对金额",
+                  "TOPn: the week's best (at or above the threshold); ▼: under it; "
+                  "⚠: implausible completion, check the amounts")),
         col("progress", "重点客户进展", "Key customer progress", Kind.LONG_TEXT, 48),
         col("problems", "遇到问题", "Problems", Kind.LONG_TEXT, 30),
         col("errors", "数据问题数", "Data errors", Kind.INT, 9),
@@ -46,6 +50,8 @@ WEEKLY = TableSpec(
         CondFormat("completion", 'AND(ISNUMBER({completion}),{completion}>=1)', "good"),
         CondFormat("missing", "N({missing})>0", "warn"),
         CondFormat("late", "N({late})>0", "warn"),
+        CondFormat("mark", 'LEFT({mark},3)="TOP"', "good"),
+        CondFormat("mark", '{mark}="⚠"', "bad"),
     ),
     notes=Label("由日报自动汇总;“主管点评”列由主管填写,重新汇总时保留。",
                 "Rolled up from the dailies; the comment column is yours and is kept when "

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from xlsales.errors import READ, WORKBOOK, TableNotFoundError, WorkbookError, cannot
-from xlsales.frames import HEADER_SCAN_ROWS, Table, build_table, locate
+from xlsales.frames import HEADER_SCAN_ROWS, Table, build_table, locate, no_table_found
 from xlsales.i18n import Label, Lang
 from xlsales.io import guard
 from xlsales.io.read.package import Extent, Package
@@ -128,10 +128,7 @@ class WorkbookReader:
         ``keys`` when given); TableNotFoundError when no sheet has it."""
         found = self.find(spec, sheet=sheet, scan_rows=scan_rows)
         if found is None:
-            raise TableNotFoundError(Label(
-                f"没有哪个工作表有「{spec.title('zh')}」的表头（{'、'.join(spec.headers('zh'))}）",
-                f"no sheet has the headers of the {spec.title('en')} table "
-                f"({', '.join(spec.headers('en'))})"), file=str(self.path))
+            raise self.not_found([spec], sheet=sheet, scan_rows=scan_rows)
         name, header_row, cols = found
         return self.load(spec, settings, name, header_row, cols, lang=lang,
                          stop_at_blank=stop_at_blank, keys=keys)
@@ -147,6 +144,17 @@ class WorkbookReader:
         else:
             heads = self.heads(scan_rows)
         return locate(heads, spec, sheet=sheet, scan_rows=scan_rows)
+
+    def not_found(self, specs: Sequence[TableSpec], *, sheet: str | None = None,
+                  scan_rows: int = HEADER_SCAN_ROWS) -> TableNotFoundError:
+        """The error for a workbook (or ``sheet``) holding none of ``specs``: the closest
+        header row seen, the headers it lacks and those expected (:func:`no_table_found`)."""
+        if sheet is not None:
+            heads = {sheet: self.pkg.head(sheet, scan_rows)} if sheet in self.sheet_names \
+                else {}
+        else:
+            heads = self.heads(scan_rows)
+        return no_table_found(heads, specs, file=str(self.path))
 
     def tables_per_sheet(self, spec: TableSpec, settings: Settings, *,
                          scan_rows: int = HEADER_SCAN_ROWS,

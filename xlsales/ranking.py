@@ -1,0 +1,170 @@
+"""Rankings: the one definition of the TOP list, the reps under the completion threshold
+and implausible completion, used by every output (``completion`` and its ``--json``, the
+weekly sheets, the meeting pack, the review and its sheets).
+
+* Ranked are the groups (reps, regions, product lines) with a completion rate that is
+  not implausible, best first; a tie goes to the name.
+* The TOP list holds those of the first three that reached the threshold
+  (``completion_threshold``, 80 %) — never a group at 0 or under the threshold, which are
+  listed as below it. Its label names its size, ``min(3, groups with a rate)``: ``TOP2``
+  of two regions.
+* Completion is implausible when the amount signed is more than ``completion_ceiling``
+  (300 %) of the target of the whole months the period falls in (:func:`month_span`):
+  a month or a quarter is held against its own target, a week against its month's, so
+  one large deal in a week is not a slip, while 元 typed into a 万元 column is. An
+  implausible group is marked, warned about and left out of the ranking.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from xlsales.calendar import month_range
+from xlsales.figures import completion_rate
+from xlsales.i18n import Label, Lang
+
+TOP_N = 3
+BELOW_MARK = "▼"
+IMPLAUSIBLE_MARK = "⚠"
+TOP_LABEL = Label("TOP{n}", "TOP{n}")
+IMPLAUSIBLE = Label(
+    "{name}:完成率 {rate}(成交 {actual} 万元,为所在月份目标 {basis} 万元的 {share}),"
+    "超过 {ceiling} 的合理上限,请核对成交金额",
+    "{name}: completion {rate} (signed {actual}, {share} of the target of its months, "
+    "{basis}) is above the plausible {ceiling}; check the amounts signed")
+NOT_RANKED = Label(";不参与排名", "; left out of the ranking")
+
+
+def top_label(size: int, lang: Lang = "zh") -> str:
+    """``TOP3``, or ``TOP2`` when only two groups are ranked."""
+    return TOP_LABEL(lang).format(n=size or TOP_N)
+
+
+def month_span(first: dt.date, last: dt.date) -> tuple[dt.date, dt.date]:
+    """The whole months ``first``..``last`` touches: what the plausibility limit holds the
+    amount signed against."""
+    return dt.date(first.year, first.month, 1), month_range(last.year, last.month)[1]
+
+
+def is_implausible(actual: float | None, basis: float | None, ceiling: float) -> bool:
+    """The amount signed is above ``ceiling`` × the target of the period's months."""
+    share = completion_rate(actual, basis)
+    return share is not None and share > ceiling
+
+
+def implausible_message(name: str, rate: float | None, actual: float, basis: float | None,
+                        ceiling: float, lang: Lang, *, ranked: bool = True) -> str:
+    """The warning of an implausible completion, in ``lang`` (``ranked``: the group would
+    have been ranked, and is not)."""
+    text = IMPLAUSIBLE(lang).format(
+        name=name, rate=pct(rate), actual=f"{actual:,.6g}", basis=f"{basis or 0:,.1f}",
+        share=pct(completion_rate(actual, basis)), ceiling=pct(ceiling))
+    return text + (NOT_RANKED(lang) if ranked else "")
+
+
+def pct(x: float | None) -> str:
+    """``755,556%``; ``—`` without a rate."""
+    return "—" if x is None else f"{x:,.0%}"
+
+
+def rank_frame(df: pd.DataFrame, threshold: float, *, group: str | None = None
+               ) -> pd.DataFrame:
+    """The standings of the rows of ``df`` (columns ``key``, ``rate``, ``implausible``;
+    ranked within each value of the column ``group`` when given): per row ``rank``
+    (None when not ranked), ``top``, ``below``, ``implausible``, ``size`` (the TOP list's
+    size: 3, or fewer groups with a rate) and ``mark`` (``TOP3``, ``▼``, ``⚠`` or
+    empty)."""
+    rate = pd.to_numeric(df["rate"], errors="coerce").astype("float64")
+    bad = df["implausible"].astype(bool)
+    ok = rate.notna() & ~bad
+    groups = df[group] if group else pd.Series(0, index=df.index)
+    cand = pd.DataFrame({"g": groups[ok], "rate": rate[ok],
+                         "key": df.loc[ok, "key"].astype(str)})
+    cand = cand.sort_values(["g", "rate", "key"], ascending=[True, False, True],
+                            kind="stable")
+    ranks = cand.groupby("g", sort=False).cumcount() + 1
+    sizes = rate.notna().groupby(groups, sort=False).sum().clip(upper=TOP_N)
+    size = groups.map(sizes).fillna(0).astype("int64")
+    rank = ranks.reindex(df.index)
+    top = (rank <= size).fillna(False) & (rate >= threshold).fillna(False) & (rate > 0)
+    below = ok & (rate < threshold)
+    label = size.map({n: top_label(n) for n in range(TOP_N + 1)})
+    mark = np.select([top.to_numpy(), below.to_numpy(), bad.to_numpy()],
+                     [label.to_numpy(dtype=object), BELOW_MARK, IMPLAUSIBLE_MARK], "")
+    return pd.DataFrame({"rank": rank.astype("Int64"), "top": top.astype(bool),
+                         "below": below.astype(bool), "implausible": bad, "size": size,
+                         "mark": mark}, index=df.index)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """One group's place: its rank (None when not ranked) and marks."""
+
+    key: str
+    rate: float | None
+    rank: int | None
+    top: bool
+    below: bool
+    implausible: bool
+    mark: str
+
+
+@dataclass
+class Ranking:
+    """The standings of a set of groups, best first (then the unranked, in the order
+    given)."""
+
+    standings: list[Standing]
+    size: int
+    threshold: float
+    _by_key: dict[str, Standing] = field(default_factory=dict, repr=False)
+
+    @property
+    def label(self) -> str:
+        return top_label(self.size)
+
+    @property
+    def top(self) -> list[Standing]:
+        return [s for s in self.standings if s.top]
+
+    @property
+    def below(self) -> list[Standing]:
+        return [s for s in self.standings if s.below]
+
+    @property
+    def implausible(self) -> list[Standing]:
+        return [s for s in self.standings if s.implausible]
+
+    def of(self, key: str) -> Standing:
+        """The standing of ``key``."""
+        if len(self._by_key) != len(self.standings):
+            self._by_key = {s.key: s for s in self.standings}
+        return self._by_key[key]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"label": self.label, "top": [s.key for s in self.top],
+                "below": [s.key for s in self.below],
+                "implausible": [s.key for s in self.implausible]}
+
+
+def rank(items: Iterable[tuple[str, float | None, bool]], threshold: float) -> Ranking:
+    """Rank ``(key, rate, implausible)`` items (see the module docstring)."""
+    items = list(items)
+    df = pd.DataFrame({"key": [k for k, _, _ in items],
+                       "rate": pd.Series([r for _, r, _ in items], dtype="float64"),
+                       "implausible": [bool(b) for _, _, b in items]})
+    st = rank_frame(df, threshold)
+    standings = [Standing(key, rate, None if pd.isna(r) else int(r), bool(t), bool(b),
+                          bool(i), str(m))
+                 for (key, rate, _), r, t, b, i, m in zip(
+                     items, st["rank"], st["top"], st["below"], st["implausible"], st["mark"],
+                     strict=True)]
+    standings.sort(key=lambda s: (s.rank is None, s.rank or 0))
+    size = int(st["size"].iloc[0]) if len(st) else 0
+    return Ranking(standings, size, threshold)
