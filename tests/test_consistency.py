@@ -121,3 +121,55 @@ def test_the_team_quota_without_a_team_total_is_the_reps_sum(team: Path,
     assert row["target"] == pytest.approx(sum(r["target"] for r in regions))
     funnel = run("funnel", "--period", "2024-03", "-w", str(root))
     assert (funnel["quota"], funnel["quota_basis"]) == (pytest.approx(row["target"]), "owners")
+
+
+def test_signed_amounts_are_reconciled_in_the_review(team: Path, tmp_path: Path) -> None:
+    """The dailies say one thing, the won opportunities another: both are in the review
+    with their gap, and a warning names them."""
+    import openpyxl
+
+    root = tmp_path / "team"
+    shutil.copytree(team, root)
+    path = root / "customers.xlsx"
+    wb = openpyxl.load_workbook(path)
+    spec = T.get("opportunities")
+    ws = wb[spec.sheet("zh")]
+    amount_header = spec.column("amount").header("zh")
+    header = next(r for r in ws.iter_rows(max_row=10)
+                  if any(c.value == amount_header for c in r))
+    cols = {c.value: c.column for c in header if c.value}
+    amount, closed = cols[amount_header], cols[spec.column("closed_on").header("zh")]
+    bumped = 0
+    for r in range(header[0].row + 1, ws.max_row + 1):
+        day = ws.cell(r, closed).value
+        if day is not None and day.year == 2024 and day.month == 3 and bumped < 3:
+            ws.cell(r, amount).value = (ws.cell(r, amount).value or 0) + 100
+            bumped += 1
+    wb.save(path)
+    assert bumped == 3
+    review = run("review", "-w", str(root), "--month", "2024-03", "--on", AFTER, "--out",
+                 str(tmp_path / "review.xlsx"))
+    rec = review["reconciliation"]
+    assert rec["source"] == "dailies" and rec["difference"] == pytest.approx(300.0)
+    assert rec["opportunities_won"] - rec["dailies"] == pytest.approx(300.0)
+    assert rec["warning"] in review["warnings"] and "相差 +300.0 万元" in rec["warning"]
+    sales = next(m for m in review["metrics"] if m["key"] == "sales")
+    assert sales["actual"] == pytest.approx(rec["dailies"]) and rec["warning"] in sales["hint"]
+
+
+def test_a_team_that_keeps_only_opportunities_gets_its_sales_from_them(
+        team: Path, tmp_path: Path) -> None:
+    root = tmp_path / "team"
+    shutil.copytree(team, root)
+    sample = generate(2024)
+    write_workspace(root, sample.settings, {**sample.data, "daily": []}, lang="zh",
+                    books=["daily"])
+    review = run("review", "-w", str(root), "--month", "2024-03", "--on", AFTER, "--out",
+                 str(tmp_path / "review.xlsx"))
+    rec = review["reconciliation"]
+    assert rec["source"] == "opportunities" and rec["dailies"] == 0 and rec["warning"] is None
+    metrics = {m["key"]: m for m in review["metrics"]}
+    assert rec["opportunities_won"] > 0
+    assert metrics["sales"]["actual"] == pytest.approx(rec["opportunities_won"])
+    assert metrics["completion"]["actual"] is not None and metrics["completion"]["actual"] > 0
+    assert metrics["missing"]["actual"] is None and metrics["late"]["actual"] is None

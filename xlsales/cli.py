@@ -680,6 +680,10 @@ def review(
         table.add_row(m.dimension, m.metric, fmt(m.target), fmt(m.actual),
                       _pct(m.completion), m.hint or "")
     console.print(table)
+    rec = result.review.reconciliation
+    if rec:
+        console.print(f"Sales from {rec['source_label']}: dailies {rec['dailies']:,.1f}, won "
+                      f"opportunities {rec['opportunities_won']:,.1f}")
     if result.review.falling:
         console.print(f"[red]Fell three months in a row:[/red] {', '.join(result.review.falling)}")
     for text in result.review.warnings:

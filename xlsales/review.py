@@ -158,6 +158,9 @@ class PeriodFigures:
 
     values: dict[str, float | None]
     targets: dict[str, float | None]
+    sales_source: str = "dailies"  # or "opportunities": a team that keeps no dailies
+    dailies_signed: float = 0.0  # Σ 成交金额 of the dailies
+    opportunities_won: float = 0.0  # Σ amount of the opportunities won in the period
 
 
 ACTIVITY = {"new_customers": "new_customers", "visits": "visits_per_week",
@@ -304,8 +307,10 @@ def figures(data: ReviewData, first: dt.date, last: dt.date, *, reps: list[str] 
     won_c = set().union(*(base.won_customers.get(r, set()) for r in reps)) & intent
     quota = (team_target(data.targets, s, first, last, cal) if reps == s.reps()
              else _total(base.quota, reps))
+    keeps_dailies = len(data.deduped) > 0  # else the sales live in the opportunities
+    dailies_signed = float(totals["amount_signed"])
     values: dict[str, float | None] = {
-        "sales": float(totals["amount_signed"]),
+        "sales": dailies_signed if keeps_dailies else won_amount,
         "new_customers": float(totals["new_customers"]),
         "avg_deal": average_deal(won_amount, won_n),
         "conversion": conversion_rate(len(won_c), len(intent)),
@@ -313,8 +318,9 @@ def figures(data: ReviewData, first: dt.date, last: dt.date, *, reps: list[str] 
         "effective": float(totals["effective"]),
         "proposals": float(totals["proposals"]),
         "win_rate": None if not (won_n or lost_n) else won_n / (won_n + lost_n),
-        "late": float(sum(base.late.get(r, 0) for r in reps)),
-        "missing": float(sum(base.missing.get(r, 0) for r in reps)),
+        "late": float(sum(base.late.get(r, 0) for r in reps)) if keeps_dailies else None,
+        "missing": float(sum(base.missing.get(r, 0) for r in reps)) if keeps_dailies
+        else None,
     }
     values["completion"] = completion_rate(values["sales"], quota)
     targets: dict[str, float | None] = {
@@ -322,7 +328,8 @@ def figures(data: ReviewData, first: dt.date, last: dt.date, *, reps: list[str] 
         **{k: _total(base.activity[k], reps) for k in ACTIVITY},
         "conversion": s.general.conversion_target, "late": 0.0, "missing": 0.0,
     }
-    return PeriodFigures(values, targets)
+    return PeriodFigures(values, targets, "dailies" if keeps_dailies else "opportunities",
+                         dailies_signed, won_amount)
 
 
 def months_before(first: dt.date, n: int) -> list[tuple[dt.date, dt.date]]:
@@ -359,6 +366,7 @@ class Review:
     falling: list[str]
     cases: list[dict[str, Any]]
     warnings: list[str] = field(default_factory=list)  # implausible completion (ranking)
+    reconciliation: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {"period": self.label, "first": self.first.isoformat(),
@@ -369,7 +377,7 @@ class Review:
                             for m in self.metrics],
                 "horizontal": self.horizontal, "trend_months": self.trend_months,
                 "trend": self.trend, "falling": self.falling, "cases": self.cases,
-                "warnings": self.warnings}
+                "warnings": self.warnings, "reconciliation": self.reconciliation}
 
 
 def build_review(data: ReviewData, first: dt.date, last: dt.date, label: str, *,
@@ -410,12 +418,40 @@ def build_review(data: ReviewData, first: dt.date, last: dt.date, label: str, *,
                                    s.general.completion_ceiling, lang, ranked=False)
         warnings.insert(0, team)
         hints["completion"] = team
+    reconciliation = reconcile(now, s.general.reconcile_tolerance, lang)
+    if reconciliation["warning"]:
+        warnings.append(reconciliation["warning"])
+        hints["sales"] = "; ".join(h for h in (hints.get("sales"), reconciliation["warning"])
+                                   if h)
     metrics = []
     for key, (dim, met, kind) in LABELS.items():
         metrics.append(Metric(key, dim(lang), met(lang), now.targets.get(key),
                               now.values.get(key), kind, hints.get(key)))
     return Review(label, first, last, metrics, horizontal, trend_months, trend, falling,
-                  _cases(data, first, last, lang), warnings)
+                  _cases(data, first, last, lang), warnings, reconciliation)
+
+
+SALES_SOURCE = {"dailies": Label("日报成交金额", "the dailies' signed amounts"),
+                "opportunities": Label("赢单商机金额", "won opportunities")}
+
+
+def reconcile(now: PeriodFigures, tolerance: float, lang: Lang) -> dict[str, Any]:
+    """The signed amount by the dailies beside the amount of the opportunities won in the
+    same period: which one the review's sales are, their difference, and a warning when
+    they differ by more than ``tolerance`` of the larger (a team keeping both should see
+    the same business twice)."""
+    dailies, won = now.dailies_signed, now.opportunities_won
+    gap = won - dailies
+    warning = None
+    if now.sales_source == "dailies" and abs(gap) > tolerance * max(abs(dailies), abs(won)):
+        warning = (f"成交金额对不上:日报合计 {dailies:,.1f} 万元,赢单商机合计 {won:,.1f} 万元,"
+                   f"相差 {gap:+,.1f} 万元(超过 {tolerance:.0%})" if lang == "zh" else
+                   f"signed amounts disagree: the dailies add up to {dailies:,.1f}, the won "
+                   f"opportunities to {won:,.1f}, a gap of {gap:+,.1f} (over {tolerance:.0%})")
+    return {"source": now.sales_source, "source_label": SALES_SOURCE[now.sales_source](lang),
+            "dailies": round(dailies, 6), "opportunities_won": round(won, 6),
+            "difference": round(gap, 6),
+            "tolerance": tolerance, "warning": warning}
 
 
 def _hints(data: ReviewData, now: PeriodFigures, first: dt.date, last: dt.date,

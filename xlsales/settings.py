@@ -181,6 +181,7 @@ class General(BaseModel):
     meeting_topic: str = "季度目标冲刺周会"
     meeting_time: str = "周一 9:00-10:30"
     review_file: str = "review_{period}.xlsx"
+    reconcile_tolerance: float = Field(default=0.10, ge=0)
     commit_min: float = Field(default=0.75, ge=0, le=1)
     best_case_min: float = Field(default=0.5, ge=0, le=1)
 

@@ -79,6 +79,10 @@ OPTION_LABELS: dict[str, tuple[Label, Label]] = {
                            Label("高于此完成率(以所在月份目标计)视为可疑并提示,不参与排名",
                                  "Completion above it (against the month's target) is "
                                  "flagged as implausible and left out of rankings")),
+    "reconcile_tolerance": (Label("成交金额核对容差", "Signed-amount tolerance"),
+                            Label("日报成交金额与赢单商机金额相差超过此比例时在复盘中提示",
+                                  "The review warns when the dailies' signed amount and the "
+                                  "won opportunities differ by more than this share")),
     "meeting_max_minutes": (Label("周会时长上限(分钟)", "Meeting limit (minutes)"),
                             Label("议程合计不得超过", "The agenda may not exceed it")),
     "target_margin_low": (Label("目标弹性下限", "Target margin low"),
@@ -106,6 +110,7 @@ OPTION_LABELS: dict[str, tuple[Label, Label]] = {
                          "iso: 2024-W10; monday: named after the Monday, 2024-03-04")),
 }
 _NUMERIC_OPTIONS = {"spotcheck_share", "completion_threshold", "completion_ceiling",
+                    "reconcile_tolerance",
                     "target_margin_low", "target_margin_high", "meeting_max_minutes",
                     "commit_min", "best_case_min", "conversion_target"}
 YES_NO = {True: Label("是", "Yes"), False: Label("否", "No")}
