@@ -173,3 +173,12 @@ def test_a_team_that_keeps_only_opportunities_gets_its_sales_from_them(
     assert metrics["sales"]["actual"] == pytest.approx(rec["opportunities_won"])
     assert metrics["completion"]["actual"] is not None and metrics["completion"]["actual"] > 0
     assert metrics["missing"]["actual"] is None and metrics["late"]["actual"] is None
+
+
+def test_the_terminal_says_which_targets_it_shows(team: Path) -> None:
+    for by, basis in (("team", "team"), ("region", "owners")):
+        for command in ("completion", "forecast"):
+            result = runner.invoke(app, [command, "--period", "2024-03", "--by", by, "-w",
+                                         str(team), "--on", AFTER])
+            assert result.exit_code == 0, result.output
+            assert f"目标口径: {QUOTA_BASIS[basis]('zh')}" in result.stdout, (command, by)

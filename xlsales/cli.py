@@ -422,6 +422,7 @@ def completion_cmd(
                       "no target" if r.target is None else f"{r.target:.1f}",
                       _pct(r.rate) + flag)
     console.print(table)
+    _print_quota_basis([r.quota_basis for r in result.rows], result.lang)
     console.print(f"{result.top_label}: {', '.join(r.key for r in result.top) or '—'}; under "
                   f"{result.threshold:.0%}: {', '.join(r.key for r in result.below) or '—'}")
     for text in result.warnings():
@@ -597,9 +598,20 @@ def forecast_cmd(
                       f"{r.pipeline:.1f}", _pct(r.coverage),
                       "—" if r.shortage is None else f"{r.shortage:.1f}")
     console.print(table)
+    _print_quota_basis([r.quota_basis for r in result.rows], _message_lang(workspace, None))
     _print_left_out(result.left_out, _message_lang(workspace, None))
     if written:
         console.print(f"Wrote {written}")
+
+
+def _print_quota_basis(bases: list[str], lang: Lang) -> None:
+    """Which targets the table's "target"/"quota" column is (performance.Quota)."""
+    from xlsales.performance import QUOTA_BASIS
+
+    if not bases:
+        return
+    names = "、".join(QUOTA_BASIS[b](lang) for b in dict.fromkeys(bases))
+    console.print(f"[dim]{'目标口径' if lang == 'zh' else 'Targets'}: {names}[/dim]")
 
 
 def _print_left_out(left_out: dict[str, list[Any]], lang: Lang) -> None:
