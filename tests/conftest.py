@@ -47,6 +47,19 @@ def sample_team(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Pat
     return make
 
 
+@pytest.fixture
+def sample_copy(sample_team: Callable[[str], Path], tmp_path: Path) -> Callable[[str], Path]:
+    """A copy of the sample team's workspace (``sample_copy("zh")``) in the test's own
+    folder, to edit."""
+    import shutil
+
+    def make(lang: str) -> Path:
+        root = tmp_path / "team"
+        shutil.copytree(sample_team(lang), root)
+        return root
+    return make
+
+
 @pytest.fixture(scope="session")
 def demo_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``xlsales demo`` once per session. Read it, never edit it."""

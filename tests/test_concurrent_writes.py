@@ -35,16 +35,9 @@ TODAY = SAMPLE_TODAY.isoformat()
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def sample_root(sample_team: Callable[[str], Path]) -> Path:
-    return sample_team("en")
-
-
 @pytest.fixture
-def team(sample_root: Path, tmp_path: Path) -> Path:
-    root = tmp_path / "team"
-    shutil.copytree(sample_root, root)
-    return root
+def team(sample_copy: Callable[[str], Path]) -> Path:
+    return sample_copy("en")
 
 
 def annotate(team: Path) -> object:

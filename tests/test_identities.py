@@ -35,10 +35,8 @@ def sample_zh(sample_team: Callable[[str], Path]) -> Path:
 
 
 @pytest.fixture
-def team(sample_zh: Path, tmp_path: Path) -> Path:
-    root = tmp_path / "team"
-    shutil.copytree(sample_zh, root)
-    return root
+def team(sample_copy: Callable[[str], Path]) -> Path:
+    return sample_copy("zh")
 
 
 def header_cells(ws: Worksheet, spec_key: str) -> tuple[int, dict[str, int]]:
