@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 from typer.testing import CliRunner
 
@@ -71,6 +72,8 @@ def test_the_team_quota_is_the_same_everywhere(team: Path, kind: str, tmp_path: 
         weekly = read_records(tmp_path / "weekly.xlsx", T.get("weekly"))
         [sheet_row] = [r for r in weekly if r["name"] == row["key"]]  # the team's row
         assert sheet_row["target"] == pytest.approx(quota)
+        title = openpyxl.load_workbook(tmp_path / "weekly.xlsx")[f"周报 {period}"]["A1"].value
+        assert title.endswith(f"团队合计行的目标:{QUOTA_BASIS[basis]('zh')}")
         agenda = run("agenda", "-w", ws, "--week", "2024-W13", "--out",
                      str(tmp_path / "agenda.xlsx"))
         [metric] = [m for m in agenda["data"] if m["metric"] == "上周团队完成率"]
@@ -86,6 +89,9 @@ def test_the_team_quota_is_the_same_everywhere(team: Path, kind: str, tmp_path: 
         row["actual"])
     completion_metric = next(m for m in review["metrics"] if m["key"] == "completion")
     assert completion_metric["actual"] == pytest.approx(row["rate"])
+    title = openpyxl.load_workbook(out)[T.get("review").sheet("zh")]["A1"].value
+    assert title.endswith(f"销售额目标:{QUOTA_BASIS[basis]('zh')}")
+    assert review["quota_basis"] == basis
     summary = funnel_summary(out)  # the review's own funnel sheet
     assert summary["quota"] == pytest.approx(quota)
     assert summary["quota_basis"] == QUOTA_BASIS[basis]("zh")
@@ -126,8 +132,6 @@ def test_the_team_quota_without_a_team_total_is_the_reps_sum(team: Path,
 def test_signed_amounts_are_reconciled_in_the_review(team: Path, tmp_path: Path) -> None:
     """The dailies say one thing, the won opportunities another: both are in the review
     with their gap, and a warning names them."""
-    import openpyxl
-
     root = tmp_path / "team"
     shutil.copytree(team, root)
     path = root / "customers.xlsx"

@@ -349,7 +349,7 @@ def test_quarter_review_covers_the_quarter(reviews: dict[str, Any]) -> None:
     assert (payload["period"], payload["first"], payload["last"]) == (
         "2024Q1", "2024-01-01", "2024-03-31")
     rows = sheet_rows(reviews["2024Q1"]["written"])[REVIEW.sheet("zh")]
-    assert rows[0][0].endswith("2024Q1")
+    assert rows[0][0].startswith("月度业绩复盘分析表 2024Q1")
     metrics = {m["key"]: m for m in payload["metrics"]}
     march = {m.key: m for m in reviews["2024-03"]["review"].metrics}
     # a quarter is more than its last month, and its quota is the team's quarterly total

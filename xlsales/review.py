@@ -45,6 +45,7 @@ from xlsales.performance import (
     month_shares,
     owners_target,
     shared_target,
+    team_quota,
     team_target,
 )
 from xlsales.pipeline import forecast
@@ -367,6 +368,7 @@ class Review:
     cases: list[dict[str, Any]]
     warnings: list[str] = field(default_factory=list)  # implausible completion (ranking)
     reconciliation: dict[str, Any] = field(default_factory=dict)
+    quota_basis: str = "team"  # what the sales target is (performance.Quota)
 
     def as_dict(self) -> dict[str, Any]:
         return {"period": self.label, "first": self.first.isoformat(),
@@ -377,7 +379,8 @@ class Review:
                             for m in self.metrics],
                 "horizontal": self.horizontal, "trend_months": self.trend_months,
                 "trend": self.trend, "falling": self.falling, "cases": self.cases,
-                "warnings": self.warnings, "reconciliation": self.reconciliation}
+                "warnings": self.warnings, "reconciliation": self.reconciliation,
+                "quota_basis": self.quota_basis}
 
 
 def build_review(data: ReviewData, first: dt.date, last: dt.date, label: str, *,
@@ -428,7 +431,8 @@ def build_review(data: ReviewData, first: dt.date, last: dt.date, label: str, *,
         metrics.append(Metric(key, dim(lang), met(lang), now.targets.get(key),
                               now.values.get(key), kind, hints.get(key)))
     return Review(label, first, last, metrics, horizontal, trend_months, trend, falling,
-                  _cases(data, first, last, lang), warnings, reconciliation)
+                  _cases(data, first, last, lang), warnings, reconciliation,
+                  team_quota(data.targets, s, first, last, cal).basis)
 
 
 SALES_SOURCE = {"dailies": Label("日报成交金额", "the dailies' signed amounts"),

@@ -33,6 +33,9 @@ class ReviewResult:
         return {**self.review.as_dict(), "written": str(self.written), "kept_notes": self.kept}
 
 
+SALES_TARGET = Label("销售额目标:", "sales target: ")
+
+
 def review_data(root: Path) -> tuple[Any, Lang]:
     """What the review reads from a workspace: each workbook once."""
     from xlsales.review import ReviewData
@@ -95,7 +98,8 @@ def run_review(root: str | os.PathLike[str], *, month: str | None = None,
     summary = {"quota": fu.quota, "quota_basis": QUOTA_BASIS[fu.quota_basis](lang),
                "won_count": fu.won_count, "won_amount": fu.won_amount,
                "average_deal": fu.average_deal}
-    title = {"zh": f"月度业绩复盘分析表 {label}", "en": f"Performance review {label}"}[lang]
+    title = ({"zh": f"月度业绩复盘分析表 {label}", "en": f"Performance review {label}"}[lang]
+             + f" · {SALES_TARGET(lang)}{QUOTA_BASIS[review.quota_basis](lang)}")
     written = write_review(target, lang=lang, title=title, t4_rows=rows,
                            horizontal=horizontal, trend=trend, cases=cases,
                            funnel_rows=funnel_rows, funnel_summary=summary,

@@ -15,6 +15,7 @@ from xlsales.calendar import WorkCalendar, display_week, parse_period, week_labe
 from xlsales.findings import Finding
 from xlsales.i18n import Label
 from xlsales.jobs.sources import WEEKLY_FILE, DailySource, load_daily, load_targets
+from xlsales.performance import QUOTA_BASIS
 from xlsales.rollup import (
     WeekRow,
     implausible_warnings,
@@ -24,6 +25,7 @@ from xlsales.rollup import (
 )
 
 WEEK_SHEET = Label("周报 {week}", "Weekly {week}")
+TEAM_ROW_TARGET = Label("团队合计行的目标:", "team row's target: ")
 
 
 @dataclass
@@ -138,9 +140,11 @@ def _write_weeks(daily: DailySource, rows: list[WeekRow], weeks: list[str],
                 rec["week_end"] = r.week_end
                 rec["comment"] = kept.get((rec["level"], r.name))
                 records.append(rec)
+            basis = next((r.quota_basis for r in by_week[week] if r.level == "team"), None)
+            said = f" · {TEAM_ROW_TARGET(lang)}{QUOTA_BASIS[basis](lang)}" if basis else ""
             sheet = table_sheet(wb, WEEKLY, records, lang=lang,
                                 name=f"Weekly_{week.replace('-', '_')}",
-                                title=f"{WEEKLY.title(lang)} {week}", options=options)
+                                title=f"{WEEKLY.title(lang)} {week}{said}", options=options)
             wb.put_sheet(name, sheet)
         refresh_lists(wb, daily.settings, lang)
         wb.save(target)
