@@ -257,9 +257,12 @@ def test_the_review_warns_and_marks_the_slip(slipped: dict[str, Any], tmp_path: 
     result = run_review(root, month="2024-03", today=SAMPLE_TODAY)
     review = result.review
     team = TEAM.settings.general.team_name
-    assert len(review.warnings) == 2
+    assert len(review.warnings) == 3
     assert review.warnings[0].startswith(f"{team}:完成率 ")
     assert review.warnings[1].startswith("张伟:完成率 ")
+    # the 12000 is in the dailies only: the won opportunities disagree by exactly that much
+    assert review.warnings[2] == review.reconciliation["warning"]
+    assert review.reconciliation["difference"] == pytest.approx(-12000.0)
     sheets = sheet_rows(result.written)
     _, _, t4 = read_block(sheets[REVIEW.sheet("zh")], REVIEW)
     done = next(r for r in t4 if r["metric"] == "目标完成率")

@@ -359,10 +359,12 @@ def test_a_workbook_is_checked_once_while_it_is_unchanged(tmp_path: Path,
 
 # -- far-away cells --------------------------------------------------------------------------------
 
+# The process's own peak (VmHWM of its memory after exec): ru_maxrss would also count the
+# RSS of the forking pytest process, which grows over a full run.
 _RSS_RUN = (
-    "import atexit, resource, sys\n"
-    "atexit.register(lambda: print('RSS', resource.getrusage(resource.RUSAGE_SELF)"
-    ".ru_maxrss, file=sys.stderr))\n"
+    "import atexit, re, sys\n"
+    "atexit.register(lambda: print('RSS', re.search(r'VmHWM:\\s*(\\d+)', open("
+    "'/proc/self/status').read()).group(1), file=sys.stderr))\n"
     "sys.argv = ['xlsales', *sys.argv[1:]]\n"
     "from xlsales.cli import main\n"
     "main()\n")
