@@ -694,7 +694,10 @@ def review(
     console.print(table)
     rec = result.review.reconciliation
     if rec:
-        console.print(f"Sales from {rec['source_label']}: dailies {rec['dailies']:,.1f}, won "
+        zh = _message_lang(workspace, None) == "zh"
+        console.print(f"销售额取自{rec['source_label']}:日报合计 {rec['dailies']:,.1f},"
+                      f"赢单商机合计 {rec['opportunities_won']:,.1f}" if zh else
+                      f"Sales from {rec['source_label']}: dailies {rec['dailies']:,.1f}, won "
                       f"opportunities {rec['opportunities_won']:,.1f}")
     if result.review.falling:
         console.print(f"[red]Fell three months in a row:[/red] {', '.join(result.review.falling)}")

@@ -281,14 +281,6 @@ def _total(values: dict[str, float | None], reps: list[str]) -> float | None:
     return sum(found) if found else None  # type: ignore[arg-type]
 
 
-def _quota(data: ReviewData, reps: list[str], first: dt.date, last: dt.date,
-           cal: WorkCalendar) -> float | None:
-    """The owners' pro-rated targets; for the whole team its own total where one is set."""
-    if reps == data.settings.reps():
-        return team_target(data.targets, data.settings, first, last, cal)
-    return owners_target(data.targets, reps, first, last, cal)
-
-
 def figures(data: ReviewData, first: dt.date, last: dt.date, *, reps: list[str] | None = None,
             today: dt.date | None = None, cal: WorkCalendar | None = None) -> PeriodFigures:
     """The metrics of ``first``..``last`` for ``reps`` (default: the whole roster)."""
@@ -399,7 +391,7 @@ def build_review(data: ReviewData, first: dt.date, last: dt.date, label: str, *,
                     cal=cal)
     # against the team's quota of that month (its own total where one is set), like sales
     now.values["coverage_next"] = completion_rate(
-        team.rows[0].expected, _quota(data, s.reps(), nxt_first, nxt_last, cal)
+        team.rows[0].expected, team_target(data.targets, s, nxt_first, nxt_last, cal)
     ) if team.rows else None
     now.targets["coverage_next"] = 1.0
     # The vertical comparison: six months ending with the period's last month.
@@ -414,7 +406,7 @@ def build_review(data: ReviewData, first: dt.date, last: dt.date, label: str, *,
     warnings = [implausible_message(h["name"], h["completion"], h["sales"], h["basis"],
                                     s.general.completion_ceiling, lang)
                 for h in horizontal if h["level_code"] == "rep" and h["implausible"]]
-    basis = _quota(data, s.reps(), *month_span(first, last), cal)
+    basis = team_target(data.targets, s, *month_span(first, last), cal)
     if is_implausible(now.values["sales"], basis, s.general.completion_ceiling):
         team = implausible_message(s.general.team_name, now.values["completion"],
                                    now.values["sales"] or 0.0, basis,
