@@ -780,6 +780,144 @@ def actions(
     console.print(table)
 
 
+
+_IMPORT_TEXT = {
+    "zh": {"read": "读取 {file}:{rows} 行(表头在第 {header} 行{enc})→ 表 {table}(映射 {key})",
+           "mapping": "列的对应", "column": "文件列", "to": "对应到", "left_out": "未导入的列",
+           "counts": "{table}:新增 {new},更新 {updated},不变 {unchanged},拒绝 {rejected},"
+                     "疑似撞单 {clashes}",
+           "unknown": "没有对应的{what}(相关行未导入;在 {map} 中填写后再导入一次):",
+           "off_list": "不在团队列表中的{what}(已按原样导入):",
+           "clashes": "疑似撞单(未导入,请主管确认):", "rejected": "被拒绝的行:",
+           "more": "… 还有 {n} 行(用 --json 查看全部)", "dry": "试运行:没有写入任何内容",
+           "wrote": "已写入 {path};映射保存在 {map}",
+           "nothing": "没有需要写入的变化;映射保存在 {map}",
+           "confirm": "按上面的对应导入吗?", "new_map": "这是一个新的映射:先用 --dry-run 查看,"
+           "再加 --yes 运行(或在终端里确认)", "line": "第 {line} 行"},
+    "en": {"read": "Read {file}: {rows} rows (header on row {header}{enc}) → table {table} "
+                   "(mapping {key})",
+           "mapping": "Column mapping", "column": "file column", "to": "maps to",
+           "left_out": "Columns left out", "counts": "{table}: {new} new, {updated} updated, "
+           "{unchanged} unchanged, {rejected} rejected, {clashes} possible 撞单",
+           "unknown": "{what} without a mapping (those rows stay out; fill them in in {map} "
+                      "and import again):",
+           "off_list": "{what} not in the team's lists (imported as they are):",
+           "clashes": "Possible 撞单 (not imported; for the manager to decide):",
+           "rejected": "Rejected rows:", "more": "… {n} more (use --json)",
+           "dry": "Dry run: nothing was written",
+           "wrote": "Wrote {path}; the mapping is kept in {map}",
+           "nothing": "Nothing to change; the mapping is kept in {map}",
+           "confirm": "Import with the mapping above?",
+           "new_map": "this is a new mapping: review it with --dry-run, then run with --yes "
+                      "(or confirm it in a terminal)", "line": "line {line}"},
+}
+
+
+@app.command("import")
+def import_cmd(
+    file: Annotated[Path, typer.Argument(help="The export or spreadsheet: .csv (UTF-8, "
+                                         "UTF-8 with BOM, GBK), .xlsx or .xls.")],
+    workspace: WorkspaceOpt = Path("."),
+    table: Annotated[str | None, typer.Option(
+        "--table", help="customers, leads, opportunities, stage_history, follow_ups, "
+        "targets or daily (default: told by the headers).")] = None,
+    profile: Annotated[str | None, typer.Option(
+        "--profile", help="The source's mapping profile (default: told by the headers): "
+        "salesforce, hubspot, zoho, pipedrive, fxiaoke, dingtalk, plain_zh …")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; write "
+                                          "nothing.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Accept a new mapping without "
+                                      "asking.")] = False,
+    on: OnOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Bring a CRM export or a spreadsheet into the team's workbooks (idempotent)."""
+    from xlsales.jobs.importing import run_import
+
+    lang = _message_lang(workspace, None)
+    words = _IMPORT_TEXT[lang]
+    interactive = not as_json and sys.stdin.isatty() and sys.stdout.isatty()
+
+    def confirm(mapping: Any) -> bool:
+        if yes:
+            return True
+        if not interactive:
+            raise InputError(Label(_IMPORT_TEXT["zh"]["new_map"], _IMPORT_TEXT["en"]["new_map"]))
+        _show_mapping(mapping, words, lang)
+        return typer.confirm(words["confirm"], default=True)
+
+    with _failing(as_json, at=workspace), _row_progress(as_json) as progress:
+        result = run_import(file, workspace, table=table, profile=profile, dry_run=dry_run,
+                            today=_today(on), progress=progress, confirm=confirm)
+    if as_json:
+        _emit({"ok": True, **result.as_dict()})
+        return
+    _show_import(result, words, lang)
+
+
+@contextmanager
+def _row_progress(as_json: bool) -> Iterator[Any]:
+    """A callback that shows the rows read so far (on a terminal only)."""
+    if as_json or not err_console.is_terminal:
+        yield None
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err_console,
+                  transient=True) as bar:
+        task = bar.add_task("…", total=None)
+        yield lambda n: bar.update(task, description=f"{n:,}")
+
+
+def _show_mapping(mapping: Any, words: dict[str, str], lang: Lang) -> None:
+    spec = mapping.spec
+    table = Table(words["column"], words["to"], title=words["mapping"])
+    for header, key in mapping.mapped().items():
+        target = key if key == "stage_override" else spec.column(key).header(lang)
+        table.add_row(escape(header), escape(target))
+    console.print(table)
+    if mapping.left_out():
+        console.print(f"{words['left_out']}: {escape(', '.join(mapping.left_out()))}")
+
+
+def _show_import(result: Any, words: dict[str, str], lang: Lang) -> None:
+    from xlsales.tables import get as table_spec
+
+    d = result.as_dict()
+    enc = f", {d['encoding']}" if d["encoding"] else ""
+    console.print(escape(words["read"].format(file=d["file"], rows=d["rows"],
+                                              header=d["header_row"], enc=enc,
+                                              table=d["table"], key=d["mapping"])))
+    _show_mapping(result.plan.mapping, words, lang)
+    for key, counts in d["counts"].items():
+        console.print(escape(words["counts"].format(table=table_spec(key).sheet(lang),
+                                                    **counts)))
+    spec = result.plan.mapping.spec
+    map_file = d["map_file"] or "import_map.toml"
+    for kind in ("unknown", "off_list"):
+        for key, values in d[kind].items():
+            what = spec.column(key).header(lang)
+            colour = "red" if kind == "unknown" else "yellow"
+            console.print(f"[{colour}]{escape(words[kind].format(what=what, map=map_file))}[/]")
+            for value, n in list(values.items())[:20]:
+                console.print(f"  {escape(str(value))} × {n}")
+    for kind, items in (("clashes", d["clashes"]), ("rejected", d["rejected"])):
+        if not items:
+            continue
+        console.print(f"[yellow]{words[kind]}[/yellow]")
+        for item in items[:20]:
+            where = words["line"].format(line=item["line"])
+            text = item["evidence"] if kind == "clashes" else item["reason"]
+            console.print(f"  {where}: {escape(str(text))}")
+        if len(items) > 20:
+            console.print(words["more"].format(n=len(items) - 20))
+    if result.dry_run:
+        console.print(f"[cyan]{words['dry']}[/cyan]")
+    elif d["written"]:
+        console.print(f"[green]{escape(words['wrote'].format(path=d['written'], map=map_file))}[/]")
+    else:
+        console.print(escape(words["nothing"].format(map=map_file)))
+
 def main() -> None:
     """Entry point of the ``xlsales`` script. SIGTERM (a stop from a terminal, a job
     runner or a shutdown) ends the command as Ctrl+C does, so its temporary files go."""

@@ -1,0 +1,268 @@
+"""``xlsales import``: files read in every encoding, mappings proposed and kept, values
+converted, rows planned (new, updated, unchanged, rejected, 撞单) and written once."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from xlsales.cli import app
+from xlsales.errors import InputError, WorkbookError
+from xlsales.importing.mapping import MAP_FILE, header_unit, load_map, propose, save_map
+from xlsales.importing.values import amount, convert, parse_datetime
+from xlsales.io.read.source import detect_encoding, read_source, sniff_delimiter
+from xlsales.jobs.importing import run_import
+from xlsales.jobs.sources import load_customers
+from xlsales.tables.base import Kind
+
+TODAY = dt.date(2024, 3, 29)
+OPP_HEADERS = ["商机名称", "客户名称", "负责人", "商机阶段", "金额(元)", "预计成交日期",
+               "创建日期", "备注"]
+
+
+def write_csv(path: Path, rows: list[list[Any]], encoding: str = "utf-8",
+              sep: str = ",") -> Path:
+    with path.open("w", encoding=encoding, newline="") as fh:
+        csv.writer(fh, delimiter=sep).writerows(rows)
+    return path
+
+
+def opportunities(root: Path) -> pd.DataFrame:
+    return load_customers(root, ("opportunities",)).frame("opportunities")
+
+
+# -- reading files ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030", "gbk", "utf-16"])
+def test_csv_in_any_encoding_reads_the_same(tmp_path: Path, encoding: str) -> None:
+    path = write_csv(tmp_path / "x.csv", [["客户名称", "负责人"], ["北京瑞丰", "张伟"]], encoding)
+    src = read_source(path)
+    assert src.headers == ["客户名称", "负责人"]
+    assert src.frame.iloc[0].tolist() == ["北京瑞丰", "张伟"]
+    assert src.encoding == {"gbk": "gb18030", "utf-8-sig": "utf-8-sig", "utf-16": "utf-16"}.get(
+        encoding, encoding)
+
+
+def test_encoding_detection_of_a_cut_character() -> None:
+    data = "客户".encode()[:-1]  # a sample that ends inside a character
+    assert detect_encoding(data) == "utf-8"
+    assert detect_encoding("客户".encode("gbk")) == "gb18030"
+
+
+def test_delimiter_and_title_row_are_found(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "x.csv", [["商机导出 2024-03-29"], OPP_HEADERS,
+                                           ["A项目", "某某科技有限公司", "张伟", "需求分析",
+                                            "1,000", "2024/5/1", "2024/1/2", ""]], sep=";")
+    assert sniff_delimiter(path.read_text().splitlines()) == ";"
+    src = read_source(path)
+    assert src.header_row == 2 and src.headers == OPP_HEADERS
+    assert src.row_number(0) == 3
+
+
+def test_an_xlsx_export_with_a_title_row(tmp_path: Path) -> None:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["纷享销客 商机列表"])
+    ws.append(OPP_HEADERS)
+    ws.append(["A项目", "某某科技有限公司", "张伟", "需求分析", 1000, dt.datetime(2024, 5, 1),
+               "2024/1/2", None])
+    wb.save(tmp_path / "x.xlsx")
+    from xlsales.jobs.importing import _fit
+
+    src = read_source(tmp_path / "x.xlsx", fit=_fit)
+    assert src.header_row == 2 and src.headers == OPP_HEADERS
+    assert src.frame.iloc[0, 4] == "1000" and src.frame.iloc[0, 5] == "2024-05-01"
+
+
+def test_a_missing_or_empty_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(WorkbookError, match="no such file"):
+        read_source(tmp_path / "none.csv")
+    (tmp_path / "empty.csv").write_bytes(b"")
+    with pytest.raises(WorkbookError):
+        read_source(tmp_path / "empty.csv")
+
+
+# -- values ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "order", "day"), [
+    ("2024-03-05", "MDY", dt.date(2024, 3, 5)),
+    ("2024/3/5 10:20", "MDY", dt.date(2024, 3, 5)),
+    ("2024年3月5日", "MDY", dt.date(2024, 3, 5)),
+    ("3/5/2024", "MDY", dt.date(2024, 3, 5)),
+    ("3/5/2024", "DMY", dt.date(2024, 5, 3)),
+    ("Mar 5, 2024", "DMY", dt.date(2024, 3, 5)),
+    ("5-Mar-2024 3:04 PM", "MDY", dt.date(2024, 3, 5)),
+    ("2024-03-05T23:30:00Z", "YMD", dt.date(2024, 3, 5)),
+    ("45356", "YMD", dt.date(2024, 3, 5)),
+])
+def test_dates_in_every_common_form(text: str, order: str, day: dt.date) -> None:
+    assert parse_datetime(text, order).date() == day  # type: ignore[union-attr]
+
+
+def test_a_column_tells_its_date_order() -> None:
+    days = convert(pd.Series(["3/5/2024", "25/3/2024"]), Kind.DATE, order="MDY")
+    assert days.values.tolist() == [dt.date(2024, 5, 3), dt.date(2024, 3, 25)]
+    bad = convert(pd.Series(["3/5/2024", "soon", None]), Kind.DATE, order="MDY")
+    assert bad.values.tolist() == [dt.date(2024, 3, 5), None, None]
+    assert list(bad.bad) == [1] and "soon" in bad.bad[1]("en")
+
+
+@pytest.mark.parametrize(("text", "unit", "wan"), [
+    ("$12,500.00", "元", 1.25), ("¥1,234", "元", 0.1234), ("1.2万", "元", 1.2),
+    ("(1,000)", "元", -0.1), ("12500 元", "万元", 1.25), ("3.5", "万元", 3.5),
+    ("RMB 20000", "元", 2.0), ("8", "千元", 0.8),
+])
+def test_amounts_in_wan(text: str, unit: str, wan: float) -> None:
+    assert amount(text, unit) == pytest.approx(wan)
+
+
+def test_whole_percents_read_as_shares() -> None:
+    assert convert(pd.Series(["35", "50", None]), Kind.PERCENT).values.tolist() == [
+        0.35, 0.5, None]
+    assert convert(pd.Series(["35%", "0.5"]), Kind.PERCENT).values.tolist() == [0.35, 0.5]
+
+
+# -- mappings --------------------------------------------------------------------------------
+
+def test_template_headers_map_without_a_profile() -> None:
+    m = propose(OPP_HEADERS)
+    assert m is not None and m.table == "opportunities" and m.key == "headers/opportunities"
+    assert m.mapped()["金额(元)"] == "amount" and m.units == {"amount": "元"}
+    assert m.left_out() == ["备注"]
+    assert header_unit("Amount (USD)") == ("Amount", "元")
+
+
+def test_a_kept_mapping_is_used_and_completed(tmp_path: Path) -> None:
+    m = propose(OPP_HEADERS)
+    assert m is not None
+    m.columns["备注"] = "lost_reason"
+    m.values["stage"] = {"谈判中": "报价与谈判"}
+    save_map(tmp_path, m)
+    text = (tmp_path / MAP_FILE).read_text(encoding="utf-8")
+    assert '"谈判中" = "报价与谈判"' in text
+    again = propose([*OPP_HEADERS, "新列"], saved=load_map(tmp_path))
+    assert again is not None and again.saved
+    assert again.columns["备注"] == "lost_reason" and again.columns["新列"] == ""
+    assert again.values["stage"]["谈判中"] == "报价与谈判"
+
+
+def test_a_bad_kept_mapping_names_the_file(tmp_path: Path) -> None:
+    (tmp_path / MAP_FILE).write_text('[sources."headers/opportunities"]\n'
+                                     'amount_unit = "磅"\n', encoding="utf-8")
+    with pytest.raises(InputError, match="amount_unit"):
+        propose(OPP_HEADERS, saved=load_map(tmp_path))
+    (tmp_path / MAP_FILE).write_text("not toml [", encoding="utf-8")
+    with pytest.raises(InputError, match="TOML"):
+        load_map(tmp_path)
+
+
+# -- plans -----------------------------------------------------------------------------------
+
+@pytest.fixture
+def team(sample_copy: Callable[[str], Path]) -> Path:
+    return sample_copy("zh")
+
+
+def _sample_rows(root: Path) -> tuple[pd.Series, pd.Series]:
+    """An open opportunity and a won one of the sample (each the only one of its customer
+    with its name: a file without ids tells opportunities apart by those)."""
+    opps = opportunities(root)
+    opps = opps[~opps.duplicated(["customer", "name"], keep=False)]
+    open_ = opps[~opps["stage"].isin(["签约成交", "输单", "售后服务"])].iloc[0]
+    won = opps[opps["stage"] == "签约成交"].iloc[0]
+    return open_, won
+
+
+def _lost(root: Path) -> pd.Series:
+    opps = opportunities(root)
+    opps = opps[~opps.duplicated(["customer", "name"], keep=False)]
+    return opps[opps["stage"] == "输单"].iloc[0]
+
+
+def _line(opp: pd.Series, **change: Any) -> list[Any]:
+    values = {"商机名称": opp["name"], "客户名称": opp["customer"], "负责人": opp["owner"],
+              "商机阶段": opp["stage"], "金额(元)": f"{opp['amount'] * 10000:,.0f}",
+              "预计成交日期": opp["expected_close"].strftime("%Y/%m/%d"),
+              "创建日期": opp["created_on"].strftime("%Y/%m/%d"), "备注": ""}
+    values.update(change)
+    return [values[h] for h in OPP_HEADERS]
+
+
+def test_a_dry_run_plans_every_row_and_writes_nothing(team: Path) -> None:
+    open_, won = _sample_rows(team)
+    lost = _lost(team)
+    rows = [OPP_HEADERS,
+            _line(won),                                            # 2 unchanged
+            _line(open_, 商机阶段="报价与谈判"),                      # 3 updated, stage moved
+            ["新项目", "某某科技有限公司", "张伟", "需求分析", "50000", "2024/5/1",
+             "2024/1/2", ""],                                      # 4 new
+            ["新项目", "某某科技有限公司", "张伟", "需求分析", "50000", "2024/5/1",
+             "2024/1/2", ""],                                      # 5 the same as line 4
+            ["X", "某某2科技有限公司", "王不在", "需求分析", "1", "2024/5/1", "2024/1/2", ""],
+            ["Y", "某某3科技有限公司", "张伟", "谈判中", "1", "2024/5/1", "2024/1/2", ""],
+            ["Z", "某某4科技有限公司", "张伟", "需求分析", "abc", "2024/5/1", "2024/1/2", ""],
+            _line(lost, 负责人="张伟" if lost["owner"] != "张伟" else "李娜"),  # 9 撞单
+            ]
+    path = write_csv(team / ".." / "opps.csv", rows, "gb18030")
+    before = (team / "customers.xlsx").read_bytes()
+    result = run_import(path, team, dry_run=True, today=TODAY)
+    plan = result.plan
+    assert plan.main.counts() == {"new": 1, "updated": 1, "unchanged": 1, "rejected": 4,
+                                  "clashes": 1}
+    assert [r.line for r in plan.main.rejected] == [5, 6, 7, 8]
+    assert "line 4" in plan.main.rejected[0].reason or "第 4 行" in plan.main.rejected[0].reason
+    assert dict(plan.unknown["owner"]) == {"王不在": 1}
+    assert dict(plan.unknown["stage"]) == {"谈判中": 1}
+    (row, change), = plan.main.updates.items()
+    assert change == {"stage": "报价与谈判", "stage_entered": TODAY}
+    assert plan.tables["stage_history"].new == [{
+        "opp_id": open_["opp_id"], "customer": open_["customer"], "from_stage": open_["stage"],
+        "to_stage": "报价与谈判", "date": TODAY, "owner": open_["owner"],
+        "note": "导入 opps.csv"}]
+    new, = plan.main.new
+    assert new["amount"] == 5.0 and new["opp_id"] == "O0449" and new["name"] == "新项目"
+    assert new["stage_entered"] == dt.date(2024, 1, 2)
+    clash, = plan.main.clashes
+    assert clash.line == 9 and clash.theirs == lost["owner"]
+    assert (team / "customers.xlsx").read_bytes() == before
+    assert not (team / MAP_FILE).exists()
+
+
+def test_cli_dry_run_json_and_text(team: Path) -> None:
+    open_, _ = _sample_rows(team)
+    path = write_csv(team.parent / "opps.csv", [OPP_HEADERS, _line(open_, 商机阶段="报价与谈判")])
+    runner = CliRunner()
+    out = runner.invoke(app, ["import", str(path), "-w", str(team), "--dry-run", "--json",
+                              "--on", "2024-03-29"])
+    assert out.exit_code == 0, out.output
+    payload = json.loads(out.stdout)
+    assert payload["counts"]["opportunities"]["updated"] == 1 and payload["dry_run"]
+    text = runner.invoke(app, ["import", str(path), "-w", str(team), "--dry-run"])
+    assert text.exit_code == 0 and "更新 1" in text.output and "试运行" in text.output
+
+
+def test_a_new_mapping_needs_yes_outside_a_terminal(team: Path) -> None:
+    open_, _ = _sample_rows(team)
+    path = write_csv(team.parent / "opps.csv", [OPP_HEADERS, _line(open_, 商机阶段="报价与谈判")])
+    before = (team / "customers.xlsx").read_bytes()
+    out = CliRunner().invoke(app, ["import", str(path), "-w", str(team), "--json"])
+    assert out.exit_code == 2 and "--yes" in json.loads(out.stdout)["error"]
+    assert (team / "customers.xlsx").read_bytes() == before
+
+
+def test_unknown_table_and_unreadable_headers(team: Path) -> None:
+    path = write_csv(team.parent / "x.csv", [["foo", "bar"], ["1", "2"]])
+    with pytest.raises(WorkbookError, match="--table"):
+        run_import(path, team, dry_run=True)
+    with pytest.raises(InputError, match="importable"):
+        run_import(path, team, table="review", dry_run=True)
