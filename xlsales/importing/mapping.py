@@ -26,6 +26,9 @@ from xlsales.tables.base import Kind, TableSpec
 
 MAP_FILE = "import_map.toml"
 LEFT_OUT = ""  # a column or value mapped to nothing
+# Columns of a file that are not a table's but tell something about its row: won/lost
+# apart from the stage, a contact's first and last names, the amount's currency.
+PSEUDO = ("stage_override", "first_name", "last_name", "currency")
 _HEADER = ("# xlsales import map: how files from each source map onto the team's tables.\n"
            "# Edit and run `xlsales import` again. An empty value (\"\") is not mapped:\n"
            "# columns → leave out; stages/owners → rows stay out until you fill it in.\n")
@@ -43,6 +46,9 @@ class Mapping:
     date_order: str = "YMD"
     currency_rate: float = 1.0
     units: dict[str, str] = field(default_factory=dict)  # amount column → its own unit
+    fill: dict[str, tuple[str, ...]] = field(default_factory=dict)  # blank ← other columns
+    defaults: dict[str, str] = field(default_factory=dict)  # blank → this value
+    preferred: tuple[str, ...] = ()  # folded headers in the profile's order of preference
     saved: bool = False  # read from the workspace's import map (confirmed before)
 
     @property
@@ -53,6 +59,17 @@ class Mapping:
         """The file's header → column key, for the mapped columns."""
         return {h: k for h, k in self.columns.items() if k != LEFT_OUT}
 
+    def headers_of(self) -> dict[str, list[str]]:
+        """Column key → the file's headers mapped onto it, the preferred first (a row
+        takes the first of them that is not blank)."""
+        rank = {h: i for i, h in enumerate(self.preferred)}
+        out: dict[str, list[str]] = {}
+        for h, k in self.mapped().items():
+            out.setdefault(k, []).append(h)
+        for k, hs in out.items():
+            out[k] = sorted(hs, key=lambda h: rank.get(header_key(h), len(rank)))
+        return out
+
     def left_out(self) -> list[str]:
         """The file's headers not mapped onto any column."""
         return [h for h, k in self.columns.items() if k == LEFT_OUT]
@@ -61,6 +78,8 @@ class Mapping:
         return {"table": self.table, "amount_unit": self.amount_unit,
                 "date_order": self.date_order, "currency_rate": self.currency_rate,
                 "columns": dict(self.columns), "units": dict(self.units),
+                "fill": {k: list(v) for k, v in self.fill.items()},
+                "defaults": dict(self.defaults),
                 "values": {k: dict(v) for k, v in self.values.items() if v}}
 
 
@@ -121,19 +140,25 @@ def propose(headers: list[str], *, table: str | None = None, profile: str | None
         m = _merge_saved(m, kept)
     own = spec_headers(m.spec)
     by_folded = {header_key(h): k for h, k in (entry.columns if entry else {}).items()}
+    # What the profile maps wins over the table's own headers; a profile may map several
+    # headers onto one column (a row takes the first that is not blank).
     taken = {k for k in m.columns.values() if k}
+    taken |= {by_folded[header_key(h)] for h in headers if header_key(h) in by_folded}
     for h in headers:
         if h in m.columns:
             continue
         base, unit = header_unit(h)
-        k = (by_folded.get(header_key(h)) or own.get(header_key(h))
-             or (own.get(header_key(base)) if unit else None) or LEFT_OUT)
-        if k and unit and m.spec.column(k).kind is Kind.AMOUNT and k not in m.units:
+        k = by_folded.get(header_key(h))
+        if k is None:
+            k = own.get(header_key(h)) or (own.get(header_key(base)) if unit else None)
+            if k and k in taken:  # a second column for the same key: the first one wins
+                k = None
+            taken.add(k or LEFT_OUT)
+        k = k or LEFT_OUT
+        if k and unit and k not in PSEUDO and m.spec.column(k).kind is Kind.AMOUNT \
+                and k not in m.units:
             m.units[k] = unit
-        if k and k in taken:  # a second column for the same key: the first one wins
-            k = LEFT_OUT
         m.columns[h] = k
-        taken.add(k)
     m.columns = {h: m.columns[h] for h in headers}  # the file's order; stale headers go
     return m
 
@@ -142,7 +167,9 @@ def _from_entry(key: str, table: str, entry: ProfileTable | None) -> Mapping:
     if entry is None:
         return Mapping(key, table, {})
     return Mapping(key, table, {}, {k: dict(v) for k, v in entry.values.items()},
-                   entry.amount_unit, entry.date_order)
+                   entry.amount_unit, entry.date_order, fill=dict(entry.fill),
+                   defaults=dict(entry.defaults),
+                   preferred=tuple(header_key(h) for h in entry.columns))
 
 
 def _merge_saved(m: Mapping, kept: dict[str, Any]) -> Mapping:
@@ -164,7 +191,7 @@ def _merge_saved(m: Mapping, kept: dict[str, Any]) -> Mapping:
         raise InputError(Label(f"{MAP_FILE}:[{m.key}] currency_rate 须为正数",
                                f"{MAP_FILE}: [{m.key}] currency_rate must be a positive "
                                f"number"))
-    keys = {c.key for c in m.spec.input_columns}
+    keys = {c.key for c in m.spec.input_columns} | set(PSEUDO)
     columns = {}
     for h, k in dict(kept.get("columns", {})).items():
         k = str(k)
@@ -180,16 +207,29 @@ def _merge_saved(m: Mapping, kept: dict[str, Any]) -> Mapping:
                                                 dict(mapping).items()})
     units = {str(k): str(v) for k, v in dict(kept.get("units", {})).items()
              if str(v) in MONEY_UNITS}
-    return Mapping(m.key, m.table, columns, values, unit, order, rate, units, saved=True)
+    fill = dict(m.fill)
+    for k, v in dict(kept.get("fill", {})).items():
+        fill[str(k)] = (v,) if isinstance(v, str) else tuple(str(x) for x in v)
+    defaults = {**m.defaults, **{str(k): str(v) for k, v in
+                                 dict(kept.get("defaults", {})).items()}}
+    for k in [*fill, *(x for v in fill.values() for x in v), *defaults]:
+        if k not in keys:
+            raise InputError(Label(f"{MAP_FILE}:[{m.key}] 未知的列 {k!r}",
+                                   f"{MAP_FILE}: [{m.key}] unknown column {k!r}"))
+    return Mapping(m.key, m.table, columns, values, unit, order, rate, units, fill, defaults,
+                   m.preferred, saved=True)
 
 
 # -- the workspace's map file -------------------------------------------------------------
 
 def load_map(root: str | os.PathLike[str]) -> dict[str, Any]:
     """The workspace's saved mappings by key (empty when there is no map file)."""
+    from xlsales.io import guard
+
     path = Path(root) / MAP_FILE
     if not path.exists():
         return {}
+    guard.remember(path)  # the save at the end must find it as read here
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -225,12 +265,14 @@ def _scalar(value: Any) -> str:
 
 
 def _section(name: str, table: dict[str, Any]) -> str:
-    """A TOML table and its sub-tables (strings, numbers and booleans only)."""
+    """A TOML table and its sub-tables (strings, numbers, booleans and lists of them)."""
     lines = [f"\n[{name}]"]
     subs = []
     for k, v in table.items():
         if isinstance(v, dict):
             subs.append((k, v))
+        elif isinstance(v, list | tuple):
+            lines.append(f"{_key(k)} = [{', '.join(_scalar(x) for x in v)}]")
         else:
             lines.append(f"{_key(k)} = {_scalar(v)}")
     out = "\n".join(lines) + "\n"

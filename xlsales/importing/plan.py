@@ -22,9 +22,10 @@ from typing import Any
 
 import pandas as pd
 
+from xlsales.errors import WorkbookError
 from xlsales.frames import Table
 from xlsales.i18n import Label, Lang
-from xlsales.importing.mapping import LEFT_OUT, Mapping
+from xlsales.importing.mapping import LEFT_OUT, MAP_FILE, PSEUDO, Mapping
 from xlsales.importing.values import convert
 from xlsales.io.read.source import SourceFile
 from xlsales.normalize import company_key, name_key, phone_key
@@ -47,6 +48,10 @@ IMPORTED = Label("导入", "imported")
 _MISSING = Label("缺少{what}", "no {what}")
 _UNKNOWN = Label("{what}{value!r}没有对应(在 import_map.toml 中填写)",
                  "{what} {value!r} is not mapped (fill it in in import_map.toml)")
+_NO_COLUMN = Label("文件里没有{what}列(在 import_map.toml 中指定对应的列)",
+                   "the file has no column for {what} (name one in import_map.toml)")
+_CURRENCY = Label("金额的币种是 {code}:请在 {map} 中填写 currency_rate(1 {code} 合多少元)",
+                  "the amount is in {code}: set currency_rate (yuan per {code}) in {map}")
 _AGAIN = Label("与文件第 {line} 行重复", "the same as line {line} of the file")
 _OTHER_OWNER = Label("{owner} 已有同名{what}(第 {row} 行,负责人 {theirs})",
                      "{owner}: {theirs} already has this {what} (row {row})")
@@ -141,45 +146,158 @@ def build_plan(source: SourceFile, mapping: Mapping, existing: dict[str, Table |
     n = len(source.frame)
     lines = pd.Series([source.row_number(i) for i in range(n)], dtype="int64")
     rows = pd.DataFrame(index=range(n))
-    headers = {}
-    bad = pd.Series(False, index=range(n))
     reasons: dict[int, Rejected] = {}
-    position = {h: i for i, h in enumerate(source.headers)}
-    for header, key in mapping.mapped().items():
-        column = source.frame[position[header]] if header in position else None
-        if column is None:
+    raw, headers = _raw_columns(source, mapping)
+    for key, column in raw.items():
+        if key in PSEUDO:
+            rows[key] = column
             continue
-        if key == STAGE_OVERRIDE:
-            rows[key], headers[key] = column, header
-            continue
-        kind = spec.column(key).kind
-        done = convert(column, kind, unit=mapping.units.get(key, mapping.amount_unit),
-                       order=mapping.date_order,
-                       rate=mapping.currency_rate)
-        rows[key], headers[key] = done.values, header
+        col = spec.column(key)
+        done = convert(column, col.kind, unit=mapping.units.get(key, mapping.amount_unit),
+                       order=mapping.date_order)
+        values = done.values
+        if col.canonical is not None and values.notna().any():
+            values = col.canonical(values.astype("string")).astype(object)
+            values = values.where(values.notna(), None)
+        rows[key] = values
         for pos, why in done.bad.items():
-            if pos not in reasons:
-                reasons[pos] = Rejected(int(lines[pos]), why(lang), header,
-                                        source.frame[position[header]][pos])
+            reasons.setdefault(pos, Rejected(int(lines[pos]), why(lang), headers[key],
+                                             column[pos]))
+    _money(plan, rows, headers, lang, reasons)
+    _contact(rows)
     _choices(plan, rows, headers, settings, lang, reasons)
+    _fill(mapping, rows, settings)
     _names(table, rows)
+    missing = [k for k in NEEDED[table] if k not in rows]
+    if missing:
+        what = "、".join(spec.column(k).header(lang) for k in missing)
+        raise WorkbookError(_NO_COLUMN.format(what=what), file=str(source.path))
     for key in NEEDED[table]:
-        if key not in rows:
-            continue
         blank = rows[key].isna()
         plan.blank_needed[key] = int(blank.sum())
         for pos in blank[blank].index:
             what = headers.get(key, spec.column(key).header(lang))
             reasons.setdefault(pos, Rejected(int(lines[pos]), _MISSING.format(what=what)(lang),
                                              headers.get(key)))
-    if reasons:
-        bad.loc[list(reasons)] = True
+    bad = pd.Series(rows.index.isin(list(reasons)), index=rows.index)
     main.rejected = sorted(reasons.values(), key=lambda r: r.line)
     good = rows[~bad]
     _match(plan, good, lines[~bad], existing.get(table), settings, today=today, lang=lang)
     if table == "opportunities":
         _history(plan, existing.get(table), existing.get("stage_history"), today, lang)
     return plan
+
+
+def _raw_columns(source: SourceFile, mapping: Mapping
+                 ) -> tuple[dict[str, pd.Series], dict[str, str]]:
+    """Each mapped key's text column (several headers on one key: a row takes the first
+    that is not blank) and the header it is shown under; the mapping's defaults fill what
+    the file leaves blank."""
+    position = {h: i for i, h in enumerate(source.headers)}
+    out: dict[str, pd.Series] = {}
+    shown: dict[str, str] = {}
+    for key, names in mapping.headers_of().items():
+        present = [h for h in names if h in position]
+        if not present:
+            continue
+        column = source.frame[position[present[0]]]
+        for h in present[1:]:
+            other = source.frame[position[h]]
+            column = column.where(column.notna(), other)
+        out[key], shown[key] = column, " / ".join(present)
+    n = len(source.frame)
+    for key, value in mapping.defaults.items():
+        if key in out:
+            out[key] = out[key].where(out[key].notna(), value)
+        else:
+            out[key] = pd.Series([value] * n, index=source.frame.index, dtype=object)
+            shown[key] = key
+    return out, shown
+
+
+_DOMESTIC = {"", "CNY", "RMB", "人民币", "¥", "￥", "元"}
+
+
+def _money(plan: ImportPlan, rows: pd.DataFrame, headers: dict[str, str], lang: Lang,
+           reasons: dict[int, Rejected]) -> None:
+    """Amounts of another currency converted at the map's ``currency_rate``; without a
+    rate, their rows stay out (a dollar is not a yuan)."""
+    mapping = plan.mapping
+    amounts = [k for k in rows.columns if k not in PSEUDO
+               and mapping.spec.column(k).kind is Kind.AMOUNT]
+    if "currency" not in rows:
+        if mapping.currency_rate != 1.0:
+            for k in amounts:
+                rows[k] = rows[k].map(lambda v: None if v is None else v * mapping.currency_rate)
+        return
+    code = rows.pop("currency").map(lambda v: "" if v is None else str(v).strip().upper())
+    foreign = ~code.isin(_DOMESTIC)
+    if not foreign.any():
+        return
+    if mapping.currency_rate == 1.0:
+        for pos in foreign[foreign].index:
+            reasons.setdefault(pos, Rejected(
+                plan.source.row_number(int(pos)),
+                _CURRENCY.format(code=code[pos], map=MAP_FILE)(lang),
+                headers.get("currency"), code[pos]))
+        return
+    for k in amounts:
+        rows[k] = rows[k].where(~foreign, rows[k].map(
+            lambda v: None if v is None else v * mapping.currency_rate))
+
+
+def _contact(rows: pd.DataFrame) -> None:
+    """A contact from first and last names: ``Jane Smith``; ``王伟`` when Chinese."""
+    first = rows.pop("first_name") if "first_name" in rows else None
+    last = rows.pop("last_name") if "last_name" in rows else None
+    if first is None and last is None:
+        return
+    blank = pd.Series([None] * len(rows), index=rows.index, dtype=object)
+    first = blank if first is None else first
+    last = blank if last is None else last
+
+    def name(a: Any, b: Any) -> str | None:
+        a, b = (a or "").strip(), (b or "").strip()
+        if not a or not b:
+            return a or b or None
+        cjk = re.search(r"[\u3400-\u9fff]", a + b) is not None
+        return f"{b}{a}" if cjk else f"{a} {b}"
+
+    made = pd.Series([name(a, b) for a, b in zip(first, last, strict=True)], index=rows.index,
+                     dtype=object)
+    if "contact" in rows:
+        rows["contact"] = rows["contact"].where(rows["contact"].notna(), made)
+    else:
+        rows["contact"] = made
+
+
+def _fill(mapping: Mapping, rows: pd.DataFrame, settings: Settings) -> None:
+    """Blank cells from other cells of the row, as the profile says (a deal's close date
+    only for won and lost deals)."""
+    if not mapping.fill:
+        return
+    spec = mapping.spec
+    closed = None
+    if "stage" in rows:
+        lookups = settings.lookups()
+        closed = rows["stage"].map(lambda s: s is not None and getattr(
+            lookups.stage(s), "kind", None) in ("won", "lost"))
+    for key, sources in mapping.fill.items():
+        target = rows[key] if key in rows else \
+            pd.Series([None] * len(rows), index=rows.index, dtype=object)
+        kind = spec.column(key).kind
+        for src in sources:
+            if src not in rows:
+                continue
+            other = rows[src]
+            if kind is Kind.DATE:
+                other = other.map(lambda v: v.date() if isinstance(v, dt.datetime) else v)
+            elif kind in (Kind.TEXT, Kind.LONG_TEXT):
+                other = other.map(lambda v: None if v is None else str(v))
+            if key == "closed_on" and closed is not None:
+                other = other.where(closed, None)
+            target = target.where(target.notna(), other)
+        rows[key] = target.astype(object).where(target.notna(), None)
 
 
 def _choices(plan: ImportPlan, rows: pd.DataFrame, headers: dict[str, str],
@@ -223,13 +341,15 @@ def _choices(plan: ImportPlan, rows: pd.DataFrame, headers: dict[str, str],
     if STAGE_OVERRIDE in rows:  # won/lost told by a status column
         given = mapping.values.get(STAGE_OVERRIDE, {})
         folded = {_fold(k): v for k, v in given.items()}
-        over = rows.pop(STAGE_OVERRIDE).map(
-            lambda v: None if v is None else folded.get(_fold(str(v))) or None)
-        over = over.map(lambda v: None if v is None else lookups.canonical("stages", v))
+        over = []
+        for v in rows.pop(STAGE_OVERRIDE):
+            target = folded.get(_fold(str(v))) if isinstance(v, str) else None
+            over.append(lookups.canonical("stages", target) if target else None)
+        told = pd.Series(over, index=rows.index, dtype=object)
         if "stage" in rows:
-            rows["stage"] = over.where(over.notna(), rows["stage"])
+            rows["stage"] = told.where(told.notna(), rows["stage"])
         else:
-            rows["stage"] = over
+            rows["stage"] = told
 
 
 def _fold(text: str) -> str:
@@ -341,11 +461,13 @@ def _match(plan: ImportPlan, rows: pd.DataFrame, lines: pd.Series, existing: Tab
         line = int(lines[pos])
         ident = rows.at[pos, idcol] if idcol and idcol in rows else None
         k = keys[pos]
-        mark = f"id:{str(ident).strip().casefold()}" if ident else f"key:{k}"
-        if mark in seen:
+        mark = f"id:{str(ident).strip().casefold()}" if ident else \
+            None if k is None else f"key:{k}"
+        if mark is not None and mark in seen:
             main.rejected.append(Rejected(line, _AGAIN.format(line=seen[mark])(lang)))
             continue
-        seen[mark] = line
+        if mark is not None:
+            seen[mark] = line
         row = by_id.get(str(ident).strip().casefold()) if ident else None
         if row is None and k is not None and k in by_key:
             row = _best(rows.loc[pos], by_key[k], old, kinds, taken)

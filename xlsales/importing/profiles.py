@@ -59,6 +59,8 @@ class ProfileTable:
     amount_unit: str = "万元"
     date_order: str = "YMD"
     title: Label | None = None
+    fill: dict[str, tuple[str, ...]] = field(default_factory=dict)  # blank ← other columns
+    defaults: dict[str, str] = field(default_factory=dict)  # blank → this value
 
     @property
     def key(self) -> str:
@@ -66,13 +68,17 @@ class ProfileTable:
         return f"{self.profile}/{self.table}"
 
     def score(self, headers: list[str]) -> float:
-        """How well ``headers`` fit this export: the share of its columns present (0 when
-        a required header is missing)."""
+        """How well ``headers`` fit this export: the share of the columns it maps that the
+        file provides, under this export's headers or the table's own (0 when a required
+        header is missing)."""
         have = {header_key(h) for h in headers}
         if any(header_key(r) not in have for r in self.required):
             return 0.0
-        mine = {header_key(h) for h in self.columns}
-        return len(mine & have) / len(mine) if mine else 0.0
+        keys = set(self.columns.values())
+        got = {k for h, k in self.columns.items() if header_key(h) in have}
+        own = spec_headers_of(self.table)
+        got |= {own[h] for h in have if h in own}
+        return len(keys & got) / len(keys) if keys else 0.0
 
 
 @dataclass(frozen=True)
@@ -105,8 +111,21 @@ def _parse(name: str, data: dict[str, Any]) -> Profile:
             values={str(k): {str(a): str(b) for a, b in v.items()}
                     for k, v in entry.get("values", {}).items()},
             amount_unit=str(entry.get("amount_unit", "万元")), date_order=order,
-            title=label))
+            title=label,
+            fill={str(k): (v,) if isinstance(v, str) else tuple(str(x) for x in v)
+                  for k, v in entry.get("fill", {}).items()},
+            defaults={str(k): str(v) for k, v in entry.get("defaults", {}).items()}))
     return Profile(name, label, tuple(tables))
+
+
+@cache
+def spec_headers_of(table: str) -> dict[str, str]:
+    """The table's own headers, folded, → column key (see
+    :func:`xlsales.importing.mapping.spec_headers`)."""
+    from xlsales.importing.mapping import spec_headers
+    from xlsales.tables import get
+
+    return spec_headers(get(table))
 
 
 @cache

@@ -124,7 +124,10 @@ def amount(text: str, unit: str, rate: float = 1.0) -> float | None:
     if t is None:
         return None
     negative = t.startswith("(") and t.endswith(")")
-    t = _CURRENCY.sub("", t.strip("()")).strip()
+    bare = _CURRENCY.sub("", t.strip("()")).strip()
+    if bare != t.strip("()").strip():  # ¥500,000 is yuan, whatever the column's unit
+        unit = "元"
+    t = bare
     if not t:
         return None
     plain = re.fullmatch(r"[-+−]?[\d,]*\.?\d+(?:[eE][-+]?\d+)?", t.replace(" ", "")) is not None

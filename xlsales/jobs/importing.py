@@ -107,6 +107,9 @@ def run_import(source: str | os.PathLike[str], root: str | os.PathLike[str], *,
         return result
     if not mapping.saved and confirm is not None and not confirm(mapping):
         raise InputError(_CANCELLED)
+    for key, values in plan.unknown.items():  # entries for the user to fill in
+        for value in values:
+            mapping.values.setdefault(key, {}).setdefault(value, "")
     result.map_file = save_map(root, mapping)
     if plan.changes:
         result.written = _write(path, plan, existing, settings, lang)
