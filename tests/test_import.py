@@ -136,7 +136,7 @@ def test_whole_percents_read_as_shares() -> None:
 
 def test_template_headers_map_without_a_profile() -> None:
     m = propose(OPP_HEADERS)
-    assert m is not None and m.table == "opportunities" and m.key == "headers/opportunities"
+    assert m is not None and m.table == "opportunities" and m.key == "plain_zh/opportunities"
     assert m.mapped()["金额(元)"] == "amount" and m.units == {"amount": "元"}
     assert m.left_out() == ["备注"]
     assert header_unit("Amount (USD)") == ("Amount", "元")
@@ -157,7 +157,7 @@ def test_a_kept_mapping_is_used_and_completed(tmp_path: Path) -> None:
 
 
 def test_a_bad_kept_mapping_names_the_file(tmp_path: Path) -> None:
-    (tmp_path / MAP_FILE).write_text('[sources."headers/opportunities"]\n'
+    (tmp_path / MAP_FILE).write_text('[sources."plain_zh/opportunities"]\n'
                                      'amount_unit = "磅"\n', encoding="utf-8")
     with pytest.raises(InputError, match="amount_unit"):
         propose(OPP_HEADERS, saved=load_map(tmp_path))
@@ -224,6 +224,7 @@ def test_a_dry_run_plans_every_row_and_writes_nothing(team: Path) -> None:
     assert dict(plan.unknown["owner"]) == {"王不在": 1}
     assert dict(plan.unknown["stage"]) == {"谈判中": 1}
     (row, change), = plan.main.updates.items()
+    assert row == open_.name
     assert change == {"stage": "报价与谈判", "stage_entered": TODAY}
     assert plan.tables["stage_history"].new == [{
         "opp_id": open_["opp_id"], "customer": open_["customer"], "from_stage": open_["stage"],
@@ -266,3 +267,107 @@ def test_unknown_table_and_unreadable_headers(team: Path) -> None:
         run_import(path, team, dry_run=True)
     with pytest.raises(InputError, match="importable"):
         run_import(path, team, table="review", dry_run=True)
+
+
+# -- real imports ----------------------------------------------------------------------------
+
+def _import(path: Path, team: Path, **kw: Any) -> Any:
+    return run_import(path, team, today=TODAY, **kw)
+
+
+def test_an_import_writes_once_and_again_changes_nothing(team: Path) -> None:
+    import openpyxl
+
+    open_, _ = _sample_rows(team)
+    rows = [OPP_HEADERS, _line(open_, 商机阶段="报价与谈判"),
+            ["新项目", "某某科技有限公司", "张伟", "需求分析", "50,000", "2024/5/1",
+             "2024/1/2", "备注"]]
+    path = write_csv(team.parent / "opps.csv", rows, "utf-8-sig")
+    first = _import(path, team)
+    book = team / "customers.xlsx"
+    assert first.written == book and (team / MAP_FILE).exists()
+    opps = opportunities(team)
+    new = opps[opps["name"] == "新项目"].iloc[0]
+    assert new["opp_id"] == "O0449" and new["amount"] == 5.0 and new["owner"] == "张伟"
+    assert new["stage_entered"] == pd.Timestamp(2024, 1, 2)
+    moved = opps[opps["opp_id"] == open_["opp_id"]].iloc[0]
+    assert moved["stage"] == "报价与谈判" and moved["stage_entered"] == pd.Timestamp(TODAY)
+    hist = load_customers(team, ("stage_history",)).frame("stage_history")
+    last = hist.iloc[-1]
+    assert (last["opp_id"], last["from_stage"], last["to_stage"]) == (
+        open_["opp_id"], open_["stage"], "报价与谈判")
+    # the formula columns of the new row carry their values
+    wb = openpyxl.load_workbook(book, data_only=True)
+    ws = wb["商机"]
+    header = [c.value for c in ws[3]]
+    row = next(r for r in ws.iter_rows(min_row=4) if r[header.index("商机名称")].value == "新项目")
+    assert row[header.index("赢单概率")].value == pytest.approx(0.25)
+    assert row[header.index("加权金额(万元)")].value == pytest.approx(5.0 * 0.25)
+    before = book.read_bytes()
+    again = _import(path, team)
+    assert again.written is None and book.read_bytes() == before
+    assert again.plan.main.counts()["unchanged"] == 2
+
+
+def test_an_updated_export_updates_the_rows(team: Path) -> None:
+    open_, _ = _sample_rows(team)
+    path = write_csv(team.parent / "opps.csv", [OPP_HEADERS, _line(open_)])
+    assert _import(path, team).written is None  # nothing differs
+    write_csv(path, [OPP_HEADERS, _line(open_, **{"金额(元)": "123,400"})])
+    result = _import(path, team)
+    assert result.plan.main.counts()["updated"] == 1
+    opps = opportunities(team)
+    assert opps[opps["opp_id"] == open_["opp_id"]].iloc[0]["amount"] == pytest.approx(12.34)
+    assert len(opps) == 448
+
+
+def test_unknown_stages_wait_in_the_map_until_filled_in(team: Path) -> None:
+    path = write_csv(team.parent / "opps.csv", [
+        OPP_HEADERS, ["Y", "某某3科技有限公司", "张伟", "谈判中", "1", "2024/5/1", "2024/1/2", ""]])
+    first = _import(path, team)
+    assert first.written is None and dict(first.plan.unknown["stage"]) == {"谈判中": 1}
+    text = (team / MAP_FILE).read_text(encoding="utf-8")
+    assert '"谈判中" = ""' in text
+    (team / MAP_FILE).write_text(text.replace('"谈判中" = ""', '"谈判中" = "报价与谈判"'),
+                                 encoding="utf-8")
+    second = _import(path, team)
+    assert second.plan.main.counts()["new"] == 1
+    opps = opportunities(team)
+    assert opps[opps["name"] == "Y"].iloc[0]["stage"] == "报价与谈判"
+
+
+def test_a_failed_import_leaves_the_workbook(team: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from xlsales.io import atomic
+
+    open_, _ = _sample_rows(team)
+    path = write_csv(team.parent / "opps.csv", [OPP_HEADERS, _line(open_, 商机阶段="报价与谈判")])
+    book = team / "customers.xlsx"
+    before = book.read_bytes()
+
+    def broken(*_a: Any) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(atomic.os, "replace", broken)
+    with pytest.raises(WorkbookError, match="disk full"):
+        _import(path, team)
+    monkeypatch.undo()
+    assert book.read_bytes() == before
+    assert not [p for p in team.iterdir() if p.name.startswith(".customers")]
+
+
+def test_customers_of_another_rep_are_reported_not_created(team: Path) -> None:
+    ws = load_customers(team, ("customers",))
+    customers = ws.frame("customers")
+    theirs = customers.iloc[0]
+    other = "张伟" if theirs["owner"] != "张伟" else "李娜"
+    path = write_csv(team.parent / "accounts.csv", [
+        ["客户名称", "联系人", "联系电话", "负责人", "客户等级"],
+        [f"{theirs['name']}", "王五", "13800000000", other, "A"],
+        ["全新客户有限公司", "赵六", "13900000000", other, "B"]])
+    result = _import(path, team, table="customers")
+    assert result.plan.main.counts()["clashes"] == 1 and result.plan.main.counts()["new"] == 1
+    clash = result.plan.main.clashes[0]
+    assert clash.theirs == theirs["owner"] and clash.owner == other
+    after = load_customers(team, ("customers",)).frame("customers")
+    assert len(after) == len(customers) + 1
+    assert after.iloc[-1]["name"] == "全新客户有限公司" and after.iloc[-1]["customer_id"]

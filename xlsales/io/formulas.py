@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from xlsxwriter.utility import xl_rowcol_to_cell
@@ -23,9 +23,15 @@ def structured_ref(table: TableSpec, key: str, lang: Lang) -> str:
 
 
 def expand(template: str, *, spec: TableSpec, row: int, first_col: int, lang: Lang,
-           options: Mapping[str, Any], display: Callable[[str, str], str]) -> str:
-    """The Excel formula (with leading ``=``) of ``template`` for data row ``row``."""
+           options: Mapping[str, Any], display: Callable[[str, str], str],
+           cols: Mapping[str, int] | None = None) -> str:
+    """The Excel formula (with leading ``=``) of ``template`` for data row ``row``; the
+    columns are ``spec``'s from ``first_col`` on, or ``cols`` (key → 0-based column, a
+    sheet's own layout) when given."""
     keys = [c.key for c in spec.columns]
+
+    def at(key: str) -> int:
+        return cols[key] if cols is not None else first_col + keys.index(key)
 
     def repl(m: re.Match[str]) -> str:
         token = m.group(1)
@@ -35,7 +41,7 @@ def expand(template: str, *, spec: TableSpec, row: int, first_col: int, lang: La
             zh, en = token[2:].split("|", 1)
             return zh if lang == "zh" else en
         if token.startswith("next:"):
-            return xl_rowcol_to_cell(row + 1, first_col + keys.index(token[5:]))
+            return xl_rowcol_to_cell(row + 1, at(token[5:]))
         if token.startswith("opt:"):
             return str(options[token[4:]])
         if token.startswith("v:"):
@@ -45,7 +51,7 @@ def expand(template: str, *, spec: TableSpec, row: int, first_col: int, lang: La
             table_name, key = token.split(".", 1)
             other = next(t for t in BY_KEY.values() if t.name == table_name)
             return structured_ref(other, key, lang)
-        return xl_rowcol_to_cell(row, first_col + keys.index(token))
+        return xl_rowcol_to_cell(row, at(token))
 
     return "=" + _PLACEHOLDER.sub(repl, template)
 
@@ -53,12 +59,13 @@ def expand(template: str, *, spec: TableSpec, row: int, first_col: int, lang: La
 _MARK = 1_048_576  # a 0-based row past Excel's last: its numbers cannot occur otherwise
 
 
-def expand_rows(template: str, *, spec: TableSpec, rows: range, first_col: int, lang: Lang,
-                options: Mapping[str, Any], display: Callable[[str, str], str]) -> list[str]:
+def expand_rows(template: str, *, spec: TableSpec, rows: Sequence[int], first_col: int,
+                lang: Lang, options: Mapping[str, Any], display: Callable[[str, str], str],
+                cols: Mapping[str, int] | None = None) -> list[str]:
     """:func:`expand` for each data row of ``rows``: expanded once with marker row numbers,
     which are then replaced by each row's (checked against :func:`expand` on the first)."""
     kw: dict[str, Any] = {"spec": spec, "first_col": first_col, "lang": lang,
-                          "options": options, "display": display}
+                          "options": options, "display": display, "cols": cols}
     marked = expand(template, row=_MARK, **kw)
     this, nxt = str(_MARK + 1), str(_MARK + 2)
     out = [marked.replace(nxt, str(r + 2)).replace(this, str(r + 1)) for r in rows]

@@ -119,9 +119,13 @@ def run_import(source: str | os.PathLike[str], root: str | os.PathLike[str], *,
 def _write(path: Path, plan: ImportPlan, existing: dict[str, Any], settings: Any,
            lang: Lang) -> Path:
     from xlsales.io.edit.book import WorkbookEdit
+    from xlsales.io.edit.lists import refresh_lists
     from xlsales.io.edit.rows import put_rows
+    from xlsales.workbook import STAGE_PROB_NAME, team_lists
 
     options = settings.general.model_dump()
+    _, stage_prob = team_lists(settings, lang)
+    names = {STAGE_PROB_NAME: [[stage, prob] for stage, prob in stage_prob]}
 
     def display(name: str, value: str) -> str:
         return settings.display(name, value, lang)
@@ -131,7 +135,8 @@ def _write(path: Path, plan: ImportPlan, existing: dict[str, Any], settings: Any
             if not t.changes or existing.get(key) is None:
                 continue
             put_rows(wb, existing[key], updates=t.updates, appends=t.new, lang=lang,
-                     options=options, display=display)
+                     options=options, display=display, names=names)
+        refresh_lists(wb, settings, lang)  # the dropdowns and probabilities the rows use
         wb.save()
     return path
 

@@ -48,6 +48,7 @@ class SheetEdit:
     cells: dict[int, dict[int, Cell]] = field(default_factory=dict)
     edit_formats: Callable[[bytes], bytes] | None = None  # each CF block → kept bytes
     add_formats: list[bytes] = field(default_factory=list)
+    edit_tail: list[Callable[[bytes], bytes]] = field(default_factory=list)  # after the rows
     legacy_drawing: str | None = None  # relationship id of the comments' VML
     drop_legacy_drawing: bool = False
     selected: bool | None = None
@@ -59,7 +60,7 @@ class SheetEdit:
 
     @property
     def changed(self) -> bool:
-        return bool(self.cells or self.edit_formats or self.add_formats
+        return bool(self.cells or self.edit_formats or self.add_formats or self.edit_tail
                     or self.legacy_drawing or self.drop_legacy_drawing
                     or self.selected is not None or self.code_name)
 
@@ -181,6 +182,8 @@ class SheetEdit:
         return head
 
     def _tail(self, tail: bytes) -> bytes:
+        for edit in self.edit_tail:
+            tail = edit(tail)
         if self.edit_formats:
             tail = _BLOCK.sub(lambda m: self.edit_formats(m.group()),  # type: ignore[misc]
                               tail)
