@@ -4,35 +4,51 @@ Names start with ``XS_`` so they never clash with Excel's. Arguments may be sing
 cells or ranges (results then have the same shape); blanks give blanks; bad input
 gives an error string starting with ``#XS!`` instead of an exception. On Linux the
 xlwings decorators do nothing, so these are plain functions there (and in tests).
+
+The functions that need settings (stages, tiers, the calendar, the roster, the week
+label) use the settings of the calling workbook's team (:mod:`xlsales.excel.team`): its
+workspace's ``settings.xlsx``, or the file its ``xlwings.conf`` sheet names, read once
+until the file changes; the built-in defaults outside any workspace; ``#XS! settings:
+<reason>`` when the settings are there but cannot be read. :data:`caller_book` finds the
+calling workbook; tests replace it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any
 
 import xlwings as xw
 
-from xlsales.calendar import WorkCalendar, week_label
+from xlsales.calendar import display_week, week_label
 from xlsales.duplicates import name_core
+from xlsales.excel.team import SettingsUnavailable, Team, team_of
 from xlsales.figures import completion_rate
-from xlsales.followups import Engine
 from xlsales.normalize import NormalizeError, to_date, to_number
-from xlsales.settings import Settings
 
 ERR = "#XS!"
 
 
-@lru_cache(maxsize=1)
-def _settings() -> Settings:
-    return Settings.default()
+def _xlwings_caller() -> Any | None:
+    """The workbook whose cell calls the function (xlwings hands the UDF's workbook to
+    ``Book.caller()``); None when not called from Excel."""
+    try:
+        return xw.Book.caller()
+    except Exception:  # outside Excel: no caller (on Linux xlwings has no engine at all)
+        return None
 
 
-@lru_cache(maxsize=1)
-def _calendar() -> WorkCalendar:
-    return WorkCalendar()
+# Finds the calling workbook: anything with ``fullname`` and ``sheets``, or None.
+caller_book: Callable[[], Any | None] = _xlwings_caller
+
+
+def _team() -> Team | str:
+    """The calling workbook's team, or the ``#XS! settings: …`` text saying why not."""
+    try:
+        return team_of(caller_book())
+    except SettingsUnavailable as exc:
+        return f"{ERR} settings: {exc}"
 
 
 def _blank(value: Any) -> bool:
@@ -87,21 +103,42 @@ def XS_COMPLETION(actual: Any, target: Any) -> Any:
 
 
 @xw.func
-def XS_WORKDAYS(start: Any, end: Any) -> Any:
-    """Working days from start to end inclusive (Chinese calendar with 调休)."""
-    def one(s: Any, e: Any) -> Any:
+def XS_WORKDAYS(start: Any, end: Any, rep: Any = None) -> Any:
+    """Working days from start to end inclusive (the team calendar: Chinese holidays with
+    调休 and the team's own days); with ``rep``, the days that rep works (within the
+    roster's start and end dates, leave left out)."""
+    team = _team()
+    if isinstance(team, str):
+        return team
+
+    def one(s: Any, e: Any, r: Any) -> Any:
         if _blank(s) or _blank(e):
             return ""
         a, b = _date(s), _date(e)
         if a is None or b is None:
             return ""
-        return _calendar().count(a, b) if a <= b else -_calendar().count(b, a)
-    return _map(one, start, end)
+        lo, hi = min(a, b), max(a, b)
+        if _blank(r):
+            n = team.calendar.count(lo, hi)
+        else:
+            entry = team.rep(str(r))
+            if entry is None:
+                raise ValueError(f"unknown rep {r!r}")
+            leave = entry.leave_days()
+            n = sum(1 for d in team.calendar.working_days(lo, hi)
+                    if d not in leave and not (entry.start_date and d < entry.start_date)
+                    and not (entry.end_date and d > entry.end_date))
+        return n if a <= b else -n
+    return _map(one, start, end, rep)
 
 
 @xw.func
 def XS_WORKDAY_ADD(start: Any, days: Any) -> Any:
-    """The date ``days`` working days after ``start``."""
+    """The date ``days`` working days after ``start`` (the team calendar)."""
+    team = _team()
+    if isinstance(team, str):
+        return team
+
     def one(s: Any, n: Any) -> Any:
         if _blank(s) or _blank(n):
             return ""
@@ -109,20 +146,26 @@ def XS_WORKDAY_ADD(start: Any, days: Any) -> Any:
         count = to_number(n)
         if day is None or count is None or not float(count).is_integer():
             raise ValueError(f"bad input: {s!r}, {n!r}")
-        return _calendar().add(day, int(count))
+        return team.calendar.add(day, int(count))
     return _map(one, start, days)
 
 
 @xw.func
 def XS_NEXT_FOLLOWUP(tier: Any, last_contact: Any, stage: Any = None,
                      kind: Any = None) -> Any:
-    """Next routine follow-up date from the tier cadence; "" for a lost customer."""
+    """Next routine follow-up date from the team's tier cadence, on a working day; "" for
+    a lost customer."""
+    team = _team()
+    if isinstance(team, str):
+        return team
+    settings = team.settings
+
     def one(t: Any, last: Any, st: Any, k: Any) -> Any:
         if _blank(t) or _blank(last):
             return ""
-        if isinstance(st, str) and _settings().canonical("customer_stages", st) == "流失客户":
+        if isinstance(st, str) and settings.canonical("customer_stages", st) == "流失客户":
             return ""
-        tier = next((x for x in _settings().tiers if x.tier == str(t).strip().upper()), None)
+        tier = team.tier(str(t))
         if tier is None:
             raise ValueError(f"unknown tier {t!r}")
         day = _date(last)
@@ -132,17 +175,21 @@ def XS_NEXT_FOLLOWUP(tier: Any, last_contact: Any, stage: Any = None,
         if isinstance(k, str) and k.strip() and tier.extra_contact and k.strip() in (
                 tier.extra_contact,):
             interval = tier.extra_interval_days or interval
-        return Engine(_settings(), _calendar()).on_working_day(day + dt.timedelta(days=interval))
+        return team.engine.on_working_day(day + dt.timedelta(days=interval))
     return _map(one, tier, last_contact, stage, kind)
 
 
 @xw.func
 def XS_STAGE_PROB(stage: Any) -> Any:
-    """The win probability of a stage (zh or en name)."""
+    """The win probability of one of the team's stages (zh or en name)."""
+    team = _team()
+    if isinstance(team, str):
+        return team
+
     def one(s: Any) -> Any:
         if _blank(s):
             return ""
-        found = _settings().stage(str(s))
+        found = team.settings.stage(str(s))
         if found is None:
             raise ValueError(f"unknown stage {s!r}")
         return found.probability
@@ -153,7 +200,10 @@ def XS_STAGE_PROB(stage: Any) -> Any:
 @xw.arg("amounts", ndim=2)
 @xw.arg("stages", ndim=2)
 def XS_WEIGHTED(amounts: Any, stages: Any) -> Any:
-    """Σ amount × stage probability over two ranges of the same shape."""
+    """Σ amount × stage probability (the team's stages) over two ranges of the same shape."""
+    team = _team()
+    if isinstance(team, str):
+        return team
     a, s = _unwrap(amounts), _unwrap(stages)
     a_rows = a if isinstance(a, list) else [[a]]
     s_rows = s if isinstance(s, list) else [[s]]
@@ -163,7 +213,7 @@ def XS_WEIGHTED(amounts: Any, stages: Any) -> Any:
                          rs if isinstance(rs, list) else [rs], strict=False):
             if _blank(x) or _blank(st):
                 continue
-            stage = _settings().stage(str(st))
+            stage = team.settings.stage(str(st))
             if stage is None:
                 return f"{ERR} unknown stage {st!r}"
             try:
@@ -175,12 +225,18 @@ def XS_WEIGHTED(amounts: Any, stages: Any) -> Any:
 
 @xw.func
 def XS_WEEK(day: Any) -> Any:
-    """The team week label of a date: ``2024-W10``."""
+    """The team's label of a date's week: ``2024-W10``, or the Monday ``2024-03-04`` when
+    the settings' week label is ``monday``."""
+    team = _team()
+    if isinstance(team, str):
+        return team
+    style = team.settings.general.week_label
+
     def one(d: Any) -> Any:
         if _blank(d):
             return ""
         value = _date(d)
-        return "" if value is None else week_label(value)
+        return "" if value is None else display_week(week_label(value), style)
     return _map(one, day)
 
 
