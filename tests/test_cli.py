@@ -18,7 +18,7 @@ runner = CliRunner()
 COMMANDS = [[], ["init"], ["templates"], ["templates", "build"], ["sample"], ["demo"],
             ["validate"], ["rollup"], ["completion"], ["compliance"], ["spotcheck"],
             ["followups"], ["alerts"], ["duplicates"], ["forecast"], ["funnel"],
-            ["review"], ["agenda"], ["actions"]]
+            ["review"], ["agenda"], ["actions"], ["import"]]
 
 
 def test_every_command_is_listed() -> None:

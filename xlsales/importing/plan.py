@@ -166,7 +166,7 @@ def build_plan(source: SourceFile, mapping: Mapping, existing: dict[str, Table |
     _money(plan, rows, headers, lang, reasons)
     _contact(rows)
     _choices(plan, rows, headers, settings, lang, reasons)
-    _fill(mapping, rows, settings)
+    guessed = _fill(mapping, rows, settings)
     _names(table, rows)
     missing = [k for k in NEEDED[table] if k not in rows]
     if missing:
@@ -182,7 +182,8 @@ def build_plan(source: SourceFile, mapping: Mapping, existing: dict[str, Table |
     bad = pd.Series(rows.index.isin(list(reasons)), index=rows.index)
     main.rejected = sorted(reasons.values(), key=lambda r: r.line)
     good = rows[~bad]
-    _match(plan, good, lines[~bad], existing.get(table), settings, today=today, lang=lang)
+    _match(plan, good, lines[~bad], existing.get(table), settings, today=today, lang=lang,
+           guessed=guessed[~bad])
     if table == "opportunities":
         _history(plan, existing.get(table), existing.get("stage_history"), today, lang)
     return plan
@@ -271,11 +272,13 @@ def _contact(rows: pd.DataFrame) -> None:
         rows["contact"] = made
 
 
-def _fill(mapping: Mapping, rows: pd.DataFrame, settings: Settings) -> None:
+def _fill(mapping: Mapping, rows: pd.DataFrame, settings: Settings) -> pd.Series:
     """Blank cells from other cells of the row, as the profile says (a deal's close date
-    only for won and lost deals)."""
+    only for won and lost deals); the rows whose stage date is only their creation date
+    (a guess for a new row: it tells nothing of when a known deal's stage moved)."""
+    guessed = pd.Series(False, index=rows.index, dtype=bool)
     if not mapping.fill:
-        return
+        return guessed
     spec = mapping.spec
     closed = None
     if "stage" in rows:
@@ -296,8 +299,11 @@ def _fill(mapping: Mapping, rows: pd.DataFrame, settings: Settings) -> None:
                 other = other.map(lambda v: None if v is None else str(v))
             if key == "closed_on" and closed is not None:
                 other = other.where(closed, None)
+            if key == "stage_entered" and src == "created_on":
+                guessed |= target.isna() & other.notna()
             target = target.where(target.notna(), other)
         rows[key] = target.astype(object).where(target.notna(), None)
+    return guessed
 
 
 def _choices(plan: ImportPlan, rows: pd.DataFrame, headers: dict[str, str],
@@ -346,6 +352,12 @@ def _choices(plan: ImportPlan, rows: pd.DataFrame, headers: dict[str, str],
             target = folded.get(_fold(str(v))) if isinstance(v, str) else None
             over.append(lookups.canonical("stages", target) if target else None)
         told = pd.Series(over, index=rows.index, dtype=object)
+        if "closed_on" in rows:  # a record won or lost by its status entered that stage
+            closed = told.notna() & rows["closed_on"].notna()  # when it closed
+            if closed.any():
+                entered = rows["stage_entered"] if "stage_entered" in rows else \
+                    pd.Series([None] * len(rows), index=rows.index, dtype=object)
+                rows["stage_entered"] = entered.where(~closed, rows["closed_on"])
         if "stage" in rows:
             rows["stage"] = told.where(told.notna(), rows["stage"])
         else:
@@ -434,7 +446,8 @@ def _existing_frame(table: Table | None) -> pd.DataFrame:
 
 
 def _match(plan: ImportPlan, rows: pd.DataFrame, lines: pd.Series, existing: Table | None,
-           settings: Settings, *, today: dt.date, lang: Lang) -> None:
+           settings: Settings, *, today: dt.date, lang: Lang,
+           guessed: pd.Series | None = None) -> None:
     table = plan.mapping.table
     main = plan.main
     spec = plan.mapping.spec
@@ -489,7 +502,7 @@ def _match(plan: ImportPlan, rows: pd.DataFrame, lines: pd.Series, existing: Tab
         _number(main.new, old, idcol, ID_PREFIX[table])
     if matched:
         _updates(main, rows, lines, old, matched, spec,
-                 today if table == "opportunities" and "stage_entered" not in rows else None)
+                 today if table == "opportunities" else None, guessed)
 
 
 def _best(mine: pd.Series, candidates: list[int], old: pd.DataFrame,
@@ -581,21 +594,27 @@ def _same(kind: Kind, a: Any, b: Any) -> bool:
 
 
 def _updates(main: TablePlan, rows: pd.DataFrame, lines: pd.Series, old: pd.DataFrame,
-             matched: dict[int, int], spec: Any, moved_on: dt.date | None) -> None:
+             matched: dict[int, int], spec: Any, moved_on: dt.date | None,
+             guessed: pd.Series | None = None) -> None:
+    """The changes of matched rows; a stage the file moves without saying since when (a
+    blank stage date, or only the creation date a fill put there) moved on ``moved_on``."""
     keys = [c.key for c in spec.input_columns if c.key in rows]
     kinds = {k: spec.column(k).kind for k in keys}
     positions = list(matched)
     mine = rows.loc[positions, keys]
     for pos, values in zip(positions, mine.itertuples(index=False, name=None), strict=True):
         row = matched[pos]
+        guess = guessed is not None and bool(guessed.get(pos, False))
         change = {}
+        told = False  # the file says since when the row is in its stage
         for k, v in zip(keys, values, strict=True):
-            if _blank(v):
+            if _blank(v) or (guess and k == "stage_entered"):
                 continue
+            told = told or k == "stage_entered"
             current = old.at[row, k] if k in old else None
             if not _same(kinds[k], v, current):
                 change[k] = v
-        if "stage" in change and "stage_entered" not in change and moved_on is not None:
+        if "stage" in change and not told and moved_on is not None:
             change["stage_entered"] = moved_on  # the file says the stage, not since when
         if change:
             main.updates[row] = change

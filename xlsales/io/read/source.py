@@ -128,7 +128,9 @@ def _text_frame(df: pd.DataFrame, *, excel: bool = False) -> pd.DataFrame:
         s = s.str.strip()
         if excel:
             s = s.str.replace(r"^(\d{4}-\d\d-\d\d) 00:00:00$", r"\1", regex=True)
-        out[i] = s.where(s.notna() & (s != ""), None).astype(object)
+        filled = (s.notna() & (s != "")).fillna(False).astype(bool)
+        # object first: where() on a string column would fill with <NA>, not None
+        out[i] = s.astype(object).where(filled, None)
     return pd.DataFrame(out, index=range(len(df)))
 
 
