@@ -375,8 +375,11 @@ def check_compliance(out: dict[str, Any], truth: Truth) -> list[Result]:
 
 
 def check_followups(out: dict[str, Any], truth: Truth) -> list[Result]:
-    """Lost customers sleep; every other customer's tier cadence due (last contact + the
-    tier's interval, moved back to a working day) appears in the due lists."""
+    """Lost customers sleep; every other customer's routine date — the 下次跟进时间 the rep
+    typed when it is after the last contact, else the tier cadence (last contact + the
+    tier's interval, moved back to a working day) — appears in the due lists up to the end
+    of this week, unless it was overdue by more than the catch-up threshold (then it is in
+    the catch-up plan, at most the per-rep cap a day)."""
     today = truth.ws.today
     week_end = today + dt.timedelta(days=6 - today.weekday())
     customers = truth.frame("customers")
@@ -384,27 +387,39 @@ def check_followups(out: dict[str, Any], truth: Truth) -> list[Result]:
     last_log = log[log["date"].dt.date <= today].groupby("customer")["date"].max()
     intervals = truth.facts["tiers"]
     lost = set(customers.loc[customers["stage"] == "流失客户", "name"])
+    plan = out["catch_up"]
+    stale = today - dt.timedelta(days=plan["threshold_days"])
     expected = set()
     for c in customers.to_dict("records"):
         if c["name"] in lost:
             continue
-        dates = [d.date() for d in (last_log.get(c["name"]), c["last_contact"]) if _present(d)]
+        dates = [d.date() for d in (last_log.get(c["name"]), c["last_contact"])
+                 if _present(d) and d.date() <= today]
         if not dates:
             continue
-        due = max(dates) + dt.timedelta(days=intervals[c["tier"]])
-        while not _working(due):
-            due -= dt.timedelta(days=1)
-        if due <= week_end:
-            expected.add((c["name"], f"tier_{c['tier']}", due.isoformat()))
+        last = max(dates)
+        typed = c["next_follow_up"]
+        if _present(typed) and typed.date() > last:
+            rule, due = "agreed", typed.date()
+        else:
+            rule, due = f"tier_{c['tier']}", last + dt.timedelta(days=intervals[c["tier"]])
+            while not _working(due):
+                due -= dt.timedelta(days=1)
+        if stale <= due <= week_end:
+            expected.add((c["name"], rule, due.isoformat()))
     dues = [d for bucket in out["due"].values() for d in bucket]
-    tier = {(d["customer"], d["rule"], d["date"]) for d in dues
-            if d["rule"] in {f"tier_{t}" for t in intervals}}
+    routine = {f"tier_{t}" for t in intervals} | {"agreed"}
+    got = {(d["customer"], d["rule"], d["date"]) for d in dues
+           if d["rule"] in routine and not d.get("catch_up")}
+    per_day = [n for reps in plan["per_day"].values() for n in reps.values()]
     return [
         _same("customers with a next follow-up (all but the lost)", len(customers) - len(lost),
               len(out["next"])),
         _same("lost customers in the due lists", [],
               sorted({d["customer"] for d in dues} & lost)[:5]),
-        _same("tier cadence dues up to the end of this week", sorted(expected), sorted(tier)),
+        _same("routine dues up to the end of this week", sorted(expected), sorted(got)),
+        _same("catch-up days over the per-rep cap", [],
+              [n for n in per_day if n > plan["per_rep_per_day"]]),
     ]
 
 

@@ -284,3 +284,73 @@ def test_cli_duplicates_missing_workspace_is_exit_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["duplicates", "-w", str(tmp_path / "nowhere"), "--json"])
     assert result.exit_code == 2
     assert json.loads(result.stdout)["ok"] is False
+
+
+# -- 撞单 at opportunity level ------------------------------------------------------------------
+
+def opp(opp_id: str, customer: str, owner: str, stage: str = "需求分析", *,
+        amount: float = 20.0, created: str = "2024-03-01", closed: str | None = None,
+        row: int | None = None) -> dict[str, Any]:
+    import datetime as dt
+
+    d = dt.date.fromisoformat
+    rec = {"opp_id": opp_id, "name": f"{customer[:4]}项目{opp_id}", "customer": customer,
+           "owner": owner, "stage": stage, "stage_entered": d(created), "amount": amount,
+           "created_on": d(created), "closed_on": d(closed) if closed else None}
+    if row is not None:
+        rec["_row"] = row
+    return rec
+
+
+def test_open_opportunities_of_one_account_owned_by_two_reps() -> None:
+    from xlsales.duplicates import opportunity_conflicts
+
+    opps = [
+        opp("O1", "恒瑞精密机械有限公司", "张伟", "需求分析", amount=30, created="2024-02-01",
+            row=5),
+        opp("O2", "恒瑞精密机械 股份有限公司", "李娜", "方案提交", amount=45.5,
+            created="2024-03-04", row=6),
+        # closed ones do not count: won by 王强, lost by 赵磊
+        opp("O3", "恒瑞精密机械有限公司", "王强", "签约成交", closed="2024-01-10", row=7),
+        opp("O4", "恒瑞精密机械有限公司", "赵磊", "输单", closed="2024-01-12", row=8),
+        # one owner, two open opportunities: no conflict
+        opp("O5", "宏达新材料有限公司", "张伟", row=9),
+        opp("O6", "宏达新材料有限公司", "张伟", "报价与谈判", row=10),
+        # two owners, but one of them closed (输单 recorded only by its closing day)
+        opp("O7", "云帆教育科技有限公司", "孙丽", row=11),
+        opp("O8", "云帆教育科技有限公司", "吴婷", "初步接触", closed="2024-03-02", row=12),
+    ]
+    [clash] = opportunity_conflicts(opps)
+    assert clash.account == "恒瑞精密机械"
+    assert clash.owners == sorted(["张伟", "李娜"])
+    assert clash.customers == ["恒瑞精密机械有限公司", "恒瑞精密机械 股份有限公司"]
+    assert clash.as_dict()["opportunities"] == [
+        {"opp_id": "O1", "name": "恒瑞精密项目O1", "customer": "恒瑞精密机械有限公司",
+         "owner": "张伟", "stage": "需求分析", "amount": 30.0, "created_on": "2024-02-01",
+         "stage_entered": "2024-02-01", "row": 5},
+        {"opp_id": "O2", "name": "恒瑞精密项目O2", "customer": "恒瑞精密机械 股份有限公司",
+         "owner": "李娜", "stage": "方案提交", "amount": 45.5, "created_on": "2024-03-04",
+         "stage_entered": "2024-03-04", "row": 6}]
+    assert opportunity_conflicts([]) == []
+    assert opportunity_conflicts(opps[2:6]) == []
+
+
+def test_cli_duplicates_reports_opportunity_claims_with_evidence(tmp_path: Path) -> None:
+    team = generate()
+    taken = next(o for o in team.data["opportunities"] if o["closed_on"] is None)
+    other = next(r.rep for r in team.settings.roster if r.rep != taken["owner"])
+    team.data["opportunities"].append({**taken, "opp_id": "O9999", "name": "抢单项目",
+                                       "owner": other, "amount": 88.0})
+    write_workspace(tmp_path, team.settings, team.data, books=("settings", "customers"))
+    result = CliRunner().invoke(app, ["duplicates", "-w", str(tmp_path), "--json"])
+    assert result.exit_code == 0, result.output
+    [clash] = json.loads(result.stdout)["opportunity_conflicts"]
+    assert clash["owners"] == sorted({taken["owner"], other})
+    got = {(o["opp_id"], o["owner"], o["stage"], o["amount"], o["created_on"])
+           for o in clash["opportunities"]}
+    created = taken["created_on"].isoformat() if taken["created_on"] else None
+    assert got == {(taken["opp_id"], taken["owner"], taken["stage"], taken["amount"], created),
+                   ("O9999", other, taken["stage"], 88.0, created)}
+    assert all(isinstance(o["row"], int) for o in clash["opportunities"])
+    text = CliRunner().invoke(app, ["duplicates", "-w", str(tmp_path)])
+    assert "撞单 (opportunities)" in text.output and "O9999" in text.output

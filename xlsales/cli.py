@@ -494,19 +494,24 @@ def followups(
     rep: Annotated[str | None, typer.Option("--rep", help="Only this rep's follow-ups.")
                    ] = None,
     write: Annotated[bool, typer.Option("--write", help="Fill 下次跟进时间 and the reason in "
-                                        "the archive and write a due-list sheet.")] = False,
+                                        "the archive (empty cells and dates xlsales wrote; "
+                                        "typed dates are kept) and write a due-list sheet.")
+                     ] = False,
+    force: Annotated[bool, typer.Option("--force", help="With --write: overwrite typed "
+                                        "dates too (the rows are listed).")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Next follow-up of every customer; what is due today, this week and overdue."""
     from xlsales.jobs import BUCKETS, run_followups
 
     with _failing(as_json, at=workspace):
-        result = run_followups(workspace, today=_today(on), rep=rep, write=write)
+        result = run_followups(workspace, today=_today(on), rep=rep, write=write, force=force)
     if as_json:
         _emit({"ok": True, **result.as_dict()})
         return
-    today = result.report.today
-    for key, dues in result.report.buckets(rep).items():
+    report = result.report
+    today, lang = report.today, report.lang
+    for key, dues in report.buckets(rep).items():
         table = Table("owner", "customer", "due", "overdue", "kind", "reason",
                       title=f"{BUCKETS[key].en} ({len(dues)})")
         for d in dues[:40]:
@@ -515,6 +520,9 @@ def followups(
         console.print(table)
         if len(dues) > 40:
             console.print(f"… {len(dues) - 40} more (use --json)")
+    colours = {"plan": "cyan", "flag": "yellow", "info": "default"}
+    for kind, text in result.notes(lang, limit=20):
+        console.print(f"[{colours[kind]}]{escape(text)}[/]")
     if result.written:
         console.print(f"Wrote next follow-ups and the due list into {result.written}")
 
@@ -564,7 +572,13 @@ def duplicates_cmd(
     for t in result.too_common:
         console.print(f"[dim]ignored {t['key']} {t['value']}: shared by {t['records']} "
                       "records[/dim]")
-    if not result.groups:
+    for o in result.opportunities:
+        console.print(f"[red]撞单 (opportunities) {escape(' / '.join(o.customers))}: "
+                      f"{' / '.join(o.owners)}[/]")
+        for r in o.opportunities:
+            console.print(f"  {r['opp_id']} {escape(str(r['name']))} ({r['owner']}): "
+                          f"{r['stage']}, {r['amount']} 万元, created {r['created_on'] or '—'}")
+    if not result.groups and not result.opportunities:
         console.print("[green]No duplicates.[/green]")
 
 

@@ -5,6 +5,10 @@ forms, brackets, city or province prefixes, full-width characters, case and spac
 the phone number without country code, separators and extension; the unified social
 credit code. A key value shared by more than ``max_share`` records (a switchboard
 number, a placeholder) stops counting and is reported as too common.
+
+At opportunity level (:func:`opportunity_conflicts`), one account (the
+:func:`~xlsales.normalize.company_key` of the opportunities' customer) with open
+opportunities owned by different reps is a 撞单 too, reported with the opportunities.
 """
 
 from __future__ import annotations
@@ -14,11 +18,14 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from xlsales.normalize import company_key, name_key, phone_key
+
+if TYPE_CHECKING:
+    from xlsales.settings import Settings
 
 PROVINCES = ("北京", "天津", "上海", "重庆", "河北", "山西", "辽宁", "吉林", "黑龙江", "江苏",
              "浙江", "安徽", "福建", "江西", "山东", "河南", "湖北", "湖南", "广东", "海南",
@@ -121,16 +128,91 @@ class Group:
 
 
 @dataclass
+class OpportunityConflict:
+    """One account with open opportunities of different owners (撞单 at opportunity
+    level); ``opportunities`` are the evidence, in the table's order."""
+
+    account: str  # the company key
+    opportunities: list[dict[str, Any]]
+
+    @property
+    def owners(self) -> list[str]:
+        return sorted({o["owner"] for o in self.opportunities if o["owner"]})
+
+    @property
+    def customers(self) -> list[str]:
+        return list(dict.fromkeys(o["customer"] for o in self.opportunities))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"account": self.account, "owners": self.owners, "customers": self.customers,
+                "opportunities": self.opportunities}
+
+
+@dataclass
 class DuplicateReport:
-    """Groups found, and the key values ignored as too common."""
+    """Groups found, the key values ignored as too common, and the accounts whose open
+    opportunities different reps own."""
 
     groups: list[Group]
     too_common: list[dict[str, Any]]
+    opportunities: list[OpportunityConflict] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"groups": [g.as_dict() for g in self.groups],
                 "conflicts": sum(g.conflict for g in self.groups),
-                "too_common": self.too_common}
+                "too_common": self.too_common,
+                "opportunity_conflicts": [o.as_dict() for o in self.opportunities]}
+
+
+def opportunity_conflicts(opportunities: Iterable[dict[str, Any]] | pd.DataFrame,
+                          settings: Settings | None = None) -> list[OpportunityConflict]:
+    """Accounts (company keys of the customer column) with open opportunities — not closed,
+    in a stage that is neither won nor lost — owned by more than one rep, by group-bys
+    over the table; each with its open opportunities (id, name, customer, owner, stage,
+    amount, created and stage-entered days, Excel row)."""
+    from xlsales import tables as T
+    from xlsales.frames import frame
+    from xlsales.settings import Settings
+    from xlsales.tables.customers import keyed
+
+    settings = settings or Settings.default()
+    df = frame(opportunities, T.get("opportunities"))
+    if df.empty:
+        return []
+    codes, stages = df["stage"].factorize()
+    closed_kind = [(st := settings.stage(str(v))) is not None and st.kind != "open"
+                   for v in stages]
+    closed = pd.Series([*closed_kind, False], dtype=bool).to_numpy()[codes]
+    owner = df["owner"].where(df["owner"].notna() & df["owner"].ne(""))
+    key = keyed(df["customer"], company_key)
+    open_ = ~closed & df["closed_on"].isna().to_numpy() & key.notna().to_numpy() \
+        & owner.notna().to_numpy()
+    live = df[open_].assign(_key=key[open_], _owner=owner[open_])
+    if live.empty:
+        return []
+    owners = live.groupby("_key", sort=False)["_owner"].nunique()
+    clashing = owners[owners > 1].index
+    out = []
+    for account, rows in live[live["_key"].isin(clashing)].groupby("_key", sort=False):
+        out.append(OpportunityConflict(str(account), [
+            {"opp_id": r["opp_id"], "name": r["name"], "customer": r["customer"],
+             "owner": r["owner"], "stage": r["stage"], "amount": r["amount"],
+             "created_on": _iso(r["created_on"]), "stage_entered": _iso(r["stage_entered"]),
+             "row": r["_row"]}
+            for r in records_of(rows)]))
+    return out
+
+
+def records_of(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows of an opportunities frame as records with their Excel row."""
+    from xlsales import tables as T
+    from xlsales.frames import records
+
+    return records(df, T.get("opportunities"), with_row=True)
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
 def records_from(customers: Iterable[dict[str, Any]] | pd.DataFrame,

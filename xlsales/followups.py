@@ -1,11 +1,31 @@
 """The follow-up engine: each customer's next contact from its tier, stage and history.
 
 Every rule of the spec's table (§3) proposes a due date; the customer's next
-follow-up is the earliest one. Tier cadences count calendar days from the last
-contact; deadlines count calendar or working days as the settings say. A due date
-on a non-working day moves back to the working day before it, so the contact
-happens within the interval; holiday greetings land on the last working day before
-the holiday. Lost customers sleep.
+follow-up is the earliest one. Policy:
+
+* Tier cadences count calendar days from the last contact (the log's or the archive's
+  最近联系日期, whichever is later, never the creation date); a cadence date on a
+  non-working day moves back to the working day before, so the contact happens within
+  the interval. A tier's extra contact never done counts from the first contact on record.
+* "Within N days" deadlines (first contact, proposal feedback, objection, complaint,
+  after-deal touches) count calendar or working days as the settings say. One that
+  falls on a day off moves to the next working day, unless that gives the rep more
+  working days (the event's day included) than the rule's N — then to the last working
+  day before; the general setting ``deadline_off_day = previous`` always moves back.
+  The reason names the move.
+* A computed date is never before the event it follows nor before the last contact: a
+  rule still open at the last contact is due on it (or the next working day).
+* Holiday greetings land on the last working day before the holiday. Lost customers
+  sleep; won customers get no first contact.
+* A date the rep typed — in the archive's 下次跟进时间, or the 下次跟进时间 of the latest
+  log entry — wins over the routine cadence date (and is flagged when it is later than
+  the cadence allows). A typed date on or before the last contact has been used up. What
+  xlsales wrote itself is told apart by a :class:`Ledger` (the ``_followups`` sheet the
+  write keeps): a date differing from the one it wrote is a typed date.
+* Onboarding (:func:`catch_up`): follow-ups overdue by more than
+  ``catch_up_after_days`` when a customer is first planned are spread over the next
+  working days, tier A and big budgets first, at most ``catch_up_per_day`` customers
+  per rep and day.
 
 The engine works on the canonical frames (:mod:`xlsales.frames`; records are turned
 into frames first). Log rows dated up to today and opportunities belong to the customer
@@ -13,19 +33,22 @@ whose name has the same company key (:func:`~xlsales.normalize.company_key`, com
 once per distinct name). What the rules need of a customer's history is a plain
 aggregate — the last contact, the last contact of each kind that settles a rule, the
 latest objection and complaint, the latest won deal and the contacts in the windows
-after it, the open opportunity and the proposals still waiting for an answer — and
-:meth:`Engine.histories` computes it for every customer at once with group-bys, into one
-:class:`History` per customer. Python then decides customer by customer which rules are
-due (:meth:`Engine.decide`), with the calendar arithmetic memoised per day.
+after it, the open opportunity, the proposals still waiting for an answer, the next
+date the latest log entry agreed — and :meth:`Engine.histories` computes it for every
+customer at once with group-bys, into one :class:`History` per customer. Python then
+decides customer by customer which rules are due (:meth:`Engine.decide`), with the
+calendar arithmetic memoised per day.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from functools import lru_cache
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -54,6 +77,11 @@ AFTER_DEAL = ("after_deal_48h", "after_deal_week", "satisfaction")
 # Any contact in this window of days after the deal settles the rule.
 SETTLED_WITHIN = {"after_deal_48h": (0, 7), "after_deal_week": (4, 14)}
 SETTLED_AFTER = (1, 10_000)  # the window of the other after-deal rules (their own kind)
+# "Within N days" deadlines: on a day off they move as ``deadline_off_day`` says. The
+# other rules are cadences ("every N days", moved back) and greetings.
+WITHIN = frozenset({"first_contact", "proposal_feedback", "objection", "complaint_answer",
+                    "complaint_solve", "after_deal_48h", "after_deal_week", "satisfaction"})
+AGREED = "agreed"  # the rule of a typed date
 
 KIND = {"tier": Label("例行跟进", "Routine"), "tier_extra": Label("例行跟进", "Routine"),
         "first_contact": Label("首次联系", "First contact"),
@@ -65,7 +93,8 @@ KIND = {"tier": Label("例行跟进", "Routine"), "tier_extra": Label("例行跟
         "after_deal_week": Label("售后回访", "After-sales"),
         "satisfaction": Label("满意度调查", "Satisfaction survey"),
         "value_added": Label("增值服务", "Value-added service"),
-        "holiday": Label("节日问候", "Holiday"), "birthday": Label("生日问候", "Birthday")}
+        "holiday": Label("节日问候", "Holiday"), "birthday": Label("生日问候", "Birthday"),
+        AGREED: Label("约定跟进", "Agreed follow-up")}
 # Log kinds that settle a rule (any contact settles first contact and the cadence).
 SETTLES = {"proposal_feedback": {"方案反馈"}, "objection": {"异议答复"},
            "complaint_answer": {"投诉响应", "投诉解决"}, "complaint_solve": {"投诉解决"},
@@ -73,15 +102,25 @@ SETTLES = {"proposal_feedback": {"方案反馈"}, "objection": {"异议答复"},
            "satisfaction": {"满意度调查"}, "value_added": {"增值服务"},
            "holiday": {"节日问候"}, "birthday": {"生日问候"}}
 OBJECTION, COMPLAINT = "客户异议", "客户投诉"  # log kinds that raise a deadline
+SLEEPING = Label("流失客户:不再安排跟进", "lost: no follow-ups")
+CATCH_UP = Label("补跟进", "Catch-up")
+
+_company_key = lru_cache(maxsize=1 << 17)(company_key)  # names repeat across tables and runs
 
 NONE = np.iinfo(np.int64).min  # a missing day number (NaT's integer)
 _LAST = np.iinfo(np.int64).max
 _EPOCH = dt.date(1970, 1, 1)
 
+# What the archive's 下次跟进时间 holds: nothing; a date xlsales wrote; a date typed after
+# the last contact (kept); a typed date on or before it (used up, refilled); a typed date
+# ``--force`` overwrites.
+Archive = Literal["empty", "ours", "typed", "past", "forced"]
+
 
 @dataclass(frozen=True)
 class Due:
-    """A follow-up a rule asks for."""
+    """A follow-up a rule asks for (``was``: the date it had before a catch-up plan moved
+    it)."""
 
     customer: str
     owner: str
@@ -89,28 +128,95 @@ class Due:
     rule: str
     kind: str
     reason: str
+    catch_up: bool = False
+    was: dt.date | None = None
 
     def overdue_days(self, today: dt.date) -> int:
         return max(0, (today - self.date).days)
 
+    def moved(self, date: dt.date, reason: str, *, catch_up: bool = False) -> Due:
+        """This due on another date with another reason (``was``: its date when a catch-up
+        plan moves it)."""
+        return Due(self.customer, self.owner, date, self.rule, self.kind, reason, catch_up,
+                   self.date if catch_up else self.was)
+
     def as_dict(self, today: dt.date | None = None) -> dict[str, Any]:
-        d = {"customer": self.customer, "owner": self.owner, "date": self.date.isoformat(),
-             "rule": self.rule, "kind": self.kind, "reason": self.reason}
+        d: dict[str, Any] = {"customer": self.customer, "owner": self.owner,
+                             "date": self.date.isoformat(), "rule": self.rule,
+                             "kind": self.kind, "reason": self.reason}
         if today is not None:
             d["overdue_days"] = self.overdue_days(today)
+        if self.catch_up:
+            d["catch_up"] = True
+            d["was"] = self.was.isoformat() if self.was else None
         return d
+
+
+@dataclass(frozen=True)
+class Typed:
+    """A next follow-up date the rep typed: in the archive or in the latest log entry."""
+
+    date: dt.date
+    source: Literal["archive", "log"]
+    logged: dt.date | None = None  # the day of the log entry that agreed it
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """What xlsales keeps about one customer between runs: the date it last wrote into
+    下次跟进时间 (None: it wrote none, e.g. a typed date was kept), the day it first planned
+    the customer, and the customer's catch-up day."""
+
+    written: dt.date | None = None
+    since: dt.date | None = None
+    slot: dt.date | None = None
+
+
+# Customer key → entry; None: no ledger yet (nothing written by this version).
+Ledger = Mapping[str, LedgerEntry]
 
 
 @dataclass
 class CustomerPlan:
-    """Every follow-up the rules ask of one customer, earliest first."""
+    """Every follow-up the rules ask of one customer, earliest first, and what its
+    archive row holds."""
 
     customer: dict[str, Any]
     dues: list[Due] = field(default_factory=list)
+    key: str = ""  # the customer's ledger key
+    archive: Archive = "empty"
+    typed: Typed | None = None  # the typed date in effect
+    cadence: dt.date | None = None  # the routine date a typed date replaced
+    cadence_reason: str = ""
+    cadence_limit: dt.date | None = None  # the last contact plus the tier's interval
 
     @property
     def next(self) -> Due | None:
         return self.dues[0] if self.dues else None
+
+    @property
+    def lost(self) -> bool:
+        return self.customer.get("stage") == LOST
+
+    @property
+    def breaks_cadence(self) -> bool:
+        """A typed date later than the tier's cadence allows (later than the routine date
+        and than the last contact plus the tier's interval)."""
+        if self.typed is None or self.cadence is None:
+            return False
+        return self.typed.date > max(self.cadence, self.cadence_limit or self.cadence)
+
+    @property
+    def keeps_cell(self) -> bool:
+        """Whether a write leaves 下次跟进时间 and its reason as they are (a typed date)."""
+        return self.archive == "typed"
+
+    def cell(self, lang: Lang) -> tuple[dt.date | None, str | None]:
+        """The date and reason a write puts into 下次跟进时间 and 跟进原因."""
+        nxt = self.next
+        if nxt is not None:
+            return nxt.date, f"{nxt.kind}:{nxt.reason}"
+        return None, SLEEPING(lang) if self.lost else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +241,11 @@ class History:
     service_last: dt.date | None = None  # the last value-added service
     greeted_holiday: bool = False  # greeted for the next holiday already
     birthday_greeted: dt.date | None = None  # the last birthday greeting
+    # The last contact of the log or of the archive's 最近联系日期 (up to today).
+    last: dt.date | None = None
+    # The 下次跟进时间 of the latest log entry, and that entry's day.
+    log_next: dt.date | None = None
+    log_next_on: dt.date | None = None
 
 
 class Engine:
@@ -153,8 +264,11 @@ class Engine:
         for t in settings.tiers:
             self.tiers.setdefault(t.tier, t)
         self.kinds = {k: label(lang) for k, label in KIND.items()}
+        self.move_back = settings.general.deadline_off_day == "previous"
         self._on_working: dict[dt.date, dt.date] = {}
-        self._deadlines: dict[tuple[str, dt.date], dt.date | None] = {}
+        self._from: dict[dt.date, dt.date] = {}
+        self._cadences: dict[tuple[dt.date, int], dt.date] = {}
+        self._deadlines: dict[tuple[str, dt.date], tuple[dt.date, str] | None] = {}
         self._holidays: dict[dt.date, tuple[str, dt.date] | None] = {}
 
     # -- dates ---------------------------------------------------------------------
@@ -169,19 +283,70 @@ class Engine:
             self._on_working[day] = found
         return found
 
+    def working_from(self, day: dt.date) -> dt.date:
+        """``day`` or the first working day after it."""
+        found = self._from.get(day)
+        if found is None:
+            found = day
+            while not self.cal.is_working(found):
+                found += dt.timedelta(days=1)
+            self._from[day] = found
+        return found
+
     def deadline(self, start: dt.date, rule: str) -> dt.date | None:
         """``start`` plus the rule's days (calendar or working), on a working day."""
+        found = self.deadline_note(start, rule)
+        return None if found is None else found[0]
+
+    def deadline_note(self, start: dt.date, rule: str) -> tuple[dt.date, str] | None:
+        """:meth:`deadline` and what moved it off a day off ("" when nothing did), in
+        words for the reason."""
         key = (rule, start)
         if key not in self._deadlines:
             r = self.rules.get(rule)
+            found: tuple[dt.date, str] | None
             if r is None:
-                day = None
+                found = None
             elif r.working_days:
-                day = self.cal.add(start, r.days)
+                found = self.cal.add(start, r.days), ""
             else:
-                day = self.on_working_day(start + dt.timedelta(days=r.days))
-            self._deadlines[key] = day
+                found = self._moved(start, start + dt.timedelta(days=r.days), r.days,
+                                    within=rule in WITHIN)
+            self._deadlines[key] = found
         return self._deadlines[key]
+
+    def _moved(self, start: dt.date, day: dt.date, days: int,
+               within: bool) -> tuple[dt.date, str]:
+        """A deadline ``days`` after ``start`` that falls on ``day``, on a working day never
+        before ``start`` (a cadence: after it); the words saying how it moved."""
+        if self.cal.is_working(day):
+            return day, ""
+        back, forward, t = self.on_working_day(day), self.working_from(day), self.lang
+        if not within or self.move_back:
+            if back > start or (within and back == start):
+                return back, "" if not within else _reason(
+                    t, "{d}为休息日,提前到前一个工作日",
+                    "{d} is a day off: moved back to the last working day before", d=day)
+            return forward, _reason(t, "{d}为休息日,之前没有晚于{s}的工作日,顺延到下一个工作日",
+                                    "{d} is a day off and no working day lies between {s} "
+                                    "and it: moved to the next working day", d=day, s=start)
+        if self.cal.count(start, forward) <= days or back < start:
+            return forward, _reason(t, "{d}为休息日,顺延到下一个工作日",
+                                    "{d} is a day off: moved to the next working day", d=day)
+        return back, _reason(t, "{d}为休息日,顺延到{f}将超过{n}个工作日,提前到前一个工作日",
+                             "{d} is a day off: the next working day ({f}) would give more "
+                             "than {n} working days, so the last working day before",
+                             d=day, f=forward, n=days)
+
+    def cadence_day(self, base: dt.date, days: int) -> dt.date:
+        """Every ``days`` days from ``base``: on the working day before when it is a day off
+        (the first working day after ``base`` when none lies between)."""
+        key = (base, days)
+        found = self._cadences.get(key)
+        if found is None:
+            found = self._moved(base, base + dt.timedelta(days=days), days, within=False)[0]
+            self._cadences[key] = found
+        return found
 
     def next_holiday(self, today: dt.date) -> tuple[str, dt.date] | None:
         """The next greeted statutory holiday starting within the look-ahead, and its day."""
@@ -209,9 +374,12 @@ class Engine:
     # -- the whole table -------------------------------------------------------------
 
     def plans(self, customers: Rows, log: Rows, opportunities: Rows,
-              today: dt.date) -> list[CustomerPlan]:
+              today: dt.date, *, ledger: Ledger | None = None,
+              force: bool = False) -> list[CustomerPlan]:
         """One plan per named customer, in the archive's order (history after ``today``
-        is ignored)."""
+        is ignored). ``ledger``: what xlsales wrote before (None: no ledger, so a date
+        whose reason reads like xlsales's is taken as its own); ``force``: typed dates in
+        the archive are overwritten."""
         if isinstance(customers, pd.DataFrame):
             named = customers["name"].notna() & customers["name"].ne("")
             df = customers[named.to_numpy(dtype=bool)]
@@ -221,14 +389,17 @@ class Engine:
             df = frame(people, CUSTOMERS)
         hist = self.histories(df, frame(log, FOLLOW_UPS), frame(opportunities, OPPORTUNITIES),
                               today)
-        return [self.decide(c, h, today) for c, h in zip(people, hist, strict=True)]
+        keys = ledger_keys(df)
+        return [self.decide(c, h, today, key=k, ledger=ledger, force=force)
+                for c, h, k in zip(people, hist, keys, strict=True)]
 
     def plan(self, c: dict[str, Any], log: Rows, opps: Rows, today: dt.date) -> CustomerPlan:
         """The follow-ups one customer needs (``log`` and ``opps`` are its own, whatever
         names they carry; the log is taken as it is)."""
-        hist = self.histories(frame([c], CUSTOMERS), frame(log, FOLLOW_UPS),
-                              frame(opps, OPPORTUNITIES), today, own=True)
-        return self.decide(c, hist[0], today)
+        df = frame([c], CUSTOMERS)
+        hist = self.histories(df, frame(log, FOLLOW_UPS), frame(opps, OPPORTUNITIES), today,
+                              own=True)
+        return self.decide(c, hist[0], today, key=ledger_keys(df)[0])
 
     def histories(self, customers: pd.DataFrame, log: pd.DataFrame, opps: pd.DataFrame,
                   today: dt.date, *, own: bool = False) -> list[History]:
@@ -242,7 +413,7 @@ class Engine:
         else:  # one integer per company key (a blank key is a key too)
             names = pd.concat([customers["name"], log["customer"], opps["customer"]],
                               ignore_index=True)
-            codes, uniques = pd.factorize(keyed(names, company_key), use_na_sentinel=False)
+            codes, uniques = pd.factorize(keyed(names, _company_key), use_na_sentinel=False)
             n = len(uniques)
         ccode, lcode, ocode = codes[:n_c], codes[n_c:n_c + n_l], codes[n_c + n_l:]
 
@@ -268,6 +439,22 @@ class Engine:
             "value_added", "birthday")}
         raised = {kind: latest(of_kind((kind,))) for kind in (OBJECTION, COMPLAINT)}
 
+        # the latest entry of each customer (the last row on a tie) and its next date
+        log_next = np.full(n, NONE, dtype=np.int64)
+        log_next_on = np.full(n, NONE, dtype=np.int64)
+        if len(lday):
+            order = np.lexsort((np.arange(len(lday)), lday, lcode))
+            ends = order[np.r_[lcode[order][1:] != lcode[order][:-1], True]]
+            log_next[lcode[ends]] = _days(log["next_date"])[keep][ends]
+            log_next_on[lcode[ends]] = lday[ends]
+
+        # any contact: the log's, or the archive's 最近联系日期 (up to today)
+        archived = _days(customers["last_contact"])
+        if not own:
+            archived = np.where(archived <= _number(today), archived, NONE)
+        any_last = last.copy()
+        np.maximum.at(any_last, ccode, archived)
+
         extra = np.full(n_c, NONE, dtype=np.int64)  # per customer: its tier's extra kind
         by_contact: dict[str, np.ndarray] = {}
         tiers = customers["tier"]
@@ -288,7 +475,7 @@ class Engine:
         deal = _latest(ocode, closed, n, self._won(stages) & (closed != NONE))
 
         opp_start = np.full(n, NONE, dtype=np.int64)
-        waiting = (closed == NONE) & (created != NONE) & ~(last[ocode] >= created)
+        waiting = (closed == NONE) & (created != NONE) & ~(any_last[ocode] >= created)
         if "first_contact" in self.rules and waiting.any():
             starts, owners = created[waiting], ocode[waiting]
             due = self._deadline_days(starts, "first_contact")
@@ -337,7 +524,8 @@ class Engine:
             at(raised[OBJECTION]), at(settled["objection"]), at(raised[COMPLAINT]),
             at(settled["complaint_answer"]), at(settled["complaint_solve"]), at(deal),
             [combos[b] for b in bits[ccode].tolist()], at(settled["value_added"]),
-            greeted[ccode].tolist(), at(settled["birthday"])))
+            greeted[ccode].tolist(), at(settled["birthday"]), at(any_last), at(log_next),
+            at(log_next_on)))
 
     def _won(self, stages: pd.Series) -> np.ndarray:
         """Whether each opportunity's stage is a won one (each distinct stage looked up
@@ -356,71 +544,120 @@ class Engine:
         return Due(c["name"], c.get("owner") or "", day, rule, self.kinds[kind_key or rule],
                    reason)
 
-    def decide(self, c: dict[str, Any], h: History, today: dt.date) -> CustomerPlan:
+    def archive_state(self, c: dict[str, Any], last: dt.date | None, entry: LedgerEntry | None,
+                      ledger: Ledger | None) -> Archive:
+        """What the archive's 下次跟进时间 holds (see :data:`Archive`; never "forced")."""
+        day = c.get("next_follow_up")
+        if not isinstance(day, dt.date):
+            return "empty"
+        if entry is not None and entry.written == day:
+            return "ours"
+        if ledger is None and written_by_xlsales(c.get("next_reason")):
+            return "ours"  # written before xlsales kept a ledger
+        if last is not None and day <= last:
+            return "past"
+        return "typed"
+
+    def decide(self, c: dict[str, Any], h: History, today: dt.date, *, key: str = "",
+               ledger: Ledger | None = None, force: bool = False) -> CustomerPlan:
         """The follow-ups one customer needs, from its archive row and its history."""
-        plan = CustomerPlan(c)
+        last = h.last
+        entry = ledger.get(key) if ledger is not None else None
+        state = self.archive_state(c, last, entry, ledger)
+        if force and state == "typed":
+            state = "forced"
+        plan = CustomerPlan(c, key=key, archive=state)
         if c.get("stage") == LOST:
             return plan
-        last = h.last_logged
-        if c.get("last_contact") and (last is None or c["last_contact"] > last):
-            last = c["last_contact"]
+        won = c.get("stage") == WON_CUSTOMER or h.deal is not None
         t = self.lang
         dues: list[Due] = []
         tier = self.tiers.get(c.get("tier"))
         if tier and last:
-            dues.append(self._due(c, self.on_working_day(last + dt.timedelta(
-                days=tier.interval_days)), f"tier_{tier.tier}",
-                _reason(t, "{tier}类客户每{n}天{kind}", "tier {tier}: {kind} every {n} days",
-                        tier=tier.tier, n=tier.interval_days, kind=tier.contact), "tier"))
+            dues.append(self._due(c, self.cadence_day(last, tier.interval_days),
+                                  f"tier_{tier.tier}", _reason(
+                t, "{tier}类客户每{n}天{kind}", "tier {tier}: {kind} every {n} days",
+                tier=tier.tier, n=tier.interval_days, kind=tier.contact), "tier"))
             if tier.extra_interval_days and tier.extra_contact:
-                # Never done: count from the first known day of the customer, so that
-                # routine contacts do not postpone the extra contact forever.
-                first_seen = min(d for d in (h.first_logged, c.get("created_on"), last)
-                                 if isinstance(d, dt.date))
-                base = h.extra_last or first_seen
-                dues.append(self._due(c, self.on_working_day(base + dt.timedelta(
-                    days=tier.extra_interval_days)), f"tier_{tier.tier}_extra",
-                    _reason(t, "{tier}类客户每{n}天{kind}", "tier {tier}: {kind} every {n} days",
-                            tier=tier.tier, n=tier.extra_interval_days,
-                            kind=tier.extra_contact), "tier_extra"))
-        dues += self._first_contact(c, h)
+                # Never done: count from the first contact on record (never the creation
+                # day), so that routine contacts do not postpone it forever.
+                base = h.extra_last or h.first_logged or last
+                dues.append(self._due(c, self.cadence_day(base, tier.extra_interval_days),
+                                      f"tier_{tier.tier}_extra", _reason(
+                    t, "{tier}类客户每{n}天{kind}", "tier {tier}: {kind} every {n} days",
+                    tier=tier.tier, n=tier.extra_interval_days, kind=tier.extra_contact),
+                    "tier_extra"))
+        if not won:
+            dues += self._first_contact(c, h, last)
         dues += self._proposals(c, h)
         dues += self._raised(c, h)
-        if c.get("stage") == WON_CUSTOMER or h.deal is not None:
+        if won:
             dues += self._after_deal(c, h, today)
+        dues = [self._not_before(d, last) for d in dues]
+
+        typed = None
+        if state == "typed":
+            typed = Typed(c["next_follow_up"], "archive")
+        elif h.log_next is not None and (last is None or h.log_next > last):
+            typed = Typed(h.log_next, "log", h.log_next_on)
+        if typed is not None:
+            plan.typed = typed
+            routine = dues[0] if tier is not None and last is not None else None
+            if routine is not None and tier is not None and last is not None:
+                dues.remove(routine)
+                plan.cadence, plan.cadence_reason = routine.date, routine.reason
+                plan.cadence_limit = last + dt.timedelta(days=tier.interval_days)
+            reason = (_reason(t, "负责人填写的下次跟进时间", "next follow-up typed in the archive")
+                      if typed.source == "archive" else
+                      _reason(t, "{d}跟进记录约定的下次跟进时间",
+                              "next follow-up agreed in the log entry of {d}", d=typed.logged))
+            if plan.breaks_cadence:
+                reason += _reason(t, ";晚于{r}的节奏(应不晚于{d})",
+                                  "; later than the cadence allows ({r}: by {d})",
+                                  r=plan.cadence_reason, d=plan.cadence_limit)
+            dues.append(self._due(c, typed.date, AGREED, reason))
         plan.dues = sorted(dues, key=lambda d: (d.date, d.rule))
         return plan
 
-    def _first_contact(self, c: dict[str, Any], h: History) -> list[Due]:
+    def _not_before(self, due: Due, last: dt.date | None) -> Due:
+        """``due`` on the last contact (or the first working day after it) when it falls
+        before it: the rule was still open then."""
+        if last is None or due.date >= last:
+            return due
+        return due.moved(self.working_from(last), due.reason + _reason(
+            self.lang, ";最近联系({d})时仍未完成", "; still open at the last contact ({d})",
+            d=last))
+
+    def _first_contact(self, c: dict[str, Any], h: History,
+                       last: dt.date | None) -> list[Due]:
         rule = self.rules.get("first_contact")
         if rule is None:
             return []
         starts = []
         created = c.get("created_on")
-        if isinstance(created, dt.date) and not (h.last_logged is not None
-                                                 and h.last_logged >= created):
+        if isinstance(created, dt.date) and not (last is not None and last >= created):
             starts.append(("customer", created))
         if h.opp_start is not None:
             starts.append(("opportunity", h.opp_start))
         out = []
         for what, start in starts:
-            day = self.deadline(start, "first_contact")
-            if day:
-                out.append(self._due(c, day, "first_contact", _reason(
+            found = self.deadline_note(start, "first_contact")
+            if found:
+                out.append(self._due(c, found[0], "first_contact", _reason(
                     self.lang, "新{what}({start})需在{n}天内首次联系",
                     "new {what} ({start}): first contact within {n} days",
-                    what=_WHAT[what](self.lang), start=start, n=rule.days)))
+                    what=_WHAT[what](self.lang), start=start, n=rule.days) + _note(found)))
         return sorted(out, key=lambda d: d.date)[:1]  # the earliest deadline
 
     def _proposals(self, c: dict[str, Any], h: History) -> list[Due]:
         out = []
         for entered in h.proposals:
-            day = self.deadline(entered, "proposal_feedback")
-            if day:
-                out.append(self._due(c, day, "proposal_feedback", _reason(
+            found = self.deadline_note(entered, "proposal_feedback")
+            if found:
+                out.append(self._due(c, found[0], "proposal_feedback", _reason(
                     self.lang, "方案于{d}提交,{n}天未获反馈需跟进",
                     "proposal sent {d}: chase feedback after {n} days", d=entered,
-                    n=self.rules["proposal_feedback"].days)))
+                    n=self.rules["proposal_feedback"].days) + _note(found)))
         return out
 
     def _raised(self, c: dict[str, Any], h: History) -> list[Due]:
@@ -434,14 +671,14 @@ class Engine:
             for rule, answered in rules:
                 if answered is not None and answered >= raised:
                     continue
-                day = self.deadline(raised, rule)
-                if day:
+                found = self.deadline_note(raised, rule)
+                if found:
                     r = self.rules[rule]
-                    out.append(self._due(c, day, rule, _reason(
+                    out.append(self._due(c, found[0], rule, _reason(
                         self.lang, "{d}{what},需在{n}{unit}内处理",
                         "{what} on {d}: due within {n} {unit}", d=raised,
                         what=_RAISED[raised_kind](self.lang), n=r.days,
-                        unit=_unit(self.lang, r.working_days))))
+                        unit=_unit(self.lang, r.working_days)) + _note(found)))
         return out
 
     def _after_deal(self, c: dict[str, Any], h: History, today: dt.date) -> list[Due]:
@@ -452,11 +689,11 @@ class Engine:
                 for rule in AFTER_DEAL:
                     if rule in h.deal_settled:
                         continue
-                    day = self.deadline(deal, rule)
-                    if day:
-                        out.append(self._due(c, day, rule, _reason(
+                    found = self.deadline_note(deal, rule)
+                    if found:
+                        out.append(self._due(c, found[0], rule, _reason(
                             self.lang, "{d}成交,{label}", "deal closed {d}: {label}", d=deal,
-                            label=self.rules[rule].label(self.lang))))
+                            label=self.rules[rule].label(self.lang)) + _note(found)))
             if c.get("tier") == "A" and "value_added" in self.rules:
                 day = self.deadline(h.service_last or deal, "value_added")
                 if day:
@@ -492,6 +729,10 @@ _RAISED = {OBJECTION: Label("客户提出异议", "objection raised"),
            COMPLAINT: Label("客户投诉/建议", "complaint received")}
 
 
+def _note(found: tuple[dt.date, str]) -> str:
+    return f"({found[1]})" if found[1] else ""
+
+
 def _unit(lang: Lang, working: bool) -> str:
     return (("个工作日" if working else "天") if lang == "zh"
             else ("working days" if working else "days"))
@@ -510,6 +751,225 @@ def _next_anniversary(birthday: dt.date, today: dt.date) -> dt.date:
         if day >= today:
             return day
     return today
+
+
+_OWN_KINDS = sorted({text for label in (*KIND.values(), CATCH_UP) for text in label.all()},
+                    key=len, reverse=True)
+_OWN_REASON = re.compile("^(?:" + "|".join(map(re.escape, _OWN_KINDS)) + ")[::]")
+
+
+def written_by_xlsales(reason: Any) -> bool:
+    """Whether a 跟进原因 reads like one xlsales writes (``kind:reason``, or the lost
+    customer's note): how a date is recognised as xlsales's own where no ledger is kept yet
+    (workbooks written by versions before the ledger)."""
+    if not isinstance(reason, str):
+        return False
+    text = reason.strip()
+    return text in SLEEPING.all() or bool(_OWN_REASON.match(text))
+
+
+def ledger_keys(customers: pd.DataFrame) -> list[str]:
+    """The ledger key of each archive row: its customer ID and its company key."""
+    ids = customers["customer_id"].astype(object).where(customers["customer_id"].notna(), "")
+    names = keyed(customers["name"], _company_key).where(lambda s: s.notna(), "")
+    return (ids.astype(str) + "|" + names.astype(str)).tolist()
+
+
+# -- onboarding: the catch-up plan -----------------------------------------------------------
+
+
+@dataclass
+class CatchUp:
+    """Follow-ups overdue by more than ``threshold`` days when xlsales first planned their
+    customer, spread over working days (see :func:`catch_up`)."""
+
+    threshold: int
+    per_day: int
+    first_run: bool  # no ledger: xlsales has planned no customer of this workbook before
+    onboarded: int = 0  # customers planned for the first time now
+    slots: dict[str, dt.date] = field(default_factory=dict)  # customer key → catch-up day
+    new: set[str] = field(default_factory=set)  # keys whose day was set now
+    moved: list[Due] = field(default_factory=list)  # the dues it moved, as moved
+
+    @property
+    def customers(self) -> int:
+        return len({(d.customer, d.owner) for d in self.moved})
+
+    def per_day_counts(self) -> dict[str, dict[str, int]]:
+        """Day → rep → customers to catch up with that day."""
+        seen: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        for d in self.moved:
+            seen[d.date.isoformat()][d.owner].add(d.customer)
+        return {day: {rep: len(c) for rep, c in sorted(reps.items())}
+                for day, reps in sorted(seen.items())}
+
+    def message(self, lang: Lang) -> str:
+        """One sentence on the plan (empty when it moved nothing)."""
+        if not self.moved:
+            return ""
+        days = sorted(d.date for d in self.moved)
+        text = _reason(lang, "{n}位客户的{m}项逾期超过{t}天的跟进未一次列出,已排入补跟进计划:"
+                       "{a}至{b},每位代表每天最多{cap}位客户,A类与预算大的客户优先",
+                       "{m} follow-ups of {n} customers overdue by more than {t} days are "
+                       "not listed at once but spread as a catch-up plan over {a} – {b}, at "
+                       "most {cap} customers per rep and day, tier A and big budgets first",
+                       n=self.customers, m=len(self.moved), t=self.threshold, a=days[0],
+                       b=days[-1], cap=self.per_day)
+        if self.first_run:
+            text = _reason(lang, "首次安排跟进:", "First follow-up plan: ") + text
+        return text
+
+    def as_dict(self, lang: Lang) -> dict[str, Any]:
+        return {"first_run": self.first_run, "onboarded": self.onboarded,
+                "threshold_days": self.threshold, "per_rep_per_day": self.per_day,
+                "customers": self.customers, "items": len(self.moved),
+                "first": min((d.date for d in self.moved), default=None),
+                "last": max((d.date for d in self.moved), default=None),
+                "per_day": self.per_day_counts(), "message": self.message(lang)}
+
+
+def catch_up(plans: list[CustomerPlan], ledger: Ledger | None, today: dt.date,
+             settings: Settings, engine: Engine) -> CatchUp:
+    """Spread what was long overdue when each customer was first planned.
+
+    A customer the ledger does not know is planned for the first time today (all of them
+    on a workbook's first run; the new rows after an import). Its dues overdue by more than
+    ``catch_up_after_days`` on that first day are moved to one catch-up day of its own:
+    customers ordered by tier (as the settings list them), budget (largest first), the
+    oldest due and the archive's order, and given the next working days after today, at
+    most ``catch_up_per_day`` per rep and day (days the ledger gave earlier count). The
+    ledger keeps each customer's day, so later runs show the same plan; a catch-up day
+    that passed without a contact is overdue like any other date. ``plans`` are changed in
+    place (their dues moved and re-sorted)."""
+    general = settings.general
+    found = CatchUp(general.catch_up_after_days, general.catch_up_per_day, ledger is None)
+    known = ledger or {}
+    stale: list[tuple[CustomerPlan, dt.date, list[Due]]] = []
+    for p in plans:
+        entry = known.get(p.key)
+        if entry is None or entry.since is None:
+            found.onboarded += 1
+        since = entry.since if entry is not None and entry.since else today
+        limit = since - dt.timedelta(days=found.threshold)
+        old = [d for d in p.dues if d.date < limit]
+        if old:
+            stale.append((p, since, old))
+    tiers = {t.tier: i for i, t in enumerate(settings.tiers)}
+    taken: dict[tuple[str, dt.date], int] = defaultdict(int)
+    waiting = []
+    for p, _, old in stale:
+        entry = known.get(p.key)
+        if entry is not None and entry.slot is not None:
+            found.slots[p.key] = entry.slot
+            taken[(_owner(p), entry.slot)] += 1
+        else:
+            waiting.append((p, old))
+    waiting.sort(key=lambda po: (tiers.get(po[0].customer.get("tier"), len(tiers)),
+                                 -_amount(po[0].customer.get("budget")),
+                                 min(d.date for d in po[1])))
+    start = engine.working_from(today + dt.timedelta(days=1))
+    cursor: dict[str, dt.date] = {}
+    for p, _ in waiting:
+        owner = _owner(p)
+        day = cursor.get(owner, start)
+        while taken[(owner, day)] >= found.per_day:
+            day = engine.working_from(day + dt.timedelta(days=1))
+        cursor[owner] = day
+        taken[(owner, day)] += 1
+        found.slots[p.key] = day
+        found.new.add(p.key)
+    label = CATCH_UP(engine.lang)
+    for p, since, old in stale:
+        day = found.slots[p.key]
+        ids = {id(d) for d in old}
+        dues = []
+        for d in p.dues:
+            if id(d) in ids:
+                d = d.moved(day, _reason(
+                    engine.lang, "{label}(原定{was},首次安排时已逾期{n}天):{r}",
+                    "{label} (was due {was}, {n} days overdue when first planned): {r}",
+                    label=label, was=d.date, n=(since - d.date).days, r=d.reason),
+                    catch_up=True)
+                found.moved.append(d)
+            dues.append(d)
+        p.dues = sorted(dues, key=lambda d: (d.date, d.rule))
+    return found
+
+
+def _owner(p: CustomerPlan) -> str:
+    return p.customer.get("owner") or ""
+
+
+def _amount(value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return number if number == number else 0.0
+
+
+def ledger_after(plans: list[CustomerPlan], ledger: Ledger | None, today: dt.date,
+                 plan: CatchUp | None, written: Mapping[str, dt.date | None]) -> dict[
+                     str, LedgerEntry]:
+    """The ledger a write leaves: for every planned customer, the date written (``written``
+    by key; None when its cell was kept), the day it was first planned and its catch-up
+    day while it has one."""
+    known = ledger or {}
+    out = {}
+    for p in plans:
+        entry = known.get(p.key)
+        since = entry.since if entry is not None and entry.since else today
+        slot = plan.slots.get(p.key) if plan is not None else None
+        out[p.key] = LedgerEntry(written.get(p.key), since, slot)
+    return out
+
+
+LEDGER_HEADER = ("customer_key", "written", "since", "catch_up")
+
+
+def ledger_rows(ledger: Mapping[str, LedgerEntry]) -> list[list[str]]:
+    """The ledger as the rows of its sheet (a header, then dates as ISO text)."""
+    out = [list(LEDGER_HEADER)]
+    for key, e in ledger.items():
+        out.append([key, *("" if d is None else d.isoformat()
+                           for d in (e.written, e.since, e.slot))])
+    return out
+
+
+def ledger_from_rows(rows: list[list[Any]]) -> dict[str, LedgerEntry] | None:
+    """The ledger read back from its sheet's rows (None when there are none)."""
+    if not rows:
+        return None
+    out = {}
+    for row in rows[1:]:
+        if not row or not row[0]:
+            continue
+        cells = [*row[1:4], None, None, None][:3]
+        key = str(row[0])
+        out[key[1:] if key.startswith("'") else key] = LedgerEntry(
+            *(_ledger_day(v) for v in cells))
+    return out
+
+
+def _ledger_day(value: Any) -> dt.date | None:
+    """A ledger cell as a date: ISO text (also with a time, or a leading apostrophe), a
+    date, or an Excel serial (when Excel turned the text into a date)."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return dt.date(1899, 12, 30) + dt.timedelta(days=int(value)) if value > 0 else None
+    text = str(value or "").strip().lstrip("'")
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text[:10])
+    except ValueError:
+        try:
+            return _ledger_day(float(text))
+        except ValueError:
+            return None
 
 
 # -- day numbers (days since 1970-01-01; NONE for none) -------------------------------------
@@ -540,10 +1000,13 @@ def _latest(codes: np.ndarray, days: np.ndarray, n: int,
 
 @dataclass
 class FollowUpReport:
-    """Next follow-ups of every customer and the due lists per rep."""
+    """Next follow-ups of every customer, the due lists per rep, and the catch-up plan."""
 
     today: dt.date
     plans: list[CustomerPlan]
+    catch_up: CatchUp | None = None
+    lang: Lang = "zh"
+    ledger: Ledger | None = None  # what xlsales wrote before, as the plans were made
 
     def next_dues(self, rep: str | None = None) -> list[Due]:
         return [p.next for p in self.plans if p.next and (rep is None or p.next.owner == rep)]
@@ -572,13 +1035,41 @@ class FollowUpReport:
                 counts[d.owner][bucket] += 1
         return dict(counts)
 
+    def typed(self, rep: str | None = None) -> list[CustomerPlan]:
+        """Plans whose next routine contact is a date the rep typed."""
+        return [p for p in self.plans if p.typed is not None
+                and (rep is None or (p.customer.get("owner") or "") == rep)]
+
+    def typed_summary(self, rep: str | None = None) -> dict[str, Any]:
+        """Typed dates in effect, and the ones later than their tier's cadence allows."""
+        plans = self.typed(rep)
+        return {"archive": sum(p.typed.source == "archive" for p in plans if p.typed),
+                "log": sum(p.typed.source == "log" for p in plans if p.typed),
+                "breaks_cadence": [_typed_row(p) for p in plans if p.breaks_cadence]}
+
+
+def _typed_row(p: CustomerPlan) -> dict[str, Any]:
+    c = p.customer
+    assert p.typed is not None
+    return {"customer": c.get("name"), "owner": c.get("owner") or "", "row": c.get("_row"),
+            "date": p.typed.date.isoformat(), "source": p.typed.source,
+            "cadence": p.cadence.isoformat() if p.cadence else None,
+            "limit": p.cadence_limit.isoformat() if p.cadence_limit else None,
+            "rule": p.cadence_reason}
+
 
 def follow_up_report(customers: Rows, log: Rows, opportunities: Rows, settings: Settings,
-                     today: dt.date, *, lang: Lang = "zh",
-                     cal: WorkCalendar | None = None) -> FollowUpReport:
+                     today: dt.date, *, lang: Lang = "zh", cal: WorkCalendar | None = None,
+                     ledger: Ledger | None = None, onboard: bool = False,
+                     force: bool = False) -> FollowUpReport:
     """Plan every customer's follow-ups as of ``today`` (history after today is ignored).
 
     The tables are canonical frames or records; a plan's ``customer`` is the customer's
-    record (with its Excel row as ``_row`` when it comes from a frame)."""
+    record (with its Excel row as ``_row`` when it comes from a frame). ``ledger``: what
+    xlsales wrote before (see :class:`LedgerEntry`); ``onboard``: spread what was long
+    overdue when a customer was first planned (:func:`catch_up`); ``force``: typed dates
+    of the archive are overwritten (planned as if xlsales had written them)."""
     engine = Engine(settings, cal, lang)
-    return FollowUpReport(today, engine.plans(customers, log, opportunities, today))
+    plans = engine.plans(customers, log, opportunities, today, ledger=ledger, force=force)
+    plan = catch_up(plans, ledger, today, settings, engine) if onboard else None
+    return FollowUpReport(today, plans, plan, lang, ledger)

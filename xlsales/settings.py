@@ -184,6 +184,15 @@ class General(BaseModel):
     reconcile_tolerance: float = Field(default=0.10, ge=0)
     commit_min: float = Field(default=0.75, ge=0, le=1)
     best_case_min: float = Field(default=0.5, ge=0, le=1)
+    # Follow-ups (spec §3): a "within N days" deadline on a day off moves to the next
+    # working day ("next"; the last one before when that gives more working days than the
+    # rule's N) or always to the last working day before ("previous").
+    deadline_off_day: Literal["next", "previous"] = "next"
+    # Onboarding: follow-ups overdue by more than this many days when xlsales first plans a
+    # customer are spread over the next working days, at most catch_up_per_day customers
+    # per rep and day.
+    catch_up_after_days: int = Field(default=14, ge=0)
+    catch_up_per_day: int = Field(default=5, gt=0)
 
     @field_validator("calendar")
     @classmethod

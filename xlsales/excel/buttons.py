@@ -18,7 +18,7 @@ from xlsales.i18n import Label, Lang
 from xlsales.io import guard
 
 MESSAGE_CELL = "E2"
-SKIP_SHEETS = ("_lists", "xlwings.conf")
+SKIP_SHEETS = ("_lists", "xlwings.conf", "_followups")
 BAD = (255, 199, 206)
 WARN = (255, 235, 156)
 TITLE = "xlsales"
@@ -271,36 +271,55 @@ def spot_check(book: BookLike | None = None, today: dt.date | None = None) -> st
 
 
 def refresh_followups(book: BookLike | None = None, today: dt.date | None = None) -> str:
-    """Fill each customer's next follow-up and its reason; list what is due."""
+    """Fill each customer's next follow-up and its reason (empty cells and dates xlsales
+    wrote; typed dates are kept); list what is due."""
     def work(bk: BookLike, lang: Lang) -> str:
-        from xlsales.followups import follow_up_report
+        from xlsales.followups import (
+            follow_up_report,
+            ledger_after,
+            ledger_from_rows,
+            ledger_rows,
+        )
+        from xlsales.jobs.followups import LEDGER_SHEET
 
         day = today or _today()
         settings = _settings(bk)
         customers = _read(bk, "customers", settings)
         log = _read(bk, "follow_ups", settings)
         opps = _read(bk, "opportunities", settings)
-        report = follow_up_report(customers.df, log.df, opps.df, settings, day, lang=lang)
+        ledger = (ledger_from_rows(_grid(bk.sheets[LEDGER_SHEET]))
+                  if LEDGER_SHEET in _names(bk) else None)
+        report = follow_up_report(customers.df, log.df, opps.df, settings, day, lang=lang,
+                                  ledger=ledger, onboard=True)
         sheet = bk.sheets[customers.sheet]
+        written: dict[str, dt.date | None] = {}
         for plan in report.plans:
             cell = customers.cell("next_follow_up", plan.customer["_row"])
-            if cell is None:
+            if cell is None or plan.keeps_cell:
                 continue
-            nxt = plan.next
-            sheet.range(cell).value = nxt.date if nxt else None
+            date, text = plan.cell(lang)
+            sheet.range(cell).value = date
+            written[plan.key] = date
             reason = customers.cell("next_reason", plan.customer["_row"])
             if reason:
-                sheet.range(reason).value = f"{nxt.kind}:{nxt.reason}" if nxt else None
+                sheet.range(reason).value = text
         buckets = report.buckets()
         due = _sheet(bk, "待跟进" if lang == "zh" else "Due follow-ups")
         header = ["负责人", "客户名称", "状态", "应跟进日期", "跟进类型", "原因"] if lang == "zh" \
             else ["Owner", "Customer", "Status", "Due on", "Kind", "Reason"]
         due.range("A1").value = [header] + [[d.owner, d.customer, key, d.date, d.kind, d.reason]
                                             for key, items in buckets.items() for d in items]
+        kept = ledger_after(report.plans, ledger, day, report.catch_up, written)
+        book_ledger = _sheet(bk, LEDGER_SHEET)
+        book_ledger.range("A1").value = [[f"'{v}" if v[:1].isdigit() else v for v in row]
+                                         for row in ledger_rows(kept)]
+        book_ledger.visible = False  # type: ignore[attr-defined]
         n = {k: len(v) for k, v in buckets.items()}
-        return (f"跟进已刷新:逾期 {n['overdue']},今天 {n['today']},本周 {n['this_week']}"
+        text = (f"跟进已刷新:逾期 {n['overdue']},今天 {n['today']},本周 {n['this_week']}"
                 if lang == "zh" else f"Follow-ups: {n['overdue']} overdue, {n['today']} today,"
                 f" {n['this_week']} this week")
+        plan_text = report.catch_up.message(lang) if report.catch_up is not None else ""
+        return f"{text}; {plan_text}" if plan_text else text
     return _run(book, Label("刷新跟进", "Follow-ups"), work)
 
 

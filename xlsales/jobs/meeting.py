@@ -139,7 +139,7 @@ class AgendaPack:
 def agenda_pack(root: str | os.PathLike[str], week: str) -> AgendaPack:
     """Compute the week's meeting pack: data first, agenda, carried items, actions, minutes."""
     from xlsales.calendar import week_days
-    from xlsales.followups import follow_up_report
+    from xlsales.jobs.followups import plan_followups
     from xlsales.pipeline import stage_alerts
     from xlsales.tables.agenda import ACTIONS, AGENDA, CARRIED, MEETING_DATA, MINUTES
 
@@ -165,8 +165,7 @@ def agenda_pack(root: str | os.PathLike[str], week: str) -> AgendaPack:
     team = completion(daily.frame, targets, settings, lw_first, lw_last, by="team")
     reps = completion(daily.frame, targets, settings, lw_first, lw_last, by="rep")
     customers = load_customers(root, settings=settings)
-    report = follow_up_report(customers.frame("customers"), customers.frame("follow_ups"),
-                              customers.frame("opportunities"), settings, today, lang=lang)
+    report = plan_followups(customers, book_path(root, "customers"), today)
     overdue = [d for d in report.all_dues() if d.date < today]
     alerts = stage_alerts(customers.records("opportunities"),
                           customers.records("stage_history"),

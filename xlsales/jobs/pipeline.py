@@ -24,11 +24,14 @@ def run_alerts(source: str | os.PathLike[str], *, today: dt.date) -> list[Any]:
 
 
 def run_duplicates(source: str | os.PathLike[str]) -> Any:
-    """Customers and leads that are one company (撞单 when owners differ)."""
-    from xlsales.duplicates import find_duplicates, records_from
+    """Customers and leads that are one company (撞单 when owners differ), and accounts
+    whose open opportunities different reps own."""
+    from xlsales.duplicates import find_duplicates, opportunity_conflicts, records_from
 
-    ws = load_customers(source, ("customers", "leads"))
-    return find_duplicates(records_from(ws.frame("customers"), ws.frame("leads")))
+    ws = load_customers(source, ("customers", "leads", "opportunities"))
+    report = find_duplicates(records_from(ws.frame("customers"), ws.frame("leads")))
+    report.opportunities = opportunity_conflicts(ws.frame("opportunities"), ws.settings)
+    return report
 
 
 def run_forecast(source: str | os.PathLike[str], period: str, *, by: GroupBy = "rep") -> Any:

@@ -241,10 +241,11 @@ class WorkbookEdit:
     # -- whole sheets --------------------------------------------------------------------------
 
     def put_sheet(self, name: str, sheet: NewSheet, *, after: str | None = None,
-                  before: str | None = None) -> None:
+                  before: str | None = None, hidden: bool = False) -> None:
         """Write ``sheet`` as sheet ``name``: in place of the sheet of that name (keeping its
         position, and the drawings and notes a person added to it), else as a new sheet
-        after ``after`` or before ``before`` (default: after the last sheet)."""
+        after ``after`` or before ``before`` (default: after the last sheet), hidden when
+        ``hidden`` (a sheet xlsales keeps for itself)."""
         existing = next((s for s in self.sheets if s.name == name), None)
         if existing is not None:
             part = existing.part
@@ -267,7 +268,9 @@ class WorkbookEdit:
             part = self.pkg.unused("xl/worksheets/sheet{}.xml")
             rid = self.rels.add(P.REL_WORKSHEET, part)
             sheet_id = max((s.sheet_id for s in self.sheets), default=0) + 1
-            tag = f'<sheet name={quoteattr(name)} sheetId="{sheet_id}" r:id="{rid}"/>'.encode()
+            state = ' state="hidden"' if hidden else ""
+            tag = (f'<sheet name={quoteattr(name)} sheetId="{sheet_id}"{state} '
+                   f'r:id="{rid}"/>').encode()
             index = (self.sheet_names.index(after) + 1 if after in self.sheet_names
                      else self.sheet_names.index(before) if before in self.sheet_names
                      else len(self.sheets))
