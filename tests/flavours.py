@@ -9,7 +9,7 @@ the command did not need to touch is still byte-identical. The flavours:
 ``xlsm``
     The macro-enabled flavour: the ``.xlsx`` grafted at the zip level with what
     ``xlsales init --macros`` puts into a workbook: ``xl/vbaProject.bin`` (built from
-    ``macros/*.bas`` and the xlwings module with :mod:`xlsales.io.ovba`), a code name
+    ``macros/`` and the xlwings module with :mod:`xlsales.vba`), a code name
     on the workbook and on every sheet, the form buttons of the book (VML shapes taken
     from an ``.xlsm`` xlsales builds; merged into the data sheet's legacy drawing when
     it already holds comments, else a new ``vmlDrawing`` part) and the hidden
@@ -296,8 +296,8 @@ def _book_info(pkg: _Package) -> BookInfo:
 def add_macros(src: str | os.PathLike[str], out: str | os.PathLike[str]) -> Path:
     """Write ``out`` (.xlsm): ``src`` (.xlsx) with the VBA project, code names, buttons
     and ``xlwings.conf`` sheet xlsales gives its macro-enabled workbooks."""
-    from xlsales.io.ovba import Module, vba_project
-    from xlsales.macros import BOOK_BUTTONS, XLWINGS_CONF, module_sources, xlwings_module
+    from xlsales.vba import vba_project, workbook_modules
+    from xlsales.vba.macros import BOOK_BUTTONS, XLWINGS_CONF, vba_sources
 
     pkg = _Package(Path(src))
     if "xl/vbaProject.bin" in pkg.data:
@@ -322,11 +322,7 @@ def add_macros(src: str | os.PathLike[str], out: str | os.PathLike[str]) -> Path
         pkg.put(part, _with_code_name(pkg.text(part), "sheetPr", f"Sheet{n}", _add_sheet_pr))
 
     # The VBA project, as xlsales builds it (document modules match the code names).
-    modules = [Module("ThisWorkbook", "", "workbook")]
-    modules += [Module(f"Sheet{n}", "", "worksheet") for n in range(1, len(sheet_parts) + 1)]
-    modules += [Module(name, source) for name, source in
-                {**module_sources(), "xlwings": xlwings_module()}.items()]
-    pkg.put("xl/vbaProject.bin", vba_project(modules))
+    pkg.put("xl/vbaProject.bin", vba_project(workbook_modules(len(sheet_parts), vba_sources())))
     pkg.add_rel(workbook, _VBA_REL, "xl/vbaProject.bin")
 
     # The buttons on the data sheet, in its legacy drawing.

@@ -19,17 +19,19 @@ from oletools.olevba import VBA_Parser, decompress_stream
 
 from tests.fake_xlwings import FakeBook
 from xlsales.excel import buttons, udfs
-from xlsales.io.ovba import CHUNK, compress, decompress
-from xlsales.macros import (
+from xlsales.sample import SAMPLE_TODAY, generate
+from xlsales.vba.compression import CHUNK, compress, decompress
+from xlsales.vba.macros import (
     BOOK_BUTTONS,
     BUTTONS,
     XLWINGS_CONF,
     macro_names,
     module_sources,
     run_python_targets,
+    vba_sources,
     xlwings_module,
 )
-from xlsales.sample import SAMPLE_TODAY, generate
+from xlsales.vba.project import Module
 from xlsales.workspace import BOOK_BY_KEY, write_workspace
 
 D = dt.date
@@ -136,11 +138,22 @@ def test_every_xlsm_carries_the_exact_sources(xlsm_workspace: Path) -> None:
     books = sorted(xlsm_workspace.glob("*.xlsm"))
     assert {p.stem for p in books} == {"targets", "daily_report", "meeting_agenda",
                                        "monthly_review", "customers"}
-    sources = {**module_sources(), "xlwings": xlwings_module()}
+    sources = vba_sources()
+    assert set(sources) == {*module_sources(), "xlwings"}
+    # A class module is stored without the .cls header, with Excel's attributes.
+    stored = {name: Module.from_source(name, source).code().decode("cp1252")
+              for name, source in sources.items()}
+    assert stored["Dictionary"].startswith('Attribute VB_Name = "Dictionary"\r\n'
+                                           'Attribute VB_Base = "0{FCFB3D2A-')
+    standard = {name for name, source in sources.items()
+                if Module.from_source(name, source).kind == "standard"}
+    assert standard == {"XlsalesButtons", "xlwings"}
     for path in books:
         found = _modules(path)
         for name, source in sources.items():
-            assert _norm(found[name]) == _norm(source), (path.name, name)
+            assert _norm(found[name]) == _norm(stored[name]), (path.name, name)
+            if name in standard:  # a standard module is stored as its file says
+                assert _norm(found[name]) == _norm(source), (path.name, name)
         wb = openpyxl.load_workbook(path)
         sheets = len(wb.sheetnames)
         assert {f"Sheet{i}" for i in range(1, sheets + 1)} | {"ThisWorkbook"} <= found.keys()
@@ -192,6 +205,87 @@ def test_libreoffice_lists_the_same_modules_and_buttons(xlsm_workspace: Path, so
         assert sorted(m.split(".")[-1] for m in _button_macros(again)) == sorted(
             _button_macros(path)), path.name
         assert all(m.startswith("XlsalesButtons.") for m in _button_macros(again))
+
+
+# LibreOffice Basic in VBA mode runs the Dictionary class the way xlwings uses it on macOS
+# (default members aside: LibreOffice ignores VB_UserMemId).
+_DICTIONARY_DRIVER = """Option VBASupport 1
+Option Explicit
+Public gStep As String
+
+Sub Run
+    Dim sStatus As String
+    On Error GoTo Failed
+    sStatus = CheckDictionary()
+    GoTo Finish
+Failed:
+    sStatus = "error at " & gStep & ": " & Error$
+Finish:
+    On Error Resume Next
+    Dim oAccess As Object, oStream As Object, sPath As String
+    sPath = ConvertToURL(Environ("XLSALES_FLAVOUR_STATUS"))
+    Set oAccess = createUnoService("com.sun.star.ucb.SimpleFileAccess")
+    If oAccess.exists(sPath) Then oAccess.kill(sPath)
+    Set oStream = createUnoService("com.sun.star.io.TextOutputStream")
+    oStream.setOutputStream(oAccess.openFileWrite(sPath))
+    oStream.writeString(sStatus)
+    oStream.closeOutput()
+    StarDesktop.terminate()
+End Sub
+
+Function Config() As Variant
+    Dim d As Dictionary
+    Set d = New Dictionary
+    Dim i As Long
+    gStep = "Add"
+    d.Add UCase("Interpreter_Mac"), "/usr/bin/python3"
+    d.Add "USE UDF SERVER", False
+    For i = 1 To 20
+        d.Add "K" & i, i * 2
+    Next i
+    Set Config = d
+End Function
+
+Function CheckDictionary() As String
+    Dim r As String
+    r = "ok"
+    gStep = "Count"
+    If Config().Count <> 22 Then r = "Count " & Config().Count
+    gStep = "Exists"
+    If Not Config().Exists("INTERPRETER_MAC") Then r = "Exists"
+    If Config().Exists("interpreter_mac") Then r = "Exists compares binary"
+    gStep = "Item"
+    If Config().Item("INTERPRETER_MAC") <> "/usr/bin/python3" Then r = "Item"
+    If Config().Item("USE UDF SERVER") <> False Then r = "Item of a Boolean"
+    If Config().Item("K17") <> 34 Then r = "Item after growing"
+    If Not IsEmpty(Config().Item("missing")) Then r = "Item of a missing key"
+    gStep = "Add twice"
+    Dim d As Variant
+    Set d = Config()
+    On Error Resume Next
+    d.Add "K3", 1
+    If Err.Number <> 457 Then r = "Add twice: error " & Err.Number
+    On Error GoTo 0
+    CheckDictionary = r
+End Function
+"""
+
+
+@pytest.mark.libreoffice
+def test_dictionary_class_runs_in_libreoffice(soffice: str, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests import flavours
+
+    stored = Module.from_source("Dictionary", module_sources()["Dictionary"]).code()
+    code = [line for line in stored.decode("cp1252").split("\r\n")
+            if not line.startswith("Attribute ")]
+    (tmp_path / "Dictionary.bas").write_text(
+        "Option VBASupport 1\nOption ClassModule\n" + "\n".join(code), encoding="utf-8")
+    (tmp_path / "Main.bas").write_text(_DICTIONARY_DRIVER, encoding="utf-8")
+    monkeypatch.setattr(flavours, "LO_MACROS", tmp_path)
+    monkeypatch.setattr(flavours, "LO_LIBRARY", "XlsalesDictionary")
+    monkeypatch.setattr(flavours, "LO_MODULE", "Main")
+    flavours.run_libreoffice_job([], soffice=soffice)  # raises unless the status is "ok"
 
 
 def test_editing_an_xlsm_keeps_its_vba_project(xlsm_workspace: Path, tmp_path: Path) -> None:

@@ -32,9 +32,9 @@ from tests.flavours import (
     relationships,
     sheet_parts,
 )
-from xlsales.macros import BOOK_BUTTONS, BUTTONS
 from xlsales.sample import SAMPLE_TODAY
 from xlsales.settings import Settings
+from xlsales.vba.macros import BOOK_BUTTONS, BUTTONS
 
 BOOKS = ("daily_report.xlsx", "customers.xlsx", "meeting_agenda.xlsx")
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"

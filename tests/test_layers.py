@@ -1,8 +1,9 @@
 """Layering: Excel libraries stay out of the domain.
 
 The file-format libraries are for ``xlsales/io/`` only, xlwings for the inside-Excel layer
-(``xlsales/excel/``) and the VBA writer (``xlsales/macros.py``); the domain (``xlsales/*.py``,
-``xlsales/tables/``, ``xlsales/jobs/``, ``xlsales/sample/``) imports none of them. Checked on
+(``xlsales/excel/``) and the VBA sources (``xlsales/vba/macros.py``, which reads the xlwings
+module); the VBA format writer (the rest of ``xlsales/vba/``) and the domain (``xlsales/*.py``,
+``xlsales/tables/``, ``xlsales/jobs/``, ``xlsales/sample/``) import none of them. Checked on
 the source with :mod:`ast` (every import at any nesting level, TYPE_CHECKING blocks and
 function bodies included) and, for the domain modules, on a fresh interpreter's
 ``sys.modules``.
@@ -26,7 +27,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "fastexcel": _FILE_FORMATS,
     "python_calamine": _FILE_FORMATS,
     "defusedxml": _FILE_FORMATS,
-    "xlwings": ("xlsales/excel/", "xlsales/macros.py"),
+    "xlwings": ("xlsales/excel/", "xlsales/vba/macros.py"),
 }
 
 # Domain modules that must import without loading a file-format library.
@@ -99,7 +100,8 @@ def test_the_checker_reports_forbidden_imports(tmp_path: Path) -> None:
         "xlsales/io/bad.py": "from . import ok\nimport xlwings\n",
         "xlsales/excel/udf.py": "import xlwings as xw\n",
         "xlsales/excel/bad.py": "import openpyxl\n",
-        "xlsales/macros.py": "def f() -> None:\n    import xlwings\n",
+        "xlsales/vba/macros.py": "def f() -> None:\n    import xlwings\n",
+        "xlsales/vba/project.py": "import xlwings\n",
     }
     for rel, text in files.items():
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -113,6 +115,7 @@ def test_the_checker_reports_forbidden_imports(tmp_path: Path) -> None:
         "xlsales/excel/bad.py:1: imports openpyxl",
         "xlsales/io/bad.py:2: imports xlwings",
         "xlsales/jobs/job.py:1: imports xlsxwriter",
+        "xlsales/vba/project.py:1: imports xlwings",
     ]
 
 

@@ -7,13 +7,19 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import io
 import math
+import re
 import shutil
+import zipfile
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree as ET
 
+import olefile
 import openpyxl
 import pytest
+from oletools.olevba import decompress_stream
 from openpyxl.utils.cell import get_column_letter, range_boundaries
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -28,11 +34,14 @@ from xlsales.io.xlsx_writer import TOTAL_LABEL
 from xlsales.settings import ListItem, RosterEntry, Settings
 from xlsales.tables import ALL, Kind, TableSpec
 from xlsales.templates import build_templates
+from xlsales.vba.macros import BOOK_BUTTONS
 from xlsales.workbook import LISTS_SHEET, list_name
 from xlsales.workspace import BOOK_BY_KEY, BOOK_OF_TABLE, BOOKS, write_workspace
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "workbook_templates"
 TEMPLATE_FILES = [(lang, book.filename) for lang in LANGS for book in BOOKS]
+MACRO_FILES = [(lang, Path(BOOK_BY_KEY[key].filename).with_suffix(".xlsm").name)
+               for lang in LANGS for key in BOOK_BUTTONS]
 SHEETS = [(lang, book.filename, spec) for lang in LANGS for book in BOOKS for spec in book.specs]
 FORMULA_SHEETS = [s for s in SHEETS if any(c.formula for c in s[2].columns)]
 ERROR_VALUES = {"#NAME?", "#REF!", "#VALUE!", "#DIV/0!", "#N/A", "#NUM!", "#NULL!"}
@@ -239,10 +248,13 @@ def fresh(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_committed_templates_are_the_built_ones(fresh: Path) -> None:
-    built = sorted(p.relative_to(fresh).as_posix() for p in fresh.rglob("*.xlsx"))
-    committed = sorted(p.relative_to(TEMPLATES).as_posix() for p in TEMPLATES.rglob("*.xlsx"))
-    assert committed == built, STALE
-    assert built == sorted(f"{lang}/{name}" for lang, name in TEMPLATE_FILES)
+    def listed(root: Path) -> list[str]:
+        return sorted(p.relative_to(root).as_posix() for pattern in ("*.xlsx", "*.xlsm")
+                      for p in root.rglob(pattern))
+
+    assert listed(TEMPLATES) == listed(fresh), STALE
+    assert listed(fresh) == sorted(f"{lang}/{name}"
+                                   for lang, name in [*TEMPLATE_FILES, *MACRO_FILES])
 
 
 @pytest.mark.parametrize(("lang", "filename"), TEMPLATE_FILES)
@@ -252,6 +264,98 @@ def test_committed_template_is_fresh(fresh: Path, lang: str, filename: str) -> N
     problems = diff(snapshot(committed), snapshot(fresh / lang / filename),
                     label=f"{lang}/{filename}")
     assert not problems, f"{STALE} (committed != fresh build):\n" + "\n".join(problems)
+
+
+_XLWINGS_STREAM = "VBA/xlwings"
+_PROTECTION = re.compile(rb'^(CMG|DPB|GC)="[0-9A-F]+"\r$', re.M)
+
+
+def _xml_equal(a: bytes, b: bytes) -> bool:
+    """Two XML parts say the same (canonical XML: attribute order and the like aside)."""
+    try:
+        return ET.canonicalize(a.decode("utf-8")) == ET.canonicalize(b.decode("utf-8"))
+    except (ET.ParseError, UnicodeDecodeError):
+        return False
+
+
+def _vba_streams(data: bytes) -> dict[str, bytes]:
+    ole = olefile.OleFileIO(io.BytesIO(data))
+    try:
+        return {"/".join(p): ole.openstream(p).read()
+                for p in ole.listdir(streams=True, storages=False)}
+    finally:
+        ole.close()
+
+
+def _xlwings_version(stream: bytes) -> str:
+    """The ``'Version:`` line of the xlwings module (offset 0: no performance cache)."""
+    text = bytes(decompress_stream(bytearray(stream))).decode("cp1252")
+    assert text.startswith('Attribute VB_Name = "xlwings"'), text[:80]
+    found = re.search(r"^'Version: (\S+)", text, re.M)
+    assert found, "the xlwings module has no version line"
+    return found.group(1)
+
+
+def vba_differences(committed: bytes, fresh: bytes) -> list[str]:
+    """How two ``vbaProject.bin`` differ, stream by stream, allowing for the xlwings
+    version: built with another xlwings, the xlwings module differs and so do the seeds
+    of CMG/DPB/GC (derived from the content), nothing else may."""
+    if committed == fresh:
+        return []
+    a, b = _vba_streams(committed), _vba_streams(fresh)
+    if sorted(a) != sorted(b):
+        return [f"vbaProject.bin streams {sorted(a)} != {sorted(b)}"]
+    versions = (_xlwings_version(a[_XLWINGS_STREAM]), _xlwings_version(b[_XLWINGS_STREAM]))
+    if versions[0] == versions[1]:  # the same xlwings: nothing may differ
+        return ["vbaProject.bin differs (same xlwings version " + versions[0] + ")"]
+    out = []
+    for name in sorted(a):
+        if name == _XLWINGS_STREAM:
+            continue
+        if name == "PROJECT":
+            same = _PROTECTION.sub(rb"\1", a[name]) == _PROTECTION.sub(rb"\1", b[name])
+        else:
+            same = a[name] == b[name]
+        if not same:
+            out.append(f"vbaProject.bin stream {name} differs (xlwings {versions[0]} "
+                       f"committed, {versions[1]} installed)")
+    return out
+
+
+@pytest.mark.parametrize(("lang", "filename"), MACRO_FILES)
+def test_committed_macro_template_is_fresh(fresh: Path, lang: str, filename: str) -> None:
+    """Part by part: the same parts, each the same bytes (or the same canonical XML), the
+    VBA project the same but for the version of the xlwings module inside."""
+    committed = TEMPLATES / lang / filename
+    assert committed.is_file(), f"{lang}/{filename} is missing; {STALE}"
+    with zipfile.ZipFile(committed) as zc, zipfile.ZipFile(fresh / lang / filename) as zf:
+        names = zc.namelist()
+        assert names == zf.namelist(), f"{STALE}: the parts differ"
+        problems = []
+        for name in names:
+            a, b = zc.read(name), zf.read(name)
+            if name == "xl/vbaProject.bin":
+                problems += vba_differences(a, b)
+            elif a != b and not _xml_equal(a, b):
+                problems.append(f"part {name} differs")
+    assert not problems, f"{STALE} ({lang}/{filename}):\n" + "\n".join(problems)
+
+
+def test_macro_freshness_allows_only_the_xlwings_version() -> None:
+    from xlsales.vba import Module, vba_project
+
+    def project(version: str, buttons: str = "Sub A()\nEnd Sub\n") -> bytes:
+        xlwings = f'Attribute VB_Name = "xlwings"\n\'Version: {version}\nSub RunPython()\nEnd Sub\n'
+        return vba_project([Module("ThisWorkbook", "", "workbook"), Module("Buttons", buttons),
+                            Module("xlwings", xlwings)])
+
+    assert vba_differences(project("0.30.0"), project("0.30.0")) == []
+    assert vba_differences(project("0.30.0"), project("0.33.1")) == []
+    assert vba_differences(project("0.30.0"), project("0.33.1", "Sub B()\nEnd Sub\n")) == [
+        "vbaProject.bin stream VBA/Buttons differs (xlwings 0.30.0 committed, 0.33.1 "
+        "installed)"]
+    assert vba_differences(project("0.30.0", "Sub B()\nEnd Sub\n"), project("0.30.0")) == [
+        "vbaProject.bin differs (same xlwings version 0.30.0)"]
 
 
 # -- structure ----------------------------------------------------------------------------------

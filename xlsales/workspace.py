@@ -16,7 +16,6 @@ from xlsales.errors import XlsalesError
 from xlsales.findings import Finding, Rule
 from xlsales.frames import Table
 from xlsales.i18n import Label, Lang
-from xlsales.macros import BOOK_BUTTONS, BUTTONS, XLWINGS_CONF, module_sources, xlwings_module
 from xlsales.settings import (
     DEFAULT_FOLLOWUP_RULES,
     AgendaItem,
@@ -31,6 +30,7 @@ from xlsales.settings import (
 )
 from xlsales.tables.base import TableSpec
 from xlsales.tables.settings_tables import R_NO_TABLE, R_OPTION, R_ROW_LEFT_OUT, R_UNASSIGNED
+from xlsales.vba.macros import BOOK_BUTTONS, BUTTONS, XLWINGS_CONF, vba_sources
 from xlsales.workbook import book_plan
 
 
@@ -108,11 +108,27 @@ OPTION_LABELS: dict[str, tuple[Label, Label]] = {
     "week_label": (Label("周标签", "Week label"),
                    Label("iso: 2024-W10;monday: 以周一日期命名 2024-03-04",
                          "iso: 2024-W10; monday: named after the Monday, 2024-03-04")),
+    "deadline_off_day": (Label("跟进时限遇休息日", "Follow-up deadline on a day off"),
+                         Label("next: 顺延到下一个工作日(若因此超过规定天数的工作日,则提前到"
+                               "前一个工作日);previous: 提前到前一个工作日",
+                               "next: the next working day (the last one before when that "
+                               "gives more working days than the rule's days); previous: "
+                               "the last working day before")),
+    "catch_up_after_days": (Label("补跟进阈值(天)", "Catch-up after (days overdue)"),
+                            Label("首次为客户安排跟进时,逾期超过此天数的跟进分摊到之后的工作日",
+                                  "When xlsales first plans a customer, follow-ups overdue "
+                                  "by more than this are spread over the next working days")),
+    "catch_up_per_day": (Label("每人每天补跟进上限", "Catch-up per rep per day"),
+                         Label("补跟进计划中每位代表每个工作日最多安排的客户数",
+                               "Customers at most per rep and working day in the catch-up "
+                               "plan")),
 }
 _NUMERIC_OPTIONS = {"spotcheck_share", "completion_threshold", "completion_ceiling",
                     "reconcile_tolerance",
                     "target_margin_low", "target_margin_high", "meeting_max_minutes",
-                    "commit_min", "best_case_min", "conversion_target"}
+                    "commit_min", "best_case_min", "conversion_target",
+                    "catch_up_after_days", "catch_up_per_day"}
+_INT_OPTIONS = {"meeting_max_minutes", "catch_up_after_days", "catch_up_per_day"}
 YES_NO = {True: Label("是", "Yes"), False: Label("否", "No")}
 CALENDAR_KINDS = {True: Label("工作日", "Working day"), False: Label("休息日", "Day off")}
 
@@ -194,7 +210,7 @@ def _general(rows: list[dict[str, Any]], where: SettingsCells) -> General:
         try:
             if key in _NUMERIC_OPTIONS and isinstance(value, str):
                 value = float(value)
-            if key == "meeting_max_minutes":
+            if key in _INT_OPTIONS:
                 value = int(float(value))
             if key == "report_deadline" and isinstance(value, str):
                 value = dt.time.fromisoformat(value.strip())
@@ -325,7 +341,7 @@ def write_workspace(root: str | os.PathLike[str], settings: Settings,
     """Write the workspace's workbooks (all, or ``books``) into ``root``.
 
     With ``macros`` the workbooks that carry buttons are written as ``.xlsm`` with
-    their VBA project built from ``macros/*.bas`` and the xlwings module.
+    their VBA project built from ``macros/`` and the xlwings module (:mod:`xlsales.vba`).
     """
     from xlsales.io.xlsx_writer import write_book
 
@@ -343,7 +359,7 @@ def write_workspace(root: str | os.PathLike[str], settings: Settings,
         plan.title = book.title(lang)
         path = root / book.filename
         if macros and book.key in BOOK_BUTTONS:
-            plan.vba_modules = {**module_sources(), "xlwings": xlwings_module()}
+            plan.vba_modules = vba_sources()
             plan.buttons = [(BUTTONS[b].caption(lang), BUTTONS[b].macro)
                             for b in BOOK_BUTTONS[book.key]]
             plan.xlwings_conf = XLWINGS_CONF

@@ -153,7 +153,7 @@ def _add_macros(wb: Workbook, plan: BookPlan, main: Worksheet) -> None:
     """The VBA project (built from source), sheet code names, buttons, ``xlwings.conf``."""
     import io
 
-    from xlsales.io.ovba import Module, vba_project
+    from xlsales.vba import vba_project, workbook_modules
 
     if plan.xlwings_conf:
         conf = wb.add_worksheet("xlwings.conf")
@@ -162,11 +162,9 @@ def _add_macros(wb: Workbook, plan: BookPlan, main: Worksheet) -> None:
             conf.write_string(r, 1, value)
         conf.hide()
     wb.set_vba_name("ThisWorkbook")
-    modules = [Module("ThisWorkbook", "", "workbook")]
     for i, ws in enumerate(wb.worksheets(), start=1):
         ws.set_vba_name(f"Sheet{i}")
-        modules.append(Module(f"Sheet{i}", "", "worksheet"))
-    modules += [Module(name, source) for name, source in plan.vba_modules.items()]
+    modules = workbook_modules(len(wb.worksheets()), plan.vba_modules)
     wb.add_vba_project(io.BytesIO(vba_project(modules)), is_stream=True)
     main.set_row(TITLE_ROW, 30)
     for i, (caption, macro) in enumerate(plan.buttons):

@@ -1,4 +1,5 @@
-"""The VBA side: modules from ``macros/``, buttons per workbook, the ``xlwings.conf`` sheet."""
+"""The VBA sources: modules from ``macros/``, the xlwings module, buttons per workbook and
+the ``xlwings.conf`` sheet."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xlsales.i18n import Label
+from xlsales.vba.project import is_class_source
 
 BUTTON_MODULE = "XlsalesButtons"
 UDF_MODULE = "xlsales.excel.udfs"
@@ -45,20 +47,31 @@ XLWINGS_CONF = (("UDF Modules", UDF_MODULE), ("Use UDF Server", "False"),
 def macros_dir() -> Path:
     """The ``macros/`` folder: ``$XLSALES_MACROS``, else the one beside the package."""
     env = os.environ.get("XLSALES_MACROS")
-    path = Path(env) if env else Path(__file__).resolve().parent.parent / "macros"
+    path = Path(env) if env else Path(__file__).resolve().parents[2] / "macros"
     if not path.is_dir():
         raise FileNotFoundError(f"no macros folder at {path}; set XLSALES_MACROS")
     return path
 
 
 def module_sources() -> dict[str, str]:
-    """Every ``macros/*.bas`` module: VB_Name → source text."""
+    """Every module of ``macros/`` (``*.bas`` standard modules, ``*.cls`` class modules as
+    the VBA editor exports them): VB_Name → source text, by file name."""
     out = {}
-    for bas in sorted(macros_dir().glob("*.bas")):
-        text = bas.read_text(encoding="cp1252")
-        m = re.search(r'Attribute VB_Name = "([^"]+)"', text)
-        out[m.group(1) if m else bas.stem] = text
+    for path in sorted(p for p in macros_dir().iterdir() if p.suffix in (".bas", ".cls")):
+        text = path.read_text(encoding="cp1252")
+        m = re.search(r'^Attribute VB_Name = "([^"]+)"', text, re.M)
+        out[m.group(1) if m else path.stem] = text
     return out
+
+
+def vba_sources() -> dict[str, str]:
+    """The modules a macro-enabled workbook carries beside its documents, in project
+    order: the standard modules of ``macros/``, the xlwings module, the class modules of
+    ``macros/`` (the ``Dictionary`` class xlwings declares on macOS among them)."""
+    sources = module_sources()
+    classes = {name: text for name, text in sources.items() if is_class_source(text)}
+    return {**{name: text for name, text in sources.items() if name not in classes},
+            "xlwings": xlwings_module(), **classes}
 
 
 def xlwings_module() -> str:
