@@ -18,14 +18,18 @@ import warnings
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from unittest import mock
 from xml.etree import ElementTree as ET
 
 import openpyxl
 import pytest
 import xlsxwriter
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl.comments import Comment
 from python_calamine import CalamineWorkbook
 
+from xlsales.formula_values import ExcelError
 from xlsales.io.edit.book import WorkbookEdit
 from xlsales.io.edit.cells import Cell
 from xlsales.io.edit.comments import block_ids, shape_ids
@@ -967,11 +971,6 @@ def test_libreoffice_loads_an_edited_workbook(soffice: str, tmp_path: Path) -> N
 # -- whole columns ------------------------------------------------------------------------------
 
 
-def _normal(xml: str) -> str:
-    """Cell XML with numbers in one spelling (1e-07 and 1e-7 are one number)."""
-    return re.sub(r"<v>([-+0-9.eE]+)</v>", lambda m: f"<v>{float(m.group(1))!r}</v>", xml)
-
-
 @pytest.mark.parametrize("values", [
     [1, 2, None, 30, -4] * 20,
     [0.1, 1e-7, 1 / 3, None, 123456789012.5, 2.5e20, -0.0, 100.0, 1e16, 3.0] * 10,
@@ -990,7 +989,36 @@ def test_a_column_at_once_writes_what_cell_by_cell_does(values: list[object]) ->
 
     fast = column_xml(2, 4, values, style=7)
     slow = [value_xml(f"C{5 + i}", ' s="7"', v) for i, v in enumerate(values)]
-    assert [_normal(x) for x in fast] == [_normal(x) for x in slow]
+    assert fast == slow  # byte for byte: numbers in the same spelling too
+
+
+_CACHED = st.one_of(
+    st.none(), st.just(""), st.booleans(), st.integers(), st.integers(-10**6, 10**6),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.floats(-1e6, 1e6).map(lambda x: round(x, 2)),
+    st.sampled_from([0.0, -0.0, 1e-4, 9.999e-5, 1e10, 9999999999.5, 1e15, 1e16, 1e21, 0.1]),
+    st.sampled_from(["无目标", "a & b <c>", " lead", "x\ry", "_x0041_", "bad\x01", "#DIV/0!"]),
+    st.sampled_from([ExcelError("#DIV/0!"), ExcelError("#N/A"), ExcelError("#VALUE!")]),
+    st.sampled_from([dt.date(2024, 3, 5), dt.datetime(2024, 3, 5, 17, 30)]),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_CACHED, min_size=1, max_size=150), st.lists(st.integers(0, 10**6),
+                                                             min_size=150, max_size=150))
+def test_formula_cells_at_once_write_what_cell_by_cell_does(values: list[object],
+                                                            rows: list[int]) -> None:
+    """A formula column with its cached values (every kind: numbers near the spelling
+    limits of the columnar path, text to escape, errors, booleans, blanks, dates), in any
+    rows: the same bytes as :func:`formula_xml` cell by cell."""
+    from xlsales.io.edit.cells import column_xml, formula_xml
+
+    rows = rows[:len(values)]
+    formulas = [f'IF(N(K{r})=0,"<>&",L{r}/K{r})' for r in rows]
+    fast = column_xml(3, 0, values, style=5, formulas=formulas, rows=rows)
+    slow = [formula_xml(f"D{r + 1}", ' s="5"', f, v)
+            for r, f, v in zip(rows, formulas, values, strict=True)]
+    assert fast == slow
 
 
 def test_the_editor_refuses_what_the_reader_refuses(tmp_path: Path) -> None:
@@ -1028,3 +1056,40 @@ def test_a_workbook_without_a_styles_part_gets_one(tmp_path: Path) -> None:
     from tests.strict import assert_strict
 
     assert_strict(out)
+
+
+def test_sheets_of_one_table_at_once_are_the_sheets_one_by_one(tmp_path: Path) -> None:
+    """table_sheets (the weekly sheets, every week's cells computed together) writes what
+    table_sheet writes sheet by sheet: an empty week, a small one and a big one."""
+    from xlsales.io.edit.tables import table_sheet, table_sheets
+    from xlsales.settings import Settings
+    from xlsales.tables.weekly import WEEKLY
+
+    options = Settings.default().general.model_dump()
+    keys = [c.key for c in WEEKLY.columns if c.is_input]
+    rng = __import__("random").Random(5)
+
+    def row(i: int) -> dict[str, object]:
+        return {"week": "2024-W10", "level": "代表", "name": f"代表{i}",
+                "region": rng.choice(["华东", "", None]), "week_end": dt.date(2024, 3, 8),
+                "expected": 5, "reported": rng.randint(0, 5), "visits": rng.randint(0, 9),
+                "effective": rng.randint(0, 9), "amount_signed": rng.choice([0.0, 12.5]),
+                "target": rng.choice([None, 0.0, 3.25, float("nan")]),
+                "progress": rng.choice(["客户A:初步接触→需求分析", "", "a & b"]),
+                "comment": rng.choice([None, "好"])}
+
+    blocks = [[], [row(i) for i in range(3)], [row(i) for i in range(150)],
+              [row(i) for i in range(70)]]  # two batches of 100 rows or more
+    titles = ["周报 W1", "周报 W2", "周报 W3", "周报 W4"]
+    tables = ["Weekly_1", "Weekly_2", "Weekly_3", "Weekly_4"]
+    src = sales_book(tmp_path / "in.xlsx")
+    with WorkbookEdit(src) as one:
+        alone = [table_sheet(one, WEEKLY, rows, lang="zh", name=name, title=title,
+                             options=options).render([])
+                 for rows, name, title in zip(blocks, tables, titles, strict=True)]
+    columns = {k: [r.get(k) for rows in blocks for r in rows] for k in keys}
+    with WorkbookEdit(src) as many, mock.patch("xlsales.io.edit.tables.BATCH_ROWS", 100):
+        together = [s.render([]) for s in table_sheets(
+            many, WEEKLY, columns, [len(b) for b in blocks], lang="zh", names=tables,
+            titles=titles, options=options)]
+    assert together == alone

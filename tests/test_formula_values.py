@@ -34,6 +34,7 @@ from xlsales.formula_values import (
     column_values,
     evaluate,
     evaluate_tables,
+    formula_columns,
     prepare,
     serial,
     table_columns,
@@ -700,3 +701,111 @@ def test_table_columns_blank_inputs() -> None:
     spec = get("review")
     got = table_columns(spec, [{"target": "", "actual": 3}], [{"completion": ""}])
     assert got["target"] == [None] and got["actual"] == [3] and got["completion"] == [""]
+
+
+# -- whole columns at once (xlsales.formula_vector) against row by row --------------------------
+
+_VECTOR_FORMULAS = (
+    'IF(N({a})=0,"",{b}/{a})', 'IF(N({a})=0,"{na}",{b}/{a})', "{a}+{b}", "{a}-{b}", "{a}*{b}",
+    "{a}/{b}", "-{a}", "+{a}", "{a}", '""', "1.5", "TRUE", 'IF({a}="","x",{a}>{b})',
+    "{a}<>{b}", "{a}<={b}", "{a}>=1.5", "{a}<{c}", "{a}={b}", "{a}=TRUE", '{a}="abc"',
+    'IFERROR({a}/{b},"e")', "IFERROR({a},{c})", "NOT({a})", "ABS({a})", "ISNUMBER({a})",
+    "IF({a},{b},{c})", "IF({a},{b})", "N({a})", "N({f})+1", "IF(ISNUMBER({f}),{f}*2,{c})",
+    "{a}+{b}-{c}*2/{a}", "IF(OR({a}=\"\",{b}=\"\"),\"\",{a}+{b})",  # OR: row by row
+    '{a}&"x"', "MAX(0,{a}-{b})",  # not taken: the whole column row by row
+)
+_CELLS = st.one_of(
+    st.none(), st.just(""), st.booleans(),
+    st.integers(-5, 5), st.integers(-10**6, 10**6), st.sampled_from([2**52, -2**53, 10**20]),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([0.0, -0.0, 0.1, 1e-300, 1.5, 3.0, 1e308, -1e308, 5e-324]),
+    st.sampled_from([0.3, 0.1 + 0.2, -0.3, 1.0, 1 + 2**-52, 1 + 2**-45, 1e15 + 0.125]),
+    st.sampled_from(["abc", "ABC", "1,000", "5%", "TRUE", " false ", "x", "2024-03-05", " "]),
+    st.sampled_from([ExcelError("#DIV/0!"), ExcelError("#N/A"), ExcelError("#VALUE!")]),
+    st.sampled_from([dt.date(2024, 3, 5), dt.datetime(2024, 3, 5, 17, 30), dt.time(9, 15)]),
+)
+
+# Few values, so that rows meet near-equal numbers, equal texts in other cases, blanks
+# against blanks …
+_FEW = [None, "", 0, -0.0, 0.3, 0.1 + 0.2, -0.3, -(0.1 + 0.2), 1, 1 + 2**-52, 1 + 2**-45,
+        True, False, "abc", "ABC", "2", ExcelError("#N/A")]
+_NARROW = st.sampled_from(_FEW)
+
+
+def _same_cells(a: list[Any], b: list[Any]) -> bool:
+    return len(a) == len(b) and all(
+        type(x) is type(y) and (x == y or (x != x and y != y))
+        and (not isinstance(x, float) or math.copysign(1, x) == math.copysign(1, y))
+        for x, y in zip(a, b, strict=True))
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(_VECTOR_FORMULAS), st.sampled_from(LANGS),
+       st.one_of(st.lists(st.tuples(_CELLS, _CELLS, _CELLS), min_size=1, max_size=40),
+                 st.lists(st.tuples(_NARROW, _NARROW, _NARROW), min_size=1, max_size=40)))
+def test_whole_columns_equal_row_by_row(formula: str, lang: Lang,
+                                        cells: list[tuple[Any, Any, Any]]) -> None:
+    """The columnar evaluator gives what the row-by-row one gives, cell for cell and type
+    for type, over blanks, text, numbers (0, -0.0, huge, NaN), booleans, errors and dates;
+    a formula reading another formula column (``{f}``) too."""
+    spec = TableSpec("t", "T", Label("t", "t"), Label("t", "t"), (
+        Column("a", Label("a", "a")), Column("b", Label("b", "b")),
+        Column("c", Label("c", "c")), Column("f", Label("f", "f"), formula="{b}*2"),
+        Column("x", Label("x", "x"), formula=formula)))
+    rows = [{"a": a, "b": b, "c": c} for a, b, c in cells]
+    kw: dict[str, Any] = {"lang": lang, "options": OPTIONS}
+    slow = column_values(spec, rows, vectorise=False, **kw)
+    fast = column_values(spec, rows, vectorise=True, **kw)
+    for key in ("f", "x"):
+        assert _same_cells([r[key] for r in fast], [r[key] for r in slow]), key
+    columns = {k: [r[k] for r in rows] for k in ("a", "b", "c")}
+    got = formula_columns(spec, columns, len(rows), vectorise=True, **kw)
+    assert _same_cells(got["x"], [r["x"] for r in slow])
+
+
+@pytest.mark.parametrize("formula", _VECTOR_FORMULAS)
+def test_whole_columns_every_combination(formula: str) -> None:
+    """Every combination of a few values in the three cells, in one table."""
+    spec = TableSpec("t", "T", Label("t", "t"), Label("t", "t"), (
+        Column("a", Label("a", "a")), Column("b", Label("b", "b")),
+        Column("c", Label("c", "c")), Column("f", Label("f", "f"), formula="{b}*2"),
+        Column("x", Label("x", "x"), formula=formula)))
+    rows = [{"a": a, "b": b, "c": c} for a in _FEW for b in _FEW for c in _FEW]
+    slow = column_values(spec, rows, vectorise=False, lang="en", options=OPTIONS)
+    fast = column_values(spec, rows, vectorise=True, lang="en", options=OPTIONS)
+    for key in ("f", "x"):
+        want, got = [r[key] for r in slow], [r[key] for r in fast]
+        assert _same_cells(got, want), next(
+            (rows[i], g, w) for i, (g, w) in enumerate(zip(got, want, strict=True))
+            if not _same_cells([g], [w]))
+
+
+@pytest.mark.parametrize("spec", [s for s in (*ALL, get("weekly"), get("compliance"))
+                                  if any(c.formula for c in s.columns)], ids=lambda s: s.key)
+def test_every_table_whole_columns_equal_row_by_row(spec: TableSpec) -> None:
+    """The tables' own formulas, over random rows of every kind of cell."""
+    rng = random.Random(spec.key)
+    pool = [None, "", True, False, 0, 1, -3, 7, 0.0, -0.0, 0.25, 12.5, 1e9, float("nan"),
+            "abc", "3", "2024Q1", "方案提交", ExcelError("#N/A"), dt.date(2024, 3, 5)]
+    inputs = [c.key for c in spec.columns if c.is_input]
+    rows = [{k: rng.choice(pool) for k in inputs} for _ in range(300)]
+    names = {"xs_stage_prob": [["方案提交", 0.5], ["赢单", 1]]}
+    tables = {t: {k: [rng.choice(pool) for _ in range(20)] for k in ks}
+              for t, ks in _table_refs(spec).items()}
+    for lang in LANGS:
+        kw: dict[str, Any] = {"lang": lang, "options": OPTIONS, "names": names,
+                              "tables": tables}
+        slow = column_values(spec, rows, vectorise=False, **kw)
+        fast = column_values(spec, rows, vectorise=True, **kw)
+        for c in spec.columns:
+            if c.formula:
+                assert _same_cells([r[c.key] for r in fast], [r[c.key] for r in slow]), c.key
+
+
+def _table_refs(spec: TableSpec) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for c in spec.columns:
+        if c.formula:
+            for t, k in prepare(c.formula, lang="en", options=OPTIONS).tables:
+                out.setdefault(t, set()).add(k)
+    return out

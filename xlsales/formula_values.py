@@ -367,10 +367,14 @@ class _Env:
 
 @dataclass(frozen=True)
 class _Node:
-    """A compiled part of a formula: ``kind`` is value, ref (one cell), range or area."""
+    """A compiled part of a formula: ``kind`` is value, ref (one cell), range or area;
+    ``shape`` says what it is for the columnar evaluator (:func:`_vector_node`): ``("num",
+    value)``, ``("ref", key)``, ``("arith", op, left, right)``, ``("call", NAME, args)`` …
+    (empty: not known to it)."""
 
     kind: str
     fn: Callable[[_Env], Any]
+    shape: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -465,7 +469,7 @@ class _Parser:
         left = self.concat()
         while op := self.at_op("=", "<>", "<", ">", "<=", ">="):
             right = self.scalar(self.concat())
-            left = _compare_node(_COMPARE[op], self.scalar(left), right)
+            left = _compare_node(op, self.scalar(left), right)
         return left
 
     def concat(self) -> _Node:
@@ -492,7 +496,8 @@ class _Parser:
     def unary(self) -> _Node:
         if self.at_op("-"):
             inner = self.scalar(self.unary())
-            return _Node("value", lambda env: _arith("-", 0, inner.fn(env)))
+            return _Node("value", lambda env: _arith("-", 0, inner.fn(env)),
+                         ("arith", "-", _literal(0), inner))
         if self.at_op("+"):
             return self.scalar(self.unary())
         return self.primary()
@@ -501,12 +506,12 @@ class _Parser:
         kind, text = self.take()
         if kind == "num":
             value: Any = int(text) if text.isdigit() else float(text)
-            return _Node("value", lambda _env: value)
+            return _literal(value)
         if kind == "str":
             literal = text[1:-1].replace('""', '"')
             if "\x00" in literal:
                 raise self.error("a cell reference inside a text literal")
-            return _Node("value", lambda _env: literal)
+            return _literal(literal)
         if kind == "ref":
             return self.reference(text)
         if kind == "op" and text == "(":
@@ -518,7 +523,7 @@ class _Parser:
                 return self.call(text.upper())
             if text.upper() in ("TRUE", "FALSE"):
                 flag = text.upper() == "TRUE"
-                return _Node("value", lambda _env: flag)
+                return _literal(flag)
             name = text
             return _Node("area", lambda env: env.area(name))
         raise self.error(f"unexpected {text!r}")
@@ -535,7 +540,7 @@ class _Parser:
             self.tables.add((table, key))
             return _Node("range", lambda env: env.range(table, key))
         self.cells.add(token)
-        return _Node("ref", lambda env: env.cell(token))
+        return _Node("ref", lambda env: env.cell(token), ("ref", token))
 
     def call(self, name: str) -> _Node:
         spec = _FUNCTIONS.get(name)
@@ -558,14 +563,16 @@ class _Parser:
                 raise self.error(f"argument {i + 1} of {name} must be a table column or a name")
             if wants is False:
                 self.scalar(arg)
-        return _Node("value", lambda env: impl(args, env))
+        return _Node("value", lambda env: impl(args, env), ("call", name, tuple(args)))
 
 
-def _compare_node(test: Callable[[int], bool], left: _Node, right: _Node) -> _Node:
+def _compare_node(op: str, left: _Node, right: _Node) -> _Node:
+    test = _COMPARE[op]
+
     def fn(env: _Env) -> Any:
         c = compare(left.fn(env), right.fn(env))
         return c if isinstance(c, ExcelError) else test(c)
-    return _Node("value", fn)
+    return _Node("value", fn, ("compare", op, left, right))
 
 
 def _concat_node(left: _Node, right: _Node) -> _Node:
@@ -579,7 +586,13 @@ def _concat_node(left: _Node, right: _Node) -> _Node:
 
 
 def _arith_node(op: str, left: _Node, right: _Node) -> _Node:
-    return _Node("value", lambda env: _arith(op, left.fn(env), right.fn(env)))
+    return _Node("value", lambda env: _arith(op, left.fn(env), right.fn(env)),
+                 ("arith", op, left, right))
+
+
+def _literal(value: Any) -> _Node:
+    """A number, text or TRUE/FALSE written in the formula."""
+    return _Node("value", lambda _env: value, ("literal", value))
 
 
 # -- functions ------------------------------------------------------------------------------------
@@ -922,14 +935,56 @@ def evaluate(template: str, row: Mapping[str, Any], *, lang: str, options: Mappi
 
 def column_values(spec: TableSpec, rows: Sequence[Mapping[str, Any]], *, lang: str,
                   options: Mapping[str, Any], display: Display = _same,
-                  tables: Columns | None = None,
-                  names: Names | None = None) -> list[dict[str, Any]]:
+                  tables: Columns | None = None, names: Names | None = None,
+                  vectorise: bool | None = None) -> list[dict[str, Any]]:
     """The cached value of every formula column of ``spec``, per row of ``rows``.
 
     ``rows`` hold the input cells as written (an input ``""`` is a blank cell; values given
     for formula columns are ignored). Formula columns that use other formula columns, or
-    the next row's (``{next:key}``), see those computed values.
+    the next row's (``{next:key}``), see those computed values. See :func:`formula_columns`
+    for ``vectorise``.
     """
+    n = len(rows)
+    columns = _evaluate(spec, n, lambda key: [r.get(key) for r in rows],
+                        lambda i, key: rows[i].get(key), lang=lang, options=options,
+                        display=display, tables=tables, names=names, vectorise=vectorise)
+    keys = list(columns)
+    if not keys:
+        return [{} for _ in range(n)]
+    return [dict(zip(keys, values, strict=True))
+            for values in zip(*columns.values(), strict=True)]
+
+
+def formula_columns(spec: TableSpec, columns: Mapping[str, Sequence[Any]], n: int, *,
+                    lang: str, options: Mapping[str, Any], display: Display = _same,
+                    tables: Columns | None = None, names: Names | None = None,
+                    vectorise: bool | None = None) -> dict[str, list[Any]]:
+    """:func:`column_values` of a table given as columns: ``columns[key]`` the ``n`` input
+    cells of a column (a key not given is a blank column); the values of each formula
+    column, by key.
+
+    Formulas of the simple shapes tables use are evaluated over whole columns
+    (:mod:`xlsales.formula_vector`, with the same results, types included), the others —
+    and the rows holding cells that module leaves alone — row by row. ``vectorise``: True
+    or False to choose (tests); None, by the table's size.
+    """
+    blank: list[Any] = [None] * n
+    return _evaluate(spec, n, lambda key: columns.get(key, blank),
+                     lambda i, key: columns[key][i] if key in columns else None, lang=lang,
+                     options=options, display=display, tables=tables, names=names,
+                     vectorise=vectorise)
+
+
+_UNSET = object()
+VECTOR_FROM = 32  # rows from which formula columns are evaluated over whole columns
+
+
+def _evaluate(spec: TableSpec, n: int, column: Callable[[str], Sequence[Any]],
+              value: Callable[[int, str], Any], *, lang: str, options: Mapping[str, Any],
+              display: Display, tables: Columns | None, names: Names | None,
+              vectorise: bool | None) -> dict[str, list[Any]]:
+    """The formula columns of ``spec`` over ``n`` rows whose input cells are
+    ``column(key)`` (a whole column) or ``value(i, key)`` (one cell)."""
     formulas = {c.key: prepare(c.formula, lang=lang, options=options, display=display)
                 for c in spec.columns if c.formula}
     keys = {c.key for c in spec.columns}
@@ -941,8 +996,14 @@ def column_values(spec: TableSpec, rows: Sequence[Mapping[str, Any]], *, lang: s
         missing = {t for t, _ in compiled.tables} - set(tables)
         if missing:
             raise FormulaError(f"{spec.key}.{key} needs the columns of {sorted(missing)}")
-    n = len(rows)
-    results: list[dict[str, Any]] = [{} for _ in range(n)]
+    results: dict[str, list[Any]] = {}
+    left: Sequence[int] = range(n)
+    if vectorise or (vectorise is None and n >= VECTOR_FROM):
+        results, bad = _vectorised(formulas, column, n)
+        if len(results) == len(formulas):  # only the rows it left, row by row
+            left = sorted(bad)
+    for key in formulas:
+        results.setdefault(key, [_UNSET] * n)
     busy: set[tuple[int, str]] = set()
     ranges: dict[tuple[str, str], list[Any]] = {}
 
@@ -950,24 +1011,64 @@ def column_values(spec: TableSpec, rows: Sequence[Mapping[str, Any]], *, lang: s
         if i >= n:
             return None
         if key not in formulas:
-            value = rows[i].get(key)
-            return None if isinstance(value, str) and value == "" else _cell(value)
-        done = results[i]
-        if key not in done:
+            v = value(i, key)
+            return None if isinstance(v, str) and v == "" else _cell(v)
+        done = results[key]
+        if done[i] is _UNSET:
             if (i, key) in busy:
                 raise FormulaError(f"{spec.key}.{key} depends on itself")
             busy.add((i, key))
             env = _Env(lambda k: cell(i, k), lambda k: cell(i + 1, k), tables,
                        names or {}, ranges)
-            done[key] = _finish(formulas[key].node.fn(env))
+            done[i] = _finish(formulas[key].node.fn(env))
             busy.discard((i, key))
-        return done[key]
+        return done[i]
 
     backwards = any(c.next_cells for c in formulas.values())
-    for i in (reversed(range(n)) if backwards else range(n)):
+    for i in (reversed(left) if backwards else left):
         for key in formulas:
             cell(i, key)
-    return [{key: r[key] for key in formulas} for r in results]
+    return {key: results[key] for key in formulas}
+
+
+def _vectorised(formulas: Mapping[str, Compiled], column: Callable[[str], Sequence[Any]],
+                n: int) -> tuple[dict[str, list[Any]], set[int]]:
+    """The formula columns :mod:`xlsales.formula_vector` evaluates, each over all rows, in
+    an order where a formula column another one reads comes first; and the rows it left
+    (:data:`_UNSET` in those columns) to the row-by-row evaluator."""
+    try:
+        from xlsales import formula_vector as fv
+    except ImportError:  # no numpy: row by row
+        return {}, set()
+    order: list[str] = []
+    while True:
+        ready = [key for key, compiled in formulas.items() if key not in order
+                 and not compiled.next_cells and not compiled.tables
+                 and fv.supported(compiled.node,
+                                  lambda k: k not in formulas or k in order)]
+        if not ready:
+            break
+        order.append(ready[0])
+    if not order:
+        return {}, set()
+    vecs: dict[str, Any] = {}
+
+    def read(key: str) -> Any:
+        if key not in vecs:
+            vecs[key] = fv.from_cells(column(key))
+        return vecs[key]
+
+    out: dict[str, list[Any]] = {}
+    left: set[int] = set()
+    for key in order:
+        result = fv.finish(fv.evaluate(formulas[key].node, read, n))
+        vecs[key] = result
+        values = fv.to_list(result)
+        for i in fv.bad_rows(result):
+            values[i] = _UNSET
+            left.add(i)
+        out[key] = values
+    return out, left
 
 
 def table_columns(spec: TableSpec, rows: Sequence[Mapping[str, Any]],
@@ -1020,4 +1121,4 @@ def evaluate_tables(items: Sequence[tuple[TableSpec, Sequence[Mapping[str, Any]]
 
 __all__ = ["ERRORS", "NA_LABEL", "Compiled", "ExcelError", "FormulaError", "approx_equal",
            "column_values", "compare", "compile_formula", "evaluate", "evaluate_tables",
-           "parse_number", "prepare", "serial", "table_columns", "table_refs"]
+           "formula_columns", "parse_number", "prepare", "serial", "table_columns", "table_refs"]

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from xlsales.calendar import WorkCalendar, month_range, quarter_months
@@ -104,6 +105,54 @@ def shared_target(targets: Targets, owner: str,
             found = True
             total += month_target * share
     return total if found else None
+
+
+class TargetTable:
+    """The monthly targets of a list of owners as columns (one per month, built when first
+    asked for): :func:`shared_target` of every owner at once.
+
+    Each owner's total adds its months' ``target × share`` in the months' order, starting
+    from 0.0, as :func:`shared_target` does, so the figures are the same to the last bit."""
+
+    def __init__(self, targets: Targets, owners: Iterable[str]) -> None:
+        self.targets = targets
+        self.owners = list(owners)
+        self._months: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+        self._sums: dict[tuple[tuple[int, int, float], ...], float] = {}
+
+    def month(self, year: int, month: int) -> tuple[np.ndarray, np.ndarray]:
+        """Every owner's target of a month (0 where none) and whether there is one."""
+        found = self._months.get((year, month))
+        if found is None:
+            months = self.targets.months
+            values = [months.get((o, year, month)) for o in self.owners]
+            found = self._months[(year, month)] = (
+                np.array([0.0 if v is None else v for v in values], np.float64),
+                np.array([v is not None for v in values], bool))
+        return found
+
+    def shared(self, shares: list[tuple[int, int, float]]) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`shared_target` of every owner: the totals (0.0 without a target) and
+        whether any month of the period has one."""
+        total = np.zeros(len(self.owners), np.float64)
+        found = np.zeros(len(self.owners), bool)
+        for year, month, share in shares:
+            values, here = self.month(year, month)
+            total = total + np.where(here, values * share, 0.0)  # never -0.0: + 0.0 is exact
+            found |= here
+        return total, found
+
+    def targets_of(self, shares: list[tuple[int, int, float]]) -> list[float | None]:
+        """:func:`shared_target` of every owner, None where no month has a target."""
+        total, found = self.shared(shares)
+        return [t if f else None for t, f in zip(total.tolist(), found.tolist(), strict=True)]
+
+    def owners_sum(self, shares: list[tuple[int, int, float]]) -> float:
+        """``sum(shared_target(…) or 0.0 for each owner)``, in the owners' order."""
+        key = tuple(shares)
+        if key not in self._sums:
+            self._sums[key] = sum(self.shared(shares)[0].tolist())
+        return self._sums[key]
 
 
 def period_target(targets: Targets, owner: str, first: dt.date, last: dt.date,
@@ -249,12 +298,13 @@ def completion(daily: Iterable[dict[str, Any]] | pd.DataFrame, targets: Targets,
 
 
 def owners_target(targets: Targets, owners: Iterable[str], first: dt.date, last: dt.date,
-                  cal: WorkCalendar) -> float | None:
-    """The owners' pro-rated targets added up (None when none of them has one)."""
-    months = month_shares(first, last, cal)
-    shares = [shared_target(targets, rep, months) for rep in owners]
-    found = [x for x in shares if x is not None]
-    return sum(found) if found else None
+                  cal: WorkCalendar, *, table: TargetTable | None = None) -> float | None:
+    """The owners' pro-rated targets added up (None when none of them has one; ``table``:
+    the owners' targets when already gathered)."""
+    table = table if table is not None else TargetTable(targets, owners)
+    total, found = table.shared(month_shares(first, last, cal))
+    values = total[found].tolist()
+    return sum(values) if values else None
 
 
 QUOTA_BASIS = {"team": Label("团队目标", "team target"),
@@ -275,14 +325,20 @@ class Quota:
 
 
 def team_quota(targets: Targets, settings: Settings, first: dt.date, last: dt.date,
-               cal: WorkCalendar) -> Quota:
+               cal: WorkCalendar, *, table: TargetTable | None = None) -> Quota:
     """The whole team's quota of a period: its own total where one is set, else the
-    owners' sum."""
-    members = settings.reps() or sorted(targets.owners())
-    own = _team_target(targets, members, first, last, cal)
+    owners' sum (``table``: :func:`team_table`, to share between many periods)."""
+    table = table if table is not None else team_table(targets, settings)
+    own = _team_target(targets, table, first, last, cal)
     if own is not None:
         return Quota(own, "team")
-    return Quota(owners_target(targets, members, first, last, cal), "owners")
+    return Quota(owners_target(targets, table.owners, first, last, cal, table=table),
+                 "owners")
+
+
+def team_table(targets: Targets, settings: Settings) -> TargetTable:
+    """The targets of the team's members (the roster, else every owner with a target)."""
+    return TargetTable(targets, settings.reps() or sorted(targets.owners()))
 
 
 def group_quota(targets: Targets, settings: Settings, members: Iterable[str], first: dt.date,
@@ -300,7 +356,7 @@ def team_target(targets: Targets, settings: Settings, first: dt.date, last: dt.d
     return team_quota(targets, settings, first, last, cal).value
 
 
-def _team_target(targets: Targets, members: list[str], first: dt.date, last: dt.date,
+def _team_target(targets: Targets, members: TargetTable, first: dt.date, last: dt.date,
                  cal: WorkCalendar) -> float | None:
     """The team total pro-rated like the owners' split (None without a team total)."""
     if not targets.team_quarters:
@@ -313,8 +369,8 @@ def _team_target(targets: Targets, members: list[str], first: dt.date, last: dt.
         if lo > hi:
             continue
         whole, part = month_shares(q_first, q_last, cal), month_shares(lo, hi, cal)
-        owners_q = sum(shared_target(targets, o, whole) or 0.0 for o in members)
-        owners_p = sum(shared_target(targets, o, part) or 0.0 for o in members)
+        owners_q = members.owners_sum(whole)
+        owners_p = members.owners_sum(part)
         if owners_q:
             total += team_total * owners_p / owners_q
     return total or None

@@ -15,7 +15,7 @@ from xlsales.calendar import WorkCalendar, week_days, week_label
 from xlsales.discipline import daily_frame, dedupe, late_mask, owed_frame
 from xlsales.figures import UNASSIGNED, completion_rate, effective_rate
 from xlsales.i18n import Lang
-from xlsales.performance import Targets, month_shares, shared_target, team_quota
+from xlsales.performance import Targets, TargetTable, month_shares, team_quota, team_table
 from xlsales.ranking import IMPLAUSIBLE_MARK, implausible_message, month_span, rank_frame
 from xlsales.settings import Settings
 from xlsales.stagemoves import moves_frame
@@ -95,10 +95,12 @@ def progress_text(moves: list[tuple[dt.date, str, str, str]]) -> str:
 
 
 def week_labels(dates: pd.Series) -> pd.Series:
-    """The ISO week label (``2024-W10``) of every date of a datetime column."""
-    iso = dates.dt.isocalendar()
-    return (iso["year"].astype(str) + "-W" + iso["week"].astype(str).str.zfill(2)).astype(
-        "str")
+    """The ISO week label (``2024-W10``) of every date of a datetime column (each distinct
+    date labelled once: a year of dailies holds a few hundred)."""
+    codes, days = pd.factorize(dates, use_na_sentinel=False)
+    iso = pd.Series(days, dtype=dates.dtype).dt.isocalendar()
+    labels = (iso["year"].astype(str) + "-W" + iso["week"].astype(str).str.zfill(2))
+    return pd.Series(labels.to_numpy(dtype=object)[codes], index=dates.index).astype("str")
 
 
 def _joined(df: pd.DataFrame, keys: list[str], column: str) -> pd.DataFrame:
@@ -196,6 +198,22 @@ def week_rows(frame: pd.DataFrame) -> list[WeekRow]:
     return out
 
 
+def week_dicts(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """``[r.as_dict() for r in week_rows(frame)]``, built column by column."""
+    cols = {f: frame[f].tolist() for f in FIELDS}
+    for f in ("target", "basis"):
+        cols[f] = [None if v is None or v != v else v for v in cols[f]]
+    cols["missing_days"] = [[x.isoformat() for x in v] for v in cols["missing_days"]]
+    cols["week_end"] = [d.isoformat() if d else None for d in cols["week_end"]]
+    rates = [effective_rate(e, v) for e, v in zip(cols["effective"], cols["visits"],
+                                                  strict=True)]
+    done = [completion_rate(a, t) for a, t in zip(cols["amount_signed"], cols["target"],
+                                                  strict=True)]
+    keys = [*FIELDS, "effective_rate", "completion"]
+    return [dict(zip(keys, values, strict=True))
+            for values in zip(*cols.values(), rates, done, strict=True)]
+
+
 def weekly_frame(daily: Iterable[dict[str, Any]] | pd.DataFrame, targets: Targets,
                  settings: Settings, weeks: Iterable[str], *, today: dt.date | None = None,
                  cal: WorkCalendar | None = None,
@@ -274,9 +292,11 @@ def weekly_frame(daily: Iterable[dict[str, Any]] | pd.DataFrame, targets: Target
         t["amount_signed"] = t["amount_signed"].round(6)
         if not by:  # the team's quota, as every output defines it (performance.team_quota)
             weeks_ = t["week"].tolist()
-            week_q = {w: team_quota(targets, settings, *week_days(w), cal) for w in weeks_}
-            month_q = {w: team_quota(targets, settings, *month_span(*week_days(w)), cal)
-                       for w in weeks_}
+            team = team_table(targets, settings)  # the members' targets, gathered once
+            week_q = {w: team_quota(targets, settings, *week_days(w), cal, table=team)
+                      for w in weeks_}
+            month_q = {w: team_quota(targets, settings, *month_span(*week_days(w)), cal,
+                                     table=team) for w in weeks_}
             t["target"] = [week_q[w].value for w in weeks_]
             t["basis"] = [month_q[w].value for w in weeks_]
             t["quota_basis"] = [week_q[w].basis for w in weeks_]
@@ -336,9 +356,22 @@ def implausible_warnings(rows: list[WeekRow], settings: Settings, lang: Lang) ->
 
 def _targets(reps: pd.DataFrame, targets: Targets, weeks: list[str],
              cal: WorkCalendar, *, whole_months: bool = False) -> list[float | None]:
-    """Each rep's target for each week (its months' targets spread over working days);
-    with ``whole_months`` the targets of the months the week touches, whole."""
-    shares = {w: month_shares(*(month_span(*week_days(w)) if whole_months else week_days(w)),
-                              cal) for w in weeks}
-    return [shared_target(targets, rep, shares[week])
-            for week, rep in zip(reps["week"].tolist(), reps["rep"].tolist(), strict=True)]
+    """Each rep's target for each week (its months' targets spread over working days,
+    :func:`xlsales.performance.shared_target`); with ``whole_months`` the targets of the
+    months the week touches, whole. One :class:`~xlsales.performance.TargetTable` of the
+    reps, each week's rows at once."""
+    codes, uniques = pd.factorize(reps["rep"], use_na_sentinel=False)
+    table = TargetTable(targets, uniques.tolist())
+    week = pd.Index(weeks).get_indexer(reps["week"])
+    order = np.argsort(week, kind="stable")
+    sorted_weeks = week[order]
+    total = np.zeros(len(reps), np.float64)
+    found = np.zeros(len(reps), bool)
+    for i, w in enumerate(weeks):
+        rows = order[np.searchsorted(sorted_weeks, i):np.searchsorted(sorted_weeks, i, "right")]
+        if not len(rows):
+            continue
+        span = month_span(*week_days(w)) if whole_months else week_days(w)
+        t, f = table.shared(month_shares(*span, cal))
+        total[rows], found[rows] = t[codes[rows]], f[codes[rows]]
+    return [t if f else None for t, f in zip(total.tolist(), found.tolist(), strict=True)]

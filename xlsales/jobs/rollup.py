@@ -9,16 +9,20 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from xlsales.calendar import WorkCalendar, display_week, parse_period, week_label
 from xlsales.findings import Finding
 from xlsales.i18n import Label
+from xlsales.jobs.batch import gc_paused
 from xlsales.jobs.sources import WEEKLY_FILE, DailySource, load_daily, load_targets
 from xlsales.performance import QUOTA_BASIS
+from xlsales.ranking import IMPLAUSIBLE_MARK
 from xlsales.rollup import (
     WeekRow,
     implausible_warnings,
+    week_dicts,
     week_rows,
     weekly_frame,
     weeks_between,
@@ -50,7 +54,11 @@ class RollupResult:
         return sum(1 for f in self.findings if f.severity == "error")
 
     def as_dict(self) -> dict[str, Any]:
-        return {"weeks": self.weeks, "rows": [r.as_dict() for r in self.rows],
+        with gc_paused():
+            return self._as_dict()
+
+    def _as_dict(self) -> dict[str, Any]:
+        return {"weeks": self.weeks, "rows": week_dicts(self.frame),
                 "errors": self.errors,
                 "warnings": sum(1 for f in self.findings if f.severity == "warning"),
                 "duplicates_dropped": self.dropped,
@@ -81,6 +89,14 @@ def run_rollup(source: str | os.PathLike[str], *, week: str | None = None,
                out: str | os.PathLike[str] | None = None, today: dt.date | None = None,
                write: bool = True) -> RollupResult:
     """Roll the dailies up into weekly reports and write one sheet per week."""
+    with gc_paused():
+        return _run_rollup(source, week=week, month=month, all_weeks=all_weeks, out=out,
+                           today=today, write=write)
+
+
+def _run_rollup(source: str | os.PathLike[str], *, week: str | None, month: str | None,
+                all_weeks: bool, out: str | os.PathLike[str] | None, today: dt.date | None,
+                write: bool) -> RollupResult:
     daily = load_daily(source, today=today)
     weeks = select_weeks(daily.frame, week=week, month=month, all_weeks=all_weeks,
                          today=today)
@@ -89,7 +105,8 @@ def run_rollup(source: str | os.PathLike[str], *, week: str | None = None,
     frame = weekly_frame(daily.frame, targets, daily.settings, weeks, today=today, cal=cal,
                          errors_by_row=daily.errors_by_row, moves=daily.moves)
     result = RollupResult(weeks, frame, daily.findings, daily.dropped)
-    result.implausible = implausible_warnings(result.rows, daily.settings, daily.lang)
+    flagged = frame[(frame["level"] == "rep") & (frame["mark"] == IMPLAUSIBLE_MARK)]
+    result.implausible = implausible_warnings(week_rows(flagged), daily.settings, daily.lang)
     if write:
         if out:
             target = Path(out)
@@ -97,18 +114,19 @@ def run_rollup(source: str | os.PathLike[str], *, week: str | None = None,
             target = daily.files[0]
         else:  # per-rep workbooks: the weekly sheets go into a workbook of their own
             target = daily.root / WEEKLY_FILE
-        result.written, result.sheets = _write_weeks(daily, result.rows, weeks, target)
+        result.written, result.sheets = _write_weeks(daily, frame, weeks, target)
     return result
 
 
-def _write_weeks(daily: DailySource, rows: list[WeekRow], weeks: list[str],
+def _write_weeks(daily: DailySource, frame: pd.DataFrame, weeks: list[str],
                  target: Path) -> tuple[Path, list[str]]:
     """One sheet per week in ``target`` (the daily report, or a workbook of its own):
     replaced where it is when the week was rolled up before, keeping the manager's
-    comments, notes and drawings."""
+    comments, notes and drawings. The cells of every week's sheet come straight from the
+    weekly frame's columns (:func:`xlsales.io.edit.tables.table_sheets`)."""
     from xlsales.io.edit.book import WorkbookEdit
     from xlsales.io.edit.lists import refresh_lists
-    from xlsales.io.edit.tables import table_sheet
+    from xlsales.io.edit.tables import table_sheets
     from xlsales.io.read import sheets_records
     from xlsales.tables.weekly import LEVELS, WEEKLY
 
@@ -121,31 +139,39 @@ def _write_weeks(daily: DailySource, rows: list[WeekRow], weeks: list[str],
         src = None
     names = {week: WEEK_SHEET(lang).format(
         week=display_week(week, daily.settings.general.week_label)) for week in weeks}
-    by_week: dict[str, list[WeekRow]] = {week: [] for week in weeks}
-    for r in rows:
-        by_week.setdefault(r.week, []).append(r)
+    position = frame["week"].map({w: i for i, w in enumerate(weeks)})
+    rows = frame[position.notna()]
+    position = position[position.notna()].astype("int64").to_numpy()
+    if (np.diff(position) < 0).any():  # weekly_frame gives them in the weeks' order
+        rows = rows.iloc[np.argsort(position, kind="stable")]
+    sizes = np.bincount(position, minlength=len(weeks)).tolist()
+    levels = rows["level"].map({k: label(lang) for k, label in LEVELS.items()})
+    columns: dict[str, Any] = {c.key: rows[c.key].to_numpy() for c in WEEKLY.columns
+                               if c.is_input and c.key in rows.columns}
+    columns["level"] = levels.to_numpy()
+    teams = rows[rows["level"] == "team"].drop_duplicates("week")
+    basis = dict(zip(teams["week"].tolist(), teams["quota_basis"].tolist(), strict=True))
     options = daily.settings.general.model_dump()
     with WorkbookEdit(src) if src else WorkbookEdit.new(target) as wb:
         again = [names[w] for w in weeks if names[w] in wb.sheet_names]
         typed = sheets_records(src, again, WEEKLY, daily.settings,
                                keys=("level", "name", "comment")) if src and again else {}
+        kept = {(name, str(old.get("level")), str(old.get("name"))): old["comment"]
+                for name, olds in typed.items() for old in olds if old.get("comment")}
+        if kept:
+            columns["comment"] = [kept.get((names[w], lv, n)) for w, lv, n in zip(
+                rows["week"].tolist(), levels.tolist(), rows["name"].tolist(), strict=True)]
+        titles = []
         for week in weeks:
-            name = names[week]
-            kept = {(str(old.get("level")), str(old.get("name"))): old["comment"]
-                    for old in typed.get(name, []) if old.get("comment")}
-            records = []
-            for r in by_week[week]:
-                rec = r.as_dict()
-                rec["level"] = LEVELS[r.level](lang)
-                rec["week_end"] = r.week_end
-                rec["comment"] = kept.get((rec["level"], r.name))
-                records.append(rec)
-            basis = next((r.quota_basis for r in by_week[week] if r.level == "team"), None)
-            said = f" · {TEAM_ROW_TARGET(lang)}{QUOTA_BASIS[basis](lang)}" if basis else ""
-            sheet = table_sheet(wb, WEEKLY, records, lang=lang,
-                                name=f"Weekly_{week.replace('-', '_')}",
-                                title=f"{WEEKLY.title(lang)} {week}{said}", options=options)
-            wb.put_sheet(name, sheet)
+            said = (f" · {TEAM_ROW_TARGET(lang)}{QUOTA_BASIS[basis[week]](lang)}"
+                    if basis.get(week) else "")
+            titles.append(f"{WEEKLY.title(lang)} {week}{said}")
+        sheets = table_sheets(wb, WEEKLY, columns, sizes, lang=lang, titles=titles,
+                              names=[f"Weekly_{w.replace('-', '_')}" for w in weeks],
+                              options=options)
+        for week, sheet in zip(weeks, sheets, strict=True):
+            wb.put_sheet(names[week], sheet)
+        del columns, rows, levels  # the cells are in the sheets' XML now
         refresh_lists(wb, daily.settings, lang)
         wb.save(target)
     return target, [names[w] for w in weeks]

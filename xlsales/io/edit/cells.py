@@ -70,20 +70,46 @@ def cell_xml(row: int, col: int, cell: Cell, *, style: int | None = None) -> byt
 
 
 def column_xml(col: int, first_row: int, values: Sequence[Any], *, style: int | None,
-               formulas: Sequence[str] | None = None) -> list[str]:
-    """The ``<c>`` of a column's cells from the 0-based ``first_row`` down: ``values``, or
-    ``formulas`` with ``values`` as their cached results."""
+               formulas: Sequence[str] | None = None,
+               rows: Sequence[int] | None = None) -> list[str]:
+    """The ``<c>`` of a column's cells from the 0-based ``first_row`` down (or in the
+    0-based ``rows``, one per value): ``values``, or ``formulas`` with ``values`` as their
+    cached results."""
+    cells = column_cells(col, first_row, values, style=style, formulas=formulas, rows=rows)
+    return cells if isinstance(cells, list) else cells.to_pylist()
+
+
+def column_cells(col: int, first_row: int, values: Sequence[Any], *, style: int | None,
+                 formulas: Sequence[str] | None = None,
+                 rows: Sequence[int] | None = None) -> Any:
+    """:func:`column_xml` as a pyarrow string array for a big column (when pyarrow is
+    there and the column's values allow it), else as a list: see :func:`join_rows`."""
     letter = col_letters(col)
     attrs = f' s="{style}"' if style else ""
-    first = first_row + 1
-    if formulas is None:
-        fast = _arrow_column(letter, first, attrs, values) if len(values) >= _ARROW_FROM \
-            else None
+    numbers = range(first_row + 1, first_row + 1 + len(values)) if rows is None \
+        else [r + 1 for r in rows]
+    if len(values) >= _ARROW_FROM:
+        fast = _arrow_column(letter, numbers, attrs, values) if formulas is None \
+            else _arrow_formulas(letter, numbers, attrs, formulas, values)
         if fast is not None:
             return fast
-        return [value_xml(f"{letter}{first + i}", attrs, v) for i, v in enumerate(values)]
-    return [formula_xml(f"{letter}{first + i}", attrs, f, v)
-            for i, (f, v) in enumerate(zip(formulas, values, strict=True))]
+    if formulas is None:
+        return [value_xml(f"{letter}{r}", attrs, v) for r, v in zip(numbers, values,
+                                                                    strict=True)]
+    return [formula_xml(f"{letter}{r}", attrs, f, v)
+            for r, f, v in zip(numbers, formulas, values, strict=True)]
+
+
+def join_rows(columns: Sequence[Any]) -> list[str] | list[bytes]:
+    """Each row's ``<c>`` elements joined, from columns of :func:`column_cells` (UTF-8
+    bytes when any column is a pyarrow array: compact, and as the sheet is written)."""
+    if all(isinstance(c, list) for c in columns):
+        return ["".join(cells) for cells in zip(*columns, strict=True)]
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arrays = [pa.array(c, pa.string()) if isinstance(c, list) else c for c in columns]
+    return pc.binary_join_element_wise(*arrays, "").cast(pa.binary()).to_pylist()
 
 
 def _scalar(v: Any) -> tuple[str, str] | None:
@@ -129,10 +155,11 @@ _EXCEL_EPOCH_DAYS = 25569  # 1970-01-01 as an Excel serial
 _ARROW_PLAIN_TEXT = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x{fffe}\\x{ffff}]|_x[0-9A-Fa-f]{4}_"
 
 
-def _arrow_column(letter: str, first: int, attrs: str, values: Sequence[Any]
-                  ) -> list[str] | None:
-    """:func:`value_xml` of a whole column at once, when the column holds one kind of value
-    (numbers, text or dates, and blanks) and pyarrow is there; None otherwise."""
+def _arrow_column(letter: str, rows: Sequence[int], attrs: str, values: Sequence[Any]
+                  ) -> Any:
+    """:func:`value_xml` of a whole column at once (``rows``: 1-based, one per value) as a
+    pyarrow array, when the column holds one kind of value (numbers, text or dates, and
+    blanks) and pyarrow is there; None otherwise."""
     try:
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -142,18 +169,16 @@ def _arrow_column(letter: str, first: int, attrs: str, values: Sequence[Any]
         arr = pa.array(values)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
         return None  # mixed kinds
-    rows = pa.array(range(first, first + len(values)), pa.int64()).cast(pa.string())
-    refs = pc.binary_join_element_wise(f'<c r="{letter}', rows, f'"{attrs}', "")
+    refs = _refs(letter, rows, attrs)
     blank = pc.binary_join_element_wise(refs, "/>", "")
     kind = arr.type
     if pa.types.is_null(kind):
-        return blank.to_pylist()
+        return blank
     if pa.types.is_integer(kind) or pa.types.is_floating(kind):
         if pa.types.is_floating(kind) and pc.any(pc.invert(pc.is_finite(arr))).as_py():
             return None  # NaN or infinity: value_xml refuses them
-        numbers = pc.add(arr, 0.0) if pa.types.is_floating(kind) else arr  # -0 is 0
-        body = pc.binary_join_element_wise(refs, "><v>", numbers.cast(pa.string()),
-                                           "</v></c>", "")
+        numbers = _number_texts(arr) if pa.types.is_floating(kind) else arr.cast(pa.string())
+        body = pc.binary_join_element_wise(refs, "><v>", numbers, "</v></c>", "")
     elif pa.types.is_date32(kind):
         serials = pc.add(arr.cast(pa.int32()).cast(pa.int64()), _EXCEL_EPOCH_DAYS)
         body = pc.binary_join_element_wise(refs, "><v>", serials.cast(pa.string()),
@@ -173,4 +198,99 @@ def _arrow_column(letter: str, first: int, attrs: str, values: Sequence[Any]
         body = pc.if_else(pc.equal(arr, ""), blank, body)
     else:
         return None
-    return pc.if_else(pc.is_null(arr), blank, body).to_pylist()
+    return pc.if_else(pc.is_null(arr), blank, body)
+
+
+def _refs(letter: str, rows: Sequence[int], attrs: str) -> Any:
+    """``<c r="A4" s="3"`` of every row, as a pyarrow array."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    numbers = pa.array(rows, pa.int64()).cast(pa.string())
+    return pc.binary_join_element_wise(f'<c r="{letter}', numbers, f'"{attrs}', "")
+
+
+# pyarrow writes a float as Python's repr does (shortest round trip) from 1e-4 up to 1e10,
+# an integral one without ".0" as _number does; outside, _number writes the others.
+_ARROW_NUMBERS = (1e-4, 1e10)
+
+
+def _number_texts(arr: Any) -> Any:
+    """:func:`_number` of every (finite) float of a pyarrow array."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pc.add(arr, 0.0)  # -0 is 0
+    texts = arr.cast(pa.string())
+    size = pc.abs(arr)
+    odd = pc.and_(pc.not_equal(arr, 0.0), pc.or_(pc.less(size, _ARROW_NUMBERS[0]),
+                                                pc.greater_equal(size, _ARROW_NUMBERS[1])))
+    if not pc.any(odd).as_py():
+        return texts
+    out = texts.to_pylist()
+    where = odd.to_numpy(zero_copy_only=False).nonzero()[0].tolist()
+    floats = arr.to_numpy(zero_copy_only=False)
+    for i in where:
+        if out[i] is not None:
+            out[i] = _number(float(floats[i]))
+    return pa.array(out, pa.string())
+
+
+_CACHED_KIND = {type(None): 0, str: 1, float: 2, int: 4, bool: 3}
+
+
+def _arrow_formulas(letter: str, rows: Sequence[int], attrs: str, formulas: Sequence[str],
+                    values: Sequence[Any]) -> Any:
+    """:func:`formula_xml` of a whole column at once as a pyarrow array, when its cached
+    values are blanks, text, errors, numbers and booleans (and pyarrow and numpy are
+    there); None otherwise."""
+    try:
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
+    except ImportError:
+        return None
+    n = len(values)
+    kinds = np.array([_CACHED_KIND.get(type(v), 1 if isinstance(v, str) else 9)
+                      for v in values], np.int8)
+    if (kinds == 9).any():
+        return None  # dates …: cell by cell
+    cells = np.empty(n, object)
+    cells[:] = values
+    shown = np.full(n, "", object)  # what <v> holds
+    kind = np.full(n, ' t="str"', object)
+    number = kinds == 2
+    if number.any():
+        floats = pa.array(cells[number].astype(np.float64), pa.float64())
+        if not pc.all(pc.is_finite(floats)).as_py():
+            return None  # value_xml refuses them: the plain loop raises
+        shown[number] = np.array(_number_texts(floats).to_pylist(), object)
+        kind[number] = ""
+    integer = kinds == 4
+    if integer.any():
+        try:
+            ints = pa.array(cells[integer].tolist(), pa.int64())
+        except (OverflowError, pa.ArrowInvalid):  # beyond int64: the plain loop
+            return None
+        shown[integer] = np.array(ints.cast(pa.string()).to_pylist(), object)
+        kind[integer] = ""
+    flag = kinds == 3
+    if flag.any():
+        shown[flag] = np.where(cells[flag].astype(bool), "1", "0")
+        kind[flag] = ' t="b"'
+    text = np.flatnonzero(kinds == 1)
+    if len(text):
+        memo: dict[str, tuple[str, str]] = {}
+        for i in text.tolist():
+            v = cells[i]
+            if v not in memo:
+                memo[v] = (("", ' t="str"') if v == "" else (str(v), ' t="e"') if v in ERRORS
+                           else (xml_text(str(v)), ' t="str"'))
+            shown[i], kind[i] = memo[v]
+    f = pa.array(formulas, pa.string())
+    f = pc.replace_substring(f, "&", "&amp;")
+    f = pc.replace_substring(f, "<", "&lt;")
+    f = pc.replace_substring(f, ">", "&gt;")
+    return pc.binary_join_element_wise(
+        _refs(letter, rows, attrs), pa.array(kind, pa.string()), "><f>", f, "</f><v>",
+        pa.array(shown, pa.string()), "</v></c>", "")

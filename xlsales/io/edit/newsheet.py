@@ -7,6 +7,7 @@ carry their cached values (see :mod:`.cells`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape, quoteattr
 
@@ -98,8 +99,8 @@ class NewSheet:
     footer_text: str = "&C&P / &N"
     code_name: str | None = None
     carried: list[bytes] = field(default_factory=list)  # drawing/legacyDrawing kept
-    # rows written a column at a time (see put_columns): row → its <c> elements
-    row_xml: dict[int, str] = field(default_factory=dict)
+    # rows written a column at a time (see put_columns, put_rows): row → its <c> elements
+    row_xml: dict[int, str | bytes] = field(default_factory=dict)
     row_xml_cols: int = 0
 
     def set(self, row: int, col: int, cell: Cell) -> None:
@@ -112,6 +113,14 @@ class NewSheet:
         for i, cells in enumerate(zip(*columns, strict=True)):
             self.row_xml[first_row + i] = "".join(cells)
         self.row_xml_cols = max(self.row_xml_cols, len(columns))
+
+    def put_rows(self, first_row: int, rows: Sequence[str | bytes], columns: int) -> None:
+        """Rows from the 0-based ``first_row`` down, each the ``<c>`` elements of its
+        ``columns`` cells from column A on, joined (:func:`.cells.join_rows`; bytes are
+        UTF-8); those rows hold nothing else."""
+        for i, cells in enumerate(rows):
+            self.row_xml[first_row + i] = cells
+        self.row_xml_cols = max(self.row_xml_cols, columns)
 
     def render(self, table_rids: list[str]) -> bytes:
         """The sheet's XML (``table_rids``: the relationship ids of its tables)."""
@@ -137,7 +146,11 @@ class NewSheet:
             ht = self.heights.get(r)
             attr = f' ht="{ht:g}" customHeight="1"' if ht else ""
             if r in self.row_xml:
-                body.append(f'<row r="{r + 1}"{attr}>{self.row_xml[r]}</row>'.encode())
+                cells = self.row_xml[r]
+                if isinstance(cells, bytes):
+                    body.append(f'<row r="{r + 1}"{attr}>'.encode() + cells + b"</row>")
+                else:
+                    body.append(f'<row r="{r + 1}"{attr}>{cells}</row>'.encode())
                 continue
             cells = self.cells[r]
             body.append(f'<row r="{r + 1}"{attr}>'.encode()

@@ -10,15 +10,16 @@ dropdowns and date checks. :func:`table_sheet` is the usual sheet of one titled 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from xlsales.cells import col_letters
-from xlsales.formula_values import column_values
+from xlsales.formula_values import formula_columns
 from xlsales.i18n import Label, Lang
 from xlsales.io.edit.book import WorkbookEdit
-from xlsales.io.edit.cells import Cell, column_xml
+from xlsales.io.edit.cells import Cell, column_cells, join_rows
 from xlsales.io.edit.newsheet import NewSheet, TablePart, Validation, table_header
 from xlsales.io.edit.styles import Style
 from xlsales.io.formulas import expand, expand_rows
@@ -75,34 +76,176 @@ def add_block(wb: WorkbookEdit, sheet: NewSheet, spec: TableSpec,
               blank_rows: int = 0, validations: bool = False, widths: bool = True) -> int:
     """Write ``spec`` as the Excel table ``name`` with its header on the 0-based
     ``header_row``; the 0-based last row of the table."""
-    disp = display or _same
-    inputs = [c for c in spec.columns if c.is_input]
+    columns = {c.key: [r.get(c.key) for r in rows] for c in spec.columns if c.is_input}
+    return add_block_columns(wb, sheet, spec, columns, len(rows), header_row=header_row,
+                             name=name, lang=lang, options=options, display=display,
+                             blank_rows=blank_rows, validations=validations, widths=widths)
+
+
+def add_block_columns(wb: WorkbookEdit, sheet: NewSheet, spec: TableSpec,
+                      columns: Mapping[str, Sequence[Any]], n: int, *, header_row: int,
+                      name: str, lang: Lang, options: Mapping[str, Any],
+                      display: Display | None = None, blank_rows: int = 0,
+                      validations: bool = False, widths: bool = True) -> int:
+    """:func:`add_block` of ``n`` rows given as columns (``columns[key]``: a column's
+    values, a list or a numpy array; a column not given is blank)."""
     header = wb.xf(HEADER)
+    [cells] = _blocks_xml(wb, spec, columns, [n], header_row=header_row, lang=lang,
+                          options=options, display=display, blank_rows=blank_rows)
+    return _put_block(wb, sheet, spec, cells, header, header_row=header_row, name=name,
+                      lang=lang, options=options, display=display, validations=validations,
+                      widths=widths)
+
+
+def table_sheet(wb: WorkbookEdit, spec: TableSpec, rows: Sequence[Mapping[str, Any]], *,
+                lang: Lang, name: str, title: str, options: Mapping[str, Any],
+                display: Display | None = None) -> NewSheet:
+    """A sheet of one table: title, the table's note, the table, a frozen header."""
+    sheet = _titled(wb, spec, title, lang)
+    add_block(wb, sheet, spec, rows, header_row=HEADER_ROW, name=name, lang=lang,
+              options=options, display=display)
+    return sheet
+
+
+def table_sheets(wb: WorkbookEdit, spec: TableSpec, columns: Mapping[str, Sequence[Any]],
+                 sizes: Sequence[int], *, lang: Lang, names: Sequence[str],
+                 titles: Sequence[str], options: Mapping[str, Any],
+                 display: Display | None = None) -> Iterator[NewSheet]:
+    """:func:`table_sheet` of several sheets of one table (the weekly sheets), one after
+    the other: ``columns`` hold the rows of every sheet one after the other, ``sizes[i]``
+    of them for the i-th sheet, whose table is ``names[i]`` under the title ``titles[i]``.
+
+    The cells of consecutive sheets are computed together, column by column, some
+    thousand rows at a time (:data:`BATCH_ROWS`): fast, and only that many rows are held
+    as text at once when each sheet is put into the workbook as it comes."""
+    header: int | None = None
+    i = start = 0
+    while i < len(sizes):
+        j, count = i + 1, sizes[i]
+        while j < len(sizes) and count < BATCH_ROWS:
+            count += sizes[j]
+            j += 1
+        first = _titled(wb, spec, titles[i], lang)
+        if header is None:
+            header = wb.xf(HEADER)
+        part = {k: v[start:start + count] for k, v in columns.items()}
+        blocks = _blocks_xml(wb, spec, part, sizes[i:j], header_row=HEADER_ROW, lang=lang,
+                             options=options, display=display)
+        for k, cells in enumerate(blocks):
+            sheet = first if k == 0 else _titled(wb, spec, titles[i + k], lang)
+            _put_block(wb, sheet, spec, cells, header, header_row=HEADER_ROW,
+                       name=names[i + k], lang=lang, options=options, display=display)
+            yield sheet
+        i, start = j, start + count
+
+
+BATCH_ROWS = 2048  # rows of the sheets table_sheets computes together (peak memory: a few MB)
+
+
+def _titled(wb: WorkbookEdit, spec: TableSpec, title: str, lang: Lang) -> NewSheet:
+    """A sheet with a title, the table's note and a frozen header row."""
+    sheet = NewSheet(freeze=(HEADER_ROW + 1, 0), print_title_rows=(HEADER_ROW, HEADER_ROW))
+    heading(sheet, TITLE_ROW, title, wb.xf(TITLE))
+    if spec.notes:
+        heading(sheet, NOTES_ROW, spec.notes(lang), wb.xf(NOTES))
+    return sheet
+
+
+def _blocks_xml(wb: WorkbookEdit, spec: TableSpec, columns: Mapping[str, Sequence[Any]],
+                sizes: Sequence[int], *, header_row: int, lang: Lang,
+                options: Mapping[str, Any], display: Display | None,
+                blank_rows: int = 0) -> list[list[str]] | list[list[bytes]]:
+    """The rows of blocks of ``spec`` whose headers are on ``header_row`` (``sizes``: the
+    rows of each block in ``columns``, one block after the other, each followed by
+    ``blank_rows`` blank rows and never empty): per block, each row's ``<c>`` elements."""
+    disp = display or _same
+    rows = [max(size + blank_rows, 1) for size in sizes]
+    padded = any(r != size for r, size in zip(rows, sizes, strict=True))
+    total = sum(rows)
+    values: dict[str, list[Any]] = {}
+    for c in spec.columns:
+        if not c.is_input:
+            continue
+        given = columns.get(c.key)
+        cells = [None] * sum(sizes) if given is None else _cell_column(c, given, disp)
+        values[c.key] = _pad(cells, sizes, rows) if padded else cells
+    first = header_row + 1
+    if len(rows) > 1 and any("{next:" in c.formula for c in spec.columns if c.formula):
+        per_block = [formula_columns(spec, {k: v[a:b] for k, v in values.items()}, b - a,
+                                     lang=lang, options=options, display=disp)
+                     for a, b in _bounds(rows)]
+        computed = {c.key: [x for block in per_block for x in block[c.key]]
+                    for c in spec.columns if c.formula}
+    else:
+        computed = formula_columns(spec, values, total, lang=lang, options=options,
+                                   display=disp)
+    at = [r for n in rows for r in range(first, first + n)]
+    cells: list[Any] = []
+    for c, column in enumerate(spec.columns):
+        style = _column_style(wb, column)
+        if column.formula:
+            formulas = [f[1:] for f in expand_rows(
+                column.formula, spec=spec, rows=range(first, first + max(rows)), first_col=0,
+                lang=lang, options=options, display=disp)]
+            cells.append(column_cells(c, first, computed[column.key], style=style,
+                                      formulas=[f for n in rows for f in formulas[:n]],
+                                      rows=at))
+        else:
+            cells.append(column_cells(c, first, values[column.key], style=style, rows=at))
+    joined = join_rows(cells)
+    return [joined[a:b] for a, b in _bounds(rows)]
+
+
+def _bounds(sizes: Sequence[int]) -> list[tuple[int, int]]:
+    """(start, end) of consecutive blocks of ``sizes``."""
+    ends = list(itertools.accumulate(sizes))
+    return list(zip([0, *ends[:-1]], ends, strict=True))
+
+
+def _pad(cells: list[Any], sizes: Sequence[int], rows: Sequence[int]) -> list[Any]:
+    """``cells`` of blocks of ``sizes`` with blank cells added up to ``rows`` each."""
+    out: list[Any] = []
+    for (a, b), n in zip(_bounds(sizes), rows, strict=True):
+        out += cells[a:b]
+        out += [None] * (n - (b - a))
+    return out
+
+
+def _cell_column(column: Any, values: Sequence[Any], display: Display) -> list[Any]:
+    """:func:`cell_value` (and a list's label, :func:`_shown`) of every value of a column;
+    numpy columns of numbers at once."""
+    kind = getattr(getattr(values, "dtype", None), "kind", "O")
+    if kind in "iub":
+        return values.tolist()  # type: ignore[attr-defined]
+    if kind == "f":
+        import numpy as np
+
+        out = np.asarray(values).astype(object)
+        out[~np.isfinite(np.asarray(values))] = None
+        return out.tolist()
+    cells = [cell_value(v) for v in values]
+    if column.choices:
+        return [_shown(column, v, display) for v in cells]
+    return cells
+
+
+def _put_block(wb: WorkbookEdit, sheet: NewSheet, spec: TableSpec,
+               cells: list[str] | list[bytes],
+               header: int, *, header_row: int, name: str, lang: Lang,
+               options: Mapping[str, Any], display: Display | None, validations: bool = False,
+               widths: bool = True) -> int:
+    """The header, the rows (``cells``: each row's ``<c>`` elements), the Excel table, its
+    conditional formats and (with ``validations``) dropdowns of a block; its 0-based last
+    row."""
+    disp = display or _same
     headers = [table_header(c.header(lang)) for c in spec.columns]
     for c, (column, text) in enumerate(zip(spec.columns, headers, strict=True)):
         sheet.set(header_row, c, Cell(text, style=header))
         if widths:
             sheet.widths[c] = column.width
-    values = [{c.key: _shown(c, cell_value(r.get(c.key)), disp) for c in inputs}
-              for r in rows]
-    nrows = max(len(values) + blank_rows, 1)
-    values += [{} for _ in range(nrows - len(values))]
-    computed = column_values(spec, values, lang=lang, options=options, display=disp)
     first = header_row + 1
-    columns = []
-    for c, column in enumerate(spec.columns):
-        style = _column_style(wb, column)
-        if column.formula:
-            formulas = [f[1:] for f in expand_rows(
-                column.formula, spec=spec, rows=range(first, first + nrows), first_col=0,
-                lang=lang, options=options, display=disp)]
-            columns.append(column_xml(c, first, [v.get(column.key) for v in computed],
-                                      style=style, formulas=formulas))
-        else:
-            columns.append(column_xml(c, first, [v.get(column.key) for v in values],
-                                      style=style))
-    sheet.put_columns(first, columns)
-    last = first + nrows - 1
+    sheet.put_rows(first, cells, len(spec.columns))
+    last = first + len(cells) - 1
     sheet.tables.append(TablePart(name, header_row, 0, last, headers))
     ncols = len(spec.columns)
     for cf in spec.formats:
@@ -120,19 +263,6 @@ def add_block(wb: WorkbookEdit, sheet: NewSheet, spec: TableSpec,
             if v is not None:
                 sheet.validations.append(v)
     return last
-
-
-def table_sheet(wb: WorkbookEdit, spec: TableSpec, rows: Sequence[Mapping[str, Any]], *,
-                lang: Lang, name: str, title: str, options: Mapping[str, Any],
-                display: Display | None = None) -> NewSheet:
-    """A sheet of one table: title, the table's note, the table, a frozen header."""
-    sheet = NewSheet(freeze=(HEADER_ROW + 1, 0), print_title_rows=(HEADER_ROW, HEADER_ROW))
-    heading(sheet, TITLE_ROW, title, wb.xf(TITLE))
-    if spec.notes:
-        heading(sheet, NOTES_ROW, spec.notes(lang), wb.xf(NOTES))
-    add_block(wb, sheet, spec, rows, header_row=HEADER_ROW, name=name, lang=lang,
-              options=options, display=display)
-    return sheet
 
 
 def _shown(column: Any, value: Any, display: Display) -> Any:
