@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -43,6 +43,16 @@ from xlsales.i18n import Label, Lang
 from xlsales.io.edit import package as P
 from xlsales.io.edit.book import WorkbookEdit
 from xlsales.io.edit.cells import Cell
+from xlsales.io.edit.sheet import (
+    _CELL,
+    _CELL_REF,
+    _DIMENSION,
+    _ROW_NUMBER,
+    _ROW_TAG,
+    _STYLE,
+    _complete,
+    _prepend,
+)
 from xlsales.io.edit.styles import Style
 from xlsales.io.edit.tables import cell_value
 from xlsales.io.formulas import expand, expand_rows
@@ -52,17 +62,11 @@ MAX_ROW = 1_048_576  # Excel's last row
 TEXT_KINDS = (Kind.TEXT, Kind.LONG_TEXT, Kind.CHOICE)
 NUMBER_KINDS = (Kind.INT, Kind.AMOUNT, Kind.NUMBER, Kind.PERCENT)
 
-_ROW_TAG = re.compile(rb"<row\b[^>]*?>")
-_ROW_NUMBER = re.compile(rb'\br="(\d+)"')
-_CELL = re.compile(rb"<c\b[^>]*?(?:/>|>.*?</c>)", re.DOTALL)
-_CELL_REF = re.compile(rb'\br="([A-Z]{1,3})\d+"')
-_STYLE = re.compile(rb'\bs="(\d+)"')
 _VALUE = re.compile(rb"<v>[^<]|<is>")
 _SHARED_MASTER = re.compile(rb'<f\b[^>]*\bt="shared"[^>]*\bref="([^"]*)"')
 _RANGE = re.compile(r"^\$?([A-Z]{1,3})\$?(\d+)(?::\$?([A-Z]{1,3})\$?(\d+))?$")
 _SQREF = re.compile(rb'(<(?:conditionalFormatting|dataValidation)\b[^>]*?\bsqref=")([^"]*)(")')
 _TABLE_REFS = re.compile(rb'(<(?:table|autoFilter|sortState)\b[^>]*?\bref=")([^"]*)(")')
-_DIMENSION = re.compile(rb'<dimension\b[^>]*?\bref="([^"]*)"')
 _DEFINED = re.compile(rb"<definedName\b([^>]*)>(.*?)</definedName>", re.DOTALL)
 
 # What a sheet holds in a cell: (style index or 0, holds a formula, holds a plain value).
@@ -269,23 +273,6 @@ def _scan(chunks: Iterable[bytes], *, start: int, wanted: Sequence[int],
         if end >= 0:
             break
     return out
-
-
-def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
-    yield first
-    yield from rest
-
-
-def _complete(buf: bytes) -> int:
-    """Where the last complete row of ``buf`` ends (0 when none is complete)."""
-    close = buf.rfind(b"</row>")
-    end = close + len(b"</row>") if close >= 0 else 0
-    last = buf.rfind(b"<row", end)
-    if last >= 0:
-        tag_end = buf.find(b">", last)
-        if tag_end > 0 and buf[tag_end - 1:tag_end] == b"/":
-            return tag_end + 1
-    return end
 
 
 def _scan_rows(data: bytes, last: int, start: int, wanted: Sequence[int],
