@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -371,3 +372,29 @@ def test_customers_of_another_rep_are_reported_not_created(team: Path) -> None:
     after = load_customers(team, ("customers",)).frame("customers")
     assert len(after) == len(customers) + 1
     assert after.iloc[-1]["name"] == "全新客户有限公司" and after.iloc[-1]["customer_id"]
+
+
+@pytest.mark.libreoffice
+def test_an_old_xls_export_is_read(team: Path, soffice: str, tmp_path: Path) -> None:
+    """An Excel 97–2003 ``.xls`` (made here by LibreOffice from an .xlsx) imports like the
+    .xlsx it was made from."""
+    import openpyxl
+
+    from xlsales.io.libreoffice import convert
+
+    open_, _ = _sample_rows(team)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["商机导出"])
+    ws.append(OPP_HEADERS)
+    ws.append(_line(open_, 商机阶段="报价与谈判"))
+    ws.append(["新项目", "某某科技有限公司", "张伟", "需求分析", 50000, dt.datetime(2024, 5, 1),
+               dt.datetime(2024, 1, 2), None])
+    wb.save(tmp_path / "opps.xlsx")
+    xls = convert(tmp_path / "opps.xlsx", "xls", tmp_path / "out", soffice=soffice)
+    assert xls.suffix == ".xls" and not zipfile.is_zipfile(xls)
+    result = _import(xls, team, dry_run=True)
+    assert result.plan.source.header_row == 2
+    assert result.plan.main.counts()["updated"] == 1 and result.plan.main.counts()["new"] == 1
+    new, = result.plan.main.new
+    assert new["amount"] == 5.0 and new["expected_close"] == dt.date(2024, 5, 1)
