@@ -1,12 +1,16 @@
 """A small fake of exactly the xlwings API the buttons use, backed by a real workbook file.
 
 Values go through openpyxl, so a test can save the fake book and open the file with any
-reader afterwards.
+reader afterwards. Where openpyxl would save what Excel does not, the fake does as Excel
+does: a sheet added to a macro-enabled book gets a code name, and saving keeps the VML
+drawings (form buttons, notes) as they were, since the API the buttons use cannot touch
+them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -111,7 +115,14 @@ class FakeSheets:
         index = None
         if after is not None:
             index = self.book.wb.sheetnames.index(after.name) + 1
-        return self.book._sheet(self.book.wb.create_sheet(name, index))
+        ws = self.book.wb.create_sheet(name, index)
+        if self.book.wb.vba_archive is not None:  # Excel names the sheet's new VBA module
+            taken = {w.sheet_properties.codeName for w in self.book.wb.worksheets}
+            n = 1
+            while f"Sheet{n}" in taken:
+                n += 1
+            ws.sheet_properties.codeName = f"Sheet{n}"
+        return self.book._sheet(ws)
 
 
 class FakeApp:
@@ -135,6 +146,8 @@ class FakeBook:
     def __init__(self, path: Path) -> None:
         self.fullname = str(path)
         self.wb = openpyxl.load_workbook(path, keep_vba=path.suffix == ".xlsm")
+        with zipfile.ZipFile(path) as z:
+            self._drawings = {n: z.read(n) for n in z.namelist() if n.endswith(".vml")}
         self.app = FakeApp()
         self.sheets = FakeSheets(self)
         self.writes: list[tuple[str, str]] = []
@@ -144,4 +157,15 @@ class FakeBook:
         return self._sheets.setdefault(id(ws), FakeSheet(self, ws))
 
     def save(self, path: str | None = None) -> None:
-        self.wb.save(path or self.fullname)
+        """Save through openpyxl, then put the VML drawings back as they were: openpyxl
+        rewrites a drawing that holds notes (its own shape ids, which may clash with the
+        buttons', and namespace prefixes); Excel keeps what the macros did not change."""
+        out = Path(path or self.fullname)
+        self.wb.save(out)
+        with zipfile.ZipFile(out) as z:
+            items = [(info, z.read(info)) for info in z.infolist()]
+        if not any(info.filename in self._drawings for info, _ in items):
+            return
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+            for info, data in items:
+                z.writestr(info, self._drawings.get(info.filename, data))

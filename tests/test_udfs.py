@@ -308,3 +308,72 @@ def test_an_override_that_names_nothing_says_so(monkeypatch: pytest.MonkeyPatch,
     assert udfs.XS_STAGE_PROB("方案提交") == 0.5  # an unreadable conf sheet: no override
     called_from(monkeypatch, book_with_conf(tmp_path / "q2.xlsx", [("XLSALES_SETTINGS", "")]))
     assert udfs.XS_STAGE_PROB("方案提交") == 0.5  # a blank override: none
+
+
+# -- the buttons find the team as the functions do ---------------------------------------------
+
+def ann_lees_report(folder: Path) -> FakeBook:
+    """A daily report ``.xlsm`` in ``folder`` with one day of Ann Lee's (a rep of the custom
+    team only), beside a ``settings.xlsx`` of the built-in defaults."""
+    row = {"date": D(2024, 3, 7), "rep": "Ann Lee", "visits": 3, "effective": 1,
+           "new_customers": 0, "proposals": 0, "amount_signed": 0.0,
+           "next_plan": "call back", "submitted_at": dt.datetime(2024, 3, 7, 17)}
+    write_workspace(folder, Settings.default(), lang="en", books=["settings"])
+    (path,) = write_workspace(folder, custom_settings(), {"daily": [row]}, lang="en",
+                              books=["daily"], macros=True)
+    return FakeBook(path)
+
+
+def ann_lees_week(book: FakeBook) -> list[Any]:
+    """Ann Lee's row of the weekly sheet the rollup button wrote for 8 March 2024."""
+    from xlsales.excel import buttons
+
+    text = buttons.rollup_week(book, today=D(2024, 3, 8))
+    assert not book.app.alerts and "2024-W10" in text, book.app.alerts
+    grid = book.sheets["Weekly 2024-W10"].used_range.options(ndim=2).value
+    header = grid[0]
+    row = next(r for r in grid[1:] if r[header.index("Rep / region")] == "Ann Lee")
+    return [row[header.index(h)] for h in ("Region", "Product line", "Week ends")]
+
+
+def test_the_buttons_use_the_settings_xlwings_conf_names(
+        monkeypatch: pytest.MonkeyPatch, custom: Path, tmp_path: Path) -> None:
+    from xlsales.excel import buttons
+
+    book = ann_lees_report(tmp_path / "reports")
+    # no XLSALES_SETTINGS row: the settings beside the workbook (Ann Lee is nobody's)
+    assert ann_lees_week(book)[0] != "North"
+    conf = book.sheets["xlwings.conf"]
+    rows = conf.used_range.options(ndim=2).value
+    conf.range(f"A{len(rows) + 1}").value = ["XLSALES_SETTINGS", "../custom"]
+    reads = count_reads(monkeypatch)
+    called_from(monkeypatch, book)
+    assert udfs.XS_STAGE_PROB("Engaging") == 0.4  # the functions read the team once …
+    # … and the buttons answer with the same team: her region and product line, the
+    # week ending on the team's make-up Saturday
+    assert ann_lees_week(book) == ["North", "Line A", dt.datetime(2024, 3, 9)]
+    text = buttons.validate(book, today=D(2024, 3, 8))
+    assert text == "Validated: 0 errors, 0 warnings", (text, book.app.alerts)
+    assert reads == [custom / "settings.xlsx"]
+
+
+def test_a_button_says_why_the_named_settings_cannot_be_read(tmp_path: Path) -> None:
+    from xlsales.excel import buttons
+
+    book = ann_lees_report(tmp_path / "reports")
+    conf = book.sheets["xlwings.conf"]
+    rows = conf.used_range.options(ndim=2).value
+    conf.range(f"A{len(rows) + 1}").value = ["XLSALES_SETTINGS", "../nowhere"]
+    text = buttons.rollup_week(book, today=D(2024, 3, 8))
+    missing = tmp_path / "nowhere"
+    assert book.app.alerts == [text] and "Weekly 2024-W10" not in [s.name for s in book.sheets]
+    assert text == ("Weekly rollup: cannot read the team's settings: no settings file at "
+                    f"{missing} (XLSALES_SETTINGS in xlwings.conf)")
+    # a settings file that is not a workbook: said too (in the workbook's language)
+    bad = tmp_path / "bad" / "settings.xlsx"
+    bad.parent.mkdir()
+    bad.write_bytes(b"not a workbook at all")
+    conf.range(f"B{len(rows) + 1}").value = str(bad)
+    text = buttons.validate(book, today=D(2024, 3, 8))
+    assert text.startswith("Validate: cannot read the team's settings: ") and str(bad) in text
+    assert "not an Excel workbook" in text and "Traceback" not in text

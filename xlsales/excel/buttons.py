@@ -2,7 +2,8 @@
 
 Each button takes the workbook (``book=None`` means ``xw.Book.caller()``), reads and
 writes it through the small part of the xlwings API listed in :class:`BookLike`, and
-reuses the library for the work. Progress goes to Excel's status bar and a message
+reuses the library for the work, with the team's settings found as the worksheet
+functions find them (:mod:`xlsales.excel.team`). Progress goes to Excel's status bar and a message
 cell on the first sheet; errors become a message box text, never a traceback.
 """
 
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from xlsales.errors import XlsalesError, from_os_error
+from xlsales.errors import READ, WorkbookError, XlsalesError, cannot, from_os_error
 from xlsales.i18n import Label, Lang
 from xlsales.io import guard
 
@@ -145,14 +146,23 @@ def _root(book: BookLike) -> Path:
     return Path(book.fullname).parent
 
 
-def _settings(book: BookLike) -> Any:
-    from xlsales.settings import Settings
-    from xlsales.workspace import BOOK_BY_KEY, read_settings
+TEAM_SETTINGS = Label("团队设置", "the team's settings")
 
-    root = _root(book)
-    if (root / BOOK_BY_KEY["settings"].filename).exists():
-        return read_settings(root)
-    return Settings.default()
+
+def _settings(book: BookLike) -> Any:
+    """The team's settings, found as the worksheet functions find them
+    (:func:`xlsales.excel.team.team_of`): the settings the ``XLSALES_SETTINGS`` row of the
+    book's ``xlwings.conf`` sheet names, else ``settings.xlsx`` beside the book, else
+    the built-in defaults. Settings that are there (or named) but cannot be read are an
+    error, said in the message box. Read once per file version, shared with the UDFs;
+    the button gets its own copy."""
+    from xlsales.excel.team import SettingsUnavailable, team_of
+
+    try:
+        team = team_of(book)
+    except SettingsUnavailable as exc:
+        raise WorkbookError(cannot(READ, TEAM_SETTINGS, exc.label)) from None
+    return team.settings.model_copy(deep=True)
 
 
 def _read(book: BookLike, key: str, settings: Any) -> Any:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xlsales.calendar import WorkCalendar
+from xlsales.i18n import Label
 from xlsales.settings import RosterEntry, Settings, Tier
 
 if TYPE_CHECKING:
@@ -39,12 +40,15 @@ _CONF_KEYS = {"xlsalessettings", "settingsfile"}
 
 
 class SettingsUnavailable(Exception):
-    """The workbook's settings exist (or are named) but cannot be read; ``str`` says why.
+    """The workbook's settings exist (or are named) but cannot be read; ``str`` says why
+    (in English, as the cells show it), ``label`` in both languages (for the buttons).
     ``transient``: an OS error (a file locked while it is saved) worth trying again."""
 
-    def __init__(self, reason: str, transient: bool = False) -> None:
+    def __init__(self, reason: str, transient: bool = False, *,
+                 label: Label | None = None) -> None:
         super().__init__(reason)
         self.transient = transient
+        self.label = label or Label(reason, reason)
 
 
 @dataclass(frozen=True, eq=False)
@@ -120,13 +124,21 @@ def settings_file(book: Any) -> tuple[Path | None, bool]:
         path = Path(os.path.expandvars(str(named).strip().strip('"'))).expanduser()
         if not path.is_absolute():
             if folder is None:
-                raise SettingsUnavailable(f"{key} {str(named)!r} in {CONF_SHEET} is a relative"
-                                          " path but the workbook is not saved in a folder")
+                raise SettingsUnavailable(
+                    f"{key} {str(named)!r} in {CONF_SHEET} is a relative path but the "
+                    "workbook is not saved in a folder",
+                    label=Label(f"{CONF_SHEET} 中的 {key} {str(named)!r} 是相对路径，"
+                                "但工作簿不在文件夹中（尚未保存或在网络位置）",
+                                f"{key} {str(named)!r} in {CONF_SHEET} is a relative path "
+                                "but the workbook is not saved in a folder"))
             path = Path(os.path.normpath(folder / path))
         if path.is_dir():
             path = path / SETTINGS_FILE
         if not path.exists():
-            raise SettingsUnavailable(f"no settings file at {path} ({key} in {CONF_SHEET})")
+            raise SettingsUnavailable(
+                f"no settings file at {path} ({key} in {CONF_SHEET})",
+                label=Label(f"{path} 处没有设置文件（{CONF_SHEET} 中的 {key}）",
+                            f"no settings file at {path} ({key} in {CONF_SHEET})"))
         return path, True
     if folder is None:
         return None, False
@@ -158,7 +170,7 @@ def team_of(book: Any | None) -> Team:
     try:
         st = path.stat()
     except OSError as exc:
-        raise SettingsUnavailable(f"{exc.strerror or exc} (file {path})") from None
+        raise _os_error(exc, path) from None
     key, stamp = str(path.resolve()), (st.st_mtime_ns, st.st_size)
     cached = _CACHE.get(key)
     if cached is not None and cached[0] == stamp:
@@ -170,7 +182,7 @@ def team_of(book: Any | None) -> Team:
         if not (isinstance(found, SettingsUnavailable) and found.transient):
             _CACHE[key] = (stamp, found)
     if isinstance(found, SettingsUnavailable):
-        raise SettingsUnavailable(str(found))
+        raise SettingsUnavailable(str(found), label=found.label)
     return found
 
 
@@ -182,11 +194,17 @@ def _read(path: Path) -> Team | SettingsUnavailable:
     try:
         return Team(read_settings_file(path), path)
     except XlsalesError as exc:
-        return SettingsUnavailable(str(exc))
+        return SettingsUnavailable(str(exc), label=Label(exc.text("zh"), exc.text("en")))
     except OSError as exc:
-        return SettingsUnavailable(f"{exc.strerror or exc} (file {path})", transient=True)
+        return _os_error(exc, path, transient=True)
     except Exception as exc:  # a bug in reading: said in the cell, not a traceback per cell
         return SettingsUnavailable(f"{type(exc).__name__}: {exc} (file {path})")
+
+
+def _os_error(exc: OSError, path: Path, transient: bool = False) -> SettingsUnavailable:
+    why = exc.strerror or str(exc)
+    return SettingsUnavailable(f"{why} (file {path})", transient,
+                               label=Label(f"{why}（文件 {path}）", f"{why} (file {path})"))
 
 
 def clear_cache() -> None:

@@ -118,17 +118,34 @@ def _mark(wb: WorkbookEdit, sheet: str, findings: list[Finding]) -> None:
 def _findings_sheet(wb: WorkbookEdit, findings: list[Finding], lang: Lang,
                     by_sheet: dict[str, list[Finding]]) -> None:
     """The list of findings: replaced where it is, or added after the sheets it
-    describes; never made the active sheet."""
+    describes; never made the active sheet. Without findings the list goes, except in a
+    macro-enabled workbook: there Excel gave the sheet a module of the VBA project (the
+    validate button writes the list too), which would stay behind as a sheet the VBA
+    editor shows and cannot remove; the list stays, emptied to its header row."""
     name = SHEET_NAME(lang)
-    for old in SHEET_NAME.all():
-        if old in wb.sheet_names and (old != name or not findings):
-            wb.remove_sheet(old)
+    there = [old for old in SHEET_NAME.all() if old in wb.sheet_names]
+    if wb.macro and there:
+        if name not in there:  # written in the other language before: keep that sheet
+            name = there[0]
+        for old in there:
+            if old != name:
+                _write_list(wb, old, [], lang, by_sheet)
+    else:
+        for old in there:
+            if old != name or not findings:
+                wb.remove_sheet(old)
     if wb.active in SHEET_NAME.all():  # an earlier version of xlsales made it active
         described = [s for s in wb.sheet_names if s in by_sheet or s not in SHEET_NAME.all()]
         if described:
             wb.set_active(described[0])
-    if not findings:
-        return
+    if findings or name in wb.sheet_names:
+        _write_list(wb, name, findings, lang, by_sheet)
+
+
+def _write_list(wb: WorkbookEdit, name: str, findings: list[Finding], lang: Lang,
+                by_sheet: dict[str, list[Finding]]) -> None:
+    """Write the findings sheet ``name`` (in place of the one there, else after the
+    sheets it describes)."""
     sheet = NewSheet(freeze=(1, 0), landscape=True)
     bold, link = wb.xf(HEADER_STYLE), wb.xf(LINK_STYLE)
     for c, text in enumerate(HEADERS(lang).split("|")):
