@@ -10,6 +10,9 @@ if [ "$(id -u)" != "0" ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; f
 need=()
 command -v soffice >/dev/null 2>&1 || need+=(libreoffice-calc-nogui)
 command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
+# tests/test_wheel.py installs the wheel into a fresh virtual environment (Debian's Python
+# keeps venv and ensurepip in a package of their own)
+python -c "import ensurepip, venv" >/dev/null 2>&1 || need+=(python3-venv)
 if ! { command -v fc-list >/dev/null 2>&1 && fc-list | grep -qi "wenquanyi\|wqy"; }; then
   need+=(fonts-wqy-microhei)
 fi

@@ -18,7 +18,8 @@ runner = CliRunner()
 COMMANDS = [[], ["init"], ["templates"], ["templates", "build"], ["sample"], ["demo"],
             ["validate"], ["rollup"], ["completion"], ["compliance"], ["spotcheck"],
             ["followups"], ["alerts"], ["duplicates"], ["forecast"], ["funnel"],
-            ["review"], ["agenda"], ["actions"], ["import"]]
+            ["review"], ["agenda"], ["actions"], ["import"], ["summary"],
+            ["excel"], ["excel", "upgrade"]]
 
 
 def test_every_command_is_listed() -> None:

@@ -59,7 +59,7 @@ from tests.ovba_grammar import (
 )
 from xlsales.cli import app
 from xlsales.i18n import LANGS
-from xlsales.vba.macros import BOOK_BUTTONS, macros_dir, xlwings_module
+from xlsales.vba.macros import BOOK_BUTTONS, module_files, xlwings_module
 from xlsales.vba.project import Module, dir_stream, project_stream, vba_project
 from xlsales.workspace import BOOK_BY_KEY
 
@@ -160,13 +160,13 @@ def _class_text(source: str) -> str:
 def expected_sources() -> dict[str, tuple[str, str]]:
     """Every non-document module: name → (PROJECT kind, stored text), in project order."""
     standard, classes = {}, {}
-    for path in sorted(macros_dir().iterdir()):
+    for path in module_files():
         text = path.read_bytes().decode("cp1252")
         name = re.search(r'^Attribute VB_Name = "(\w+)"', text, re.M)
         assert name, path
-        if path.suffix == ".bas":
+        if path.name.endswith(".bas"):
             standard[name.group(1)] = ("Module", _crlf(text))
-        elif path.suffix == ".cls":
+        elif path.name.endswith(".cls"):
             classes[name.group(1)] = ("Class", _class_text(text))
     return {**standard, "xlwings": ("Module", _crlf(xlwings_module())), **classes}
 

@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, Literal, NoReturn
 
 import typer
 from rich.console import Console
@@ -18,6 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from xlsales import __version__
+from xlsales import display as show
 from xlsales.errors import InputError, WorkbookError, XlsalesError, from_os_error
 from xlsales.i18n import LANGS, Label, Lang, check_lang, system_lang
 
@@ -32,7 +33,14 @@ console = Console()
 err_console = Console(stderr=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
-LangOpt = Annotated[str, typer.Option("--lang", help="Sheet names, headers and lists: zh or en.")]
+LangOpt = Annotated[Literal["zh", "en"], typer.Option(
+    "--lang", help="Sheet names, headers and lists: zh or en.")]
+MessageLangOpt = Annotated[Literal["zh", "en"] | None, typer.Option(
+    "--lang", help="The language of the output (default: the workspace's).")]
+ByChoice = Literal["rep", "region", "product", "team"]
+AllOpt = Annotated[bool, typer.Option("--all", help="Show every row (long lists show the "
+                                      "first 30).")]
+_QUIET = {"on": False}
 
 
 def _emit(payload: dict[str, Any]) -> None:
@@ -127,8 +135,180 @@ def _version(value: bool) -> None:
 def _root(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Show the version and exit.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no notes on "
+                                        "stderr; results and errors only.")] = False,
 ) -> None:
     """Excel-native sales-team management."""
+    _QUIET["on"] = quiet
+
+
+@contextmanager
+def _status(text: str, as_json: bool = False) -> Iterator[Any]:
+    """A status line on stderr while something slow runs (a terminal only, never under
+    --json or --quiet); yields a function that changes its text."""
+    if as_json or _QUIET["on"] or not err_console.is_terminal:
+        yield lambda _text: None
+        return
+    with err_console.status(escape(text)) as status:
+        yield lambda new: status.update(escape(new))
+
+
+def _table(*columns: str, title: str | None = None, wrap: tuple[str, ...] = ()) -> Table:
+    """A rich table whose long text columns (``wrap``) fold instead of being cut with …"""
+    table = Table(title=title)
+    for name in columns:
+        if name in wrap:
+            table.add_column(name, overflow="fold", no_wrap=False)
+        else:
+            table.add_column(name, overflow="fold")
+    return table
+
+
+def _rows_note(left_out: int, lang: Lang) -> None:
+    if left_out:
+        console.print(show.more(left_out, lang))
+
+
+# The CLI's own words (table titles, column headers, counts, summaries), in zh and en.
+_W: dict[str, Label] = {k: Label(*v) for k, v in {
+    "created": ("已创建工作区 {dir}({lang}):", "Created workspace {dir} ({lang}):"),
+    "next": ("下一步:在 settings.xlsx 中填写人员名单,再填 targets.xlsx。",
+             "Next: fill the roster in settings.xlsx, then targets.xlsx."),
+    "built": ("已生成 {n} 个模板,位于 {out}", "Built {n} templates in {out}"),
+    "sample": ("示例工作区已写入 {out}", "Sample workspace written to {out}"),
+    "demo_head": ("xlsales 演示 — 示例团队,今天 = {on}",
+                  "xlsales demo — sample team, today = {on}"),
+    "table": ("表", "table"), "rows_read": ("读回行数", "rows read"),
+    "read_back": ("从工作区读回", "Read back from the workspace"),
+    "workbook": ("工作簿", "workbook"), "errors": ("错误", "errors"),
+    "warnings": ("警告", "warnings"),
+    "validation": ("校验(已标注在文件中)", "Validation (marked in the files)"),
+    "demo_completion": ("完成率 {first} – {through}:{top} {names};低于 {threshold}:{below}",
+                        "Completion {first} – {through}: {top} {names}; under {threshold}: "
+                        "{below}"),
+    "demo_discipline": ("本季度日报纪律:迟交 {late},缺交 {missing}",
+                        "Daily-report discipline this quarter: {late} late, {missing} missing"),
+    "demo_spot": ("抽查 {date}:{reports} 份日报中抽 {picked} 份({names})",
+                  "Spot-check {date}: {picked} of {reports} reports ({names})"),
+    "demo_weeks": ("周报:{weeks}", "Weekly reports: {weeks}"),
+    "demo_followups": ("跟进:逾期 {overdue},今天到期 {today},本周稍后 {week}(已写入客户档案)",
+                       "Follow-ups: {overdue} overdue, {today} due today, {week} later this "
+                       "week (written into the archive)"),
+    "demo_alerts": ("阶段预警:{alerts};重复客户组:{groups}(其中 {conflicts} 组由两位销售认领)",
+                    "Stage alerts: {alerts}; duplicate groups: {groups} ({conflicts} claimed "
+                    "by two reps)"),
+    "demo_forecast": ("预测 {month}:赢单 {won} + 加权 {weighted},目标 {quota} → 覆盖率 {coverage}",
+                      "Forecast {month}: won {won} + weighted {weighted} vs quota {quota} → "
+                      "coverage {coverage}"),
+    "demo_review": ("月度复盘:{review};本周会议议程:meeting_agenda.xlsx 的工作表 {agenda}",
+                    "Monthly review: {review}; this week's agenda: sheet {agenda} of "
+                    "meeting_agenda.xlsx"),
+    "wrote_list": ("已写入:", "Wrote:"),
+    "step_write": ("写入示例工作区…", "Writing the sample workspace…"),
+    "step_validate": ("校验并标注 {name}…", "Validating and marking {name}…"),
+    "step_rollup": ("汇总周报…", "Rolling up the weeks…"),
+    "step_completion": ("计算完成率…", "Computing completion…"),
+    "step_compliance": ("日报纪律…", "Daily-report discipline…"),
+    "step_spotcheck": ("抽查日报…", "Spot-checking the dailies…"),
+    "step_followups": ("安排跟进…", "Planning follow-ups…"),
+    "step_alerts": ("阶段预警与重复客户…", "Stage alerts and duplicates…"),
+    "step_forecast": ("预测与漏斗…", "Forecast and funnel…"),
+    "step_review": ("月度复盘…", "Monthly review…"),
+    "step_agenda": ("会议议程…", "Meeting agenda…"),
+    "reading": ("读取 {file}…", "Reading {file}…"),
+    "working": ("处理中…", "Working…"),
+    "pdf": ("用 LibreOffice 导出 PDF…", "Exporting the PDF with LibreOffice…"),
+    "tables_in": ("表:{tables}", "tables {tables}"),
+    "table_desc": ("{sheet}({rows} 行)", "{key} ({rows} rows, sheet {sheet})"),
+    "none": ("无", "none"),
+    "no_problems": ("没有发现问题。", "No problems found."),
+    "severity": ("级别", "severity"), "cell": ("单元格", "cell"), "column": ("列", "column"),
+    "rule": ("规则", "rule"), "message": ("说明", "message"),
+    "error": ("错误", "error"), "warning": ("警告", "warning"),
+    "counts": ("{errors} 个错误,{warnings} 个警告", "{errors} errors, {warnings} warnings"),
+    "annotated": ("已标注:{path}", "Annotated: {path}"),
+    "rep": ("销售", "rep"), "region": ("区域", "region"), "product": ("产品线", "product"),
+    "team": ("团队", "team"), "week": ("周", "week"), "level": ("层级", "level"),
+    "rep_region": ("销售 / 区域", "rep / region"), "days": ("天数", "days"),
+    "late": ("迟交", "late"), "missing": ("缺交", "missing"), "visits": ("拜访", "visits"),
+    "effective": ("有效沟通", "effective"), "signed": ("签约", "signed"),
+    "target": ("目标", "target"), "completion": ("完成率", "completion"),
+    "team_weeks": ("团队逐周(每位销售都在工作表中)",
+                   "Team, week by week (every rep in the sheets)"),
+    "week_title": ("第 {week} 周", "Week {week}"),
+    "week_big": ("({reps} 位销售:每位都在工作表中)", " ({reps} reps: every rep in the sheet)"),
+    "rollup_errors": ("日报中有 {errors} 处数据错误(行已保留,错误已计数);删除了 {dropped} 条"
+                      "重复行(保留最新提交)。",
+                      "{errors} data errors in the dailies (rows kept, errors counted); "
+                      "{dropped} duplicate rows dropped (latest submission kept)."),
+    "weekly_sheets": ("{n} 张周报工作表({first} … {last})",
+                      "{n} weekly sheets ({first} … {last})"),
+    "wrote_into": ("已将 {what} 写入 {path}", "Wrote {what} into {path}"),
+    "wrote": ("已写入 {path}", "Wrote {path}"),
+    "rank": ("排名", "rank"), "no_target": ("无目标", "no target"),
+    "completion_title": ("完成率 {first} – {through}", "Completion {first} – {through}"),
+    "top_below": ("{top}:{names};低于 {threshold}:{below}",
+                  "{top}: {names}; under {threshold}: {below}"),
+    "expected": ("应交", "expected"), "reported": ("已交", "reported"),
+    "late_rate": ("迟交率", "late rate"), "missing_rate": ("缺交率", "missing rate"),
+    "missing_days": ("缺交日期", "missing days"),
+    "discipline": ("日报纪律 {period}", "Daily-report discipline {period}"),
+    "wrote_table": ("已将表写入 {path}", "Wrote the table into {path}"),
+    "spot_head": ("抽查 {date}:{reports} 份日报中抽 {picked} 份",
+                  "Spot-check {date}: {picked} of {reports} reports"),
+    "marked": ("已标记在 {path}", "Marked in {path}"),
+    "owner": ("负责人", "owner"), "customer": ("客户", "customer"), "due": ("到期", "due"),
+    "overdue": ("逾期天数", "overdue"), "kind": ("方式", "kind"), "reason": ("原因", "reason"),
+    "wrote_followups": ("已将下次跟进时间和到期清单写入 {path}",
+                        "Wrote next follow-ups and the due list into {path}"),
+    "opportunity": ("商机", "opportunity"), "stage": ("阶段", "stage"),
+    "since": ("进入日期", "since"), "days_in": ("天数", "days"), "limit": ("上限", "limit"),
+    "alerts_title": ("阶段预警({n})", "Stage alerts ({n})"),
+    "stage_too_long": ("阶段停留过久", "too long in the stage"),
+    "proposal_no_feedback": ("方案无反馈", "proposal without feedback"),
+    "matched_on": ("匹配依据:", "matched on: "),
+    "ignored": ("已忽略 {key} {value}:{records} 条记录共用",
+                "ignored {key} {value}: shared by {records} records"),
+    "opp_clash": ("撞单(商机)", "撞单 (opportunities)"),
+    "opp_line": ("{stage},{amount} 万元,创建于 {created}",
+                 "{stage}, {amount} 万元, created {created}"),
+    "no_duplicates": ("没有重复。", "No duplicates."),
+    "lead": ("线索", "lead"), "by_name": ("名称", "name"), "by_phone": ("电话", "phone"),
+    "by_credit_code": ("信用代码", "credit code"),
+    "quota": ("目标", "quota"), "won": ("赢单", "won"), "weighted": ("加权", "weighted"),
+    "commit": ("承诺", "commit"), "best_case": ("乐观", "best case"),
+    "pipeline": ("管道", "pipeline"), "coverage": ("覆盖率", "coverage"),
+    "shortage": ("缺口", "shortage"),
+    "forecast_title": ("预测 {first} – {last}", "Forecast {first} – {last}"),
+    "open": ("在谈数", "open"), "open_amount": ("在谈金额", "open amount"),
+    "entered": ("进入", "entered"), "advanced": ("推进", "advanced"),
+    "conversion": ("转化率", "conversion"), "ideal": ("理想", "ideal"),
+    "needed": ("所需", "needed"),
+    "funnel_title": ("漏斗 {first} – {last}", "Funnel {first} – {last}"),
+    "deals_needed": ("目标 {quota} ÷ 平均单额 {average} = 需要 {n} 单",
+                     "Quota {quota} ÷ average deal {average} = {n} deals needed"),
+    "dimension": ("维度", "dimension"), "metric": ("指标", "metric"),
+    "actual": ("实际", "actual"), "hint": ("提示", "hint"),
+    "review_title": ("复盘 {label}", "Review {label}"),
+    "falling": ("连续三个月下降:", "Fell three months in a row:"),
+    "review_wrote": ("已写入 {path}(保留了主管在 {kept} 行的备注)",
+                     "Wrote {path} (kept the manager's notes on {kept} rows)"),
+    "agenda_head": ("{at},{minutes} 分钟;会议纪要截止 {due}",
+                    "{at}, {minutes} minutes; minutes due {due}"),
+    "carried": ("结转:{n} 项未完成的行动项", "Carried over: {n} open action items"),
+    "lists_same": ("各工作簿的下拉列表已与 settings.xlsx 一致。",
+                   "The dropdowns of every workbook already match settings.xlsx."),
+    "lists_updated": ("已更新 {path} 的下拉列表", "Updated the dropdowns of {path}"),
+    "item": ("事项", "item"), "state": ("状态", "state"), "actionable": ("可执行", "actionable"),
+    "actions_title": ("行动项", "Action items"), "yes": ("是", "yes"), "no": ("否", "no"),
+    "state_open": ("未完成", "open"), "state_overdue": ("逾期", "overdue"),
+    "state_done": ("已完成", "done"),
+}.items()}
+
+
+def _w(lang: Lang, key: str, /, **fields: object) -> str:
+    text = _W[key](lang)
+    return text.format(**fields) if fields else text
 
 
 @app.command()
@@ -158,10 +338,11 @@ def init(
     if as_json:
         _emit({"ok": True, "written": [str(p) for p in written]})
         return
-    console.print(f"[green]Created workspace[/green] {directory} ({language}):")
+    console.print(f"[green]{escape(_w(language, 'created', dir=directory, lang=language))}"
+                  "[/green]")
     for p in written:
-        console.print(f"  {p}")
-    console.print("Next: fill the roster in settings.xlsx, then targets.xlsx.")
+        console.print(f"  {escape(str(p))}")
+    console.print(_w(language, "next"))
 
 
 @templates_app.command("build")
@@ -177,7 +358,7 @@ def templates_build(
     if as_json:
         _emit({"ok": True, "written": [str(p) for p in written]})
     else:
-        console.print(f"[green]Built {len(written)} templates[/green] in {out}")
+        console.print(escape(_w(system_lang(), "built", n=len(written), out=out)))
 
 
 @app.command()
@@ -198,7 +379,7 @@ def sample(
         _emit({"ok": True, "written": [str(p) for p in written],
                "rows": {k: len(v) for k, v in team.data.items()}})
     else:
-        console.print(f"[green]Sample workspace[/green] written to {out}")
+        console.print(escape(_w(check_lang(lang), "sample", out=out)))
 
 
 @app.command()
@@ -214,47 +395,61 @@ def demo(
     from xlsales.demo import run_demo
     from xlsales.sample import SAMPLE_TODAY
 
-    with _failing(as_json, at=out, lang=lang):
-        result = run_demo(out, lang=check_lang(lang), on=_parse_date(on) or SAMPLE_TODAY)
+    words = _message_lang(None, lang)
+    with _failing(as_json, at=out, lang=lang), \
+            _status(_w(words, "step_write"), as_json) as status:
+        def step(key: str, **fields: object) -> None:
+            status(_w(words, f"step_{key}", **fields))
+        result = run_demo(out, lang=check_lang(lang), on=_parse_date(on) or SAMPLE_TODAY,
+                          step=step)
     if as_json:
         _emit({"ok": True, **result.as_dict()})
         return
-    console.print(f"[bold]xlsales demo[/bold] — sample team, today = {result.on}")
-    table = Table("table", "rows read", title="Read back from the workspace")
+    sep = "、" if words == "zh" else ", "
+    console.print(f"[bold]{escape(_w(words, 'demo_head', on=result.on))}[/bold]")
+    table = _table(_w(words, "table"), _w(words, "rows_read"), title=_w(words, "read_back"))
+    from xlsales.tables import get as table_spec
+
     for key, n in result.rows.items():
-        table.add_row(key, str(n))
+        table.add_row(escape(table_spec(key).sheet(words)), show.count(n))
     console.print(table)
-    checks = Table("workbook", "errors", "warnings", title="Validation (marked in the files)")
+    checks = _table(_w(words, "workbook"), _w(words, "errors"), _w(words, "warnings"),
+                    title=_w(words, "validation"))
     for name, counts in result.validation.items():
-        checks.add_row(name, str(counts["errors"]), str(counts["warnings"]))
+        checks.add_row(name, show.count(counts["errors"]), show.count(counts["warnings"]))
     console.print(checks)
     comp = result.completion
-    console.print(f"Completion {comp['first']} – {comp['through']}: {comp['top_label']} "
-                  f"{', '.join(comp['top3'])}; under {comp['threshold']:.0%}: "
-                  f"{', '.join(comp['below']) or '—'}")
+    console.print(escape(_w(words, "demo_completion", first=comp["first"],
+                            through=comp["through"], top=comp["top_label"],
+                            names=sep.join(comp["top3"]),
+                            threshold=show.pct(comp["threshold"]),
+                            below=sep.join(comp["below"]) or show.BLANK)))
     late = sum(r["late"] for r in result.compliance)
     missing = sum(r["missing"] for r in result.compliance)
-    console.print(f"Daily-report discipline this quarter: {late} late, {missing} missing")
+    console.print(_w(words, "demo_discipline", late=show.count(late),
+                     missing=show.count(missing)))
     spot = result.spotcheck
-    console.print(f"Spot-check {spot['date']}: {spot['picked']} of {spot['reports']} reports "
-                  f"({', '.join(p['rep'] for p in spot['picks'])})")
-    console.print(f"Weekly reports: {', '.join(result.weeks)}")
+    console.print(escape(_w(words, "demo_spot", date=spot["date"], picked=spot["picked"],
+                            reports=spot["reports"],
+                            names=sep.join(p["rep"] for p in spot["picks"]))))
+    console.print(_w(words, "demo_weeks", weeks=sep.join(result.weeks)))
     fu = result.followups
-    console.print(f"Follow-ups: {fu.get('overdue', 0)} overdue, {fu.get('today', 0)} due today, "
-                  f"{fu.get('this_week', 0)} later this week (written into the archive)")
-    console.print(f"Stage alerts: {result.alerts}; duplicate groups: "
-                  f"{result.duplicates.get('groups', 0)} ({result.duplicates.get('conflicts', 0)}"
-                  " claimed by two reps)")
+    console.print(_w(words, "demo_followups", overdue=show.count(fu.get("overdue", 0)),
+                     today=show.count(fu.get("today", 0)),
+                     week=show.count(fu.get("this_week", 0))))
+    console.print(_w(words, "demo_alerts", alerts=show.count(result.alerts),
+                     groups=show.count(result.duplicates.get("groups", 0)),
+                     conflicts=show.count(result.duplicates.get("conflicts", 0))))
     fc = result.forecast
     if fc:
-        console.print(f"Forecast {result.on:%Y-%m}: won {fc['won']:.1f} + weighted "
-                      f"{fc['weighted']:.1f} vs quota {fc['quota'] or 0:.1f} → coverage "
-                      f"{_pct(fc['coverage'])}")
-    console.print(f"Monthly review: {result.review}; this week's agenda: sheet {result.agenda} "
-                  "of meeting_agenda.xlsx")
-    console.print("Wrote:")
+        console.print(_w(words, "demo_forecast", month=f"{result.on:%Y-%m}",
+                         won=show.amount(fc["won"]), weighted=show.amount(fc["weighted"]),
+                         quota=show.amount(fc["quota"] or 0),
+                         coverage=show.pct(fc["coverage"])))
+    console.print(escape(_w(words, "demo_review", review=result.review, agenda=result.agenda)))
+    console.print(_w(words, "wrote_list"))
     for p in result.written:
-        console.print(f"  {p}")
+        console.print(f"  {escape(str(p))}")
 
 
 @app.command()
@@ -268,12 +463,16 @@ def validate(
     out: Annotated[Path | None, typer.Option(
         "--out", help="With --annotate: write an annotated copy here instead.")] = None,
     on: Annotated[str | None, typer.Option("--on", help="Today, YYYY-MM-DD.")] = None,
+    show_all: AllOpt = False,
+    lang: MessageLangOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Check a workbook against every rule; exit 1 when it has errors."""
     from xlsales.validate import validate_file
 
-    with _failing(as_json, at=file, settings_note=False):
+    words = _message_lang(file, lang)
+    with _failing(as_json, at=file, settings_note=False), \
+            _status(_w(words, "reading", file=file.name), as_json):
         result = validate_file(file, table=table, today=_parse_date(on))
         if annotate_ or out:
             from xlsales.io.annotate import annotate
@@ -287,29 +486,35 @@ def validate(
         _emit({"ok": result.errors == 0, **result.as_dict(),
                "annotated": str(written) if written else None})
     else:
-        _print_findings(result)
+        _print_findings(result, words, show_all)
         if written:
-            console.print(f"Annotated: {written}")
+            console.print(escape(_w(words, "annotated", path=written)))
     if result.errors:
         raise typer.Exit(1)
 
 
-def _print_findings(result: Any, limit: int = 200) -> None:
-    tables = ", ".join(f"{k} ({len(t)} rows, sheet {t.sheet})"
-                       for k, t in result.tables.items()) or "none"
-    console.print(f"[bold]{result.file}[/bold]: tables {tables}")
+def _print_findings(result: Any, lang: Lang, show_all: bool = False) -> None:
+    sep = "、" if lang == "zh" else ", "
+    tables = sep.join(_w(lang, "table_desc", key=k, rows=show.count(len(t)), sheet=t.sheet)
+                      for k, t in result.tables.items()) or _w(lang, "none")
+    console.print(f"[bold]{escape(str(result.file))}[/bold]: "
+                  f"{escape(_w(lang, 'tables_in', tables=tables))}")
     if not result.findings:
-        console.print("[green]No problems found.[/green]")
+        console.print(f"[green]{_w(lang, 'no_problems')}[/green]")
         return
-    table = Table("severity", "cell", "column", "rule", "message", show_lines=False)
-    for f in result.findings[:limit]:
+    message = _w(lang, "message")
+    table = _table(_w(lang, "severity"), _w(lang, "cell"), _w(lang, "column"),
+                   _w(lang, "rule"), message, wrap=(message,))
+    shown, left_out = show.first_rows(result.findings, show_all)
+    for f in shown:
         colour = "red" if f.severity == "error" else "yellow"
-        table.add_row(f"[{colour}]{f.severity}[/{colour}]", f"{f.sheet}!{f.cell or ''}",
-                      f.column or "", f.rule, f.message)
+        level = _w(lang, "error" if f.severity == "error" else "warning")
+        table.add_row(f"[{colour}]{level}[/{colour}]", escape(f"{f.sheet}!{f.cell or ''}"),
+                      escape(show.text(f.column, "")), f.rule, escape(show.text(f.message, "")))
     console.print(table)
-    if len(result.findings) > limit:
-        console.print(f"… and {len(result.findings) - limit} more (use --json for all)")
-    console.print(f"{result.errors} errors, {result.warnings} warnings")
+    _rows_note(left_out, lang)
+    console.print(_w(lang, "counts", errors=show.count(result.errors),
+                     warnings=show.count(result.warnings)))
 
 
 WorkspaceOpt = Annotated[Path, typer.Option(
@@ -322,24 +527,25 @@ def _today(on: str | None) -> dt.date:
 
 
 def _pct(x: float | None) -> str:
-    return "—" if x is None else f"{x:.0%}"
+    return show.pct(x)
 
 
 ROLLUP_ROWS_SHOWN = 60  # a bigger week is summed up by region; its sheet has every rep
 
 
-def _print_weeks(weeks: list[str], rows: list[Any]) -> None:
+def _print_weeks(weeks: list[str], rows: list[Any], lang: Lang = "en") -> None:
     """One table per week (reps, regions, team) for a small team; for several weeks or a
     big team the team's line per week, or the regions' lines of the one week."""
-    head = ("days", "late", "missing", "visits", "effective", "signed", "target", "completion")
+    head = [_w(lang, k) for k in ("days", "late", "missing", "visits", "effective", "signed",
+                                  "target", "completion")]
 
     def cells(r: Any) -> list[str]:
-        return [f"{r.reported}/{r.expected}", str(r.late), str(r.missing), str(r.visits),
-                str(r.effective), f"{r.amount_signed:g}",
-                "—" if r.target is None else f"{r.target:.1f}", _pct(r.completion)]
+        return [f"{r.reported}/{r.expected}", show.count(r.late), show.count(r.missing),
+                show.count(r.visits), show.count(r.effective), show.number(r.amount_signed),
+                show.amount(r.target), show.pct(r.completion)]
 
     if len(weeks) > 1:
-        table = Table("week", *head, title="Team, week by week (every rep in the sheets)")
+        table = _table(_w(lang, "week"), *head, title=_w(lang, "team_weeks"))
         for r in rows:
             if r.level == "team":
                 table.add_row(r.week, *cells(r))
@@ -347,14 +553,16 @@ def _print_weeks(weeks: list[str], rows: list[Any]) -> None:
         return
     for week_ in weeks:
         shown = [x for x in rows if x.week == week_]
-        title = f"Week {week_}"
+        title = _w(lang, "week_title", week=week_)
         if len(shown) > ROLLUP_ROWS_SHOWN:
             reps = sum(x.level == "rep" for x in shown)
             shown = [x for x in shown if x.level != "rep"]
-            title += f" ({reps} reps: every rep in the sheet)"
-        table = Table("", "rep / region", *head, title=title)
+            title += _w(lang, "week_big", reps=reps)
+        table = _table("", _w(lang, "rep_region"), *head, title=title)
         for r in shown:
-            table.add_row(r.level, r.name, *cells(r), style="bold" if r.level != "rep" else "")
+            level = _w(lang, r.level) if r.level in _W else r.level
+            table.add_row(level, escape(show.text(r.name)), *cells(r),
+                          style="bold" if r.level != "rep" else "")
         console.print(table)
 
 
@@ -383,48 +591,57 @@ def rollup(
     if as_json:
         _emit({"ok": True, **result.as_dict()})
         return
-    _print_weeks(result.weeks, result.rows)
+    lang = _message_lang(source or workspace or Path("."), None)
+    _print_weeks(result.weeks, result.rows, lang)
     for f in [f for f in result.findings if f.severity == "error"][:10]:
-        console.print(f"  [red]{f.sheet}!{f.cell}[/red] {f.rule}: {f.message}")
+        console.print(f"  [red]{escape(f'{f.sheet}!{f.cell}')}[/red] {f.rule}: "
+                      f"{escape(show.text(f.message, ''))}")
     for text in result.implausible[:10]:
         console.print(f"  [yellow]{escape(text)}[/yellow]")
-    console.print(f"{result.errors} data errors in the dailies (rows kept, errors counted); "
-                  f"{result.dropped} duplicate rows dropped (latest submission kept).")
-    sheets = ", ".join(result.sheets) if len(result.sheets) <= 3 else \
-        f"{len(result.sheets)} weekly sheets ({result.sheets[0]} … {result.sheets[-1]})"
-    console.print(f"Wrote {sheets} into {result.written}")
+    console.print(_w(lang, "rollup_errors", errors=show.count(result.errors),
+                     dropped=show.count(result.dropped)))
+    sheets = ", ".join(result.sheets) if len(result.sheets) <= 3 else _w(
+        lang, "weekly_sheets", n=len(result.sheets), first=result.sheets[0],
+        last=result.sheets[-1])
+    console.print(escape(_w(lang, "wrote_into", what=sheets, path=result.written)))
 
 
 @app.command("completion")
 def completion_cmd(
     period: Annotated[str, typer.Option(help="2024-W10, 2024-03, 2024Q1 or 2024.")],
     workspace: WorkspaceOpt = Path("."),
-    by: Annotated[str, typer.Option(help="rep, region, product or team.")] = "rep",
+    by: Annotated[ByChoice, typer.Option(help="rep, region, product or team.")] = "rep",
     on: OnOpt = None,
+    lang: MessageLangOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Target completion rates with the TOP3 and the reps under the threshold."""
     from xlsales.jobs import run_completion
 
-    with _failing(as_json, at=workspace):
-        if by not in ("rep", "region", "product", "team"):
-            raise InputError(BY_HELP.format(by))
-        result = run_completion(workspace, period, by=by, today=_today(on))  # type: ignore[arg-type]
+    with _failing(as_json, at=workspace, lang=lang):
+        result = run_completion(workspace, period, by=by, today=_today(on))
     if as_json:
         _emit({"ok": True, **result.as_dict()})
         return
-    table = Table("rank", by, "signed", "target", "completion",
-                  title=f"Completion {result.first} – {result.through}")
+    words = _message_lang(workspace, lang)
+    sep = "、" if words == "zh" else ", "
+    table = _table(_w(words, "rank"), _w(words, by), _w(words, "signed"), _w(words, "target"),
+                   _w(words, "completion"),
+                   title=_w(words, "completion_title", first=result.first,
+                            through=result.through))
     for r in result.rows:
         flag = " [red]▼[/red]" if r.below_threshold else (
             " [yellow]⚠[/yellow]" if r.implausible else "")
-        table.add_row(str(r.rank or "—"), r.key, f"{r.actual:g}",
-                      "no target" if r.target is None else f"{r.target:.1f}",
-                      _pct(r.rate) + flag)
+        table.add_row(show.text(r.rank or None), escape(show.text(r.key)),
+                      show.number(r.actual),
+                      _w(words, "no_target") if r.target is None else show.amount(r.target),
+                      show.pct(r.rate) + flag)
     console.print(table)
-    _print_quota_basis([r.quota_basis for r in result.rows], result.lang)
-    console.print(f"{result.top_label}: {', '.join(r.key for r in result.top) or '—'}; under "
-                  f"{result.threshold:.0%}: {', '.join(r.key for r in result.below) or '—'}")
+    _print_quota_basis([r.quota_basis for r in result.rows], words)
+    console.print(escape(_w(words, "top_below", top=result.top_label,
+                            names=sep.join(r.key for r in result.top) or show.BLANK,
+                            threshold=show.pct(result.threshold),
+                            below=sep.join(r.key for r in result.below) or show.BLANK)))
     for text in result.warnings():
         console.print(f"[yellow]{escape(text)}[/yellow]")
 
@@ -447,22 +664,27 @@ def compliance(
         _emit({"ok": True, "period": period, "reps": [r.as_dict() for r in result],
                "written": str(written) if written else None})
         return
-    table = Table("rep", "expected", "reported", "late", "late rate", "missing",
-                  "missing rate", "missing days", title=f"Daily-report discipline {period}")
+    words = _message_lang(workspace, None)
+    table = _table(*(_w(words, k) for k in ("rep", "expected", "reported", "late", "late_rate",
+                                            "missing", "missing_rate", "missing_days")),
+                   title=_w(words, "discipline", period=period))
     for r in result:
-        table.add_row(r.rep, str(r.expected), str(r.reported), str(r.late), _pct(r.late_rate),
-                      str(r.missing), _pct(r.missing_rate),
+        table.add_row(escape(show.text(r.rep)), show.count(r.expected), show.count(r.reported),
+                      show.count(r.late), show.pct(r.late_rate), show.count(r.missing),
+                      show.pct(r.missing_rate),
                       ", ".join(d.isoformat() for d in r.missing_days[:5])
                       + (" …" if r.missing > 5 else ""))
     console.print(table)
     if written:
-        console.print(f"Wrote the table into {written}")
+        console.print(escape(_w(words, "wrote_table", path=written)))
 
 
 @app.command()
 def spotcheck(
-    date: Annotated[str | None, typer.Option("--date", help="Day to check (default: today).")
-                    ] = None,
+    on: Annotated[str | None, typer.Option("--on", help="Day to check (default: today).")
+                  ] = None,
+    date: Annotated[str | None, typer.Option("--date", hidden=True,
+                                             help="Deprecated: use --on.")] = None,
     workspace: WorkspaceOpt = Path("."),
     share: Annotated[float | None, typer.Option(help="Share of the day's reports "
                                                 "(default: the settings, 0.3).")] = None,
@@ -475,16 +697,19 @@ def spotcheck(
     from xlsales.jobs import run_spotcheck
 
     with _failing(as_json, at=workspace):
-        result = run_spotcheck(workspace, _today(date), share=share, seed=seed, mark=mark)
+        result = run_spotcheck(workspace, _today(on or date), share=share, seed=seed,
+                               mark=mark)
     if as_json:
         _emit({"ok": True, **result.as_dict()})
         return
-    console.print(f"Spot-check {result.date}: {len(result.picks)} of {result.reports} reports")
+    words = _message_lang(workspace, None)
+    console.print(_w(words, "spot_head", date=result.date, picked=len(result.picks),
+                     reports=result.reports))
     for p in result.picks:
-        console.print(f"  {p.rep}" + (f"  [yellow]{'; '.join(p.hints)}[/yellow]"
-                                       if p.hints else ""))
+        console.print(f"  {escape(show.text(p.rep))}"
+                      + (f"  [yellow]{escape('; '.join(p.hints))}[/yellow]" if p.hints else ""))
     if result.marked:
-        console.print(f"Marked in {result.marked}")
+        console.print(escape(_w(words, "marked", path=result.marked)))
 
 
 @app.command()
@@ -499,6 +724,7 @@ def followups(
                      ] = False,
     force: Annotated[bool, typer.Option("--force", help="With --write: overwrite typed "
                                         "dates too (the rows are listed).")] = False,
+    show_all: AllOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Next follow-up of every customer; what is due today, this week and overdue."""
@@ -511,26 +737,31 @@ def followups(
         return
     report = result.report
     today, lang = report.today, report.lang
+    reason = _w(lang, "reason")
     for key, dues in report.buckets(rep).items():
-        table = Table("owner", "customer", "due", "overdue", "kind", "reason",
-                      title=f"{BUCKETS[key].en} ({len(dues)})")
-        for d in dues[:40]:
-            table.add_row(d.owner, d.customer, d.date.isoformat(),
-                          str(d.overdue_days(today) or ""), d.kind, d.reason)
+        table = _table(*(_w(lang, k) for k in ("owner", "customer", "due", "overdue", "kind")),
+                       reason, title=f"{BUCKETS[key](lang)} ({show.count(len(dues))})",
+                       wrap=(reason,))
+        shown, left_out = show.first_rows(dues, show_all)
+        for d in shown:
+            table.add_row(escape(show.text(d.owner)), escape(show.text(d.customer)),
+                          d.date.isoformat(), show.text(d.overdue_days(today) or None, ""),
+                          escape(show.text(d.kind, "")), escape(show.text(d.reason, "")))
         console.print(table)
-        if len(dues) > 40:
-            console.print(f"… {len(dues) - 40} more (use --json)")
+        _rows_note(left_out, lang)
     colours = {"plan": "cyan", "flag": "yellow", "info": "default"}
     for kind, text in result.notes(lang, limit=20):
         console.print(f"[{colours[kind]}]{escape(text)}[/]")
     if result.written:
-        console.print(f"Wrote next follow-ups and the due list into {result.written}")
+        console.print(escape(_w(lang, "wrote_followups", path=result.written)))
 
 
 @app.command()
 def alerts(
     workspace: WorkspaceOpt = Path("."),
     on: OnOpt = None,
+    show_all: AllOpt = False,
+    lang: MessageLangOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Opportunities older than their stage allows, and proposals without feedback."""
@@ -541,17 +772,25 @@ def alerts(
     if as_json:
         _emit({"ok": True, "alerts": [a.as_dict() for a in result]})
         return
-    table = Table("opportunity", "customer", "owner", "stage", "since", "days", "limit",
-                  "rule", title=f"Stage alerts ({len(result)})")
-    for a in result:
-        table.add_row(a.opp_id, a.customer, a.owner, a.stage, a.entered.isoformat(),
-                      str(a.age), str(a.limit), a.rule)
+    words = _message_lang(workspace, lang)
+    table = _table(*(_w(words, k) for k in ("opportunity", "customer", "owner", "stage",
+                                            "since", "days_in", "limit", "rule")),
+                   title=_w(words, "alerts_title", n=show.count(len(result))))
+    shown, left_out = show.first_rows(result, show_all)
+    for a in shown:
+        table.add_row(escape(show.text(a.opp_id)), escape(show.text(a.customer)),
+                      escape(show.text(a.owner)), escape(show.text(a.stage)),
+                      a.entered.isoformat(), show.count(a.age), show.count(a.limit),
+                      _w(words, a.rule) if a.rule in _W else a.rule)
     console.print(table)
+    _rows_note(left_out, words)
 
 
 @app.command("duplicates")
 def duplicates_cmd(
     workspace: WorkspaceOpt = Path("."),
+    show_all: AllOpt = False,
+    lang: MessageLangOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Customers and leads that are the same company (撞单 when owners differ)."""
@@ -562,60 +801,72 @@ def duplicates_cmd(
     if as_json:
         _emit({"ok": True, **result.as_dict()})
         return
-    for g in result.groups:
+    words = _message_lang(workspace, lang)
+    groups, left_out = show.first_rows(result.groups, show_all)
+    for g in groups:
         colour = "red" if g.conflict else "yellow"
-        console.print(f"[{colour}]{'撞单 ' if g.conflict else ''}{' / '.join(g.owners)}[/]")
+        console.print(f"[{colour}]{'撞单 ' if g.conflict else ''}"
+                      f"{escape(' / '.join(show.text(o) for o in g.owners))}[/]")
         for r in g.records:
-            console.print(f"  {r.source} {r.ref}: {r.name} ({r.owner or '—'})")
-        console.print("  matched on: " + ", ".join(f"{e['key']}={e['value']}"
-                                                   for e in g.evidence))
+            source = _w(words, r.source) if r.source in _W else r.source
+            console.print(f"  {source} {escape(show.text(r.ref))}: "
+                          f"{escape(show.text(r.name))} ({escape(show.text(r.owner))})")
+        console.print("  " + _w(words, "matched_on") + escape(", ".join(
+            f"{_w(words, 'by_' + e['key']) if 'by_' + e['key'] in _W else e['key']}="
+            f"{show.text(e['value'])}" for e in g.evidence)))
+    _rows_note(left_out, words)
     for t in result.too_common:
-        console.print(f"[dim]ignored {t['key']} {t['value']}: shared by {t['records']} "
-                      "records[/dim]")
+        what = _w(words, "by_" + t["key"]) if "by_" + t["key"] in _W else t["key"]
+        ignored = _w(words, "ignored", key=what, value=t["value"], records=t["records"])
+        console.print(f"[dim]{escape(ignored)}[/dim]")
     for o in result.opportunities:
-        console.print(f"[red]撞单 (opportunities) {escape(' / '.join(o.customers))}: "
-                      f"{' / '.join(o.owners)}[/]")
+        console.print(f"[red]{_w(words, 'opp_clash')} {escape(' / '.join(o.customers))}: "
+                      f"{escape(' / '.join(show.text(x) for x in o.owners))}[/]")
         for r in o.opportunities:
-            console.print(f"  {r['opp_id']} {escape(str(r['name']))} ({r['owner']}): "
-                          f"{r['stage']}, {r['amount']} 万元, created {r['created_on'] or '—'}")
+            line = _w(words, "opp_line", stage=show.text(r["stage"]),
+                      amount=show.amount(r["amount"]),
+                      created=show.text(r["created_on"]))
+            console.print(f"  {r['opp_id']} {escape(show.text(r['name']))} "
+                          f"({escape(show.text(r['owner']))}): {escape(line)}")
     if not result.groups and not result.opportunities:
-        console.print("[green]No duplicates.[/green]")
+        console.print(f"[green]{_w(words, 'no_duplicates')}[/green]")
 
 
 @app.command("forecast")
 def forecast_cmd(
     period: Annotated[str, typer.Option(help="2024-03, 2024Q1, 2024-W10 or 2024.")],
     workspace: WorkspaceOpt = Path("."),
-    by: Annotated[str, typer.Option(help="rep, region, product or team.")] = "rep",
+    by: Annotated[ByChoice, typer.Option(help="rep, region, product or team.")] = "rep",
     write: Annotated[bool, typer.Option("--write", help="Write pipeline_<period>.xlsx "
                                         "(forecast, funnel, charts) into the workspace.")
                      ] = False,
     on: OnOpt = None,
+    lang: MessageLangOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Weighted forecast (Σ amount × probability) against the quota: coverage, shortage."""
     from xlsales.jobs import run_forecast, write_pipeline
 
-    with _failing(as_json, at=workspace):
-        if by not in ("rep", "region", "product", "team"):
-            raise InputError(BY_HELP.format(by))
-        result = run_forecast(workspace, period, by=by)  # type: ignore[arg-type]
+    with _failing(as_json, at=workspace, lang=lang):
+        result = run_forecast(workspace, period, by=by)
         written = write_pipeline(workspace, period, today=_today(on)) if write else None
     if as_json:
         _emit({"ok": True, **result.as_dict(), "written": str(written) if written else None})
         return
-    table = Table(by, "quota", "won", "weighted", "commit", "best case", "pipeline",
-                  "coverage", "shortage", title=f"Forecast {result.first} – {result.last}")
+    words = _message_lang(workspace, lang)
+    table = _table(_w(words, by), *(_w(words, k) for k in (
+        "quota", "won", "weighted", "commit", "best_case", "pipeline", "coverage",
+        "shortage")), title=_w(words, "forecast_title", first=result.first, last=result.last))
     for r in result.rows:
-        table.add_row(r.key, "—" if r.quota is None else f"{r.quota:.1f}", f"{r.won:g}",
-                      f"{r.weighted:.1f}", f"{r.commit:.1f}", f"{r.best_case:.1f}",
-                      f"{r.pipeline:.1f}", _pct(r.coverage),
-                      "—" if r.shortage is None else f"{r.shortage:.1f}")
+        table.add_row(escape(show.text(r.key)), show.amount(r.quota), show.number(r.won),
+                      show.amount(r.weighted), show.amount(r.commit), show.amount(r.best_case),
+                      show.amount(r.pipeline), show.pct(r.coverage), show.amount(r.shortage))
     console.print(table)
-    _print_quota_basis([r.quota_basis for r in result.rows], _message_lang(workspace, None))
-    _print_left_out(result.left_out, _message_lang(workspace, None))
+    _print_quota_basis([r.quota_basis for r in result.rows], words)
+    if not _QUIET["on"]:
+        _print_left_out(result.left_out, words)
     if written:
-        console.print(f"Wrote {written}")
+        console.print(escape(_w(words, "wrote", path=written)))
 
 
 def _print_quota_basis(bases: list[str], lang: Lang) -> None:
@@ -664,18 +915,22 @@ def funnel_cmd(
     if as_json:
         _emit({"ok": True, **result.as_dict(), "written": str(written) if written else None})
         return
-    table = Table("stage", "open", "open amount", "entered", "advanced", "conversion",
-                  "ideal", "needed", title=f"Funnel {result.first} – {result.last}")
+    words = _message_lang(workspace, None)
+    table = _table(*(_w(words, k) for k in ("stage", "open", "open_amount", "entered",
+                                            "advanced", "conversion", "ideal", "needed")),
+                   title=_w(words, "funnel_title", first=result.first, last=result.last))
     for f in result.stages:
-        table.add_row(f.stage.canonical, str(f.open_count), f"{f.open_amount:.1f}",
-                      str(f.entered), str(f.advanced), _pct(f.conversion), _pct(f.ideal),
-                      "—" if f.needed is None else f"{f.needed:.0f}")
+        table.add_row(escape(f.stage.label(words)),
+                      show.count(f.open_count), show.amount(f.open_amount),
+                      show.count(f.entered), show.count(f.advanced), show.pct(f.conversion),
+                      show.pct(f.ideal), show.amount(f.needed, decimals=0))
     console.print(table)
     if result.deals_needed is not None:
-        console.print(f"Quota {result.quota:.1f} ÷ average deal {result.average_deal:.1f} = "
-                      f"{result.deals_needed:.1f} deals needed")
+        console.print(_w(words, "deals_needed", quota=show.amount(result.quota),
+                         average=show.amount(result.average_deal),
+                         n=show.amount(result.deals_needed)))
     if written:
-        console.print(f"Wrote {written}")
+        console.print(escape(_w(words, "wrote", path=written)))
 
 
 @app.command()
@@ -686,38 +941,47 @@ def review(
     out: Annotated[Path | None, typer.Option("--out", help="Output workbook (default "
                                              "review_<period>.xlsx in the workspace).")
                    ] = None,
+    pdf: Annotated[bool, typer.Option("--pdf", help="Also export the review to PDF beside "
+                                      "it (needs LibreOffice).")] = False,
     on: OnOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """One-click monthly (or quarterly) review; keeps the manager's notes on regeneration."""
     from xlsales.jobs import run_review
 
-    with _failing(as_json, at=workspace):
+    words = _message_lang(workspace, None)
+    with _failing(as_json, at=workspace), \
+            _status(_w(words, "pdf" if pdf else "working"), as_json):
         result = run_review(workspace, month=month, quarter=quarter, out=out,
-                            today=_today(on))
+                            today=_today(on), pdf=pdf)
     if as_json:
         _emit({"ok": True, **result.as_dict()})
         return
-    table = Table("dimension", "metric", "target", "actual", "completion", "hint",
-                  title=f"Review {result.review.label}")
+    hint = _w(words, "hint")
+    table = _table(*(_w(words, k) for k in ("dimension", "metric", "target", "actual",
+                                            "completion")), hint,
+                   title=_w(words, "review_title", label=result.review.label), wrap=(hint,))
     for m in result.review.metrics:
-        fmt = (lambda x: "—" if x is None else f"{x:.1%}") if m.kind == "percent" else (
-            lambda x: "—" if x is None else f"{x:,.1f}")
-        table.add_row(m.dimension, m.metric, fmt(m.target), fmt(m.actual),
-                      _pct(m.completion), m.hint or "")
+        fmt = (lambda x: show.pct(x, 1)) if m.kind == "percent" else show.amount
+        table.add_row(escape(show.text(m.dimension)), escape(show.text(m.metric)),
+                      fmt(m.target), fmt(m.actual), show.pct(m.completion),
+                      escape(show.text(m.hint, "")))
     console.print(table)
     rec = result.review.reconciliation
     if rec:
-        zh = _message_lang(workspace, None) == "zh"
+        zh = words == "zh"
         console.print(f"销售额取自{rec['source_label']}:日报合计 {rec['dailies']:,.1f},"
                       f"赢单商机合计 {rec['opportunities_won']:,.1f}" if zh else
                       f"Sales from {rec['source_label']}: dailies {rec['dailies']:,.1f}, won "
                       f"opportunities {rec['opportunities_won']:,.1f}")
     if result.review.falling:
-        console.print(f"[red]Fell three months in a row:[/red] {', '.join(result.review.falling)}")
+        console.print(f"[red]{_w(words, 'falling')}[/red] "
+                      f"{escape(', '.join(result.review.falling))}")
     for text in result.review.warnings:
         console.print(f"[yellow]{escape(text)}[/yellow]")
-    console.print(f"Wrote {result.written} (kept the manager's notes on {result.kept} rows)")
+    console.print(escape(_w(words, "review_wrote", path=result.written, kept=result.kept)))
+    if result.pdf:
+        console.print(escape(_w(words, "wrote", path=result.pdf)))
 
 
 @app.command()
@@ -736,13 +1000,15 @@ def agenda(
     if as_json:
         _emit({"ok": True, **result.as_dict()})
         return
-    console.print(f"[bold]{result.sheet}[/bold] — {result.meeting_at:%Y-%m-%d %H:%M}, "
-                  f"{result.total_minutes} minutes; minutes due "
-                  f"{result.minutes_due:%Y-%m-%d %H:%M}")
+    words = _message_lang(workspace, None)
+    console.print(f"[bold]{escape(result.sheet)}[/bold] — " + _w(
+        words, "agenda_head", at=f"{result.meeting_at:%Y-%m-%d %H:%M}",
+        minutes=result.total_minutes, due=f"{result.minutes_due:%Y-%m-%d %H:%M}"))
     for d in result.data:
-        console.print(f"  {d['metric']}: {d['value']}  [dim]{d['note']}[/dim]")
-    console.print(f"Carried over: {len(result.carried)} open action items")
-    console.print(f"Wrote {result.written}")
+        console.print(f"  {escape(show.text(d['metric']))}: {escape(show.text(d['value']))}"
+                      f"  [dim]{escape(show.text(d['note'], ''))}[/dim]")
+    console.print(_w(words, "carried", n=len(result.carried)))
+    console.print(escape(_w(words, "wrote", path=result.written)))
 
 
 @settings_app.command("sync")
@@ -759,16 +1025,18 @@ def settings_sync(
     if as_json:
         _emit({"ok": True, "written": [str(p) for p in written]})
         return
+    words = _message_lang(workspace, None)
     if not written:
-        console.print("The dropdowns of every workbook already match settings.xlsx.")
+        console.print(_w(words, "lists_same"))
     for p in written:
-        console.print(f"Updated the dropdowns of {p}")
+        console.print(escape(_w(words, "lists_updated", path=p)))
 
 
 @app.command()
 def actions(
     workspace: WorkspaceOpt = Path("."),
     on: OnOpt = None,
+    show_all: AllOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Action items across weeks: open, overdue, done, and the ones not actionable."""
@@ -783,15 +1051,76 @@ def actions(
                "counts": dict(Counter(r["state"] for r in rows)),
                "not_actionable": sum(not r["actionable"] for r in rows)})
         return
-    table = Table("week", "item", "owner", "due", "state", "actionable", title="Action items")
-    for a in items:
+    words = _message_lang(workspace, None)
+    item = _w(words, "item")
+    table = _table(_w(words, "week"), item, *(_w(words, k) for k in ("owner", "due", "state",
+                                                                      "actionable")),
+                   title=_w(words, "actions_title"), wrap=(item,))
+    shown, left_out = show.first_rows(items, show_all)
+    for a in shown:
         state = a.state(today)
         colour = {"overdue": "red", "done": "green"}.get(state, "")
-        table.add_row(a.week or "", a.item, a.owner or "—",
-                      a.due.isoformat() if a.due else "—",
-                      f"[{colour}]{state}[/{colour}]" if colour else state,
-                      "yes" if a.actionable else "[yellow]no[/yellow]")
+        label = _w(words, f"state_{state}") if f"state_{state}" in _W else state
+        table.add_row(escape(show.text(a.week, "")), escape(show.text(a.item)),
+                      escape(show.text(a.owner)), a.due.isoformat() if a.due else show.BLANK,
+                      f"[{colour}]{label}[/{colour}]" if colour else label,
+                      _w(words, "yes") if a.actionable else f"[yellow]{_w(words, 'no')}[/yellow]")
     console.print(table)
+    _rows_note(left_out, words)
+
+
+# -- the digest for the group chat (issue 16) ---------------------------------------------
+
+_SUMMARY_ONE_KIND = Label("--day、--week、--month 只能选一个",
+                          "give only one of --day, --week and --month")
+_SUMMARY_SENT = Label("已发送到{kind}群机器人 {host}", "Sent to the {kind} group robot at {host}")
+
+
+@app.command("summary")
+def summary_cmd(
+    day: Annotated[bool, typer.Option("--day", help="The day's digest (the default): who "
+                                      "has not submitted, month-to-date completion …")
+                   ] = False,
+    week: Annotated[bool, typer.Option("--week", help="The week's digest, up to --on.")
+                    ] = False,
+    month: Annotated[bool, typer.Option("--month", help="The month's digest, up to --on.")
+                     ] = False,
+    workspace: WorkspaceOpt = Path("."),
+    on: OnOpt = None,
+    fmt: Annotated[str, typer.Option("--format", help="markdown (for robots and chats "
+                                     "that read it) or text.")] = "markdown",
+    post: Annotated[bool, typer.Option("--post", help="Send it to the group robot set in "
+                                       "settings.xlsx (webhook_url, webhook_kind, "
+                                       "webhook_secret).")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """A short digest for the team's group chat (DingTalk, WeCom, Teams): dailies,
+    completion, TOP3, under the threshold, overdue follow-ups, stalled deals."""
+    from xlsales.io.webhook import KIND_NAMES
+    from xlsales.jobs.summary import BAD_FORMAT, FORMATS, build_summary, post_summary
+
+    lang = _message_lang(workspace, None)
+    with _failing(as_json, at=workspace):
+        kinds = [k for k, chosen in (("day", day), ("week", week), ("month", month)) if chosen]
+        if len(kinds) > 1:
+            raise InputError(_SUMMARY_ONE_KIND)
+        if fmt not in FORMATS:
+            raise InputError(BAD_FORMAT.format(fmt))
+        summary = build_summary(workspace, kinds[0] if kinds else "day",  # type: ignore[arg-type]
+                                on=_today(on))
+        message = summary.render(fmt)
+    if not as_json:
+        typer.echo(message, nl=False)
+    posted = None
+    if post:
+        with _failing(as_json, at=workspace, settings_note=False):
+            posted = post_summary(summary)
+    if as_json:
+        _emit({"ok": True, **summary.as_dict(), "format": fmt, "message": message,
+               "posted": posted.as_dict() if posted else None})
+    elif posted is not None:
+        sent = _SUMMARY_SENT(lang).format(kind=KIND_NAMES[posted.kind](lang), host=posted.host)
+        err_console.print(f"[green]{escape(sent)}[/green]")
 
 
 
@@ -932,6 +1261,50 @@ def _show_import(result: Any, words: dict[str, str], lang: Lang) -> None:
     else:
         console.print(escape(words["nothing"].format(map=map_file)))
 
+
+# -- xlsales excel: the macro-enabled workbooks ------------------------------------------------
+
+excel_app = typer.Typer(help="The macro-enabled workbooks (.xlsm) and their VBA project.",
+                        no_args_is_help=True)
+app.add_typer(excel_app, name="excel")
+
+
+@excel_app.command("upgrade")
+def excel_upgrade(
+    workspace: Annotated[Path, typer.Argument(
+        help="Team workspace folder (or one .xlsm workbook).")] = Path("."),
+    as_json: JsonOpt = False,
+) -> None:
+    """Rebuild the VBA project of .xlsm workbooks for the installed xlwings and macros.
+
+    Run it after pip install -U xlsales. Only xl/vbaProject.bin is rewritten; a project
+    holding code xlsales did not write is left alone (exit 2)."""
+    from xlsales.jobs.upgrade import REFUSED, run_upgrade
+
+    lang = _message_lang(workspace, None)
+    with _failing(as_json, at=workspace, settings_note=False):
+        results = run_upgrade(workspace)
+    refused = [r for r in results if r.status == REFUSED]
+    if as_json:
+        payload: dict[str, Any] = {"ok": not refused,
+                                   "workbooks": [r.as_dict(lang) for r in results]}
+        if refused:
+            payload["error"] = f"{refused[0].path}: {refused[0].message(lang)}"
+            payload["where"] = {"file": str(refused[0].path)}
+        _emit(payload)
+    else:
+        if not results:
+            console.print(Label(f"{workspace} 里没有启用宏的工作簿（.xlsm）",
+                                f"no macro-enabled workbooks (.xlsm) in {workspace}")(lang))
+        colours = {"upgraded": "green", "current": "default", "skipped": "yellow",
+                   "refused": "red"}
+        for r in results:
+            console.print(f"[{colours[r.status]}]{escape(r.path.name)}: "
+                          f"{escape(r.message(lang))}[/]")
+    if refused:
+        raise typer.Exit(2)
+
+
 def main() -> None:
     """Entry point of the ``xlsales`` script. SIGTERM (a stop from a terminal, a job
     runner or a shutdown) ends the command as Ctrl+C does, so its temporary files go."""
@@ -945,12 +1318,41 @@ def main() -> None:
     from xlsales.io import guard
 
     try:
-        with guard.command():
+        with guard.command(), _collector_for_one_command():
             app()
     except (SystemExit, KeyboardInterrupt, GeneratorExit):
         raise
     except BaseException as exc:  # a bug (also a Rust panic): exit 3, traceback in a log
         _report_bug(exc)
+
+
+# Young objects allocated before the cyclic collector looks at them, and how many young
+# and middle collections before it looks at the older generations (defaults: 700, 10, 10).
+COMMAND_GC_THRESHOLD = (50_000, 20, 100)
+
+
+@contextmanager
+def _collector_for_one_command() -> Iterator[None]:
+    """Python's cyclic garbage collector set for a process that runs one command.
+
+    A command reads a workbook into frames and builds thousands of objects (findings,
+    records, cells); with the default thresholds the collector starts every 700
+    allocations and now and then walks every object alive — the imported libraries,
+    the frames' and records' lists — finding next to nothing: reference counting frees
+    what a command drops. About a tenth of ``validate``'s time at 100k daily rows. So
+    what the imports made is frozen (never walked again) and the collector runs far less
+    often; it still runs, so reference cycles do not pile up. Restored afterwards (for
+    callers running commands in their own process)."""
+    import gc
+
+    before = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(*COMMAND_GC_THRESHOLD)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
 
 
 BUG_EXIT = 3

@@ -163,6 +163,11 @@ class CalendarOverride(BaseModel):
     note: str | None = None
 
 
+ROBOT_KINDS = {"": "auto", "自动": "auto", "钉钉": "dingtalk", "企业微信": "wecom", "企微": "wecom",
+               "wework": "wecom", "wechatwork": "wecom", "weixin": "wecom",
+               "microsoftteams": "teams", "msteams": "teams"}
+
+
 class General(BaseModel):
     """Scalar options, one row each in the settings sheet."""
 
@@ -193,6 +198,10 @@ class General(BaseModel):
     # per rep and day.
     catch_up_after_days: int = Field(default=14, ge=0)
     catch_up_per_day: int = Field(default=5, gt=0)
+    # The group-chat robot `xlsales summary --post` sends the digest to (blank: none).
+    webhook_url: str = ""
+    webhook_kind: Literal["auto", "dingtalk", "wecom", "teams"] = "auto"
+    webhook_secret: str = ""
 
     @field_validator("calendar")
     @classmethod
@@ -210,6 +219,31 @@ class General(BaseModel):
                                    f"unknown calendar {value!r}: use CN or a country code "
                                    "such as HK, SG, TW, US"))
         return code
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _a_web_address(cls, value: str) -> str:
+        """Blank, or an http(s) address (never a file or another scheme)."""
+        url = value.strip()
+        if url and not re.match(r"https?://[^\s/]+", url, re.IGNORECASE):
+            raise InputError(Label(f"必须是 http:// 或 https:// 开头的地址：{value!r}",
+                                   f"must be an address starting with http:// or https://: "
+                                   f"{value!r}"))
+        return url
+
+    @field_validator("webhook_kind", mode="before")
+    @classmethod
+    def _a_robot_kind(cls, value: object) -> object:
+        """The robot's kind as people write it: 钉钉, 企业微信, 企微, Teams …; blank is auto."""
+        if not isinstance(value, str):
+            return value
+        text = value.strip().lower().replace(" ", "")
+        return ROBOT_KINDS.get(text, text)
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _trimmed(cls, value: str) -> str:
+        return value.strip()
 
     @field_validator("review_file")
     @classmethod

@@ -122,6 +122,18 @@ OPTION_LABELS: dict[str, tuple[Label, Label]] = {
                          Label("补跟进计划中每位代表每个工作日最多安排的客户数",
                                "Customers at most per rep and working day in the catch-up "
                                "plan")),
+    "webhook_url": (Label("群机器人地址", "Group robot webhook"),
+                    Label("钉钉、企业微信或 Teams 群机器人的 Webhook 地址,xlsales summary --post "
+                          "把摘要发到这里;留空则不发送",
+                          "The webhook address of a DingTalk, WeCom or Teams group robot; "
+                          "xlsales summary --post sends the digest there (blank: none)")),
+    "webhook_kind": (Label("群机器人类型", "Group robot kind"),
+                     Label("auto 按地址判断;dingtalk 钉钉;wecom 企业微信;teams",
+                           "auto (told by the address), dingtalk, wecom or teams")),
+    "webhook_secret": (Label("钉钉加签密钥", "DingTalk signing secret"),
+                       Label("钉钉机器人安全设置选“加签”时的 SEC 开头的密钥;留空则不签名",
+                             "The SEC… secret when the DingTalk robot's security setting is "
+                             "\"sign\"; blank: no signature")),
 }
 _NUMERIC_OPTIONS = {"spotcheck_share", "completion_threshold", "completion_ceiling",
                     "reconcile_tolerance",

@@ -28,9 +28,44 @@ class ReviewResult:
     review: Any
     written: Path
     kept: int
+    pdf: Path | None = None  # the PDF export (``pdf=True``)
 
     def as_dict(self) -> dict[str, Any]:
-        return {**self.review.as_dict(), "written": str(self.written), "kept_notes": self.kept}
+        out = {**self.review.as_dict(), "written": str(self.written), "kept_notes": self.kept}
+        if self.pdf is not None:
+            out["pdf"] = str(self.pdf)
+        return out
+
+
+NO_LIBREOFFICE = Label(
+    "导出 PDF 需要 LibreOffice,但没有找到它(soffice)。安装:Debian/Ubuntu 运行 "
+    "sudo apt install libreoffice-calc-nogui;macOS 或 Windows 从 "
+    "https://www.libreoffice.org/download/download-libreoffice/ 下载安装;"
+    "已安装在别处时,把环境变量 XLSALES_SOFFICE 设为 soffice 的路径",
+    "exporting a PDF needs LibreOffice, which was not found (soffice). Install it: on "
+    "Debian/Ubuntu run sudo apt install libreoffice-calc-nogui; on macOS or Windows download "
+    "it from https://www.libreoffice.org/download/download-libreoffice/; when it is "
+    "installed elsewhere, set XLSALES_SOFFICE to the path of soffice")
+
+
+def find_libreoffice() -> str:
+    """LibreOffice's ``soffice``, or the error saying how to install it."""
+    from xlsales.errors import XlsalesError
+    from xlsales.io import libreoffice
+
+    found = libreoffice.find_soffice()
+    if found is None:
+        raise XlsalesError(NO_LIBREOFFICE)
+    return found
+
+
+def export_pdf(workbook: Path, *, soffice: str | None = None) -> Path:
+    """The workbook as a PDF beside it (same name, ``.pdf``), printed by LibreOffice with
+    the workbook's page setup."""
+    from xlsales.io import libreoffice
+
+    return libreoffice.convert(workbook, "pdf", workbook.parent,
+                               soffice=soffice or find_libreoffice())
 
 
 SALES_TARGET = Label("销售额目标:", "sales target: ")
@@ -51,8 +86,10 @@ def review_data(root: Path) -> tuple[Any, Lang]:
 
 def run_review(root: str | os.PathLike[str], *, month: str | None = None,
                quarter: str | None = None, out: str | os.PathLike[str] | None = None,
-               today: dt.date | None = None) -> ReviewResult:
-    """Generate the monthly (or quarterly) review; regenerating keeps the manager's words."""
+               today: dt.date | None = None, pdf: bool = False) -> ReviewResult:
+    """Generate the monthly (or quarterly) review; regenerating keeps the manager's words.
+    ``pdf``: also export it to PDF through LibreOffice (looked for first: without it
+    nothing is written)."""
     from xlsales.io.review_writer import write_review
     from xlsales.pipeline import funnel
     from xlsales.review import LABELS, build_review
@@ -63,6 +100,7 @@ def run_review(root: str | os.PathLike[str], *, month: str | None = None,
                                "give one of --month 2024-03 or --quarter 2024Q1"))
     label = period_label(month or quarter or "")
     first, last, _ = parse_period(label)
+    soffice = find_libreoffice() if pdf else None
     data, lang = review_data(root)
     settings = data.settings
     review = build_review(data, first, last, label, lang=lang, today=today)
@@ -103,11 +141,12 @@ def run_review(root: str | os.PathLike[str], *, month: str | None = None,
     written = write_review(target, lang=lang, title=title, t4_rows=rows,
                            horizontal=horizontal, trend=trend, cases=cases,
                            funnel_rows=funnel_rows, funnel_summary=summary,
-                           options=settings.general.model_dump(),
+                           options=settings.general.model_dump(), period=label,
                            falling=[LABELS[k][1](lang) for k in review.falling],
                            hints=[(m.dimension, m.metric, m.hint) for m in review.metrics
                                   if m.hint])
-    return ReviewResult(review, written, kept)
+    exported = export_pdf(Path(written), soffice=soffice) if soffice else None
+    return ReviewResult(review, written, kept, exported)
 
 
 def _generated_hints(path: Path) -> dict[tuple[str, str], str]:

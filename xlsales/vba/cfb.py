@@ -1,4 +1,5 @@
-"""A minimal compound file writer (MS-CFB version 3), enough for ``vbaProject.bin``.
+"""A minimal compound file writer (MS-CFB version 3), enough for ``vbaProject.bin``, and
+a reader of the streams of any compound file (version 3 or 4), for projects Excel saved.
 
 Streams under 4096 bytes live in the mini stream; directory siblings form a balanced
 binary tree ordered as the format requires (shorter names first, then by upper case),
@@ -160,3 +161,112 @@ def _empty_entry() -> bytes:
     return b"\x00" * 64 + struct.pack("<HBB", 0, 0, 0) + struct.pack(
         "<III", NOSTREAM, NOSTREAM, NOSTREAM) + b"\x00" * 16 + b"\x00" * 4 + b"\x00" * 16 + \
         struct.pack("<IQ", 0, 0)
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+MAXREGSECT = 0xFFFFFFFA
+
+
+class CompoundFileError(ValueError):
+    """The bytes are not a compound file this reader can follow."""
+
+
+def read_compound_file(data: bytes) -> dict[str, bytes]:
+    """The streams of the compound file ``data`` ({"Storage/Stream": bytes}, as
+    :func:`build_compound_file` takes them). Every chain is followed with its length and
+    loops checked, so damaged files raise :class:`CompoundFileError` and never hang."""
+    if len(data) < SECTOR or data[:8] != MAGIC:
+        raise CompoundFileError("not a compound file (no signature)")
+    major, _, shift, mini_shift = struct.unpack_from("<HHHH", data, 0x1A)
+    if (major, shift) not in ((3, 9), (4, 12)) or mini_shift != 6:
+        raise CompoundFileError(f"unsupported compound file (version {major}, sector shift "
+                                f"{shift}, mini sector shift {mini_shift})")
+    size = 1 << shift
+    (n_fat, first_dir, _, cutoff, first_minifat, _, first_difat,
+     n_difat) = struct.unpack_from("<IIIIIIII", data, 0x2C)
+    n_sectors = (len(data) - size) // size + (1 if (len(data) - size) % size else 0)
+
+    def sector(i: int) -> bytes:
+        if i >= n_sectors:
+            raise CompoundFileError(f"sector {i} is beyond the end of the file")
+        return data[(i + 1) * size:(i + 2) * size].ljust(size, b"\x00")
+
+    def ids(raw: bytes) -> list[int]:
+        return list(struct.unpack(f"<{len(raw) // 4}I", raw[:len(raw) // 4 * 4]))
+
+    difat = ids(data[0x4C:SECTOR])
+    at, seen = first_difat, set()
+    for _ in range(n_difat):
+        if at > MAXREGSECT or at in seen:
+            break
+        seen.add(at)
+        entries = ids(sector(at))
+        difat += entries[:-1]
+        at = entries[-1]
+    fat_sectors = [s for s in difat if s <= MAXREGSECT][:n_fat]
+    fat = [x for s in fat_sectors for x in ids(sector(s))]
+
+    def chain(first: int, table: list[int]) -> list[int]:
+        out: list[int] = []
+        at, seen = first, set()
+        while at != END:
+            if at >= len(table) or at in seen:
+                raise CompoundFileError(f"broken sector chain at {at}")
+            seen.add(at)
+            out.append(at)
+            at = table[at]
+        return out
+
+    directory = b"".join(sector(s) for s in chain(first_dir, fat))
+    entries = [directory[i:i + 128] for i in range(0, len(directory) - 127, 128)]
+    if not entries or entries[0][66] != ROOT:
+        raise CompoundFileError("the compound file has no root entry")
+
+    def field(entry: bytes) -> tuple[str, int, int, int, int, int, int]:
+        length = min(struct.unpack_from("<H", entry, 64)[0], 64)
+        name = entry[:max(length - 2, 0)].decode("utf-16-le", "replace")
+        left, right, child = struct.unpack_from("<III", entry, 68)
+        start, stream_size = struct.unpack_from("<IQ", entry, 116)
+        if major == 3:
+            stream_size &= 0xFFFFFFFF
+        return name, entry[66], left, right, child, start, stream_size
+
+    root = field(entries[0])
+    mini_stream = b"".join(sector(s) for s in chain(root[5], fat)) if root[6] else b""
+    minifat = ids(b"".join(sector(s) for s in chain(first_minifat, fat))) \
+        if first_minifat != END else []
+
+    def read(start: int, length: int) -> bytes:
+        if length == 0:
+            return b""
+        if length < cutoff:
+            raw = b"".join(mini_stream[s * MINI:(s + 1) * MINI] for s in chain(start, minifat))
+        else:
+            raw = b"".join(sector(s) for s in chain(start, fat))
+        if len(raw) < length:
+            raise CompoundFileError(f"a stream is shorter ({len(raw)} bytes) than its size "
+                                    f"({length})")
+        return raw[:length]
+
+    streams: dict[str, bytes] = {}
+    visited: set[int] = set()
+
+    def walk(sid: int, prefix: str) -> None:
+        todo = [sid]
+        while todo:
+            at = todo.pop()
+            if at == NOSTREAM:
+                continue
+            if at >= len(entries) or at in visited:
+                raise CompoundFileError(f"broken directory tree at entry {at}")
+            visited.add(at)
+            name, kind, left, right, child, start, length = field(entries[at])
+            todo += [left, right]
+            if kind == STREAM:
+                streams[prefix + name] = read(start, length)
+            elif kind == STORAGE:
+                walk(child, f"{prefix}{name}/")
+
+    walk(root[4], "")
+    return streams

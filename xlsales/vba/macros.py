@@ -1,11 +1,19 @@
 """The VBA sources: modules from ``macros/``, the xlwings module, buttons per workbook and
-the ``xlwings.conf`` sheet."""
+the ``xlwings.conf`` sheet.
+
+``macros/`` at the repository's root is the source of truth; the wheel ships it as the
+data package ``xlsales._macros`` (``package-dir`` in ``pyproject.toml``), read through
+:mod:`importlib.resources`. ``XLSALES_MACROS`` names another folder (for trying out
+changed modules without reinstalling).
+"""
 
 from __future__ import annotations
 
 import os
 import re
 from dataclasses import dataclass
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from xlsales.i18n import Label
@@ -44,23 +52,52 @@ XLWINGS_CONF = (("UDF Modules", UDF_MODULE), ("Use UDF Server", "False"),
                 ("Show Console", "False"))
 
 
-def macros_dir() -> Path:
-    """The ``macros/`` folder: ``$XLSALES_MACROS``, else the one beside the package."""
+MACROS_PACKAGE = "xlsales._macros"
+MODULE_SUFFIXES = (".bas", ".cls")
+# Modules earlier xlsales versions put into workbooks and macros/ no longer has: `xlsales
+# excel upgrade` replaces them rather than taking them for the user's own. Add a module's
+# name here when it leaves macros/.
+RETIRED_MODULES: tuple[str, ...] = ()
+XLWINGS_MODULE = "xlwings"
+_XLWINGS_VERSION = re.compile(r"^'Version: (\S+)", re.M)
+
+
+def macros_dir() -> Traversable:
+    """The ``macros/`` folder: ``$XLSALES_MACROS``, else the package data
+    ``xlsales._macros`` (the wheel's copy when installed, the repository's ``macros/`` in
+    an editable install or a source tree run without installing)."""
     env = os.environ.get("XLSALES_MACROS")
-    path = Path(env) if env else Path(__file__).resolve().parents[2] / "macros"
-    if not path.is_dir():
-        raise FileNotFoundError(f"no macros folder at {path}; set XLSALES_MACROS")
-    return path
+    if env:
+        path = Path(env)
+        if not path.is_dir():
+            raise FileNotFoundError(f"no macros folder at {path} (XLSALES_MACROS)")
+        return path
+    try:
+        return resources.files(MACROS_PACKAGE)
+    except ModuleNotFoundError:  # a source tree run without installing
+        checkout = Path(__file__).resolve().parents[2] / "macros"
+        if checkout.is_dir():
+            return checkout
+        raise FileNotFoundError(f"the package data {MACROS_PACKAGE} is not installed; "
+                                "reinstall xlsales or set XLSALES_MACROS") from None
+
+
+def module_files() -> list[Traversable]:
+    """The module files of ``macros/`` (``*.bas``, ``*.cls``), by name."""
+    return sorted((p for p in macros_dir().iterdir() if p.name.endswith(MODULE_SUFFIXES)),
+                  key=lambda p: p.name)
 
 
 def module_sources() -> dict[str, str]:
     """Every module of ``macros/`` (``*.bas`` standard modules, ``*.cls`` class modules as
     the VBA editor exports them): VB_Name → source text, by file name."""
     out = {}
-    for path in sorted(p for p in macros_dir().iterdir() if p.suffix in (".bas", ".cls")):
-        text = path.read_text(encoding="cp1252")
+    for path in module_files():
+        text = path.read_bytes().decode("cp1252")
         m = re.search(r'^Attribute VB_Name = "([^"]+)"', text, re.M)
-        out[m.group(1) if m else path.stem] = text
+        out[m.group(1) if m else path.name.rsplit(".", 1)[0]] = text
+    if not out:
+        raise FileNotFoundError(f"no .bas or .cls modules in {macros_dir()}")
     return out
 
 
@@ -71,14 +108,23 @@ def vba_sources() -> dict[str, str]:
     sources = module_sources()
     classes = {name: text for name, text in sources.items() if is_class_source(text)}
     return {**{name: text for name, text in sources.items() if name not in classes},
-            "xlwings": xlwings_module(), **classes}
+            XLWINGS_MODULE: xlwings_module(), **classes}
 
 
 def xlwings_module() -> str:
-    """The xlwings standalone VBA module shipped with the installed xlwings package."""
+    """The xlwings standalone VBA module shipped with the installed xlwings package. It
+    names the DLL of that very version (``xlwings64-<version>.dll``), so a workbook works
+    with that xlwings only: ``pyproject.toml`` pins it, ``xlsales excel upgrade`` puts the
+    installed one into existing workbooks."""
     import xlwings
 
     return (Path(xlwings.__file__).parent / "xlwings.bas").read_text(encoding="cp1252")
+
+
+def xlwings_version(source: str) -> str | None:
+    """The xlwings version a module's source names (its ``'Version:`` line)."""
+    m = _XLWINGS_VERSION.search(source)
+    return m.group(1) if m else None
 
 
 def macro_names(source: str) -> list[str]:

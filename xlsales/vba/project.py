@@ -6,6 +6,9 @@ Excel writes: the ``PROJECT`` stream lists every module (``Document=``, ``Module
 ``Class=``) and carries ``CMG``/``DPB``/``GC`` (unprotected, no password, visible); the
 ``dir`` stream references ``stdole`` and the Office type library; document and class
 modules get the attributes Excel gives them.
+
+:func:`read_vba_project` reads a project back (one xlsales wrote, or Excel saved, with its
+performance cache): its name, ID, protection, and each module's kind and source.
 """
 
 from __future__ import annotations
@@ -16,9 +19,9 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from xlsales.vba.cfb import build_compound_file
-from xlsales.vba.compression import compress
-from xlsales.vba.encryption import protection_values
+from xlsales.vba.cfb import build_compound_file, read_compound_file
+from xlsales.vba.compression import compress, decompress
+from xlsales.vba.encryption import decrypt, protection_values
 
 CODEPAGE = 1252
 PROJECT_NAME = "VBAProject"
@@ -231,13 +234,15 @@ def project_wm_stream(modules: Sequence[Module]) -> bytes:
     return bytes(out + b"\x00\x00")
 
 
-def vba_project(modules: Sequence[Module], project_name: str = PROJECT_NAME) -> bytes:
-    """A complete ``vbaProject.bin`` (a compound file) holding ``modules`` as source."""
+def vba_project(modules: Sequence[Module], project_name: str = PROJECT_NAME,
+                project_id: str | None = None) -> bytes:
+    """A complete ``vbaProject.bin`` (a compound file) holding ``modules`` as source
+    (``project_id``: the ``ID=`` GUID, by default one fixed per project name)."""
     names = [m.name.upper() for m in modules]
     if len(set(names)) != len(names):
         raise ValueError(f"module names repeat (VBA ignores case): {[m.name for m in modules]}")
     streams: dict[str, bytes] = {
-        "PROJECT": project_stream(modules, project_name),
+        "PROJECT": project_stream(modules, project_name, project_id),
         "PROJECTwm": project_wm_stream(modules),
         "VBA/_VBA_PROJECT": bytes([0xCC, 0x61, 0xFF, 0xFF, 0x00, 0x00, 0x00]),
         "VBA/dir": compress(dir_stream(modules, project_name)),
@@ -245,3 +250,144 @@ def vba_project(modules: Sequence[Module], project_name: str = PROJECT_NAME) -> 
     for m in modules:
         streams[f"VBA/{m.name}"] = compress(m.code())
     return build_compound_file(streams)
+
+
+# -- reading a project back ----------------------------------------------------------------
+
+class ProjectError(ValueError):
+    """A ``vbaProject.bin`` that cannot be read."""
+
+
+@dataclass(frozen=True)
+class StoredModule:
+    """A module as a project stores it: ``kind`` is its ``PROJECT`` line's (``Document``,
+    ``Module``, ``Class`` or ``BaseClass``, a form), ``code`` its source as stored
+    (attribute lines first) and ``text`` that source decoded."""
+
+    name: str
+    kind: str
+    code: bytes
+    text: str
+
+    @property
+    def body(self) -> list[str]:
+        """The source lines after the module's ``Attribute`` lines."""
+        lines = _lf(self.text).split("\n")
+        while lines and _ATTRIBUTE.fullmatch(lines[0]):
+            lines.pop(0)
+        return lines
+
+
+@dataclass(frozen=True)
+class StoredProject:
+    """What :func:`read_vba_project` found: the project's name, ID and code page, its
+    modules in ``dir`` order, the ``PROJECT`` lines of designers (``Package=``), and
+    whether it is locked (a protection state or a password set)."""
+
+    name: str
+    project_id: str
+    codepage: int
+    modules: list[StoredModule]
+    designers: list[str]
+    locked: bool
+
+    def module(self, name: str) -> StoredModule | None:
+        return next((m for m in self.modules if m.name.upper() == name.upper()), None)
+
+
+def _records(data: bytes) -> list[tuple[int, bytes]]:
+    """The records of a decompressed ``dir`` stream: (id, data). PROJECTVERSION (0x0009)
+    stores 4 as its size and 6 bytes of data (MS-OVBA 2.3.4.2.1.11)."""
+    out, pos = [], 0
+    while pos + 6 <= len(data):
+        record_id, size = struct.unpack_from("<HI", data, pos)
+        pos += 6
+        if record_id == 0x0009:
+            size = 6
+        if pos + size > len(data):
+            raise ProjectError(f"dir record 0x{record_id:04X} runs past the stream's end")
+        out.append((record_id, data[pos:pos + size]))
+        pos += size
+    return out
+
+
+def _encoding(codepage: int) -> str:
+    name = f"cp{codepage}"
+    try:
+        "".encode(name)
+    except LookupError:
+        return "cp1252"
+    return name
+
+
+def read_vba_project(data: bytes) -> StoredProject:
+    """Read ``vbaProject.bin`` back (MS-OVBA 2.3): the inverse of :func:`vba_project`, and
+    for projects Excel saved (performance cache, more references, forms) what the sources
+    are. Raises :class:`ProjectError` when the file cannot be read as a VBA project."""
+    try:
+        streams = read_compound_file(data)
+    except ValueError as exc:
+        raise ProjectError(str(exc)) from exc
+    for required in ("PROJECT", "VBA/dir"):
+        if required not in streams:
+            raise ProjectError(f"no {required} stream")
+    try:
+        records = _records(decompress(streams["VBA/dir"]))
+    except (ValueError, IndexError, struct.error) as exc:
+        raise ProjectError(f"the dir stream cannot be read ({exc})") from exc
+    codepage, name = CODEPAGE, ""
+    found: list[dict[str, object]] = []
+    for record_id, value in records:
+        if record_id == 0x0003 and len(value) == 2:
+            codepage = struct.unpack("<H", value)[0]
+        elif record_id == 0x0004:
+            name = value.decode(_encoding(codepage), "replace")
+        elif record_id == 0x0019:
+            found.append({"name": value.decode(_encoding(codepage), "replace")})
+        elif found and record_id == 0x001A:
+            found[-1]["stream"] = value.decode(_encoding(codepage), "replace")
+        elif found and record_id == 0x0031 and len(value) == 4:
+            found[-1]["offset"] = struct.unpack("<I", value)[0]
+        elif found and record_id in (0x0021, 0x0022):
+            found[-1]["procedural"] = record_id == 0x0021
+    encoding = _encoding(codepage)
+    text = streams["PROJECT"].decode(encoding, "replace")
+    kinds: dict[str, str] = {}
+    properties: dict[str, str] = {}
+    designers = []
+    for line in _lf(text).split("\n"):
+        if line.startswith("["):
+            break
+        key, _, value = line.partition("=")
+        if key in ("Document", "Module", "Class", "BaseClass"):
+            kinds[value.split("/")[0].upper()] = key
+        elif key == "Package":
+            designers.append(line)
+        elif key in ("ID", "Name", "CMG", "DPB", "GC"):
+            properties[key] = value.strip('"')
+    modules = []
+    for m in found:
+        module_name = str(m["name"])
+        stream = streams.get(f"VBA/{m.get('stream', module_name)}")
+        if stream is None:
+            raise ProjectError(f"module {module_name} has no stream")
+        offset = int(m.get("offset", 0))  # type: ignore[call-overload]
+        try:
+            code = decompress(stream[offset:])
+        except (ValueError, IndexError, struct.error) as exc:
+            raise ProjectError(f"module {module_name} cannot be decompressed ({exc})") from exc
+        kind = kinds.get(module_name.upper()) or ("Module" if m.get("procedural") else "Class")
+        modules.append(StoredModule(module_name, kind, code, code.decode(encoding, "replace")))
+    return StoredProject(properties.get("Name", name) or name, properties.get("ID", ""),
+                         codepage, modules, designers, _locked(properties))
+
+
+def _locked(properties: Mapping[str, str]) -> bool:
+    """Whether ``CMG``/``DPB`` say the project is protected or has a password (an
+    unreadable value counts as locked)."""
+    try:
+        state = decrypt(properties["CMG"]).data
+        password = decrypt(properties["DPB"]).data
+    except (KeyError, ValueError, struct.error):
+        return True
+    return state.strip(b"\x00") != b"" or password != b"\x00"
