@@ -353,4 +353,4 @@ def test_cli_duplicates_reports_opportunity_claims_with_evidence(tmp_path: Path)
                    ("O9999", other, taken["stage"], 88.0, created)}
     assert all(isinstance(o["row"], int) for o in clash["opportunities"])
     text = CliRunner().invoke(app, ["duplicates", "-w", str(tmp_path)])
-    assert "撞单 (opportunities)" in text.output and "O9999" in text.output
+    assert "撞单(商机)" in text.output and "O9999" in text.output

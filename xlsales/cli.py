@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, NoReturn
 
 import typer
+import typer.core
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -22,8 +23,31 @@ from xlsales import display as show
 from xlsales.errors import InputError, WorkbookError, XlsalesError, from_os_error
 from xlsales.i18n import LANGS, Label, Lang, check_lang, system_lang
 
+# click's UsageError, as typer raises it (typer may carry its own copy of click)
+_USAGE_ERROR: type[Exception] = next(c for c in typer.BadParameter.__mro__
+                                     if c.__name__ == "UsageError")
+
+
+class _Root(typer.core.TyperGroup):
+    """The root command: a wrong argument (a choice not in the list, a missing option) is
+    exit 2 as click says it, and under ``--json`` the usual ``{"ok": false, "error": …}``."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        ctx.meta["xlsales_json"] = "--json" in args
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except _USAGE_ERROR as exc:
+            if not ctx.meta.get("xlsales_json"):
+                raise
+            _emit({"ok": False, "error": exc.format_message()})
+            raise typer.Exit(2) from None
+
+
 app = typer.Typer(help="Excel-native sales-team management.", no_args_is_help=True,
-                  add_completion=False, pretty_exceptions_enable=False)
+                  add_completion=False, pretty_exceptions_enable=False, cls=_Root)
 templates_app = typer.Typer(help="The template workbooks shipped with xlsales.",
                             no_args_is_help=True)
 app.add_typer(templates_app, name="templates")
@@ -92,6 +116,8 @@ def _note_settings_problems(at: Path) -> None:
     on with the valid rest)."""
     from xlsales.workspace import BOOK_BY_KEY, settings_problems, workspace_lang
 
+    if _QUIET["on"]:
+        return
     problems = settings_problems(at)
     if not problems:
         return
@@ -271,7 +297,7 @@ _W: dict[str, Label] = {k: Label(*v) for k, v in {
                 "ignored {key} {value}: shared by {records} records"),
     "opp_clash": ("撞单(商机)", "撞单 (opportunities)"),
     "opp_line": ("{stage},{amount} 万元,创建于 {created}",
-                 "{stage}, {amount} 万元, created {created}"),
+                 "{stage}, {amount} (10k CNY), created {created}"),
     "no_duplicates": ("没有重复。", "No duplicates."),
     "lead": ("线索", "lead"), "by_name": ("名称", "name"), "by_phone": ("电话", "phone"),
     "by_credit_code": ("信用代码", "credit code"),
@@ -456,7 +482,9 @@ def demo(
 def validate(
     file: Annotated[Path, typer.Argument(help="Workbook to check (.xlsx/.xlsm).")],
     table: Annotated[str | None, typer.Option(
-        "--table", help="Only this table (daily, targets, customers, …).")] = None,
+        "--table", help="Only this table: targets, team_targets, daily, agenda, actions, "
+        "minutes, review, customers, follow_ups, leads, opportunities or stage_history.")
+    ] = None,
     annotate_: Annotated[bool, typer.Option(
         "--annotate", help="Mark the findings in the workbook (fill, comment, list sheet).")
     ] = False,
@@ -584,7 +612,9 @@ def rollup(
     """Roll the daily reports up into weekly reports (one sheet per week)."""
     from xlsales.jobs import run_rollup
 
-    with _failing(as_json, at=source or workspace or Path(".")):
+    with _failing(as_json, at=source or workspace or Path(".")), \
+            _status(_w(_message_lang(source or workspace or Path("."), None), "working"),
+                    as_json):
         src = source or workspace or Path(".")
         result = run_rollup(src, week=week, month=month, all_weeks=all_weeks, out=out,
                             today=_today(on))
@@ -653,6 +683,7 @@ def compliance(
     write: Annotated[bool, typer.Option("--write", help="Add the table as a sheet of the "
                                         "daily-report workbook.")] = False,
     on: OnOpt = None,
+    lang: MessageLangOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Late and missing daily reports per rep, with rates."""
@@ -664,7 +695,7 @@ def compliance(
         _emit({"ok": True, "period": period, "reps": [r.as_dict() for r in result],
                "written": str(written) if written else None})
         return
-    words = _message_lang(workspace, None)
+    words = _message_lang(workspace, lang)
     table = _table(*(_w(words, k) for k in ("rep", "expected", "reported", "late", "late_rate",
                                             "missing", "missing_rate", "missing_days")),
                    title=_w(words, "discipline", period=period))
@@ -691,6 +722,7 @@ def spotcheck(
     seed: Annotated[int, typer.Option(help="Same date and seed, same pick.")] = 0,
     mark: Annotated[bool, typer.Option("--mark", help="Date the picked rows in the workbook.")
                     ] = False,
+    lang: MessageLangOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Pick today's spot-check (30% of the dailies), spread over the week's reps."""
@@ -702,7 +734,7 @@ def spotcheck(
     if as_json:
         _emit({"ok": True, **result.as_dict()})
         return
-    words = _message_lang(workspace, None)
+    words = _message_lang(workspace, lang)
     console.print(_w(words, "spot_head", date=result.date, picked=len(result.picks),
                      reports=result.reports))
     for p in result.picks:
@@ -730,7 +762,8 @@ def followups(
     """Next follow-up of every customer; what is due today, this week and overdue."""
     from xlsales.jobs import BUCKETS, run_followups
 
-    with _failing(as_json, at=workspace):
+    with _failing(as_json, at=workspace), \
+            _status(_w(_message_lang(workspace, None), "working"), as_json):
         result = run_followups(workspace, today=_today(on), rep=rep, write=write, force=force)
     if as_json:
         _emit({"ok": True, **result.as_dict()})
@@ -904,6 +937,7 @@ def funnel_cmd(
                                         "(forecast, funnel, charts) into the workspace.")
                      ] = False,
     on: OnOpt = None,
+    lang: MessageLangOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """The funnel: stages, conversions against the ideal, and the reverse calculation."""
@@ -915,7 +949,7 @@ def funnel_cmd(
     if as_json:
         _emit({"ok": True, **result.as_dict(), "written": str(written) if written else None})
         return
-    words = _message_lang(workspace, None)
+    words = _message_lang(workspace, lang)
     table = _table(*(_w(words, k) for k in ("stage", "open", "open_amount", "entered",
                                             "advanced", "conversion", "ideal", "needed")),
                    title=_w(words, "funnel_title", first=result.first, last=result.last))
@@ -1037,6 +1071,7 @@ def actions(
     workspace: WorkspaceOpt = Path("."),
     on: OnOpt = None,
     show_all: AllOpt = False,
+    lang: MessageLangOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Action items across weeks: open, overdue, done, and the ones not actionable."""
@@ -1051,7 +1086,7 @@ def actions(
                "counts": dict(Counter(r["state"] for r in rows)),
                "not_actionable": sum(not r["actionable"] for r in rows)})
         return
-    words = _message_lang(workspace, None)
+    words = _message_lang(workspace, lang)
     item = _w(words, "item")
     table = _table(_w(words, "week"), item, *(_w(words, k) for k in ("owner", "due", "state",
                                                                       "actionable")),
@@ -1087,8 +1122,9 @@ def summary_cmd(
                      ] = False,
     workspace: WorkspaceOpt = Path("."),
     on: OnOpt = None,
-    fmt: Annotated[str, typer.Option("--format", help="markdown (for robots and chats "
-                                     "that read it) or text.")] = "markdown",
+    fmt: Annotated[Literal["markdown", "text"], typer.Option(
+        "--format", help="markdown (for robots and chats that read it) or text.")
+    ] = "markdown",
     post: Annotated[bool, typer.Option("--post", help="Send it to the group robot set in "
                                        "settings.xlsx (webhook_url, webhook_kind, "
                                        "webhook_secret).")] = False,
@@ -1201,7 +1237,7 @@ def import_cmd(
 @contextmanager
 def _row_progress(as_json: bool) -> Iterator[Any]:
     """A callback that shows the rows read so far (on a terminal only)."""
-    if as_json or not err_console.is_terminal:
+    if as_json or _QUIET["on"] or not err_console.is_terminal:
         yield None
         return
     from rich.progress import Progress, SpinnerColumn, TextColumn
@@ -1308,6 +1344,7 @@ def excel_upgrade(
 def main() -> None:
     """Entry point of the ``xlsales`` script. SIGTERM (a stop from a terminal, a job
     runner or a shutdown) ends the command as Ctrl+C does, so its temporary files go."""
+    import os
     import signal
 
     def stop(signum: int, _frame: object) -> None:
@@ -1315,6 +1352,11 @@ def main() -> None:
 
     with contextlib.suppress(ValueError, OSError):  # not the main thread, or no SIGTERM
         signal.signal(signal.SIGTERM, stop)
+    # Arrow's own allocator (mimalloc) keeps what a command frees for later use; a command
+    # runs once, so the freed columns only swell its peak memory (by ~40 MB reading 100k
+    # daily rows). Arrow reads this when it first allocates (pyarrow is not loaded yet);
+    # a value the user set wins.
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
     from xlsales.io import guard
 
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,8 +50,10 @@ class DemoResult:
 
 
 def run_demo(out: str | os.PathLike[str], *, lang: Lang = "zh", seed: int = 2024,
-             on: dt.date = SAMPLE_TODAY) -> DemoResult:
-    """Write the sample workspace into ``out`` and run every capability on it."""
+             on: dt.date = SAMPLE_TODAY,
+             step: Callable[..., None] | None = None) -> DemoResult:
+    """Write the sample workspace into ``out`` and run every capability on it;
+    ``step(key, **fields)`` is told each step as it starts (the CLI's progress line)."""
     from xlsales.io.annotate import annotate
     from xlsales.jobs import (
         run_agenda,
@@ -67,6 +70,8 @@ def run_demo(out: str | os.PathLike[str], *, lang: Lang = "zh", seed: int = 2024
     )
     from xlsales.validate import validate_file
 
+    tell = step or (lambda _key, **_fields: None)
+    tell("write")
     root = Path(out)
     sample = generate(seed)
     written = write_workspace(root, sample.settings, sample.data, lang=lang)
@@ -76,28 +81,38 @@ def run_demo(out: str | os.PathLike[str], *, lang: Lang = "zh", seed: int = 2024
     result = DemoResult(root, on, written, rows)
 
     for path in written:  # validate every workbook; mark the findings in place
+        tell("validate", name=path.name)
         checked = validate_file(path, settings=settings, today=on)
         result.validation[path.name] = {"errors": checked.errors, "warnings": checked.warnings}
         if checked.findings:
             annotate(path, checked.findings, lang=lang)
 
+    tell("rollup")
     rollup = run_rollup(root, month=f"{on:%Y-%m}", today=on)
     result.weeks = rollup.sheets
+    tell("completion")
     result.completion = run_completion(root, f"{on:%Y-%m}", by="rep", today=on).as_dict()
+    tell("compliance")
     reps, _ = run_compliance(root, quarter_of(on), today=on, write=True)
     result.compliance = [r.as_dict() for r in reps]
+    tell("spotcheck")
     result.spotcheck = run_spotcheck(root, on, mark=True).as_dict()
+    tell("followups")
     result.followups = run_followups(root, today=on, write=True).as_dict()["counts"]
+    tell("alerts")
     result.alerts = len(run_alerts(root, today=on))
     dups = run_duplicates(root)
     result.duplicates = {"groups": len(dups.groups),
                          "conflicts": sum(g.conflict for g in dups.groups)}
     month = f"{on:%Y-%m}"
+    tell("forecast")
     team = run_forecast(root, month, by="team").rows
     result.forecast = team[0].as_dict() if team else {}
     result.pipeline = write_pipeline(root, month, today=on)
     result.written.append(result.pipeline)
+    tell("review")
     result.review = run_review(root, month=month, today=on).written
     result.written.append(result.review)
+    tell("agenda")
     result.agenda = run_agenda(root, week_label(on)).sheet
     return result
