@@ -1,7 +1,8 @@
 """A workbook edited part by part: the one API every in-place write of xlsales uses.
 
 Open a workbook, set cells, add or drop conditional formats and notes on its sheets, add,
-replace or remove whole sheets xlsales writes (each with its tables), then save: only the
+replace or remove whole sheets xlsales writes (each with its tables), replace a binary part
+(the VBA project, :meth:`WorkbookEdit.replace_part`), then save: only the
 parts that changed are written — the edited sheets (streamed), ``workbook.xml``, the
 relationships, content types, styles, notes and tables involved — and every other part
 (drawings, charts, images, pivot tables, slicers, the VBA project, custom XML, printer
@@ -78,6 +79,7 @@ class WorkbookEdit:
         self._names: dict[str, str] = {}  # workbook-level defined names set by this edit
         self._removed = False
         self._vml_blocks: set[int] | None = None  # idmap blocks taken, shared by all notes
+        self._parts_replaced = False
 
     @classmethod
     def new(cls, path: str | Path) -> WorkbookEdit:
@@ -337,6 +339,48 @@ class WorkbookEdit:
                 ids.append(int(m.group(1)))
         return max(ids) + 1
 
+    # -- other parts -------------------------------------------------------------------------
+
+    @property
+    def vba_part(self) -> str | None:
+        """The part holding the workbook's VBA project (``xl/vbaProject.bin``), if any."""
+        for r in self.rels.items:
+            if r.type.endswith("/vbaProject") and not r.external:
+                part = P.resolve(WORKBOOK, r.target)
+                return part if self.pkg.exists(part) else None
+        return None
+
+    def replace_part(self, part: str, data: bytes) -> None:
+        """Give the existing part ``part`` the bytes ``data`` as they are (a binary part such
+        as the VBA project): its content type and relationships stay. A save after nothing
+        but such replacements writes these parts and copies every other part as stored."""
+        if not self.pkg.exists(part):
+            raise WorkbookError(Label(f"工作簿没有部件 {part}", f"the workbook has no part {part}"),
+                                file=str(self.path))
+        self.pkg.put(part, data)
+        self._parts_replaced = True
+
+    def code_names(self) -> tuple[str | None, list[str | None]]:
+        """The workbook's code name (``ThisWorkbook``) and each sheet's in sheet order (None
+        for a sheet without one): the document modules its VBA project should hold."""
+        book = re.search(rb'<workbookPr\b[^>]*\bcodeName="([^"]*)"', self.xml)
+        sheets: list[str | None] = []
+        for s in self.sheets:
+            head = self.pkg.head(s.part, b"<sheetData", 1 << 16) if self.pkg.exists(s.part) \
+                else b""
+            m = re.search(rb'<sheetPr\b[^>]*\bcodeName="([^"]*)"', head)
+            sheets.append(m.group(1).decode() if m else None)
+        return (book.group(1).decode() if book else None), sheets
+
+    def _only_parts_replaced(self) -> bool:
+        """Whether this edit did nothing but :meth:`replace_part`."""
+        return self._parts_replaced and not (
+            any(e.changed for e in self._edits.values())
+            or any(n.changed for n in self._notes.values())
+            or (self._styles is not None and self._styles.changed)
+            or self._order_changed or self._names_changed or self._added or self._replaced
+            or self._removed)
+
     def _code_name(self) -> str:
         used = set()
         for s in self.sheets:
@@ -357,6 +401,8 @@ class WorkbookEdit:
         if not self.sheets:
             raise WorkbookError(Label("工作簿至少要有一个工作表",
                                       "a workbook needs at least one sheet"), file=str(self.path))
+        if self._only_parts_replaced():  # e.g. the VBA project: the sheets stay as stored
+            return self.pkg.save(out)
         for part, notes in self._notes.items():
             if notes.changed:
                 self._write_notes(part, notes)
