@@ -16,6 +16,11 @@ python -c "import ensurepip, venv" >/dev/null 2>&1 || need+=(python3-venv)
 if ! { command -v fc-list >/dev/null 2>&1 && fc-list | grep -qi "wenquanyi\|wqy"; }; then
   need+=(fonts-wqy-microhei)
 fi
+# Carlito has Calibri's metrics: LibreOffice prints the sheets as Excel lays them out
+# (tests/test_print.py)
+if ! { command -v fc-list >/dev/null 2>&1 && fc-list | grep -qi "carlito"; }; then
+  need+=(fonts-crosextra-carlito)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   $SUDO apt-get update -qq

@@ -37,9 +37,10 @@ HEADERS = Label("严重程度|规则|工作表|单元格|列|值|说明",
                 "Severity|Rule|Sheet|Cell|Column|Value|Message")
 SEVERITY = {"error": Label("错误", "error"), "warning": Label("警告", "warning")}
 FILLS = {"error": "FFFF9999", "warning": "FFFFE699"}
-WIDTHS = (8, 26, 14, 8, 16, 18, 70)
+WIDTHS = ((6, 12), (10, 26), (8, 20), (6, 10), (8, 20), (10, 30), (30, 60))  # low, high
+WRAPPED = (5, 6)  # the value and the message wrap
 HEADER_STYLE = Style(bold=True)
-LINK_STYLE = Style(color="FF0563C1", underline=True)
+LINK_STYLE = Style(color="FF0563C1", underline=True, v_align="top")
 
 # The highlight rule as any writer may have stored it (quotes escaped or not).
 _MARK = re.compile(rb"<formula>(?:&quot;|\")xlsales(?:&quot;|\")&lt;&gt;(?:&quot;|\")"
@@ -63,7 +64,8 @@ def annotate(path: str | os.PathLike[str], findings: list[Finding], *, lang: Lan
             _clear(wb, name, marked=name in by_sheet)
         for sheet, items in by_sheet.items():
             _mark(wb, sheet, items)
-        _findings_sheet(wb, findings, lang, by_sheet)
+        _findings_sheet(wb, findings, lang, by_sheet,
+                        team=settings.general.team_name if settings is not None else None)
         if settings is not None:
             refresh_lists(wb, settings, lang)
         return wb.save(out)
@@ -116,7 +118,7 @@ def _mark(wb: WorkbookEdit, sheet: str, findings: list[Finding]) -> None:
 
 
 def _findings_sheet(wb: WorkbookEdit, findings: list[Finding], lang: Lang,
-                    by_sheet: dict[str, list[Finding]]) -> None:
+                    by_sheet: dict[str, list[Finding]], *, team: str | None = None) -> None:
     """The list of findings: replaced where it is, or added after the sheets it
     describes; never made the active sheet. Without findings the list goes, except in a
     macro-enabled workbook: there Excel gave the sheet a module of the VBA project (the
@@ -129,7 +131,7 @@ def _findings_sheet(wb: WorkbookEdit, findings: list[Finding], lang: Lang,
             name = there[0]
         for old in there:
             if old != name:
-                _write_list(wb, old, [], lang, by_sheet)
+                _write_list(wb, old, [], lang, by_sheet, team=team)
     else:
         for old in there:
             if old != name or not findings:
@@ -139,31 +141,57 @@ def _findings_sheet(wb: WorkbookEdit, findings: list[Finding], lang: Lang,
         if described:
             wb.set_active(described[0])
     if findings or name in wb.sheet_names:
-        _write_list(wb, name, findings, lang, by_sheet)
+        _write_list(wb, name, findings, lang, by_sheet, team=team)
 
 
 def _write_list(wb: WorkbookEdit, name: str, findings: list[Finding], lang: Lang,
-                by_sheet: dict[str, list[Finding]]) -> None:
+                by_sheet: dict[str, list[Finding]], *, team: str | None = None) -> None:
     """Write the findings sheet ``name`` (in place of the one there, else after the
-    sheets it describes)."""
+    sheets it describes), laid out for print (:func:`_print_layout`)."""
     sheet = NewSheet(freeze=(1, 0), landscape=True)
     bold, link = wb.xf(HEADER_STYLE), wb.xf(LINK_STYLE)
-    for c, text in enumerate(HEADERS(lang).split("|")):
+    top, wrap = wb.xf(Style(v_align="top")), wb.xf(Style(wrap=True, v_align="top"))
+    headers = HEADERS(lang).split("|")
+    for c, text in enumerate(headers):
         sheet.set(0, c, Cell(text, style=bold))
+    rows = []
     for r, f in enumerate(findings, start=1):
         values = (SEVERITY[f.severity](lang), f.rule, f.sheet, f.cell, f.column,
                   None if f.value is None else str(f.value), f.message)
+        rows.append(values)
         for c, value in enumerate(values):
             linked = c == 3 and f.sheet in by_sheet and bool(f.cell)
-            sheet.set(r, c, Cell(value, style=link if linked else None))
+            sheet.set(r, c, Cell(value, style=link if linked else wrap if c in WRAPPED
+                                 else top))
         if f.sheet in by_sheet and f.cell:
             sheet.links.append((f"D{r + 1}", f"{_quote(f.sheet)}!{f.cell}", f.cell))
-    sheet.widths = dict(enumerate(WIDTHS))
+    _print_layout(sheet, headers, rows, team)
+    if findings:  # the values as they were found, numbers as text
+        sheet.text_numbers.append(f"F2:F{len(findings) + 1}")
     sheet.autofilter = f"A1:G{len(findings) + 1}"
     sheet.print_title_rows = (0, 0)
     described = [s for s in wb.sheet_names if s in by_sheet]
     after = described[-1] if described else wb.active
     wb.put_sheet(name, sheet, after=after)
+
+
+def _print_layout(sheet: NewSheet, headers: list[str], rows: list[tuple[object, ...]],
+                  team: str | None) -> None:
+    """Widths that fit the findings (the value and the message wrap, rows as tall as they
+    need), one landscape page wide, the team and the file in the header."""
+    from xlsales.io import printing as pr
+
+    for c, header in enumerate(headers):
+        texts = [str(row[c]) for row in rows if row[c] is not None]
+        low, high = WIDTHS[c]
+        sheet.widths[c] = pr.content_width(texts, header=header, header_lines=1, lo=low,
+                                           hi=high)
+    for r, row in enumerate(rows, start=1):
+        lines = max(pr.text_lines(row[c], sheet.widths[c]) for c in WRAPPED)
+        if lines > 1:
+            sheet.heights[r] = pr.row_height(lines)
+    header, sheet.footer_text = pr.header_footer(team, None)
+    sheet.header_text = header + "&R&F"
 
 
 def _quote(sheet: str) -> str:

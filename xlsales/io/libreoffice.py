@@ -79,6 +79,15 @@ def convert(src: str | os.PathLike[str], fmt: str, out_dir: str | os.PathLike[st
                 recalculate=recalculate)[0]
 
 
+def convert_many(srcs: Sequence[str | os.PathLike[str]], fmt: str,
+                 out_dir: str | os.PathLike[str], *, timeout: float = DEFAULT_TIMEOUT,
+                 soffice: str | None = None, recalculate: bool = True) -> list[Path]:
+    """:func:`convert` of several files in one LibreOffice run (distinct names); outputs
+    in ``srcs`` order."""
+    return _run(srcs, fmt, out_dir, timeout=timeout, soffice=soffice,
+                recalculate=recalculate)
+
+
 def render_png(pdf: str | os.PathLike[str], out_prefix: str | os.PathLike[str],
                first_page: int = 1, last_page: int = 1, dpi: int = 80, *,
                timeout: float = DEFAULT_TIMEOUT) -> list[Path]:

@@ -20,6 +20,7 @@ import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from xlsales.i18n import Label, Lang
+from xlsales.io import printing as pr
 from xlsales.io.atomic import atomic_path
 from xlsales.io.edit.graft import CHART_MARK, regenerate
 from xlsales.io.xlsx_writer import (
@@ -27,7 +28,6 @@ from xlsales.io.xlsx_writer import (
     TITLE_ROW,
     Tables,
     _Formats,
-    page_setup,
     table_values,
     write_table,
 )
@@ -42,6 +42,55 @@ SERIES = {
     "won": Label("已成交", "Won"), "weighted": Label("加权预测", "Weighted"),
     "quota": Label("目标", "Quota"),
 }
+AXES = {
+    "rep": Label("销售代表", "Rep"), "month": Label("月份", "Month"),
+    "completion": Label("完成率", "Completion"), "stage": Label("商机阶段", "Stage"),
+    "amount": Label("金额(万元)", "Amount (10k CNY)"),
+    "deals": Label("商机数", "Opportunities"),
+}
+CHART_FONT = {"name": "Microsoft YaHei", "size": 9}
+
+
+def axis(title: str, num_format: str | None = None) -> dict[str, Any]:
+    """A chart axis with its title (and number format)."""
+    out: dict[str, Any] = {"name": title,
+                           "name_font": {**CHART_FONT, "bold": False},
+                           "num_font": CHART_FONT}
+    if num_format:
+        out["num_format"] = num_format
+    return out
+
+
+_WRAPPED = {"title": {"bold": True, "font_size": 14},
+            "notes": {"italic": True, "font_color": "#595959"}}
+
+
+def wrap_titles(ws: Any, fmts: _Formats, widths: Mapping[int, float], *,
+                title: str | None = None, notes: str | None = None) -> None:
+    """A sheet's title and note (rows 1 and 2) wrapped over its table when they would run
+    past its last column."""
+    cache = fmts.__dict__.setdefault("_wrapped", {})
+    for row, kind, text, size in ((TITLE_ROW, "title", title, 14.0),
+                                  (NOTES_ROW, "notes", notes, 11.0)):
+        if not text:
+            continue
+        if kind not in cache:
+            cache[kind] = fmts.wb.add_format({**fmts.base, **_WRAPPED[kind],
+                                              "text_wrap": True, "valign": "top"})
+        pr.xlsx_note(ws, row, text, widths, cache[kind], size=size)
+
+
+def charts_layout(widths: Mapping[int, float], heights: Mapping[int, float], at: int,
+                  charts: Sequence[tuple[int, float, int, int]], *,
+                  landscape: bool = True, title_row: int = 2) -> pr.Layout:
+    """How a sheet prints whose charts start at the 0-based row ``at`` (each chart: its
+    row from ``at``, its left edge in pixels, its width and height in pixels; the rows
+    under the charts keep Excel's default height): all on one page when that is
+    readable, else the charts on a page of their own, never cut."""
+    block = max(r * pr.LINE_PT + h * 0.75 for r, _, _, h in charts)
+    width = max(pr.columns_pt(widths.values()), max((x + w) * 0.75 for _, x, w, _ in charts))
+    return pr.keep_together(pr.rows_pt(heights, at), at, block, landscape=landscape,
+                            width_pt=width, titles_pt=heights.get(title_row, pr.LINE_PT))
 
 
 @contextlib.contextmanager
@@ -98,13 +147,15 @@ def write_pipeline_report(path: str | os.PathLike[str], *, lang: Lang, title: st
                           forecast_rows: list[dict[str, Any]],
                           forecast_lines: list[dict[str, Any]],
                           funnel_rows: list[dict[str, Any]], funnel_summary: dict[str, Any],
-                          options: dict[str, Any]) -> Path:
-    """Write the forecast and funnel report to ``path``."""
+                          options: dict[str, Any], period: str | None = None) -> Path:
+    """Write the forecast and funnel report to ``path``: every sheet one landscape page
+    wide with the team and ``period`` in its header, charts never cut by a page."""
     from xlsales.tables.pipeline import FORECAST, FORECAST_LINES
 
     target = Path(path)
     with report_path(target) as tmp:
         wb, fmts = new_report(tmp, title)
+        team = options.get("team_name")
         tables: Tables = {}  # the forecast sums the lines, written on the next sheet
         tables[FORECAST_LINES.name] = table_values(FORECAST_LINES, forecast_lines, lang=lang,
                                                    options=options, display=_no_display)
@@ -117,8 +168,12 @@ def write_pipeline_report(path: str | os.PathLike[str], *, lang: Lang, title: st
             ws.write_string(NOTES_ROW, 0, FORECAST.notes(lang), fmts.notes)
         first, last = write_table(ws, fmts, FORECAST, forecast_rows, header_row=3, lang=lang,
                                    **kw)
+        widths, heights = pr.xlsx_tables(ws, [(FORECAST, tables[FORECAST.name], 3)], lang)
+        wrap_titles(ws, fmts, widths, title=title,
+                    notes=FORECAST.notes(lang) if FORECAST.notes else None)
         sheet = FORECAST.sheet(lang)
         reps = [i for i, r in enumerate(forecast_rows) if r.get("level_code") == "rep"]
+        layout = None
         if reps:
             r0, r1 = first + reps[0], first + reps[-1]
             chart = wb.add_chart({"type": "column", "subtype": "stacked"})
@@ -137,25 +192,34 @@ def write_pipeline_report(path: str | os.PathLike[str], *, lang: Lang, title: st
                              "marker": {"type": "diamond"}})
             chart.combine(line)
             chart.set_title({"name": CHART_TITLES["forecast"](lang)})
-            chart.set_size({"width": 760, "height": 320})
-            ws.insert_chart(last + 3, 0, chart,
+            chart.set_x_axis(axis(AXES["rep"](lang)))
+            chart.set_y_axis(axis(AXES["amount"](lang), "#,##0"))
+            size = (760, 320)
+            chart.set_size({"width": size[0], "height": size[1]})
+            ws.insert_chart(last + 2, 0, chart,
                             chart_options(CHART_TITLES["forecast"](lang)))
+            layout = charts_layout(widths, heights, last + 2, [(0, 0, *size)], title_row=3)
         ws.freeze_panes(4, 2)
-        page_setup(ws)
+        pr.xlsx_page(ws, team=team, period=period, layout=layout, repeat_rows=(3, 3))
 
         ws = wb.add_worksheet(FORECAST_LINES.sheet(lang))
         ws.write_string(TITLE_ROW, 0, FORECAST_LINES.title(lang), fmts.title)
         write_table(ws, fmts, FORECAST_LINES, forecast_lines, header_row=2, lang=lang, **kw)
+        widths, _ = pr.xlsx_tables(ws, [(FORECAST_LINES, tables[FORECAST_LINES.name], 2)],
+                                   lang)
+        wrap_titles(ws, fmts, widths, title=FORECAST_LINES.title(lang))
         ws.freeze_panes(3, 0)
-        page_setup(ws)
+        pr.xlsx_page(ws, team=team, period=period, repeat_rows=(2, 2))
 
-        add_funnel_sheet(wb, fmts, funnel_rows, funnel_summary, lang=lang, **kw)
+        add_funnel_sheet(wb, fmts, funnel_rows, funnel_summary, lang=lang, period=period,
+                         **kw)
         wb.close()
     return target
 
 
 def add_funnel_sheet(wb: Any, fmts: _Formats, funnel_rows: list[dict[str, Any]],
-                     funnel_summary: dict[str, Any], *, lang: Lang, **kw: Any) -> None:
+                     funnel_summary: dict[str, Any], *, lang: Lang,
+                     period: str | None = None, **kw: Any) -> None:
     """The funnel sheet: the reverse calculation's basis, the stages, a bar chart."""
     from xlsales.tables.pipeline import FUNNEL, FUNNEL_SUMMARY
 
@@ -166,18 +230,27 @@ def add_funnel_sheet(wb: Any, fmts: _Formats, funnel_rows: list[dict[str, Any]],
     ws.write_string(TITLE_ROW, 0, FUNNEL.title(lang), fmts.title)
     if FUNNEL.notes:
         ws.write_string(NOTES_ROW, 0, FUNNEL.notes(lang), fmts.notes)
-    ws.write_string(3, 0, FUNNEL_SUMMARY.title(lang), fmts.header)
+    ws.merge_range(3, 0, 3, len(FUNNEL_SUMMARY.columns) - 1, FUNNEL_SUMMARY.title(lang),
+                   fmts.header)  # a caption over the summary, never wrapped in one cell
     write_table(ws, fmts, FUNNEL_SUMMARY, [funnel_summary], header_row=4, widths=False,
                 lang=lang, **kw)
     first, last = write_table(ws, fmts, FUNNEL, funnel_rows, header_row=8, lang=lang, **kw)
+    widths, heights = pr.xlsx_tables(ws, [(FUNNEL_SUMMARY, tables[FUNNEL_SUMMARY.name], 4),
+                                          (FUNNEL, tables[FUNNEL.name], 8)], lang)
+    wrap_titles(ws, fmts, widths, title=FUNNEL.title(lang),
+                notes=FUNNEL.notes(lang) if FUNNEL.notes else None)
     chart = wb.add_chart({"type": "bar"})
     for key in ("entered", "needed"):
         chart.add_series({"name": SERIES[key](lang),
                           "categories": col_range(sheet, FUNNEL, "stage", first, last),
                           "values": col_range(sheet, FUNNEL, key, first, last),
                           "values_data": series_values(tables, FUNNEL, key, 0, last - first)})
-    chart.set_y_axis({"reverse": True})
+    chart.set_x_axis(axis(AXES["deals"](lang), "0"))  # a bar chart's values run across
+    chart.set_y_axis({**axis(AXES["stage"](lang)), "reverse": True})
     chart.set_title({"name": CHART_TITLES["funnel"](lang)})
-    chart.set_size({"width": 760, "height": 320})
-    ws.insert_chart(last + 3, 0, chart, chart_options(CHART_TITLES["funnel"](lang)))
-    page_setup(ws)
+    size = (760, 320)
+    chart.set_size({"width": size[0], "height": size[1]})
+    ws.insert_chart(last + 2, 0, chart, chart_options(CHART_TITLES["funnel"](lang)))
+    layout = charts_layout(widths, heights, last + 2, [(0, 0, *size)], title_row=8)
+    pr.xlsx_page(ws, team=kw.get("options", {}).get("team_name"), period=period,
+                 layout=layout)

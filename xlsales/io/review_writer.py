@@ -11,15 +11,20 @@ from pathlib import Path
 from typing import Any
 
 from xlsales.i18n import Label, Lang
+from xlsales.io import printing as pr
 from xlsales.io.report_writer import (
+    AXES,
     add_funnel_sheet,
+    axis,
     chart_options,
+    charts_layout,
     col_range,
     new_report,
     report_path,
     series_values,
+    wrap_titles,
 )
-from xlsales.io.xlsx_writer import NOTES_ROW, TITLE_ROW, Tables, page_setup, write_table
+from xlsales.io.xlsx_writer import NOTES_ROW, TITLE_ROW, Tables, write_table
 from xlsales.tables.base import TableSpec
 
 CHARTS = {
@@ -30,6 +35,10 @@ CHARTS = {
 HINTS_SHEET = "_hints"  # the hints xlsales wrote into the cause column, to tell them apart
 TREND_CHARTS = ("sales", "conversion", "visits", "win_rate")
 FALLING = Label("连续3个月下降:", "Fell three months in a row: ")
+TREND_ROWS = 13  # rows from one row of trend charts to the next (240 px and a gap)
+TREND_UNITS = {"sales": Label("万元", "10k CNY"), "conversion": Label("转化率", "Rate"),
+               "visits": Label("客户数", "Customers"), "win_rate": Label("赢单率", "Rate")}
+TREND_FORMATS = {"amount": "#,##0", "percent": "0%", "int": "0"}
 
 
 def _plain(_list: str, value: str) -> str:
@@ -41,11 +50,15 @@ def write_review(path: str | os.PathLike[str], *, lang: Lang, title: str,
                  trend: list[dict[str, Any]], cases: list[dict[str, Any]],
                  funnel_rows: list[dict[str, Any]], funnel_summary: dict[str, Any],
                  options: dict[str, Any], falling: list[str] | None = None,
-                 hints: list[tuple[str, str, str]] | None = None) -> Path:
-    """Write the review workbook to ``path`` through a temporary file."""
+                 hints: list[tuple[str, str, str]] | None = None,
+                 period: str | None = None) -> Path:
+    """Write the review workbook to ``path`` through a temporary file. Every sheet prints
+    one landscape page wide, with the team and ``period`` in its header; a sheet's charts
+    are kept whole on one page (:func:`xlsales.io.printing.keep_together`)."""
     from xlsales.tables.review import CASES, HORIZONTAL, REVIEW, TREND
 
     target = Path(path)
+    team = options.get("team_name")
     with report_path(target) as tmp:
         wb, fmts = new_report(tmp, title)
         tables: Tables = {}  # every table's columns as written, for the charts' caches
@@ -59,17 +72,27 @@ def write_review(path: str | os.PathLike[str], *, lang: Lang, title: str,
                 ws.write_string(NOTES_ROW, 0, spec.notes(lang), fmts.notes)
             return ws
 
+        def fitted(ws: Any, spec: TableSpec, header_row: int, text: str) -> tuple[Any, Any]:
+            widths, heights = pr.xlsx_tables(ws, [(spec, tables[spec.name], header_row)],
+                                             lang)
+            wrap_titles(ws, fmts, widths, title=text,
+                        notes=spec.notes(lang) if spec.notes else None)
+            return widths, heights
+
         ws = sheet_with_title(REVIEW, title)
         write_table(ws, fmts, REVIEW, t4_rows, header_row=2, blank_rows=0, validations=False,
                     **kw)
+        fitted(ws, REVIEW, 2, title)
         ws.freeze_panes(3, 2)
-        page_setup(ws)
+        pr.xlsx_page(ws, team=team, period=period, repeat_rows=(2, 2))
 
         ws = sheet_with_title(HORIZONTAL, HORIZONTAL.title(lang))
         sheet = HORIZONTAL.sheet(lang)
-        first, _ = write_table(ws, fmts, HORIZONTAL, horizontal, header_row=2,
-                               validations=False, **kw)
+        first, last = write_table(ws, fmts, HORIZONTAL, horizontal, header_row=2,
+                                  validations=False, **kw)
+        widths, heights = fitted(ws, HORIZONTAL, 2, HORIZONTAL.title(lang))
         reps = [i for i, r in enumerate(horizontal) if r.get("level_code") == "rep"]
+        layout = None
         if reps:
             r0, r1 = first + reps[0], first + reps[-1]
             bar = wb.add_chart({"type": "column"})
@@ -88,19 +111,30 @@ def write_review(path: str | os.PathLike[str], *, lang: Lang, title: str,
                              "line": {"color": "#C00000", "dash_type": "dash"}})
             bar.combine(line)
             bar.set_title({"name": CHARTS["completion"](lang)})
-            bar.set_y_axis({"num_format": "0%"})
-            bar.set_size({"width": 760, "height": 320})
-            ws.insert_chart(first + len(horizontal) + 2, 0, bar,
-                            chart_options(CHARTS["completion"](lang)))
-        page_setup(ws)
+            bar.set_x_axis(axis(AXES["rep"](lang)))
+            bar.set_y_axis(axis(AXES["completion"](lang), "0%"))
+            size = (760, 320)
+            bar.set_size({"width": size[0], "height": size[1]})
+            at = last + 2
+            ws.insert_chart(at, 0, bar, chart_options(CHARTS["completion"](lang)))
+            layout = charts_layout(widths, heights, at, [(0, 0, *size)])
+        pr.xlsx_page(ws, team=team, period=period, layout=layout, repeat_rows=(2, 2))
 
         ws = sheet_with_title(TREND, TREND.title(lang))
         sheet = TREND.sheet(lang)
         first, last = write_table(ws, fmts, TREND, trend, header_row=2, validations=False,
                                   **kw)
+        widths, heights = fitted(ws, TREND, 2, TREND.title(lang))
+        if falling:
+            ws.write_string(last + 2, 0, FALLING(lang) + "、".join(falling), fmts.cond["bad"])
+        at, size, gap = last + 4, (360, 240), 20
+        right = pr.column_at(widths, size[0] + gap)  # the second chart's column
+        x_right = size[0] + gap - pr.left_px(widths, right)
+        placed = []
         for i, key in enumerate(TREND_CHARTS):
             chart = wb.add_chart({"type": "line"})
-            header = TREND.column(key).header(lang)
+            column = TREND.column(key)
+            header = column.header(lang)
             chart.add_series({"name": header,
                               "categories": col_range(sheet, TREND, "month", first, last),
                               "values": col_range(sheet, TREND, key, first, last),
@@ -109,21 +143,24 @@ def write_review(path: str | os.PathLike[str], *, lang: Lang, title: str,
                               "marker": {"type": "circle"}})
             chart.set_title({"name": header})
             chart.set_legend({"none": True})
-            if TREND.column(key).kind.value == "percent":
-                chart.set_y_axis({"num_format": "0%"})
-            chart.set_size({"width": 360, "height": 240})
-            ws.insert_chart(last + 3 + (i // 2) * 13, (i % 2) * 5, chart,
-                            chart_options(header, x_offset=(i % 2) * 20))
-        if falling:
-            ws.write_string(last + 2, 0, FALLING(lang) + "、".join(falling), fmts.cond["bad"])
-        page_setup(ws)
+            chart.set_x_axis(axis(AXES["month"](lang)))
+            chart.set_y_axis(axis(TREND_UNITS[key](lang), TREND_FORMATS[column.kind.value]))
+            chart.set_size({"width": size[0], "height": size[1]})
+            row = at + (i // 2) * TREND_ROWS
+            col, x = (right, x_right) if i % 2 else (0, 0)
+            ws.insert_chart(row, col, chart, chart_options(header, x_offset=x))
+            placed.append(((i // 2) * TREND_ROWS, pr.left_px(widths, col) + x, *size))
+        layout = charts_layout(widths, heights, at, placed)
+        pr.xlsx_page(ws, team=team, period=period, layout=layout, repeat_rows=(2, 2))
 
         ws = sheet_with_title(CASES, CASES.title(lang))
         write_table(ws, fmts, CASES, cases, header_row=2, validations=False, **kw)
-        page_setup(ws)
+        fitted(ws, CASES, 2, CASES.title(lang))
+        pr.xlsx_page(ws, team=team, period=period, repeat_rows=(2, 2))
 
         add_funnel_sheet(wb, fmts, funnel_rows, funnel_summary, lang=lang,
-                         options=options, display=_plain, validations=False, tables=tables)
+                         options=options, display=_plain, validations=False, tables=tables,
+                         period=period)
         hints_sheet = wb.add_worksheet(HINTS_SHEET)
         for r, (dimension, metric, hint) in enumerate(hints or []):
             hints_sheet.write_string(r, 0, dimension)

@@ -35,7 +35,7 @@ def run_compliance(source: str | os.PathLike[str], period: str, *,
     if write:
         from xlsales.io.edit.book import WorkbookEdit
         from xlsales.io.edit.lists import refresh_lists
-        from xlsales.io.edit.tables import table_sheet
+        from xlsales.io.edit.tables import Printed, table_sheet
         from xlsales.tables.weekly import COMPLIANCE
 
         lang = daily.lang
@@ -47,7 +47,7 @@ def run_compliance(source: str | os.PathLike[str], period: str, *,
             wb.put_sheet(COMPLIANCE.sheet(lang), table_sheet(
                 wb, COMPLIANCE, records, lang=lang, name=COMPLIANCE.name,
                 title=f"{COMPLIANCE.title(lang)} {period}",
-                options=daily.settings.general.model_dump()))
+                options=daily.settings.general.model_dump(), printed=Printed(period)))
             refresh_lists(wb, daily.settings, lang)
             wb.save()
         written = daily.files[0]

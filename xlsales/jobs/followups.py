@@ -139,7 +139,7 @@ def _write_followups(path: Path, customers: Table, result: FollowUpResult,
     from xlsales.io.edit.lists import refresh_lists
     from xlsales.io.edit.newsheet import NewSheet
     from xlsales.io.edit.styles import Style
-    from xlsales.io.edit.tables import table_sheet
+    from xlsales.io.edit.tables import Printed, table_sheet
     from xlsales.tables.customers import DUE_LIST
 
     report = result.report
@@ -177,7 +177,8 @@ def _write_followups(path: Path, customers: Table, result: FollowUpResult,
         wb.put_sheet(DUE_LIST.sheet(lang), table_sheet(
             wb, DUE_LIST, records, lang=lang, name=DUE_LIST.name,
             title=f"{DUE_LIST.title(lang)} {report.today}",
-            options=settings.general.model_dump()), after=customers.sheet
+            options=settings.general.model_dump(), printed=Printed(str(report.today))),
+            after=customers.sheet
             if DUE_LIST.sheet(lang) not in wb.sheet_names else None)
         ledger = ledger_after(report.plans, report.ledger, report.today,
                               report.catch_up, written)

@@ -237,12 +237,13 @@ def agenda_pack(root: str | os.PathLike[str], week: str) -> AgendaPack:
 def run_agenda(root: str | os.PathLike[str], week: str, *,
                out: str | os.PathLike[str] | None = None) -> AgendaResult:
     """Write the week's meeting pack into the agenda workbook (a new sheet per week)."""
+    from xlsales.cells import col_letters
     from xlsales.io.edit.book import WorkbookEdit
     from xlsales.io.edit.lists import refresh_lists
     from xlsales.io.edit.newsheet import NewSheet
-    from xlsales.io.edit.tables import SUBTITLE, TITLE, add_block, heading
+    from xlsales.io.edit.tables import SUBTITLE, TITLE, Printed, add_block, fit_print, heading
     from xlsales.io.read import sheet_records
-    from xlsales.tables.agenda import ACTIONS, AGENDA, MINUTES
+    from xlsales.tables.agenda import ACTIONS, AGENDA, MEETING_DATA, MINUTES
 
     root = Path(root)
     pack = agenda_pack(root, week)
@@ -278,7 +279,12 @@ def run_agenda(root: str | os.PathLike[str], week: str, *,
                              name=f"{spec.name}_{suffix}", lang=lang, options=options,
                              display=lambda name, value: settings.display(name, value, lang),
                              widths=spec is AGENDA, **extra)
+            if spec is MEETING_DATA:  # counts and rates written as the text people read
+                value = MEETING_DATA.index("value")
+                sheet.text_numbers.append(f"{col_letters(value)}{row + 3}:"
+                                          f"{col_letters(value)}{last + 1}")
             row = last + 3
+        fit_print(wb, sheet, lang=lang, options=options, printed=Printed(pack.week))
         wb.put_sheet(sheet_name, sheet, before=wb.sheet_names[0])
         wb.set_active(sheet_name)  # the agenda workbook opens on this week's pack
         refresh_lists(wb, settings, lang)

@@ -97,7 +97,7 @@ def write_pipeline(source: str | os.PathLike[str], period: str, *,
     return write_pipeline_report(target, lang=lang, title=title, forecast_rows=rows,
                                  forecast_lines=line_rows, funnel_rows=funnel_rows,
                                  funnel_summary=summary,
-                                 options=settings.general.model_dump())
+                                 options=settings.general.model_dump(), period=period)
 
 
 LEVEL_LIST = {"region": "regions", "product": "product_lines"}

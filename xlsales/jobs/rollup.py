@@ -107,6 +107,8 @@ def _run_rollup(source: str | os.PathLike[str], *, week: str | None, month: str 
     result = RollupResult(weeks, frame, daily.findings, daily.dropped)
     flagged = frame[(frame["level"] == "rep") & (frame["mark"] == IMPLAUSIBLE_MARK)]
     result.implausible = implausible_warnings(week_rows(flagged), daily.settings, daily.lang)
+    del flagged
+    daily.release()  # the weekly frame has what the sheets need
     if write:
         if out:
             target = Path(out)
@@ -126,7 +128,7 @@ def _write_weeks(daily: DailySource, frame: pd.DataFrame, weeks: list[str],
     weekly frame's columns (:func:`xlsales.io.edit.tables.table_sheets`)."""
     from xlsales.io.edit.book import WorkbookEdit
     from xlsales.io.edit.lists import refresh_lists
-    from xlsales.io.edit.tables import table_sheets
+    from xlsales.io.edit.tables import Printed, table_sheets
     from xlsales.io.read import sheets_records
     from xlsales.tables.weekly import LEVELS, WEEKLY
 
@@ -168,7 +170,9 @@ def _write_weeks(daily: DailySource, frame: pd.DataFrame, weeks: list[str],
             titles.append(f"{WEEKLY.title(lang)} {week}{said}")
         sheets = table_sheets(wb, WEEKLY, columns, sizes, lang=lang, titles=titles,
                               names=[f"Weekly_{w.replace('-', '_')}" for w in weeks],
-                              options=options)
+                              options=options, periods=[display_week(
+                                  w, daily.settings.general.week_label) for w in weeks],
+                              printed=Printed(details=True, repeat=("week", "name")))
         for week, sheet in zip(weeks, sheets, strict=True):
             wb.put_sheet(names[week], sheet)
         del columns, rows, levels  # the cells are in the sheets' XML now

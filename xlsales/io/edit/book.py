@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-from xlsales.cells import parse_ref
+from xlsales.cells import col_letters, parse_ref
 from xlsales.errors import WorkbookError
 from xlsales.i18n import Label
 from xlsales.io.edit import package as P
@@ -294,9 +294,15 @@ class WorkbookEdit:
             self.pkg.put(table_part, table.xml(self._table_id()), P.CT_TABLE)
             table_rids.append(rels.add(P.REL_TABLE, table_part))
         self.pkg.put(part, sheet.render(table_rids), P.CT_WORKSHEET)
+        titles = []
+        if sheet.print_title_cols:  # columns first, as Excel writes them
+            first, last = (col_letters(c) for c in sheet.print_title_cols)
+            titles.append(f"{_quote_sheet(name)}!${first}:${last}")
         if sheet.print_title_rows:
-            first, last = sheet.print_title_rows
-            self._print_titles[name] = f"{_quote_sheet(name)}!${first + 1}:${last + 1}"
+            first, last = (str(r + 1) for r in sheet.print_title_rows)
+            titles.append(f"{_quote_sheet(name)}!${first}:${last}")
+        if titles:
+            self._print_titles[name] = ",".join(titles)
             self._names_changed = True
 
     def set_name(self, name: str, ref: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from xlsales.cells import col_letters
@@ -79,6 +80,17 @@ class Validation:
 
 
 @dataclass
+class Block:
+    """A table as written on a sheet, for fitting widths and heights to it: its spec, its
+    0-based header row and its columns' values as the cells hold them (key → values)."""
+
+    spec: Any
+    header_row: int
+    values: dict[str, Sequence[Any]]
+    rows: int
+
+
+@dataclass
 class NewSheet:
     """Everything on a sheet xlsales writes whole."""
 
@@ -93,8 +105,13 @@ class NewSheet:
     links: list[tuple[str, str, str]] = field(default_factory=list)  # ref, location, text
     autofilter: str | None = None
     landscape: bool = True
-    fit_width: bool = True
+    fit_width: bool = True  # one page wide (unless ``scale`` is set)
+    scale: int | None = None  # "adjust to" percent: manual page breaks count (see printing)
     print_title_rows: tuple[int, int] | None = None
+    print_title_cols: tuple[int, int] | None = None
+    row_breaks: list[int] = field(default_factory=list)  # 0-based rows starting a page
+    col_breaks: list[int] = field(default_factory=list)  # 0-based columns starting a page
+    text_numbers: list[str] = field(default_factory=list)  # ranges of numbers kept as text
     header_text: str = ""
     footer_text: str = "&C&P / &N"
     code_name: str | None = None
@@ -102,6 +119,8 @@ class NewSheet:
     # rows written a column at a time (see put_columns, put_rows): row → its <c> elements
     row_xml: dict[int, str | bytes] = field(default_factory=dict)
     row_xml_cols: int = 0
+    # the tables' values, kept until the print layout is fitted to them (not written)
+    blocks: list[Block] = field(default_factory=list)
 
     def set(self, row: int, col: int, cell: Cell) -> None:
         self.cells.setdefault(row, {})[col] = cell
@@ -132,8 +151,9 @@ class NewSheet:
         out = [f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
                f'<worksheet xmlns="{SHEET_NS}" xmlns:r="{REL_NS}">']
         pr = f' codeName="{self.code_name}"' if self.code_name else ""
+        fit = self.fit_width and self.scale is None
         out.append(f'<sheetPr{pr}><pageSetUpPr fitToPage="1"/></sheetPr>'
-                   if self.fit_width else (f"<sheetPr{pr}/>" if pr else ""))
+                   if fit else (f"<sheetPr{pr}/>" if pr else ""))
         out.append(f'<dimension ref="{dim}"/>')
         out.append(f'<sheetViews><sheetView workbookViewId="0">{self._pane()}</sheetView>'
                    f'</sheetViews><sheetFormatPr defaultRowHeight="15"/>')
@@ -175,23 +195,44 @@ class NewSheet:
             tail.append("<hyperlinks>" + "".join(
                 f'<hyperlink ref="{ref}" location={quoteattr(loc)} display={quoteattr(text)}/>'
                 for ref, loc, text in self.links) + "</hyperlinks>")
-        tail.append('<pageMargins left="0.4" right="0.4" top="0.6" bottom="0.6" '
-                    'header="0.3" footer="0.3"/>')
-        orient = "landscape" if self.landscape else "portrait"
-        fit = ' fitToWidth="1" fitToHeight="0"' if self.fit_width else ""
-        tail.append(f'<pageSetup paperSize="9" orientation="{orient}"{fit}/>')
-        if self.header_text or self.footer_text:
-            tail.append("<headerFooter>"
-                        + (f"<oddHeader>{escape(self.header_text)}</oddHeader>"
-                           if self.header_text else "")
-                        + (f"<oddFooter>{escape(self.footer_text)}</oddFooter>"
-                           if self.footer_text else "") + "</headerFooter>")
+        tail.append(self._page_xml())
         tail_bytes = "".join(tail).encode() + b"".join(self.carried)
         if table_rids:
             tail_bytes += (f'<tableParts count="{len(table_rids)}">'
                            + "".join(f'<tablePart r:id="{r}"/>' for r in table_rids)
                            + "</tableParts>").encode()
         return ("".join(out).encode() + b"".join(body) + tail_bytes + b"</worksheet>")
+
+    def _page_xml(self) -> str:
+        """pageMargins, pageSetup, headerFooter, rowBreaks, colBreaks and ignoredErrors,
+        in schema order."""
+        from xlsales.io.printing import MARGINS
+
+        out = ["<pageMargins " + " ".join(f'{k}="{v:g}"' for k, v in MARGINS.items()) + "/>"]
+        orient = "landscape" if self.landscape else "portrait"
+        if self.scale is not None:
+            fit = f' scale="{self.scale}"'
+        else:
+            fit = ' fitToWidth="1" fitToHeight="0"' if self.fit_width else ""
+        # the details of a page's rows right after it, not after every key page
+        order = ' pageOrder="overThenDown"' if self.col_breaks else ""
+        out.append(f'<pageSetup paperSize="9"{fit}{order} orientation="{orient}"/>')
+        if self.header_text or self.footer_text:
+            out.append("<headerFooter>"
+                       + (f"<oddHeader>{escape(self.header_text)}</oddHeader>"
+                          if self.header_text else "")
+                       + (f"<oddFooter>{escape(self.footer_text)}</oddFooter>"
+                          if self.footer_text else "") + "</headerFooter>")
+        for tag, breaks, most in (("rowBreaks", self.row_breaks, 16383),
+                                  ("colBreaks", self.col_breaks, 1048575)):
+            if breaks:
+                out.append(f'<{tag} count="{len(breaks)}" manualBreakCount="{len(breaks)}">'
+                           + "".join(f'<brk id="{b}" max="{most}" man="1"/>'
+                                     for b in sorted(breaks)) + f"</{tag}>")
+        if self.text_numbers:
+            out.append(f'<ignoredErrors><ignoredError sqref="{" ".join(self.text_numbers)}" '
+                       'numberStoredAsText="1"/></ignoredErrors>')
+        return "".join(out)
 
     def _pane(self) -> str:
         if not self.freeze:

@@ -131,6 +131,10 @@ class StylesEdit:
         self._xfs[s] = self._find_or_add("cellXfs", xf)
         return self._xfs[s]
 
+    def style_of(self, index: int) -> Style | None:
+        """The :class:`Style` this edit gave the cell format ``index``, if it did."""
+        return next((s for s, i in self._xfs.items() if i == index), None)
+
     def dxf(self, s: Style) -> int:
         """The index of the differential format ``s`` (conditional formatting)."""
         if s in self._dxfs:

@@ -9,10 +9,12 @@ dropdowns and date checks. :func:`table_sheet` is the usual sheet of one titled 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from xlsales.cells import col_letters
@@ -20,7 +22,7 @@ from xlsales.formula_values import formula_columns
 from xlsales.i18n import Label, Lang
 from xlsales.io.edit.book import WorkbookEdit
 from xlsales.io.edit.cells import Cell, column_cells, join_rows
-from xlsales.io.edit.newsheet import NewSheet, TablePart, Validation, table_header
+from xlsales.io.edit.newsheet import Block, NewSheet, TablePart, Validation, table_header
 from xlsales.io.edit.styles import Style
 from xlsales.io.formulas import expand, expand_rows
 from xlsales.tables.base import Kind, TableSpec
@@ -90,35 +92,57 @@ def add_block_columns(wb: WorkbookEdit, sheet: NewSheet, spec: TableSpec,
     """:func:`add_block` of ``n`` rows given as columns (``columns[key]``: a column's
     values, a list or a numpy array; a column not given is blank)."""
     header = wb.xf(HEADER)
+    shown: list[dict[str, Sequence[Any]]] = []
     [cells] = _blocks_xml(wb, spec, columns, [n], header_row=header_row, lang=lang,
-                          options=options, display=display, blank_rows=blank_rows)
+                          options=options, display=display, blank_rows=blank_rows,
+                          shown=shown)
     return _put_block(wb, sheet, spec, cells, header, header_row=header_row, name=name,
                       lang=lang, options=options, display=display, validations=validations,
-                      widths=widths)
+                      widths=widths, values=shown[0])
+
+
+@dataclass(frozen=True)
+class Printed:
+    """How a sheet prints (see :mod:`xlsales.io.printing`): the header's team (default:
+    the options' ``team_name``) and period, the orientation and, for a wide table with
+    long text (the weekly sheet), ``details``: the key figures on a page of their own and
+    the columns from the first long-text one after a column break, with the ``repeat``
+    columns (keys of adjacent columns) printed at the left of every page."""
+
+    period: str | None = None
+    team: str | None = None
+    landscape: bool = True
+    details: bool = False
+    repeat: tuple[str, ...] = ()
 
 
 def table_sheet(wb: WorkbookEdit, spec: TableSpec, rows: Sequence[Mapping[str, Any]], *,
                 lang: Lang, name: str, title: str, options: Mapping[str, Any],
-                display: Display | None = None) -> NewSheet:
-    """A sheet of one table: title, the table's note, the table, a frozen header."""
+                display: Display | None = None, printed: Printed | None = None) -> NewSheet:
+    """A sheet of one table: title, the table's note, the table, a frozen header; laid
+    out for print (:func:`fit_print`)."""
     sheet = _titled(wb, spec, title, lang)
     add_block(wb, sheet, spec, rows, header_row=HEADER_ROW, name=name, lang=lang,
               options=options, display=display)
+    fit_print(wb, sheet, lang=lang, printed=printed or Printed(), options=options)
     return sheet
 
 
 def table_sheets(wb: WorkbookEdit, spec: TableSpec, columns: Mapping[str, Sequence[Any]],
                  sizes: Sequence[int], *, lang: Lang, names: Sequence[str],
                  titles: Sequence[str], options: Mapping[str, Any],
-                 display: Display | None = None) -> Iterator[NewSheet]:
+                 display: Display | None = None, printed: Printed | None = None,
+                 periods: Sequence[str] | None = None) -> Iterator[NewSheet]:
     """:func:`table_sheet` of several sheets of one table (the weekly sheets), one after
     the other: ``columns`` hold the rows of every sheet one after the other, ``sizes[i]``
     of them for the i-th sheet, whose table is ``names[i]`` under the title ``titles[i]``.
 
     The cells of consecutive sheets are computed together, column by column, some
     thousand rows at a time (:data:`BATCH_ROWS`): fast, and only that many rows are held
-    as text at once when each sheet is put into the workbook as it comes."""
+    as text at once when each sheet is put into the workbook as it comes. Each sheet is
+    laid out for print as ``printed`` says, with ``periods[i]`` in its header."""
     header: int | None = None
+    printed = printed or Printed()
     i = start = 0
     while i < len(sizes):
         j, count = i + 1, sizes[i]
@@ -129,12 +153,16 @@ def table_sheets(wb: WorkbookEdit, spec: TableSpec, columns: Mapping[str, Sequen
         if header is None:
             header = wb.xf(HEADER)
         part = {k: v[start:start + count] for k, v in columns.items()}
+        shown: list[dict[str, Sequence[Any]]] = []
         blocks = _blocks_xml(wb, spec, part, sizes[i:j], header_row=HEADER_ROW, lang=lang,
-                             options=options, display=display)
+                             options=options, display=display, shown=shown)
         for k, cells in enumerate(blocks):
             sheet = first if k == 0 else _titled(wb, spec, titles[i + k], lang)
             _put_block(wb, sheet, spec, cells, header, header_row=HEADER_ROW,
-                       name=names[i + k], lang=lang, options=options, display=display)
+                       name=names[i + k], lang=lang, options=options, display=display,
+                       values=shown[k])
+            fit_print(wb, sheet, lang=lang, options=options, printed=dataclasses.replace(
+                printed, period=periods[i + k]) if periods else printed)
             yield sheet
         i, start = j, start + count
 
@@ -154,10 +182,12 @@ def _titled(wb: WorkbookEdit, spec: TableSpec, title: str, lang: Lang) -> NewShe
 def _blocks_xml(wb: WorkbookEdit, spec: TableSpec, columns: Mapping[str, Sequence[Any]],
                 sizes: Sequence[int], *, header_row: int, lang: Lang,
                 options: Mapping[str, Any], display: Display | None,
-                blank_rows: int = 0) -> list[list[str]] | list[list[bytes]]:
+                blank_rows: int = 0, shown: list[dict[str, Sequence[Any]]] | None = None
+                ) -> list[list[str]] | list[list[bytes]]:
     """The rows of blocks of ``spec`` whose headers are on ``header_row`` (``sizes``: the
     rows of each block in ``columns``, one block after the other, each followed by
-    ``blank_rows`` blank rows and never empty): per block, each row's ``<c>`` elements."""
+    ``blank_rows`` blank rows and never empty): per block, each row's ``<c>`` elements.
+    ``shown`` gets, per block, its columns' values as the cells hold them."""
     disp = display or _same
     rows = [max(size + blank_rows, 1) for size in sizes]
     padded = any(r != size for r, size in zip(rows, sizes, strict=True))
@@ -193,6 +223,9 @@ def _blocks_xml(wb: WorkbookEdit, spec: TableSpec, columns: Mapping[str, Sequenc
         else:
             cells.append(column_cells(c, first, values[column.key], style=style, rows=at))
     joined = join_rows(cells)
+    if shown is not None:
+        every = {**values, **computed}
+        shown.extend({k: v[a:b] for k, v in every.items()} for a, b in _bounds(rows))
     return [joined[a:b] for a, b in _bounds(rows)]
 
 
@@ -233,10 +266,10 @@ def _put_block(wb: WorkbookEdit, sheet: NewSheet, spec: TableSpec,
                cells: list[str] | list[bytes],
                header: int, *, header_row: int, name: str, lang: Lang,
                options: Mapping[str, Any], display: Display | None, validations: bool = False,
-               widths: bool = True) -> int:
+               widths: bool = True, values: dict[str, Sequence[Any]] | None = None) -> int:
     """The header, the rows (``cells``: each row's ``<c>`` elements), the Excel table, its
     conditional formats and (with ``validations``) dropdowns of a block; its 0-based last
-    row."""
+    row. ``values`` (the cells' values by column) are kept for :func:`fit_print`."""
     disp = display or _same
     headers = [table_header(c.header(lang)) for c in spec.columns]
     for c, (column, text) in enumerate(zip(spec.columns, headers, strict=True)):
@@ -247,6 +280,7 @@ def _put_block(wb: WorkbookEdit, sheet: NewSheet, spec: TableSpec,
     sheet.put_rows(first, cells, len(spec.columns))
     last = first + len(cells) - 1
     sheet.tables.append(TablePart(name, header_row, 0, last, headers))
+    sheet.blocks.append(Block(spec, header_row, values or {}, len(cells)))
     ncols = len(spec.columns)
     for cf in spec.formats:
         formula = expand(cf.formula, spec=spec, row=first, first_col=0, lang=lang,
@@ -272,10 +306,10 @@ def _shown(column: Any, value: Any, display: Display) -> Any:
 
 
 def _column_style(wb: WorkbookEdit, column: Any) -> int | None:
+    """A column's cell format: its number format, long text wrapped; every cell at the
+    top of its row (rows are as tall as their longest text)."""
     wrap = column.kind is Kind.LONG_TEXT
-    if not column.fmt and not wrap:
-        return None
-    return wb.xf(Style(num_fmt=column.fmt, wrap=wrap, v_align="top" if wrap else None))
+    return wb.xf(Style(num_fmt=column.fmt, wrap=wrap, v_align="top"))
 
 
 def _validation(column: Any, lang: Lang, sqref: str) -> Validation | None:
@@ -290,3 +324,154 @@ def _validation(column: Any, lang: Lang, sqref: str) -> Validation | None:
                           prompt_title=column.header(lang), prompt=hint or _DATE(lang),
                           error_title=_INVALID(lang), error=_DATE(lang))
     return None
+
+
+# -- print layout ---------------------------------------------------------------------------
+
+def fit_print(wb: WorkbookEdit, sheet: NewSheet, *, lang: Lang, printed: Printed,
+              options: Mapping[str, Any] | None = None) -> None:
+    """Lay ``sheet`` out for print from its tables' values (:attr:`NewSheet.blocks`):
+    column widths that fit their content (long text wraps), row heights that fit the
+    wrapped text and headers, the header and footer, and the page setup: one page wide;
+    with ``printed.details``, the key figures at a scale that puts them on one page (when
+    a readable one does) and the long-text columns after a column break."""
+    from xlsales.io import printing as pr
+
+    size = wb.styles.font_size
+    team = printed.team if printed.team is not None else (options or {}).get("team_name")
+    sheet.header_text, sheet.footer_text = pr.header_footer(team, printed.period)
+    sheet.landscape = printed.landscape
+    blocks, sheet.blocks = sheet.blocks, []
+    if not blocks:
+        return
+    widths = pr.table_widths(((b.spec, b.values) for b in blocks), lang)
+    _titles(wb, sheet, blocks, widths, size)
+    split = _detail_split(blocks, printed)
+    if split is not None:
+        first, repeat = split
+        sheet.scale = _split_scale(sheet, blocks, widths, first, repeat, lang, size)
+        sheet.col_breaks = [first]
+        sheet.print_title_cols = repeat
+    else:
+        if len(blocks) == 1:  # long text as wide as the page allows: fewer lines
+            _grow(blocks[0], widths, dict(widths), range(len(blocks[0].spec.columns)),
+                  pr.body_size(sheet.landscape)[0], pr.MAX_WIDTH)
+        _row_heights(sheet, blocks, widths, lang, size)
+    sheet.widths = {c: w for c, w in sorted(widths.items())}
+
+
+def _titles(wb: WorkbookEdit, sheet: NewSheet, blocks: Sequence[Block],
+            widths: Mapping[int, float], size: float) -> None:
+    """Rows of titles and notes (text in column A above a table, running on to the
+    right): a line of their font, or wrapped over the table's columns when they would
+    run past them."""
+    from xlsales.io import printing as pr
+
+    headers = {b.header_row for b in blocks}
+    for row, cells in sheet.cells.items():
+        if row in headers or set(cells) != {0} or not isinstance(cells[0].value, str):
+            continue
+        cell = cells[0]
+        style = wb.styles.style_of(cell.style) if cell.style is not None else None
+        pt = style.size if style is not None and style.size else size
+        lines = pr.spills(cell.value, widths, size=pt)
+        if lines > 1:
+            cells[0] = Cell(cell.value, style=wb.xf(dataclasses.replace(
+                style or Style(), wrap=True, v_align="top")))
+            sheet.merged.append(f"A{row + 1}:{col_letters(max(widths))}{row + 1}")
+        if lines > 1 or pt > size:
+            sheet.heights[row] = pr.row_height(lines, size=pt) + (4 if pt > size else 0)
+
+
+def _row_heights(sheet: NewSheet, blocks: Sequence[Block], widths: Mapping[int, float],
+                 lang: Lang, size: float) -> float:
+    """Set the heights of the header rows and of rows whose wrapped text takes more than
+    one line; the height of the sheet's rows, in points."""
+    from xlsales.io import printing as pr
+
+    for block in blocks:
+        sheet.heights[block.header_row] = pr.header_height(block.spec, widths, lang,
+                                                           size=size)
+        first = block.header_row + 1
+        for i, n in pr.data_lines(block.spec, block.values, widths, size=size).items():
+            sheet.heights[first + i] = pr.row_height(n, size=size)
+    last = max((b.header_row + b.rows for b in blocks), default=0)
+    return sum(sheet.heights.get(r, pr.line_height(size)) for r in range(last + 1))
+
+
+def _detail_split(blocks: Sequence[Block], printed: Printed
+                  ) -> tuple[int, tuple[int, int] | None] | None:
+    """The first detail column and the repeated columns of a sheet printed with its
+    details after its key figures, or None."""
+    if not printed.details or len(blocks) != 1:
+        return None
+    spec = blocks[0].spec
+    first = next((c for c, col in enumerate(spec.columns) if col.kind is Kind.LONG_TEXT), 0)
+    if first == 0:
+        return None
+    keys = [spec.index(k) for k in printed.repeat]
+    repeat = (min(keys), max(keys)) if keys else None
+    return first, repeat
+
+
+def _split_scale(sheet: NewSheet, blocks: Sequence[Block], widths: dict[int, float],
+                 first: int, repeat: tuple[int, int] | None, lang: Lang,
+                 size: float) -> int:
+    """The scale of a sheet whose columns from ``first`` go on pages after its key figures:
+    the key figures fill a page's width, or its height when all rows fit one page at a
+    readable scale; the detail columns widen to fill their pages. Sets the row heights."""
+    from xlsales.io import printing as pr
+
+    landscape = sheet.landscape
+    page_w, page_h = pr.body_size(landscape)
+    key_pt = pr.columns_pt(w for c, w in widths.items() if c < first)
+    scale = min(1.0, page_w / key_pt)
+    base = dict(widths)
+    for _ in range(2):
+        _fill_details(blocks[0], widths, base, first, repeat, page_w / scale)
+        sheet.heights = {r: h for r, h in sheet.heights.items()
+                         if r < blocks[0].header_row}  # titles stay
+        total = _row_heights(sheet, blocks, widths, lang, size)
+        fits = page_h / total
+        if fits >= scale or fits * 100 < KEY_MIN_SCALE:
+            break  # fits already, or never will: one page wide
+        scale = fits
+    return max(pr.MIN_SCALE, math.floor(scale * 100))
+
+
+KEY_MIN_SCALE = 50  # the key figures are squeezed onto one page down to this scale
+
+
+def _fill_details(block: Block, widths: dict[int, float], base: Mapping[int, float],
+                  first: int, repeat: tuple[int, int] | None, room_pt: float) -> None:
+    """Widen the long-text columns from ``first`` to fill a page ``room_pt`` wide (with
+    the repeated columns), each as far as its longest text needs."""
+    from xlsales.io import printing as pr
+
+    columns = range(first, len(block.spec.columns))
+    reserved = pr.columns_pt(base[c] for c in range(repeat[0], repeat[1] + 1)) \
+        if repeat else 0.0
+    _grow(block, widths, base, columns, room_pt - reserved, pr.DETAIL_MAX_WIDTH)
+
+
+def _grow(block: Block, widths: dict[int, float], base: Mapping[int, float],
+          columns: Sequence[int], room_pt: float, most: float) -> None:
+    """Widen the long-text ones of ``columns`` so that they fill ``room_pt`` points with
+    the others, each as far as its longest text needs on one line (at most ``most``)."""
+    from xlsales.io import printing as pr
+
+    spec = block.spec
+    growing = [c for c in columns if spec.columns[c].kind is Kind.LONG_TEXT]
+    if not growing:
+        return
+    room = room_pt - pr.columns_pt(base[c] for c in columns if c not in growing) \
+        - pr.width_pt(0) * len(growing)
+    needs = {}
+    for c in growing:
+        texts = (v for v in block.values.get(spec.columns[c].key, ()) if v.__class__ is str)
+        longest = max((pr.text_units(v) for v in pr.longest_texts(texts)), default=0.0)
+        needs[c] = max(base[c], min(math.ceil(longest) + 2, most))
+    want = sum(n * pr.MDW * 0.75 for n in needs.values())
+    for c, n in needs.items():
+        share = n if want <= room else max(base[c], n * room / want)
+        widths[c] = float(math.floor(share))
