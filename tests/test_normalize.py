@@ -13,7 +13,9 @@ from xlsales.normalize import (
     COUNT_UNITS,
     NormalizeError,
     clean_long_text,
+    clean_long_text_series,
     clean_text,
+    clean_text_series,
     company_key,
     name_key,
     phone_key,
@@ -93,6 +95,24 @@ def test_clean_text_is_idempotent(text: str) -> None:
 def test_clean_long_text_is_idempotent(text: str) -> None:
     once = clean_long_text(text)
     assert clean_long_text(once) == once
+
+
+@settings(deadline=None)
+@given(st.lists(st.none() | TRICKY, max_size=12), st.integers(1, 6))
+def test_the_column_cleaners_agree_with_the_cell_cleaners(texts: list[str | None],
+                                                          repeat: int) -> None:
+    """The whole-column paths (a clean column returned as it is, zero-width characters
+    looked for in the bytes, few distinct values cleaned once each) give what cleaning
+    cell by cell gives."""
+    import pandas as pd
+
+    column = pd.Series(texts * repeat, dtype="str")
+    for series, cell in ((clean_text_series, clean_text),
+                         (clean_long_text_series, clean_long_text)):
+        got = series(column)
+        assert got.dtype == column.dtype
+        assert [None if v != v else v for v in got.tolist()] == \
+            [None if v is None else cell(v) for v in texts * repeat]
 
 
 # -- numbers ---------------------------------------------------------------------------------------

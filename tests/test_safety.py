@@ -14,6 +14,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from tests.quirks.make_quirks import (
@@ -516,3 +518,38 @@ def test_the_extent_is_measured_from_the_cells(tmp_path: Path, case: str,
     pkg = Package(path)
     name = pkg.sheets[0].name
     assert pkg.extent(name).far_cell(width=13) == far
+
+
+_REF_BYTES = b'<c r="\'AZMB0123456789:tf>/ '
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=80) | st.lists(st.sampled_from(
+    [bytes([b]) for b in _REF_BYTES] + [b'<c r="', b'<f>', b't="b"', b"AAA1", b"BA7"]),
+    max_size=40).map(b"".join), st.integers(1, 7), st.integers(1, 16))
+def test_the_numpy_searches_find_what_the_byte_searches_find(buf: bytes, digits: int,
+                                                               window: int) -> None:
+    """The sheet survey looks for far references and for formulas and booleans with numpy,
+    a window at a time: never less than the regular expression and the byte searches
+    (a false alarm only sends a chunk down the exact path)."""
+    from xlsales.io.read import package as P
+
+    saved = P.WINDOW
+    P.WINDOW = window
+    try:
+        for end in {len(buf), len(buf) // 2}:
+            if P._odd_refs(digits).search(buf, 0, end) is not None:
+                assert P._has_odd_refs(buf, end, digits)
+            for needle, then in ((b"<f", (b">", b" ", b"/")), (b't="b', (b'"',))):
+                exact = sorted({m for t in then for m in _all_at(buf, needle + t, end)})
+                assert P._occurrences(buf, end, needle, then) == exact
+    finally:
+        P.WINDOW = saved
+
+
+def _all_at(buf: bytes, needle: bytes, end: int) -> list[int]:
+    out, at = [], buf.find(needle, 0, end)
+    while at >= 0:
+        out.append(at)
+        at = buf.find(needle, at + 1, end)
+    return out

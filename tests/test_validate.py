@@ -267,3 +267,16 @@ def test_type_errors_are_explained_in_the_workbooks_language(tmp_path: Path) -> 
     assert not [d for d in details if re.search(r"[A-Za-z]{3,}", d.replace("NaN", "")
                                                  .replace("nan", "").replace("inf", "")
                                                  .replace("True", "").replace("False", ""))]
+
+
+def test_a_trusted_finding_is_the_constructed_one() -> None:
+    """Findings made in bulk skip pydantic's per-field work and are the same objects."""
+    from xlsales.findings import Finding
+
+    fields = {"rule": "T2.late", "severity": "warning", "message": "m", "file": "f.xlsx",
+              "sheet": "s", "cell": "K4", "column": "提交时间", "value": 3.5, "row": 4}
+    fast, slow = Finding.trusted(**fields), Finding.model_construct(**fields)
+    assert fast == slow and repr(fast) == repr(slow)
+    assert fast.model_fields_set == slow.model_fields_set
+    assert fast.model_dump(mode="json") == slow.model_dump(mode="json")
+    assert fast.model_copy(update={"row": 5}).row == 5

@@ -34,7 +34,7 @@ def check(ctx: Context, only: set[str]) -> list[Finding]:
         t = targets.df
         quarters = canonical_quarters(t["quarter"])  # 2026q4 is 2026Q4
         have = set(zip(t["owner"].tolist(), quarters.tolist(), strict=True))
-        rows = df[df["rep"].notna() & df["date"].notna()]
+        rows = df.loc[df["rep"].notna() & df["date"].notna(), ["rep", "date"]]
         pairs = pd.DataFrame({"rep": rows["rep"], "q": rows["date"].dt.year * 10
                               + (rows["date"].dt.month - 1) // 3 + 1}, index=rows.index)
         first = pairs[~pairs.duplicated()]  # each rep's first row of each quarter

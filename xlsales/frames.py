@@ -164,7 +164,7 @@ class Table:
         """A finding of ``rule`` at ``row``'s cell of column ``key``."""
         if isinstance(row, RowView):
             row = row.row
-        return Finding.model_construct(
+        return Finding.trusted(
             rule=rule.id, severity=rule.severity, message=rule.message(self.lang, **params),
             file=self.file, sheet=self.sheet,
             cell=self.cell(key, row) if row is not None and key else None,
@@ -189,11 +189,9 @@ class Table:
             value = self.raw_cells.get((key, row), None)
             if value is None and (key, row) not in self.raw_cells:
                 value = _python(raw, kind, raw=True)
-            out.append(Finding.model_construct(
-                rule=rule.id, severity=rule.severity, message=rule.message(self.lang, **p),
-                file=self.file, sheet=self.sheet,
-                cell=f"{letters}{row}" if letters else None, column=column, value=value,
-                row=row))
+            out.append(Finding.trusted(
+                rule.id, rule.severity, rule.message(self.lang, **p), self.file, self.sheet,
+                f"{letters}{row}" if letters else None, column, value, row))
         return out
 
     # -- rows as Python values ------------------------------------------------------------
@@ -317,6 +315,19 @@ def _blank(s: pd.Series) -> pd.Series:
     return s.isna()
 
 
+def _blank_array(s: pd.Series) -> np.ndarray:
+    """:func:`_blank` as a numpy array; a column of Arrow strings is looked at in Arrow
+    (three passes over its data, no pandas objects in between)."""
+    strings = N._arrow_strings(s)
+    if strings is None:
+        return np.array(_blank(s).to_numpy(dtype=bool, na_value=True))
+    import pyarrow.compute as pc
+
+    filled = pc.or_(pc.equal(pc.binary_length(strings), 0), pc.utf8_is_space(strings))
+    return np.array(pc.or_kleene(pc.is_null(strings), filled).to_numpy(zero_copy_only=False),
+                    dtype=bool)
+
+
 def detect_lang(spec: TableSpec, headers: dict[str, str], lang: Lang | None) -> Lang:
     """The table's language: zh when at least half its headers are the Chinese ones, or
     Chinese aliases (``业务员``, ``明日计划``)."""
@@ -340,7 +351,7 @@ def build_table(raw: RawTable, spec: TableSpec, settings: Settings, *,
     blank = np.ones(n, dtype=bool)
     flagged = np.zeros(n, dtype=bool)
     for c in inputs.values():
-        b = np.array(_blank(c.values).to_numpy(dtype=bool, na_value=True))
+        b = _blank_array(c.values)
         for p, v in c.rejected.items():
             if not (isinstance(v, str) and not v.strip()):
                 b[p] = False
@@ -351,7 +362,7 @@ def build_table(raw: RawTable, spec: TableSpec, settings: Settings, *,
     if stop_at_blank:
         everything = blank.copy()
         for s in raw.lead:
-            everything &= _blank(s).to_numpy(dtype=bool, na_value=True)
+            everything &= _blank_array(s)
         stops = np.flatnonzero(everything & ~flagged)
         end = int(stops[0]) if len(stops) else n
     keep = (~blank | flagged)
@@ -368,20 +379,20 @@ def build_table(raw: RawTable, spec: TableSpec, settings: Settings, *,
     data: dict[str, pd.Series] = {}
     lookups = settings.lookups()
     offset = raw.header_row + 2  # position → Excel row
-    kept = set(positions.tolist())
+    everything = len(positions) == n  # every row kept: the columns are not copied
     for col in spec.input_columns:
         rc = inputs.get(col.key)
         if rc is None:
             data[col.key] = empty_column(col.kind, len(positions)).set_axis(table.df.index)
             continue
-        values = rc.values.iloc[positions]
-        values.index = table.df.index
+        values = (rc.values if everything else rc.values.iloc[positions]).set_axis(
+            table.df.index)
         table.source[col.key] = values
         canon, odd = _normalise(values, col.kind)
-        refused = {p + offset: v for p, v in rc.rejected.items() if p in kept}
+        refused = {p + offset: v for p, v in rc.rejected.items() if keep[p]}
         refused.update(odd)
-        errors = {p + offset: v for p, v in rc.errors.items() if p in kept}
-        uncached = {p + offset for p in rc.uncached if p in kept}
+        errors = {p + offset: v for p, v in rc.errors.items() if keep[p]}
+        uncached = {p + offset for p in rc.uncached if keep[p]}
         header = raw.headers[col.key]
         conversion = unit_conversion(header, col)  # 成交金额(元) over a 万元 column
         unit = conversion[0] if conversion else None
@@ -448,7 +459,7 @@ def _respelled(lookups: Lookups, choices: str, values: pd.Series) -> dict[int, t
 
 def _read_finding(table: Table, rule: Rule, row: int, cell: str, header: str, value: Any,
                   **params: Any) -> Finding:
-    return Finding.model_construct(
+    return Finding.trusted(
         rule=rule.id, severity=rule.severity,
         message=rule.message(table.lang, column=header, value=value, **params),
         file=table.file, sheet=table.sheet, cell=cell, column=header, value=value, row=int(row))
@@ -515,41 +526,47 @@ def _totals(raw: RawTable, inputs: dict[str, RawColumn], n: int) -> np.ndarray:
     total = np.zeros(n, dtype=bool)
     for col in sorted(by_col):
         s, rejected = by_col[col]
-        text = pd.Series(np.nan, index=range(n), dtype="str")
-        if s.dtype == "str" or s.dtype == object:
-            text = s.astype("str").reset_index(drop=True)
-        if rejected:
-            text = text.copy()
-            for p, v in rejected.items():
-                text.iloc[p] = v if isinstance(v, str) else None
-        present = np.array(~_blank(s.reset_index(drop=True)).to_numpy(dtype=bool, na_value=False))
-        for p in rejected:
-            present[p] = True
-        short = (text.str.len() <= 16).fillna(False).astype(bool)  # labels are short
-        labels = np.zeros(n, dtype=bool)
-        if short.any():
-            # lower() is vectorised where casefold() is not; the labels are ASCII and CJK
-            labels[short.to_numpy()] = text[short].str.strip().str.lower().isin(
-                TOTAL_LABELS).to_numpy(dtype=bool, na_value=False)
+        present = ~_blank_array(s)
+        labels = (_total_labels(s.astype("str").reset_index(drop=True))
+                  if s.dtype == "str" or s.dtype == object else np.zeros(n, dtype=bool))
+        if rejected:  # the cells the typed load refused, as their raw text (all at once)
+            at = np.fromiter(rejected, dtype=np.intp, count=len(rejected))
+            present[at] = True
+            labels[at] = _total_labels(pd.Series(
+                [v if isinstance(v, str) else None for v in rejected.values()], dtype="str"))
         total |= present & ~decided & labels
         decided |= present
     return total
+
+
+def _total_labels(text: pd.Series) -> np.ndarray:
+    """Which cells of a text column hold a totals label (合计, Total …)."""
+    short = (text.str.len() <= 16).fillna(False).astype(bool)  # labels are short
+    labels = np.zeros(len(text), dtype=bool)
+    if short.any():
+        # lower() is vectorised where casefold() is not; the labels are ASCII and CJK
+        labels[short.to_numpy()] = text[short].str.strip().str.lower().isin(
+            TOTAL_LABELS).to_numpy(dtype=bool, na_value=False)
+    return labels
 
 
 def _context_year(spec: TableSpec, inputs: dict[str, RawColumn],
                   positions: np.ndarray) -> int:
     """The year most dates of the table fall in (completes ``3月5日``)."""
     years: Counter[int] = Counter()
+    kept: np.ndarray | None = None
     for col in spec.columns:
         rc = inputs.get(col.key)
         if rc is None or col.kind not in DATE_KINDS:
             continue
-        s = rc.values.iloc[positions]
+        s = rc.values if len(positions) == len(rc.values) else rc.values.iloc[positions]
         if s.dtype.kind == "M":
             years.update(s.dt.year.dropna().astype(int).value_counts().to_dict())
-        kept = set(positions.tolist())
+        if kept is None:
+            kept = np.zeros(len(rc.values), dtype=bool)
+            kept[positions] = True
         for p, v in rc.rejected.items():
-            if p in kept and isinstance(v, str):
+            if kept[p] and isinstance(v, str):
                 try:
                     d = N.to_date(v)
                 except ValueError:

@@ -85,25 +85,88 @@ _SPACE_CLASS = "[ \t\u00a0\u3000\u2000-\u200a\u202f\u205f]+"
 
 def clean_text_series(s: pd.Series) -> pd.Series:
     """:func:`clean_text` over a column of strings (NaN stays blank)."""
-    uniques = s.nunique(dropna=True)
-    if uniques * 4 < len(s):  # few distinct values (names, list values): clean each once
-        codes, values = s.factorize()
+    codes, values = s.factorize()
+    if len(values) * 4 < len(s):  # few distinct values (names, list values): clean each once
         import pandas as pd
 
         cleaned = pd.Index([clean_text(v) for v in values], dtype="str")
         out = pd.Series(cleaned.take(codes, allow_fill=True), index=s.index, dtype="str")
         return out
-    out = s.str.replace(_ZERO_WIDTH_CLASS, "", regex=True).str.normalize("NFKC")
+    strings = _arrow_strings(s)
+    if strings is None or _zero_width_bytes(strings):
+        s = s.str.replace(_ZERO_WIDTH_CLASS, "", regex=True)
+    out = s.str.normalize("NFKC")
     out = out.str.replace(_SPACE_CLASS, " ", regex=True).str.strip()
     return out.where(out != "")
 
 
 def clean_long_text_series(s: pd.Series) -> pd.Series:
-    """:func:`clean_long_text` over a column of strings (NaN stays blank)."""
-    if s.str.contains(_ZERO_WIDTH_CLASS, regex=True, na=False).any():
+    """:func:`clean_long_text` over a column of strings (NaN stays blank). A column that
+    is clean already comes back as it is (the same strings, not a copy)."""
+    before = _arrow_strings(s)
+    if (before is None or _zero_width_bytes(before)) \
+            and s.str.contains(_ZERO_WIDTH_CLASS, regex=True, na=False).any():
         s = s.str.replace(_ZERO_WIDTH_CLASS, "", regex=True)
+        before = None
     out = s.str.strip()
+    if before is not None and _unchanged(before, _arrow_strings(out)):
+        return s
     return out.where(out != "")
+
+
+def _arrow_strings(s: pd.Series) -> Any:
+    """The Arrow (chunked) array holding a column of strings; None when it is not
+    Arrow-backed (pandas without pyarrow)."""
+    import pandas as pd
+
+    dtype = s.dtype
+    if not isinstance(dtype, pd.StringDtype) or dtype.storage != "pyarrow":
+        return None
+    import pyarrow as pa
+
+    arr = pa.array(s.array)
+    return arr if isinstance(arr, pa.ChunkedArray) else pa.chunked_array([arr])
+
+
+# The UTF-8 forms of the zero-width characters: (lead byte, the bytes after it).
+_ZERO_WIDTH_UTF8 = tuple((ch.encode()[0], ch.encode()[1:]) for ch in
+                         "\u200b\u200c\u200d\u2060\ufeff\u00ad")
+
+
+def _zero_width_bytes(strings: Any) -> bool:
+    """Whether the string data of an Arrow array may hold a zero-width character: its
+    bytes looked at with numpy (a regular expression looks at each string on its own)."""
+    import numpy as np
+    import pyarrow as pa
+
+    for chunk in strings.chunks:
+        if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+            return True  # not offsets and data: no bytes to look at
+        data = chunk.buffers()[2]
+        if data is None or not data.size:
+            continue
+        a = np.frombuffer(data, dtype=np.uint8)
+        for lead, rest in _ZERO_WIDTH_UTF8:
+            at = np.flatnonzero(a[:len(a) - len(rest)] == lead)
+            for i, byte in enumerate(rest, start=1):
+                if not len(at):
+                    break
+                at = at[a[at + i] == byte]
+            if len(at):
+                return True
+    return False
+
+
+def _unchanged(before: Any, after: Any) -> bool:
+    """Whether stripping changed no string (same lengths; no empty string left, which
+    would become blank)."""
+    import pyarrow.compute as pc
+
+    if after is None or len(before) != len(after):
+        return False
+    lengths = pc.binary_length(before)
+    return (pc.all(pc.equal(lengths, pc.binary_length(after))).as_py() is not False
+            and not pc.any(pc.equal(lengths, 0)).as_py())
 
 
 def name_key(value: Any) -> str:

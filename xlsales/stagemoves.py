@@ -85,6 +85,7 @@ def parse_stage_moves(text: str | None,
 MOVE_COLUMNS = ("row", "seq", "customer", "from_stage", "to_stage", "text", "problem", "detail")
 _PART_RE = r"[;；\n]+"
 _HEAD_RE = r"^(?P<customer>.*?)\s*[:：]\s*(?P<stages>.*)$"
+_COLON_RE = r"\s*[:：]\s*"
 _ARROW_RE = r"\s*(?:→|->|=>|-->|—>|⟶|➡|➔|至)\s*"
 
 
@@ -137,9 +138,15 @@ def _moves_arrow(texts: pd.Series, settings: Settings) -> pd.DataFrame:
     parts = parts[keep].reset_index(drop=True)
     rows = texts.index.to_numpy()[parent[keep]]
     seq = pd.Series(rows).groupby(rows).cumcount().to_numpy()
-    head = pc.extract_regex(_arrow(parts), _HEAD_RE)
-    customer = head.field("customer")
-    ends = pc.split_pattern_regex(head.field("stages"), _ARROW_RE)
+    # customer, then the stages, at the first colon (what _HEAD_RE matches; a split at the
+    # colon's first match is the same and faster than extracting groups)
+    head = pc.split_pattern_regex(_arrow(parts), _COLON_RE, max_splits=1)
+    halves = pc.equal(pc.list_value_length(head), 2)
+    nothing = pa.scalar(None, pa.large_string())
+    customer = pc.if_else(halves, pc.list_element(head, 0), nothing)
+    rest = pc.if_else(halves, pc.list_element(pc.if_else(halves, head, pa.scalar(
+        ["", ""], head.type)), 1), nothing)
+    ends = pc.split_pattern_regex(rest, _ARROW_RE)
     two = pc.fill_null(pc.equal(pc.list_value_length(ends), 2), False).to_numpy(
         zero_copy_only=False)
     frm = pc.list_element(pc.if_else(two, ends, pa.scalar(["", ""], ends.type)), 0)
@@ -160,13 +167,15 @@ def _moves_arrow(texts: pd.Series, settings: Settings) -> pd.DataFrame:
 
     fi, ti = codes(frm_s), codes(to_s)
     unknown = ~unparsed & ((fi < 0) | (ti < 0))
-    verdicts = np.array([[_judge(a, b, settings) for b in stages] for a in stages] + [[None]],
-                        dtype=object) if stages else np.empty((0, 0), dtype=object)
+    verdicts = np.full((len(stages), len(stages)), None, dtype=object)  # from, to
+    for a, frm_stage in enumerate(stages):
+        for b, to_stage in enumerate(stages):
+            verdicts[a, b] = _judge(frm_stage, to_stage, settings)
     ok = ~unparsed & ~unknown
     problem = np.full(len(parts), None, dtype=object)
     problem[unparsed] = "unparsed"
     problem[unknown] = "unknown_stage"
-    problem[ok] = [verdicts[a][b] for a, b in zip(fi[ok], ti[ok], strict=True)]
+    problem[ok] = verdicts[fi[ok], ti[ok]]
     names = np.array([*stages, None], dtype=object)
     detail = np.full(len(parts), "", dtype=object)
     detail[unparsed] = "customer:from→to"

@@ -91,7 +91,19 @@ def validate_file(path: str | os.PathLike[str], *, table: str | None = None,
                   context_tables: dict[str, Table] | None = None) -> ValidationResult:
     """Validate every known table in ``path`` (or just ``table``); the workbook is opened
     and checked once. The other workbooks the cross-table rules need are read in a second
-    thread while this one is."""
+    thread while this one is. Python's cyclic collector is paused meanwhile
+    (:func:`xlsales.jobs.batch.gc_paused`: validation makes a finding object per problem,
+    thousands of them)."""
+    from xlsales.jobs.batch import gc_paused
+
+    with gc_paused():
+        return _validate_file(path, table=table, settings=settings, today=today,
+                              context_tables=context_tables)
+
+
+def _validate_file(path: str | os.PathLike[str], *, table: str | None,
+                   settings: Settings | None, today: dt.date | None,
+                   context_tables: dict[str, Table] | None) -> ValidationResult:
     from concurrent.futures import ThreadPoolExecutor
 
     from xlsales.io.read import WorkbookReader
@@ -106,13 +118,18 @@ def validate_file(path: str | os.PathLike[str], *, table: str | None = None,
         have = {k for k, f in found.items() if f is not None}
         if not have and (table or not _is_settings(path)):
             raise wb.not_found(specs)
-        context = pool.submit(_workspace_context, path, settings, have) \
-            if context_tables is None else None
+        context: list[Any] = []
+
+        def read_context() -> None:  # started once the first typed load is under way
+            if not context and context_tables is None:
+                context.append(pool.submit(_workspace_context, path, settings, have))
+
         for spec in specs:
             if (where := found[spec.key]) is not None:
-                result.tables[spec.key] = wb.load(spec, settings, *where)
-        if context is not None:
-            context_tables = context.result()
+                result.tables[spec.key] = wb.load(spec, settings, *where, loading=read_context)
+        read_context()
+        if context:
+            context_tables = context[0].result()
     if _is_settings(path):  # the settings workbook: what reading it found
         from xlsales.workspace import read_settings
 

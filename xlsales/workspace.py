@@ -30,8 +30,6 @@ from xlsales.settings import (
 )
 from xlsales.tables.base import TableSpec
 from xlsales.tables.settings_tables import R_NO_TABLE, R_OPTION, R_ROW_LEFT_OUT, R_UNASSIGNED
-from xlsales.vba.macros import BOOK_BUTTONS, BUTTONS, XLWINGS_CONF, vba_sources
-from xlsales.workbook import book_plan
 
 
 @dataclass(frozen=True)
@@ -356,6 +354,8 @@ def write_workspace(root: str | os.PathLike[str], settings: Settings,
     their VBA project built from ``macros/`` and the xlwings module (:mod:`xlsales.vba`).
     """
     from xlsales.io.xlsx_writer import write_book
+    from xlsales.vba.macros import BOOK_BUTTONS, BUTTONS, XLWINGS_CONF, vba_sources
+    from xlsales.workbook import book_plan
 
     lang = lang or settings.general.language
     settings = settings.model_copy(update={

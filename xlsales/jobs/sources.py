@@ -18,6 +18,7 @@ from xlsales.errors import WorkbookError, XlsalesError
 from xlsales.findings import Finding
 from xlsales.frames import Table, records
 from xlsales.i18n import Label, Lang
+from xlsales.jobs.batch import gc_paused
 from xlsales.performance import Targets
 from xlsales.settings import RosterEntry, Settings
 from xlsales.workspace import BOOK_BY_KEY, book_path, read_settings
@@ -52,12 +53,21 @@ class DailySource:
     @property
     def moves(self) -> pd.DataFrame:
         """The stage moves of the frame's rows (parsed once per table, as validated)."""
-        from xlsales.stagemoves import table_moves
+        from xlsales.stagemoves import MOVE_COLUMNS, table_moves
 
         parts = [table_moves(t, self.settings).assign(row=lambda m, i=i: m["row"] + i * FILE_ROWS)
                  for i, t in enumerate(self.tables)]
+        if not parts:
+            return pd.DataFrame({c: pd.Series(dtype=object) for c in MOVE_COLUMNS})
         moves = pd.concat(parts) if len(parts) > 1 else parts[0]
         return moves[moves["row"].isin(self.frame.index)]
+
+    def release(self) -> None:
+        """Let go of what was read: the tables and the frame (the findings, settings and
+        files stay). A job that has its figures and goes on to write a workbook calls this
+        first, so the dailies' frames are not held while the workbook is built."""
+        self.tables = []
+        self.frame = self.frame.iloc[0:0]
 
     @property
     def rows(self) -> list[dict[str, Any]]:
@@ -95,7 +105,14 @@ def daily_files(path: Path) -> tuple[Path, list[Path]]:
 def load_daily(source: str | os.PathLike[str], *, today: dt.date | None = None,
                settings: Settings | None = None, validate: bool = True) -> DailySource:
     """Read (and with ``validate``, check) the daily reports at ``source`` (workspace
-    folder, a daily workbook, or a folder of per-rep daily workbooks)."""
+    folder, a daily workbook, or a folder of per-rep daily workbooks). Python's cyclic
+    collector is paused meanwhile (:func:`xlsales.jobs.batch.gc_paused`)."""
+    with gc_paused():
+        return _load_daily(source, today=today, settings=settings, validate=validate)
+
+
+def _load_daily(source: str | os.PathLike[str], *, today: dt.date | None,
+                settings: Settings | None, validate: bool) -> DailySource:
     from xlsales.io.read import read_table
     from xlsales.validate import check_table
 
@@ -122,7 +139,8 @@ def load_daily(source: str | os.PathLike[str], *, today: dt.date | None = None,
     findings: list[Finding] = []
     for t in tables:
         findings += check_table(t, ctx) if validate else t.findings
-    both = pd.concat([t.df.set_axis(t.df.index + i * FILE_ROWS) for i, t in enumerate(tables)])
+    both = tables[0].df if len(tables) == 1 else pd.concat(
+        [t.df.set_axis(t.df.index + i * FILE_ROWS) for i, t in enumerate(tables)])
     frame, dropped = dedupe(both)
     return DailySource(root, files, settings, tables, findings, frame, len(dropped),
                        tables[0].lang)

@@ -157,7 +157,7 @@ def check(table: Table, ctx: Context) -> list[Finding]:
     off = has_day & ~future & ~ctx.calendar.working(day)
     for row, d in day[off].items():
         out.append((row, 2, table.finding(R_NON_WORKING, row, "date", date=d.date())))
-    keyed = df[has_day & rep.notna()]
+    keyed = df.loc[has_day & rep.notna(), ["date", "rep"]]  # not the other columns
     dup = keyed.duplicated(["date", "rep"], keep="first")
     if dup.any():
         first = keyed.reset_index().groupby(["date", "rep"])["row"].transform("first")

@@ -21,7 +21,7 @@ from xlsales.errors import READ, WORKBOOK, TableNotFoundError, WorkbookError, ca
 from xlsales.frames import HEADER_SCAN_ROWS, Table, build_table, locate, no_table_found
 from xlsales.i18n import Label, Lang
 from xlsales.io import guard
-from xlsales.io.read.package import Extent, Package
+from xlsales.io.read.package import Extent, Package, SheetScan
 from xlsales.io.safety import check_workbook
 from xlsales.settings import Settings
 from xlsales.tables.base import TableSpec
@@ -34,6 +34,9 @@ def require_defusedxml() -> None:
     if not DEFUSEDXML:
         raise WorkbookError(Label("openpyxl 没有使用 defusedxml；请安装 defusedxml",
                                   "openpyxl is not using defusedxml; install defusedxml"))
+
+
+SMALL_PART = 1 << 20  # a sheet's XML this small is surveyed without a second thread
 
 
 class WorkbookReader:
@@ -77,9 +80,12 @@ class WorkbookReader:
 
     def load(self, spec: TableSpec, settings: Settings, sheet: str, header_row: int,
              cols: dict[str, int], *, lang: Lang | None = None,
-             stop_at_blank: bool = False, keys: Iterable[str] | None = None) -> Table:
+             stop_at_blank: bool = False, keys: Iterable[str] | None = None,
+             loading: Callable[[], object] | None = None) -> Table:
         """The table of ``spec`` whose header is at (0-based) ``header_row`` of ``sheet``
-        (only the columns ``keys`` when given; the others read as blank)."""
+        (only the columns ``keys`` when given; the others read as blank). ``loading`` is
+        called when the typed load starts: the fast reader leaves Python free meanwhile,
+        a good time for a caller's work in another thread."""
         from xlsales.io.read.fastexcel_engine import load_raw
 
         grid = self.pkg.head(sheet, header_row + 1)
@@ -89,10 +95,13 @@ class WorkbookReader:
             headers = {k: h for k, h in headers.items() if k in cols}
         info = self.pkg.sheet(sheet)
         huge = info is not None and info.part in self.report.huge_sheets
+        inputs = {c for k, c in cols.items() if spec.column(k).is_input}
         try:
-            extent = self._extent_while(sheet, self._reader)
+            extent, scan = self._survey_while(sheet, inputs, self._reader)
+            if loading is not None:
+                loading()
             raw = load_raw(self.pkg, self._fx, spec, sheet, header_row, cols, headers,
-                           huge=huge, extent=extent)
+                           huge=huge, extent=extent, scan=scan)
         except WorkbookError as exc:
             if exc.file is None:
                 raise WorkbookError(exc.message, file=str(self.path), sheet=exc.sheet or sheet,
@@ -100,18 +109,26 @@ class WorkbookReader:
             raise
         return build_table(raw, spec, settings, lang=lang, stop_at_blank=stop_at_blank)
 
-    def _extent_while(self, sheet: str, work: Callable[[], object]) -> Extent:
-        """The extent of ``sheet`` (:meth:`Package.extent`), measured in a second thread
-        while ``work`` (opening the fast reader) runs."""
+    def _survey_while(self, sheet: str, columns: set[int],
+                      work: Callable[[], object]) -> tuple[Extent, SheetScan]:
+        """The extent of ``sheet`` and what its XML hides from a value reader
+        (:meth:`Package.survey`, one pass over the part), measured in a second thread while
+        ``work`` (opening the fast reader) runs — after it when the reader is open already
+        or the sheet is small."""
+        info = self.pkg.sheet(sheet)
+        if self._fx is not None or info is None or info.part not in self.pkg.zf.namelist() \
+                or self.pkg.zf.getinfo(info.part).file_size < SMALL_PART:
+            work()  # nothing to wait for, or little to read: no second thread
+            return self.pkg.survey(sheet, columns)
         box: dict[str, Any] = {}
 
         def measure() -> None:
             try:
-                box["extent"] = self.pkg.extent(sheet)
+                box["survey"] = self.pkg.survey(sheet, columns)
             except BaseException as exc:  # handed to the caller below
                 box["error"] = exc
 
-        worker = threading.Thread(target=measure, name="xlsales-sheet-extent")
+        worker = threading.Thread(target=measure, name="xlsales-sheet-survey")
         worker.start()
         try:
             work()
@@ -119,7 +136,7 @@ class WorkbookReader:
             worker.join()
         if "error" in box:
             raise box["error"]
-        return box["extent"]
+        return box["survey"]
 
     def table(self, spec: TableSpec, settings: Settings, *, lang: Lang | None = None,
               sheet: str | None = None, scan_rows: int = HEADER_SCAN_ROWS,

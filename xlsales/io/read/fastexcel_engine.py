@@ -86,9 +86,11 @@ def _dtype(kind: Any) -> str:
 
 def load_raw(pkg: Package, fx: Any, spec: TableSpec, sheet: str, header_row: int,
              cols: dict[str, int], headers: dict[str, str], *,
-             huge: bool = False, extent: Extent | None = None) -> RawTable:
+             huge: bool = False, extent: Extent | None = None,
+             scan: SheetScan | None = None) -> RawTable:
     """The table of ``spec`` whose header is at (0-based) ``header_row`` of ``sheet``
-    (``extent``: the sheet's, when measured already)."""
+    (``extent`` and ``scan``: the sheet's, when measured already — see
+    :meth:`Package.survey`)."""
     inputs = {k: c for k, c in cols.items() if spec.column(k).is_input}
     extent = extent if extent is not None else pkg.extent(sheet)
     far = extent.far_cell(width=max(cols.values(), default=0) + 1)
@@ -109,8 +111,12 @@ def load_raw(pkg: Package, fx: Any, spec: TableSpec, sheet: str, header_row: int
         except BaseException as exc:  # handed to the caller below
             scan_box["error"] = exc
 
-    worker = threading.Thread(target=run_scan, name="xlsales-sheet-scan")
-    worker.start()
+    if scan is not None:
+        scan_box["scan"] = scan
+        worker = None
+    else:
+        worker = threading.Thread(target=run_scan, name="xlsales-sheet-scan")
+        worker.start()
     serial_cols: set[int] = set()  # date columns read as serial numbers (see below)
     try:
         try:
@@ -121,10 +127,11 @@ def load_raw(pkg: Package, fx: Any, spec: TableSpec, sheet: str, header_row: int
                 fx, sheet, header_row, {c: "float" if c in serial_cols else d
                                         for c, d in wanted.items()}, serials=True)
     finally:
-        worker.join()
+        if worker is not None:
+            worker.join()
     if "error" in scan_box:
         raise scan_box["error"]
-    scan: SheetScan = scan_box["scan"]
+    scan = scan_box["scan"]
     n = rb.num_rows if rb is not None else 0
     by_col = {ci.absolute_index: ci for ci in selected}
     columns: dict[str, RawColumn] = {}

@@ -291,31 +291,7 @@ class Package:
     def scan(self, name: str, columns: set[int] | None = None) -> SheetScan:
         """Formulas without a cached value, booleans and merged ranges of sheet ``name``
         (cells of ``columns`` only, when given)."""
-        scan = SheetScan()
-        info = self.sheet(name)
-        if info is None or info.part not in self.zf.namelist():
-            return scan
-        carry = b""
-        prefix: bytes | None = None
-        with self.zf.open(info.part) as fh:
-            while True:
-                chunk = fh.read(CHUNK)
-                if prefix is None:
-                    _refuse_dtd(chunk, SHEET, self.file, name)
-                    root = _ROOT_TAG.search(chunk)
-                    prefix = root.group(1) + b":" if root and root.group(1) else b""
-                buf = carry + chunk
-                if not chunk:
-                    _scan_buffer(buf, len(buf), scan, columns, prefix)
-                    break
-                tail = max(0, len(buf) - (1 << 16))
-                cut = max(buf.rfind(b"<" + prefix + b"c ", tail),
-                          buf.rfind(b"<" + prefix + b"row", tail))
-                cut = cut if cut > 0 else len(buf)
-                _scan_buffer(buf, cut, scan, columns, prefix)
-                carry = buf[cut:]
-        return scan
-
+        return self.survey(name, columns, extent=False)[1]
 
     # -- how far a sheet's cells reach ------------------------------------------------
 
@@ -324,39 +300,91 @@ class Package:
         cells while streaming (never from ``<dimension>``), with byte searches: the last
         row, the widest column, how many cells, and the farthest cell when the sheet's
         area is far beyond its cells."""
-        ext = Extent()
+        return self.survey(name, scan=False)[0]
+
+    def survey(self, name: str, columns: set[int] | None = None, *, extent: bool = True,
+               scan: bool = True) -> tuple[Extent, SheetScan]:
+        """:meth:`extent` and :meth:`scan` of sheet ``name`` in one pass over its XML (the
+        part is decompressed once)."""
+        ext, found = Extent(), SheetScan()
         info = self.sheet(name)
         if info is None or info.part not in self.zf.namelist():
-            return ext
-        last_row = 0
-        carry = b""
-        # every cell takes at least 16 bytes (<c r="A1"><v>1</v></c> takes 22): a bound on
-        # the cells without counting them (padding can inflate it: far_cell caps the area)
-        ext.cells = self.zf.getinfo(info.part).file_size // 16
+            return ext, found
+        passes: list[_ExtentPass | _ScanPass] = []
+        if extent:
+            # every cell takes at least 16 bytes (<c r="A1"><v>1</v></c> takes 22): a bound
+            # on the cells without counting them (padding can inflate it: far_cell caps the
+            # area)
+            ext.cells = self.zf.getinfo(info.part).file_size // 16
+            passes.append(_ExtentPass(ext))
+        first = True
         with self.zf.open(info.part) as fh:
             while True:
                 chunk = fh.read(CHUNK)
-                buf = carry + chunk
-                end = len(buf) if not chunk else max(buf.rfind(b"<", len(buf) - 256), 0)
-                tail = _last_ref(buf, end)
-                if tail is not None and int(tail.group(2)) > last_row:
-                    last_row = int(tail.group(2))
-                    ext.farthest_row = (tail.group(1) + tail.group(2)).decode()
-                # a cell beyond column AZ, or a reference with more digits than the rows so
-                # far: the exact (slow) path for this chunk
-                if _odd_refs(len(str(last_row))).search(buf, 0, end):
-                    for m in _CELL_REF_ANY.finditer(buf, 0, end):
-                        col, row = col_index(m.group(1).decode()), int(m.group(2))
-                        ref = (m.group(1) + m.group(2)).decode()
-                        if col > ext.max_col:
-                            ext.max_col, ext.widest = col, ref
-                        if row > last_row:
-                            last_row, ext.farthest_row = row, ref
-                carry = buf[end:]
+                if first:
+                    first = False
+                    if scan:
+                        _refuse_dtd(chunk, SHEET, self.file, name)
+                        root = _ROOT_TAG.search(chunk)
+                        prefix = root.group(1) + b":" if root and root.group(1) else b""
+                        passes.append(_ScanPass(found, columns, prefix))
+                for one in passes:
+                    one.feed(chunk)
                 if not chunk:
                     break
+        return ext, found
+
+
+class _ScanPass:
+    """:meth:`Package.scan` fed chunk by chunk."""
+
+    def __init__(self, scan: SheetScan, columns: set[int] | None, prefix: bytes) -> None:
+        self.scan, self.columns, self.prefix = scan, columns, prefix
+        self.carry = b""
+
+    def feed(self, chunk: bytes) -> None:
+        """The next chunk of the part (b"" at its end)."""
+        buf = self.carry + chunk
+        if not chunk:
+            _scan_buffer(buf, len(buf), self.scan, self.columns, self.prefix)
+            return
+        tail = max(0, len(buf) - (1 << 16))
+        cut = max(buf.rfind(b"<" + self.prefix + b"c ", tail),
+                  buf.rfind(b"<" + self.prefix + b"row", tail))
+        cut = cut if cut > 0 else len(buf)
+        _scan_buffer(buf, cut, self.scan, self.columns, self.prefix)
+        self.carry = buf[cut:]
+
+
+class _ExtentPass:
+    """:meth:`Package.extent` fed chunk by chunk."""
+
+    def __init__(self, ext: Extent) -> None:
+        self.ext = ext
+        self.carry = b""
+
+    def feed(self, chunk: bytes) -> None:
+        """The next chunk of the part (b"" at its end)."""
+        ext = self.ext
+        last_row = ext.max_row
+        buf = self.carry + chunk
+        end = len(buf) if not chunk else max(buf.rfind(b"<", len(buf) - 256), 0)
+        tail = _last_ref(buf, end)
+        if tail is not None and int(tail.group(2)) > last_row:
+            last_row = int(tail.group(2))
+            ext.farthest_row = (tail.group(1) + tail.group(2)).decode()
+        # a cell beyond column AZ, or a reference with more digits than the rows so far:
+        # the exact (slow) path for this chunk
+        if _has_odd_refs(buf, end, len(str(last_row))):
+            for m in _CELL_REF_ANY.finditer(buf, 0, end):
+                col, row = col_index(m.group(1).decode()), int(m.group(2))
+                ref = (m.group(1) + m.group(2)).decode()
+                if col > ext.max_col:
+                    ext.max_col, ext.widest = col, ref
+                if row > last_row:
+                    last_row, ext.farthest_row = row, ref
+        self.carry = buf[end:]
         ext.max_row = last_row
-        return ext
 
 
 @dataclass
@@ -406,6 +434,51 @@ def _odd_refs(digits: int) -> re.Pattern[bytes]:
     """References beyond column AZ, or with more than ``digits`` digits (cells or rows)."""
     return re.compile(rb'r="(?:(?:[A-Z]{3}|[B-Z][A-Z])[0-9]|[A-Z]{0,3}[0-9]{%d,}")'
                       % (digits + 1))
+
+
+def _has_odd_refs(buf: bytes, end: int, digits: int) -> bool:
+    """Whether ``buf[:end]`` may hold a reference :func:`_odd_refs` matches: the same test
+    over the chunk with numpy, a window at a time (a chunk holds some 100,000
+    references, too many to match one by one; small windows keep the arrays small). It
+    may say yes where the pattern would not (a run of digits not closed by a quote, bytes
+    past the end); the caller then takes the exact path, so that costs time only."""
+    import numpy as np
+
+    if end < 8:
+        return _odd_refs(digits).search(buf, 0, end) is not None
+    a = np.frombuffer(buf, dtype=np.uint8, count=end)
+    last = end - 1
+    for start in range(0, end - 2, WINDOW):
+        stop = min(start + WINDOW, end - 2)
+        p = np.flatnonzero(a[start:stop] == 0x72) + start  # r=" (r is rare, then = and ")
+        p = p[(a[p + 1] == 0x3D) & (a[p + 2] == 0x22)] + 3
+        if not len(p):
+            continue
+        # reads past the end land on the last byte: that can only add matches
+        c0 = a[np.minimum(p, last)]
+        u0 = (c0 - 65) < 26  # A-Z (uint8 wraps)
+        two = u0 & ((a[np.minimum(p + 1, last)] - 65) < 26)
+        k = p + u0 + two  # the first character after the letters (up to two)
+        if two.any():  # columns of two or three letters: beyond AZ?
+            q = p[two]
+            c2, c3 = a[np.minimum(q + 2, last)], a[np.minimum(q + 3, last)]
+            three = (c2 - 65) < 26
+            if ((three & ((c3 - 48) < 10)) | ((c0[two] != 65) & ((c2 - 48) < 10))).any():
+                return True
+            k[two] += three
+        k = k[(a[np.minimum(k + digits, last)] - 48) < 10]  # a digit where none should be
+        for j in range(digits):
+            if not len(k):
+                break
+            k = k[(a[np.minimum(k + j, last)] - 48) < 10]
+        if len(k):
+            return True
+    return False
+
+
+WINDOW = 1 << 18  # bytes of a chunk looked at at once by the numpy searches
+
+
 _ROOT_TAG = re.compile(rb"<(?:(\w+):)?worksheet\b")
 _WINDOW = 512  # a cell's start tag lies this close before its formula
 
@@ -415,21 +488,18 @@ def _scan_buffer(buf: bytes, end: int, scan: SheetScan, columns: set[int] | None
     """The cells (starting before ``end``) holding a formula or a boolean: found with
     byte searches, each parsed on its own."""
     ctag, close = b"<" + prefix + b"c ", b"</" + prefix + b"c>"
-    for needle in (b"<" + prefix + b"f>", b"<" + prefix + b"f ", b"<" + prefix + b"f/"):
-        pos = buf.find(needle, 0, end)
-        while pos >= 0:
-            start = buf.rfind(ctag, max(0, pos - _WINDOW), pos)
-            stop = buf.find(close, pos)
-            if start >= 0 and stop > 0:
-                tag_end = buf.find(b">", start, pos)
-                at = _cell_at(buf[start:tag_end], columns)
-                if at is not None and b't="str"' not in buf[start:tag_end]:
-                    v = _VALUE.search(buf, pos, stop)
-                    if v is None or not v.group(1):
-                        scan.uncached.add(at)
-            pos = buf.find(needle, pos + 2, end)
-    pos = buf.find(b't="b"', 0, end)
-    while pos >= 0:
+    formula = b"<" + prefix + b"f"
+    for pos in _occurrences(buf, end, formula, (b">", b" ", b"/")):
+        start = buf.rfind(ctag, max(0, pos - _WINDOW), pos)
+        stop = buf.find(close, pos)
+        if start >= 0 and stop > 0:
+            tag_end = buf.find(b">", start, pos)
+            at = _cell_at(buf[start:tag_end], columns)
+            if at is not None and b't="str"' not in buf[start:tag_end]:
+                v = _VALUE.search(buf, pos, stop)
+                if v is None or not v.group(1):
+                    scan.uncached.add(at)
+    for pos in _occurrences(buf, end, b't="b', (b'"',)):
         start = buf.rfind(ctag, max(0, pos - _WINDOW), pos)
         if start >= 0 and buf.find(b">", start, pos) < 0:  # inside a cell's start tag
             tag_end = buf.find(b">", pos)
@@ -438,9 +508,38 @@ def _scan_buffer(buf: bytes, end: int, scan: SheetScan, columns: set[int] | None
             v = _VALUE.search(buf, tag_end, stop if stop > 0 else len(buf))
             if at is not None and v is not None:
                 scan.booleans[at] = v.group(1).strip() == b"1"
-        pos = buf.find(b't="b"', pos + 5, end)
     if buf.find(b"mergeCell", 0, end) >= 0:
         scan.merged += [m.group(1).decode() for m in _MERGE.finditer(buf, 0, end)]
+
+
+def _occurrences(buf: bytes, end: int, needle: bytes, then: tuple[bytes, ...]) -> list[int]:
+    """Where ``needle`` followed by one of the bytes ``then`` lies wholly before ``end``,
+    in order. The needles end in a letter that is rare in sheet XML (``<f``, ``t="b``):
+    its positions are found with numpy (a window at a time), the rest of the needle
+    checked at those only (a byte search would stop at every ``<`` or ``"``)."""
+    import numpy as np
+
+    size = len(needle) + 1
+    last = len(needle) - 1
+    if end < size:
+        return []
+    a = np.frombuffer(buf, dtype=np.uint8, count=end)
+    found: list[int] = []
+    starts = end - size + 1  # a needle starting before this fits
+    for start in range(0, starts, WINDOW):
+        stop = min(start + WINDOW, starts)
+        at = np.flatnonzero(a[start + last:stop + last] == needle[last]) + start
+        for i, byte in enumerate(needle[:last]):
+            if not len(at):
+                break
+            at = at[a[at + i] == byte]
+        if len(at):
+            after = a[at + size - 1]
+            ok = np.zeros(len(at), dtype=bool)
+            for b in then:
+                ok |= after == b[0]
+            found += at[ok].tolist()
+    return found
 
 
 def _cell_at(tag: bytes, columns: set[int] | None) -> tuple[int, int] | None:
