@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -135,3 +136,15 @@ def test_the_readme_documents_every_command() -> None:
     assert "settings sync" in commands and "validate" in commands
     missing = [c for c in commands if f"`xlsales {c}" not in readme]
     assert not missing, f"commands not in the README: {missing}"
+
+
+@pytest.mark.parametrize("payload", [
+    {"ok": True, "rows": [{"n": i, "name": "张伟", "d": dt.date(2024, 3, 1)} for i in range(2501)]},
+    {"ok": True, "rows": []}, {"ok": False, "error": "x", "where": {"cell": "A1"}}])
+def test_json_is_written_in_pieces_with_json_dumps_bytes(payload: dict[str, Any],
+                                                         capsys: pytest.CaptureFixture[str]
+                                                         ) -> None:
+    from xlsales.cli import _emit
+
+    _emit(payload)
+    assert capsys.readouterr().out == json.dumps(payload, ensure_ascii=False, default=str) + "\n"

@@ -67,8 +67,31 @@ AllOpt = Annotated[bool, typer.Option("--all", help="Show every row (long lists 
 _QUIET = {"on": False}
 
 
+_EMIT_CHUNK = 1000
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
 def _emit(payload: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(payload, ensure_ascii=False, default=str) + "\n")
+    """One JSON object on stdout, written a piece at a time: a long list (a 100k-row
+    rollup's weeks) is never held as one string (the bytes are ``json.dumps``'s)."""
+    out = sys.stdout
+    if not all(isinstance(k, str) for k in payload):
+        out.write(_json(payload) + "\n")
+        return
+    out.write("{")
+    for i, (key, value) in enumerate(payload.items()):
+        out.write((", " if i else "") + _json(key) + ": ")
+        if isinstance(value, list) and len(value) > _EMIT_CHUNK:
+            out.write("[")
+            for j in range(0, len(value), _EMIT_CHUNK):
+                out.write((", " if j else "") + _json(value[j:j + _EMIT_CHUNK])[1:-1])
+            out.write("]")
+        else:
+            out.write(_json(value))
+    out.write("}\n")
 
 
 def _message_lang(at: Path | None, lang: str | None) -> Lang:
