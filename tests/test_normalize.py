@@ -97,8 +97,13 @@ def test_clean_long_text_is_idempotent(text: str) -> None:
     assert clean_long_text(once) == once
 
 
+# A cell's text is Unicode a workbook can hold: no lone surrogates (Arrow strings, which
+# columns are, cannot hold them either).
+CELL_TEXT = TRICKY.filter(lambda t: not any("\ud800" <= c <= "\udfff" for c in t))
+
+
 @settings(deadline=None)
-@given(st.lists(st.none() | TRICKY, max_size=12), st.integers(1, 6))
+@given(st.lists(st.none() | CELL_TEXT, max_size=12), st.integers(1, 6))
 def test_the_column_cleaners_agree_with_the_cell_cleaners(texts: list[str | None],
                                                           repeat: int) -> None:
     """The whole-column paths (a clean column returned as it is, zero-width characters
