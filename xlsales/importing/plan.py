@@ -316,13 +316,13 @@ def _choices(plan: ImportPlan, rows: pd.DataFrame, headers: dict[str, str],
         if not col.choices:
             continue
         given = mapping.values.get(key, {})
-        folded = {_fold(k): v for k, v in given.items()}
+        folded = {name_key(k): v for k, v in given.items()}
         codes, uniques = pd.factorize(rows[key].astype(object), use_na_sentinel=True)
         out: list[Any] = []
         unknown: set[int] = set()
         for i, value in enumerate(uniques):
             text = str(value)
-            target = given.get(text, folded.get(_fold(text)))
+            target = given.get(text, folded.get(name_key(text)))
             if target == LEFT_OUT:
                 target = None
             canon = lookups.canonical(col.choices, target if target else text)
@@ -346,10 +346,10 @@ def _choices(plan: ImportPlan, rows: pd.DataFrame, headers: dict[str, str],
                     _UNKNOWN.format(what=what, value=str(uniques[i]))(lang), what, str(uniques[i])))
     if STAGE_OVERRIDE in rows:  # won/lost told by a status column
         given = mapping.values.get(STAGE_OVERRIDE, {})
-        folded = {_fold(k): v for k, v in given.items()}
+        folded = {name_key(k): v for k, v in given.items()}
         over = []
         for v in rows.pop(STAGE_OVERRIDE):
-            target = folded.get(_fold(str(v))) if isinstance(v, str) else None
+            target = folded.get(name_key(str(v))) if isinstance(v, str) else None
             over.append(lookups.canonical("stages", target) if target else None)
         told = pd.Series(over, index=rows.index, dtype=object)
         if "closed_on" in rows:  # a record won or lost by its status entered that stage
@@ -362,10 +362,6 @@ def _choices(plan: ImportPlan, rows: pd.DataFrame, headers: dict[str, str],
             rows["stage"] = told.where(told.notna(), rows["stage"])
         else:
             rows["stage"] = told
-
-
-def _fold(text: str) -> str:
-    return name_key(text)
 
 
 def _names(table: str, rows: pd.DataFrame) -> None:
