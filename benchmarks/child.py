@@ -51,7 +51,7 @@ def _wrapper(file: str, func: str) -> bool:
         return True
     if any(w in file for w in _WRAPPERS) or file.endswith("xlsales/__main__.py"):
         return True
-    return file.endswith("xlsales/cli.py") and func == "main"
+    return file.endswith("xlsales/cli/__init__.py") and func == "main"
 
 
 def top_cumulative(stats: pstats.Stats, n: int = PROFILE_TOP) -> list[dict[str, Any]]:

@@ -1435,3 +1435,7 @@ def _report_bug(exc: BaseException) -> None:
     else:
         err_console.print(f"[red]{escape(message)}[/red]")
     raise SystemExit(BUG_EXIT)
+
+
+# Command groups kept in modules of their own (``xlsales/cli/<group>.py``) register their
+# commands on ``app`` when imported here, after everything they share is defined.
