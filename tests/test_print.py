@@ -52,6 +52,8 @@ from typing import Any
 
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl.utils import get_column_letter
 from typer.testing import CliRunner
 
@@ -615,3 +617,21 @@ def test_the_script_renders_the_readme_pictures(soffice: str, print_fonts: None,
     for path in fresh:
         assert png_size(path.read_bytes()) == png_size((ROOT / "docs" / path.name)
                                                        .read_bytes()), path.name
+
+
+_PIECES = ["客户", "报价与谈判→签约成交", "; ", " ", "\n", "Acme", "Shanghai Morning Light Auto",
+           "ijl", "WWW", "2024-03-05", "é", "\xa0", "😀", "，", "(A)", "x" * 70, "长" * 40]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.lists(st.sampled_from(_PIECES), max_size=12).map(
+    "".join)), max_size=40), st.sampled_from([8.0, 12.0, 24.0, 45.0, 60.0]),
+    st.sampled_from([9.0, 11.0]))
+def test_a_column_of_texts_wraps_as_each_text_does(texts: list[str | None], width: float,
+                                                   size: float) -> None:
+    """The column-at-once line count (Arrow) gives every text the lines the one-text
+    count gives it (0 for a blank)."""
+    from xlsales.io.printing import text_lines, texts_lines
+
+    got = texts_lines(texts, width, size=size).tolist()
+    assert got == [text_lines(t, width, size=size) if t else 0 for t in texts]

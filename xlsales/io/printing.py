@@ -97,6 +97,44 @@ def text_lines(text: Any, width: float, *, size: float = 11.0, bold: bool = Fals
     return lines
 
 
+def texts_lines(texts: Sequence[Any], width: float, *, size: float = 11.0) -> np.ndarray:
+    """:func:`text_lines` of every value of ``texts`` at once (0 for a blank or not a
+    text): one paragraph of CJK and short tokens — nearly every cell — is measured over
+    the whole column with Arrow; the rest (several paragraphs, long Latin words) text by
+    text."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(texts, from_pandas=True) if len(texts) else pa.array([], pa.string())
+    if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
+        out = np.zeros(len(texts), dtype=np.int64)  # a mixed column: one by one
+        for i, v in enumerate(texts):
+            if isinstance(v, str) and v:
+                out[i] = text_lines(v, width, size=size)
+        return out
+    cap = capacity(width, size)
+    chars = pc.fill_null(pc.utf8_length(arr), 0).to_numpy(zero_copy_only=False)
+    data = pc.fill_null(pc.binary_length(arr), 0).to_numpy(zero_copy_only=False)
+    narrow = pc.fill_null(pc.count_substring_regex(arr, _NARROW_RE), 0).to_numpy(
+        zero_copy_only=False)
+    upper = pc.fill_null(pc.count_substring_regex(arr, "[A-Z]"), 0).to_numpy(
+        zero_copy_only=False)
+    wide = (data - chars) / 2
+    units = chars - wide + WIDE * wide - 0.4 * narrow + 0.25 * upper
+    lines = np.where((chars * WIDE <= cap) | (units <= cap), 1,
+                     np.ceil(units / max(cap - WIDE, 1.0))).astype(np.int64)
+    lines[chars == 0] = 0
+    odd = pc.fill_null(pc.or_(pc.match_substring(arr, "\n"),
+                              pc.match_substring_regex(arr, _LATIN_WORD_RE)), False)
+    for i in np.flatnonzero(odd.to_numpy(zero_copy_only=False)).tolist():
+        lines[i] = text_lines(texts[i], width, size=size)
+    return lines
+
+
+_NARROW_RE = "[ ,.:;'!|()\\[\\]\\-/ijlftr]"  # the characters of _NARROW
+_LATIN_WORD_RE = "[^\\s\\x{2e80}-\\x{ffff}]{4,}"  # _LATIN_WORD in RE2
+
+
 def _greedy(para: str, cap: float) -> int:
     """Lines of a paragraph with words, filled greedily."""
     lines, used = 1, 0.0
@@ -277,16 +315,17 @@ def data_lines(spec: Any, values: Mapping[str, Sequence[Any]], widths: Mapping[i
     line in columns ``widths``, and how many lines."""
     from xlsales.tables.base import Kind
 
-    tall: dict[int, int] = {}
+    most: np.ndarray | None = None
     for c, col in enumerate(spec.columns):
-        if col.kind is not Kind.LONG_TEXT:
+        column = values.get(col.key, ())
+        if col.kind is not Kind.LONG_TEXT or not len(column):
             continue
-        for i, v in enumerate(values.get(col.key, ())):
-            if isinstance(v, str) and v:
-                n = text_lines(v, widths[c], size=size)
-                if n > 1 and n > tall.get(i, 1):
-                    tall[i] = n
-    return tall
+        lines = texts_lines(column, widths[c], size=size)
+        most = lines if most is None else np.maximum(most, lines)
+    if most is None:
+        return {}
+    tall = np.flatnonzero(most > 1)
+    return dict(zip(tall.tolist(), most[tall].tolist(), strict=True))
 
 
 # -- pages -----------------------------------------------------------------------------------

@@ -157,7 +157,8 @@ def _write_weeks(daily: DailySource, frame: pd.DataFrame, weeks: list[str],
     with WorkbookEdit(src) if src else WorkbookEdit.new(target) as wb:
         again = [names[w] for w in weeks if names[w] in wb.sheet_names]
         typed = sheets_records(src, again, WEEKLY, daily.settings,
-                               keys=("level", "name", "comment")) if src and again else {}
+                               keys=("level", "name", "comment"), needed="comment",
+                               ) if src and again else {}
         kept = {(name, str(old.get("level")), str(old.get("name"))): old["comment"]
                 for name, olds in typed.items() for old in olds if old.get("comment")}
         if kept:

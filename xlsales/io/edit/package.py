@@ -9,11 +9,14 @@ parsed (through defusedxml) and written back whole when they change.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
+import os
 import posixpath
 import re
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
@@ -22,7 +25,7 @@ from xlsales.errors import OPEN, READ, WORKBOOK, WorkbookError, cannot
 from xlsales.i18n import Label
 from xlsales.io import guard
 from xlsales.io.atomic import atomic_path
-from xlsales.io.edit.zipwriter import ZipRewriter
+from xlsales.io.edit.zipwriter import ZipRewriter, deflate
 from xlsales.io.safety import CheckedZip
 
 CT_PART = "[Content_Types].xml"
@@ -209,6 +212,7 @@ class PackageEdit:
             guard.remember(self.path)
         self.infos = {i.filename: i for i in self.zf.infolist()}
         self._changed: dict[str, Content] = {}
+        self._ahead: dict[str, tuple[bytes, Future[tuple[int, bytes]]]] = {}
         self._deleted: set[str] = set()
         self._rels: dict[str, Rels] = {}
         if CT_PART not in self.infos:
@@ -300,15 +304,21 @@ class PackageEdit:
         return self.read(part)
 
     def put(self, part: str, content: Content, content_type: str | None = None) -> None:
-        """Replace or add ``part`` (bytes, or a function giving its chunks when saving)."""
+        """Replace or add ``part`` (bytes, or a function giving its chunks when saving).
+        A large part given as bytes starts deflating in a worker thread at once, so the
+        compression overlaps the caller's next work instead of adding to the save."""
         self._deleted.discard(part)
         self._changed[part] = content
+        self._ahead.pop(part, None)
+        if isinstance(content, bytes) and len(content) >= DEFLATE_AHEAD:
+            self._ahead[part] = (content, _deflater().submit(deflate, content))
         if content_type:
             self.content_types.set(part, content_type)
 
     def delete(self, part: str) -> None:
         """Drop ``part`` and its relationships part."""
         self._changed.pop(part, None)
+        self._ahead.pop(part, None)
         self._deleted.add(part)
         self.content_types.drop(part)
         rp = rels_part(part)
@@ -362,11 +372,14 @@ class PackageEdit:
             zw.close()
         return target
 
-    @staticmethod
-    def _write(zw: ZipRewriter, name: str, content: Content,
+    def _write(self, zw: ZipRewriter, name: str, content: Content,
                date_time: tuple[int, ...] | None) -> None:
         kw = {"date_time": date_time} if date_time else {}
-        if isinstance(content, bytes):
+        ahead = self._ahead.get(name)
+        if ahead is not None and ahead[0] is content:
+            crc, deflated = ahead[1].result()
+            zw.write_deflated(name, crc, len(content), deflated, **kw)
+        elif isinstance(content, bytes):
             zw.write(name, content, **kw)
         else:
             zw.write_chunks(name, content(), **kw)
@@ -376,6 +389,16 @@ class PackageEdit:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+DEFLATE_AHEAD = 1 << 17  # bytes: parts this large are deflated ahead (see PackageEdit.put)
+
+
+@functools.cache
+def _deflater() -> ThreadPoolExecutor:
+    """The worker threads that deflate parts ahead of a save (one per core)."""
+    return ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
+                              thread_name_prefix="xlsales-deflate")
 
 
 def zlib_error() -> type[Exception]:

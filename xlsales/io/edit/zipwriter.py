@@ -22,6 +22,14 @@ _END = struct.Struct("<4s4H2LH")
 LOCAL_SIG, CENTRAL_SIG, END_SIG = b"PK\x03\x04", b"PK\x01\x02", b"PK\x05\x06"
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 LIMIT = 0xFFFFFFFF
+LEVEL = 6  # zlib's default: what Excel's own files are close to
+
+
+def deflate(data: bytes) -> tuple[int, bytes]:
+    """The CRC and raw deflate stream of ``data``, as :class:`EntryWriter` writes it (zlib
+    lets go of the GIL meanwhile: this runs well in a worker thread)."""
+    z = zlib.compressobj(LEVEL, zlib.DEFLATED, -15)
+    return zlib.crc32(data), z.compress(data) + z.flush()
 
 
 class ZipTooLarge(ValueError):
@@ -46,7 +54,7 @@ class EntryWriter:
 
     def __init__(self, zw: ZipRewriter, entry: _Entry) -> None:
         self._zw, self._e = zw, entry
-        self._z = zlib.compressobj(6, zlib.DEFLATED, -15)
+        self._z = zlib.compressobj(LEVEL, zlib.DEFLATED, -15)
         self._crc = 0
         self._usize = 0
         self._csize = 0
@@ -120,6 +128,17 @@ class ZipRewriter:
         """A new entry ``name`` holding ``data``."""
         with self.open(name, date_time) as w:
             w.write(data)
+
+    def write_deflated(self, name: str, crc: int, size: int, deflated: bytes,
+                       date_time: tuple[int, ...] = FIXED_TIME) -> None:
+        """A new entry ``name`` from its :func:`deflate` result (``size`` bytes inflated)."""
+        if size > LIMIT or len(deflated) > LIMIT:
+            raise ZipTooLarge(f"{name} is larger than 4 GiB")
+        entry = _Entry(name, zipfile.ZIP_DEFLATED, crc, len(deflated), size, self.fp.tell(),
+                       date_time, 0x0800 if not name.isascii() else 0)
+        self._write_local(entry)
+        self.fp.write(deflated)
+        self._entries.append(entry)
 
     def write_chunks(self, name: str, chunks: Iterable[bytes],
                      date_time: tuple[int, ...] = FIXED_TIME) -> None:

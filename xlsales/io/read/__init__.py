@@ -227,17 +227,30 @@ def sheet_records(path: str | os.PathLike[str], sheet: str, spec: TableSpec,
                           scan_rows=scan_rows)[sheet]
 
 
+QUICK_SCAN_ROWS = 8
+
+
 def sheets_records(path: str | os.PathLike[str], sheets: Iterable[str], spec: TableSpec,
                    settings: Settings, *, rows: tuple[int, int] | None = None,
                    keys: Iterable[str] | None = None,
-                   scan_rows: int = HEADER_SCAN_ROWS) -> dict[str, list[dict[str, Any]]]:
-    """:func:`sheet_records` of several sheets, opening the workbook once."""
+                   scan_rows: int = HEADER_SCAN_ROWS,
+                   needed: str | None = None) -> dict[str, list[dict[str, Any]]]:
+    """:func:`sheet_records` of several sheets, opening the workbook once. With
+    ``needed`` (a column key), a sheet whose column ``needed`` holds nothing under its
+    header gives no records and is not read at all (a byte search of its XML instead)."""
     out: dict[str, list[dict[str, Any]]] = {}
     with WorkbookReader(path) as wb:
         for sheet in sheets:
             out[sheet] = []
-            found = wb.find(spec, sheet=sheet, scan_rows=scan_rows)
+            # the header is near the top (a sheet xlsales wrote): a few rows are parsed
+            # first, the whole scan only when they do not hold it
+            found = wb.find(spec, sheet=sheet, scan_rows=min(scan_rows, QUICK_SCAN_ROWS))
+            if found is None and scan_rows > QUICK_SCAN_ROWS:
+                found = wb.find(spec, sheet=sheet, scan_rows=scan_rows)
             if found is None:
+                continue
+            if needed is not None and (needed not in found[2] or not wb.pkg.column_filled(
+                    sheet, found[2][needed], found[1])):
                 continue
             table = wb.load(spec, settings, found[0], found[1], found[2], keys=keys)
             for rec in table.records(with_row=True):

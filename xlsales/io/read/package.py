@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 from xml.etree.ElementTree import ParseError, XMLPullParser
 
-from xlsales.cells import col_index, parse_ref
+from xlsales.cells import col_index, col_letters, parse_ref
 from xlsales.errors import OPEN, READ, SHEET, WORKBOOK, WorkbookError, cannot
 from xlsales.i18n import Label
 from xlsales.io.safety import CheckedZip
@@ -41,6 +41,7 @@ _TYPE = re.compile(rb'\bt="([A-Za-z]+)"')
 _VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
 _MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z0-9:]+)"')
 _ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
+_PREFIXED_CELL = re.compile(rb"<\w+:c[\s>/]")
 DTD_REFUSED = Label("其 XML 声明了实体或 DTD，xlsales 拒绝读取",
                     "its XML declares entities or a DTD, which xlsales refuses")
 
@@ -292,6 +293,35 @@ class Package:
         """Formulas without a cached value, booleans and merged ranges of sheet ``name``
         (cells of ``columns`` only, when given)."""
         return self.survey(name, columns, extent=False)[1]
+
+    def column_filled(self, name: str, col: int, below: int) -> bool:
+        """Whether a cell of 0-based column ``col`` under 0-based row ``below`` of sheet
+        ``name`` holds anything (a value, an inline string or a formula): byte searches
+        over the part, no parse. True whenever the XML is not plain enough to be sure
+        (prefixed elements, a cell whose reference is not its first attribute), so a
+        caller that skips reading on False never misses a typed cell."""
+        info = self.sheet(name)
+        if info is None or info.part not in self.zf.namelist():
+            return False
+        cell = re.compile(rb'<c r="' + col_letters(col).encode() + rb'(\d+)"([^>]*)>')
+        keep = b""
+        with self.zf.open(info.part) as fh:
+            while True:
+                chunk = fh.read(CHUNK)
+                buf = keep + chunk
+                cut = buf.rfind(b"<") if chunk else len(buf)  # no tag is split
+                buf, keep = buf[:cut], buf[cut:]
+                cells = buf.count(b"<c ") + buf.count(b"<c>") + buf.count(b"<c/")
+                if cells != buf.count(b'<c r="') or _PREFIXED_CELL.search(buf):
+                    return True
+                for m in cell.finditer(buf):
+                    if m.group(2).endswith(b"/") or int(m.group(1)) <= below + 1:
+                        continue
+                    if buf[m.end():m.end() + 64].lstrip()[:3] in (b"<v>", b"<v ", b"<is",
+                                                                  b"<f>", b"<f "):
+                        return True
+                if not chunk:
+                    return False
 
     # -- how far a sheet's cells reach ------------------------------------------------
 
