@@ -288,6 +288,18 @@ def _rollup(ws: BenchWorkspace, scratch: Path) -> Timed:
     return lambda: run_rollup(ws.root, all_weeks=True, today=ws.today, write=False)
 
 
+def _rollup_write(ws: BenchWorkspace, scratch: Path) -> Timed:
+    """The whole rollup job writing every week's sheet, into a fresh copy per run."""
+    from xlsales.jobs import run_rollup
+
+    out = scratch / "weekly_library_copy.xlsx"
+
+    def run() -> Any:
+        out.unlink(missing_ok=True)
+        return run_rollup(ws.root, all_weeks=True, today=ws.today, out=out)
+    return run
+
+
 def _completion(ws: BenchWorkspace, scratch: Path) -> Timed:
     from xlsales.jobs import run_completion
 
@@ -406,6 +418,10 @@ def _stages() -> list[Stage]:
               _validate("targets.xlsx"), _as_dict, check="validate_targets"),
         Stage("rollup", "library", "jobs.run_rollup(all weeks, write=False): read + validate + "
               "weekly rollup computed, nothing written", _rollup, _as_dict, check="rollup"),
+        Stage("rollup_write", "library", "jobs.run_rollup(all weeks, out=copy): read + "
+              "validate + roll up + write every week's sheet into a copy of the daily "
+              "workbook (cli_rollup without the interpreter's start)", _rollup_write,
+              _as_dict, check="rollup_written"),
         Stage("completion", "library", "jobs.run_completion(month, by rep)", _completion,
               _as_dict, check="completion"),
         Stage("compliance", "library", "jobs.run_compliance(quarter)", _compliance,
