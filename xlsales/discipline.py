@@ -38,6 +38,8 @@ def dedupe(daily: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     stamp = daily["submitted_at"].astype("datetime64[ms]").to_numpy().astype("int64")
     stamp = np.where(daily["submitted_at"].isna().to_numpy(), np.iinfo("int64").min, stamp)
     codes = group_codes(daily, ["rep", "date"])
+    if not (np.bincount(codes[keyed]) > 1).any():  # no rep and day twice (deduped before)
+        return daily, daily.iloc[0:0]
     codes = np.where(keyed, codes, -1 - pos)  # a key of its own for every unkeyed row
     order = np.lexsort((pos, stamp, codes))  # by key, then submission, then row
     last_of_key = np.r_[codes[order][1:] != codes[order][:-1], True]

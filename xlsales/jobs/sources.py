@@ -78,14 +78,20 @@ class DailySource:
     def errors_by_row(self) -> dict[tuple[Any, Any], int]:
         """Error findings per (rep, day) of the row they point at."""
         out: dict[tuple[Any, Any], int] = {}
-        by_file = {t.file: t for t in self.tables}
+        rows_of: dict[str, list[Any]] = {}
         for f in self.findings:
-            t = by_file.get(f.file or "")
-            if f.severity != "error" or t is None or f.row not in t.df.index:
+            if f.severity == "error":
+                rows_of.setdefault(f.file or "", []).append(f.row)
+        for t in self.tables:
+            rows = [r for r in rows_of.get(t.file, ()) if r is not None]
+            if not rows:
                 continue
-            rep, day = t.df.at[f.row, "rep"], t.df.at[f.row, "date"]
-            key = (None if pd.isna(rep) else rep, None if pd.isna(day) else day.date())
-            out[key] = out.get(key, 0) + 1
+            hit = t.df.loc[t.df.index.intersection(rows), ["rep", "date"]]
+            hit = hit.loc[[r for r in rows if r in hit.index]]  # once per finding
+            reps = hit["rep"].astype(object).where(hit["rep"].notna(), None).tolist()
+            days = [None if pd.isna(d) else d.date() for d in hit["date"].tolist()]
+            for key in zip(reps, days, strict=True):
+                out[key] = out.get(key, 0) + 1
         return out
 
 
