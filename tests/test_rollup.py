@@ -390,3 +390,21 @@ def test_the_command_line_sums_up_many_weeks_and_big_weeks(tmp_path: Path,
     monkeypatch.setattr(cli, "ROLLUP_ROWS_SHOWN", 5)
     big = runner.invoke(cli.app, [*args, "--week", "2024-W12"], env={"COLUMNS": "200"})
     assert rep not in big.output and "12 reps" in big.output
+    before = (root / "daily_report.xlsx").read_bytes()
+    ahead = runner.invoke(cli.app, [*args, "--month", "2024-05"], env={"COLUMNS": "200"})
+    assert ahead.exit_code == 0, ahead.output
+    assert "nothing was written" in ahead.output
+    assert (root / "daily_report.xlsx").read_bytes() == before
+
+
+def test_a_month_under_way_rolls_up_the_weeks_so_far() -> None:
+    """``--month`` of the current month covers its weeks up to today's: no empty sheets
+    for weeks still to come; a month still to come has no weeks."""
+    from xlsales.jobs.rollup import select_weeks
+
+    empty = pd.DataFrame({"date": pd.Series(dtype="datetime64[ns]")})
+    assert select_weeks(empty, month="2024-03", today=dt.date(2024, 3, 13)) == [
+        "2024-W09", "2024-W10", "2024-W11"]
+    assert select_weeks(empty, month="2024-03", today=dt.date(2024, 5, 1)) == [
+        "2024-W09", "2024-W10", "2024-W11", "2024-W12", "2024-W13"]
+    assert select_weeks(empty, month="2024-04", today=dt.date(2024, 3, 29)) == []

@@ -293,6 +293,8 @@ _W: dict[str, Label] = {k: Label(*v) for k, v in {
     "weekly_sheets": ("{n} 张周报工作表({first} … {last})",
                       "{n} weekly sheets ({first} … {last})"),
     "wrote_into": ("已将 {what} 写入 {path}", "Wrote {what} into {path}"),
+    "no_weeks": ("没有要汇总的周(这个月还没有开始),什么也没有写入。",
+                 "No weeks to roll up (the month has not begun yet); nothing was written."),
     "wrote": ("已写入 {path}", "Wrote {path}"),
     "rank": ("排名", "rank"), "no_target": ("无目标", "no target"),
     "completion_title": ("完成率 {first} – {through}", "Completion {first} – {through}"),
@@ -653,6 +655,9 @@ def rollup(
         console.print(f"  [yellow]{escape(text)}[/yellow]")
     console.print(_w(lang, "rollup_errors", errors=show.count(result.errors),
                      dropped=show.count(result.dropped)))
+    if not result.sheets:
+        console.print(_w(lang, "no_weeks"))
+        return
     sheets = ", ".join(result.sheets) if len(result.sheets) <= 3 else _w(
         lang, "weekly_sheets", n=len(result.sheets), first=result.sheets[0],
         last=result.sheets[-1])

@@ -75,9 +75,10 @@ def select_weeks(daily: pd.DataFrame, *, week: str | None = None,
     if week:
         parse_period(week)
         return [week.upper()]
-    if month:
+    if month:  # up to the week of today: no empty sheets for weeks still to come
         first, last, _ = parse_period(month)
-        return weeks_between(first, last)
+        last = min(last, today or dt.date.today())
+        return weeks_between(first, last) if first <= last else []
     days = daily["date"].dropna()
     if all_weeks:
         return weeks_between(days.min().date(), days.max().date()) if len(days) else []
@@ -109,7 +110,7 @@ def _run_rollup(source: str | os.PathLike[str], *, week: str | None, month: str 
     result.implausible = implausible_warnings(week_rows(flagged), daily.settings, daily.lang)
     del flagged
     daily.release()  # the weekly frame has what the sheets need
-    if write:
+    if write and weeks:
         if out:
             target = Path(out)
         elif len(daily.files) == 1:
