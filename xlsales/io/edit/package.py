@@ -276,9 +276,16 @@ class PackageEdit:
         bytes, for the sheet properties and views in front of a large sheet's rows)."""
         out = b""
         if part in self._changed:
-            out = self.read(part)
-            at = out.find(marker)
-            return out if at < 0 else out[:at]
+            content = self._changed[part]
+            if isinstance(content, bytes):
+                at = content.find(marker)
+                return content if at < 0 else content[:at]
+            for chunk in content():  # a streamed rewrite: only as far as the marker
+                out += chunk
+                at = out.find(marker, max(0, len(out) - len(chunk) - len(marker)))
+                if at >= 0:
+                    return out[:at]
+            return out
         with self.zf.open(part) as fh:
             while len(out) < limit:
                 chunk = fh.read(1 << 16)
