@@ -227,3 +227,13 @@ def test_the_command(ws: Path, tmp_path: Path) -> None:
     assert json.loads(missing.output)["error"].startswith("no daily report found here")
     bad = runner.invoke(app, ["archive", "--before", "2024-13-01", "-w", str(ws)])
     assert bad.exit_code == 2
+
+
+def test_a_folder_of_rep_workbooks_does_not_take_an_archive_for_a_rep(tmp_path: Path) -> None:
+    from xlsales.jobs.sources import daily_files
+
+    for name in ("张三.xlsx", "李四.xlsm", "archive_2023.xlsx", "~$张三.xlsx"):
+        (tmp_path / name).write_bytes(b"")
+    root, files = daily_files(tmp_path)
+    assert root == tmp_path
+    assert [f.name for f in files] == sorted(["张三.xlsx", "李四.xlsm"])

@@ -153,8 +153,7 @@ def archive_dailies(workspace: str | os.PathLike[str], before: dt.date, *,
     from xlsales.io.read import read_table
     from xlsales.jobs.sources import daily_files, workspace_settings
 
-    root, files = daily_files(Path(workspace))
-    files = [f for f in files if not f.name.startswith("archive_")]
+    root, files = daily_files(Path(workspace))  # never the archives themselves
     if not files:
         raise WorkbookError(Label("这里没有销售日报", "no daily report found here"),
                             file=str(workspace))

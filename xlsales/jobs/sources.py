@@ -24,6 +24,7 @@ from xlsales.settings import RosterEntry, Settings
 from xlsales.workspace import BOOK_BY_KEY, book_path, read_settings
 
 WEEKLY_FILE = "weekly_report.xlsx"
+ARCHIVE_PREFIX = "archive_"  # archive_<year>.xlsx: archived dailies, not a rep's workbook
 FILE_ROWS = 10_000_000  # row labels of the n-th daily file are its rows + n × this
 
 
@@ -104,7 +105,8 @@ def daily_files(path: Path) -> tuple[Path, list[Path]]:
     if shared.exists():
         return path, [shared]
     return path, sorted(p for p in path.glob("*.xls[xm]")
-                        if not p.name.startswith(("~$", ".")) and p.name != WEEKLY_FILE
+                        if not p.name.startswith(("~$", ".", ARCHIVE_PREFIX))
+                        and p.name != WEEKLY_FILE
                         and p.name != BOOK_BY_KEY["settings"].filename)
 
 
