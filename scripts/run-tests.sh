@@ -21,6 +21,10 @@ fi
 if ! { command -v fc-list >/dev/null 2>&1 && fc-list | grep -qi "carlito"; }; then
   need+=(fonts-crosextra-carlito)
 fi
+# The team ledger's tests start a PostgreSQL server of their own (tests/pg_server.py)
+if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+  need+=(postgresql)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   $SUDO apt-get update -qq

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.flavours import LIBREOFFICE_FLAVOURS, FlavourCache
 from xlsales.io.libreoffice import SOFFICE_ENV, find_soffice
 from xlsales.settings import Settings
+
+if TYPE_CHECKING:
+    from tests.pg_server import PgServer
 
 DEMO_BOOKS = ("daily_report.xlsx", "customers.xlsx", "meeting_agenda.xlsx")
 
@@ -26,6 +30,30 @@ def soffice() -> str:
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
     return path
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The commands the tests run record nothing in a team ledger (its file would appear
+    in the workspaces they read, samples/ too), from the first fixture on; the ledger's
+    own tests turn it back on."""
+    os.environ["XLSALES_LEDGER"] = "off"
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PgServer]:
+    """A PostgreSQL server of the session (tests/pg_server.py); skips without one, fails
+    instead when CI=true."""
+    from tests import pg_server
+
+    try:
+        server = pg_server.start()
+    except pg_server.PgUnavailable as exc:
+        message = f"PostgreSQL could not start: {exc}"
+        if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,9 @@ COMMANDS = [[], ["init"], ["templates"], ["templates", "build"], ["sample"], ["d
             ["validate"], ["rollup"], ["completion"], ["compliance"], ["spotcheck"],
             ["followups"], ["alerts"], ["duplicates"], ["forecast"], ["funnel"],
             ["review"], ["agenda"], ["actions"], ["import"], ["summary"],
-            ["excel"], ["excel", "upgrade"]]
+            ["excel"], ["excel", "upgrade"],
+            ["history"], ["ledger"], ["ledger", "export"], ["ledger", "import"],
+            ["archive"]]
 
 
 def test_every_command_is_listed() -> None:

@@ -174,6 +174,9 @@ class General(BaseModel):
     team_name: str = "销售团队"
     language: Lang = "zh"
     calendar: str = "CN"
+    # The currency of every amount (ISO code); amounts are in ten thousands of it (万元,
+    # 10k CNY by default; 万美元, 10k USD …), as headers and texts say.
+    currency: str = "CNY"
     report_deadline: dt.time = dt.time(18, 0)
     spotcheck_share: float = Field(default=0.3, gt=0, le=1)
     completion_threshold: float = Field(default=0.8, gt=0)
@@ -202,6 +205,9 @@ class General(BaseModel):
     webhook_url: str = ""
     webhook_kind: Literal["auto", "dingtalk", "wecom", "teams"] = "auto"
     webhook_secret: str = ""
+    # The team ledger (README "The team ledger"): blank is .xlsales/ledger.sqlite in the
+    # workspace; a PostgreSQL URL; "off" records nothing.
+    ledger_url: str = ""
 
     @field_validator("calendar")
     @classmethod
@@ -218,6 +224,19 @@ class General(BaseModel):
                                    "请用 CN 或 HK、SG、TW、US 这样的国家代码",
                                    f"unknown calendar {value!r}: use CN or a country code "
                                    "such as HK, SG, TW, US"))
+        return code
+
+    @field_validator("currency")
+    @classmethod
+    def _a_currency_code(cls, value: str) -> str:
+        """A three-letter ISO code (CNY, USD, EUR …); 人民币/元/RMB are CNY."""
+        code = value.strip().upper()
+        code = {"人民币": "CNY", "元": "CNY", "RMB": "CNY", "美元": "USD", "欧元": "EUR",
+                "英镑": "GBP", "日元": "JPY", "港元": "HKD", "港币": "HKD"}.get(code, code)
+        if not re.fullmatch(r"[A-Z]{3}", code):
+            raise InputError(Label(f"不是三个字母的货币代码(如 CNY、USD、EUR):{value!r}",
+                                   f"not a three-letter currency code (such as CNY, USD, "
+                                   f"EUR): {value!r}"))
         return code
 
     @field_validator("webhook_url")
@@ -239,6 +258,18 @@ class General(BaseModel):
             return value
         text = value.strip().lower().replace(" ", "")
         return ROBOT_KINDS.get(text, text)
+
+    @field_validator("ledger_url")
+    @classmethod
+    def _a_ledger_url(cls, value: str) -> str:
+        """Blank, off, or a database URL (postgresql://…, sqlite:///…)."""
+        url = value.strip()
+        if url and url.lower() != "off" and not re.match(
+                r"(postgres(ql)?(\+\w+)?|sqlite)://", url, re.IGNORECASE):
+            raise InputError(Label(f"必须留空、填 off 或 postgresql:// 开头的地址:{value!r}",
+                                   f"must be blank, off or an address such as "
+                                   f"postgresql://host/db: {value!r}"))
+        return url
 
     @field_validator("webhook_secret")
     @classmethod
@@ -346,12 +377,16 @@ class Settings(BaseModel):
         return next((r for r in self.followup_rules if r.rule == rule and r.enabled), None)
 
     @classmethod
-    def default(cls) -> Settings:
+    def default(cls, lang: Lang = "zh") -> Settings:
+        """The built-in settings; in ``en`` with the English default names and texts (team
+        name, meeting topic, time and standing agenda: :func:`xlsales.words.defaults`)."""
+        from xlsales.words import defaults
+
         lists = [
             ListItem(list=name, zh=lab.zh, en=lab.en, order=i)
             for i, (name, lab) in enumerate(_DEFAULT_LISTS)
         ]
-        return cls(lists=lists)
+        return cls(lists=lists, **defaults(lang))
 
     _lookups: Any = PrivateAttr(default=None)
     _problems: list[Any] = PrivateAttr(default_factory=list)

@@ -107,7 +107,9 @@ def _validate_file(path: str | os.PathLike[str], *, table: str | None,
     from concurrent.futures import ThreadPoolExecutor
 
     from xlsales.io.read import WorkbookReader
+    from xlsales.ledger.hook import prepare
 
+    prepare()
     path = Path(path)
     specs: list[TableSpec] = [T.get(table)] if table else [T.get(k) for k in VALIDATED]
     with WorkbookReader(path) as wb, ThreadPoolExecutor(max_workers=1) as pool:
@@ -140,6 +142,9 @@ def _validate_file(path: str | os.PathLike[str], *, table: str | None,
     from xlsales import crosscheck
 
     result.findings += crosscheck.check(ctx, only=set(result.tables))
+    from xlsales.ledger.hook import seen_tables
+
+    result.findings += seen_tables(path.parent, settings, result.tables.values())
     result.findings.sort(key=_order)
     return result
 

@@ -132,6 +132,15 @@ OPTION_LABELS: dict[str, tuple[Label, Label]] = {
                        Label("钉钉机器人安全设置选“加签”时的 SEC 开头的密钥;留空则不签名",
                              "The SEC… secret when the DingTalk robot's security setting is "
                              "\"sign\"; blank: no signature")),
+    "currency": (Label("货币", "Currency"),
+                 Label("金额的货币代码:CNY(默认)、USD、EUR、GBP、JPY、HKD …;金额以万为单位",
+                       "The currency code of amounts: CNY (default), USD, EUR, GBP, JPY, "
+                       "HKD …; amounts are in ten thousands")),
+    "ledger_url": (Label("台账数据库", "Ledger database"),
+                   Label("留空:工作区里的 .xlsales/ledger.sqlite;公司数据库填 postgresql:// "
+                         "地址;off 不记录",
+                         "Blank: .xlsales/ledger.sqlite in the workspace; a company database "
+                         "as a postgresql:// address; off records nothing")),
 }
 _NUMERIC_OPTIONS = {"spotcheck_share", "completion_threshold", "completion_ceiling",
                     "reconcile_tolerance",
@@ -230,6 +239,12 @@ def _general(rows: list[dict[str, Any]], where: SettingsCells) -> General:
                           else _NOT_A_TIME, default=_default_option(key))
             continue
         values[key] = value
+    if values.get("language") == "en":  # a blank name or meeting time: the English default
+        from xlsales.words import MEETING_TIME, MEETING_TOPIC, TEAM_NAME
+
+        for key, label in (("team_name", TEAM_NAME), ("meeting_topic", MEETING_TOPIC),
+                           ("meeting_time", MEETING_TIME)):
+            values.setdefault(key, label.en)
     for _ in range(len(values) + 1):
         try:
             return General(**values)
@@ -347,11 +362,12 @@ def book_path(root: str | os.PathLike[str], key: str) -> Path:
 def write_workspace(root: str | os.PathLike[str], settings: Settings,
                     data: dict[str, list[dict[str, Any]]] | None = None, *,
                     lang: Lang | None = None, books: Iterable[str] | None = None,
-                    macros: bool = False) -> list[Path]:
+                    macros: bool = False, lite: bool = False) -> list[Path]:
     """Write the workspace's workbooks (all, or ``books``) into ``root``.
 
     With ``macros`` the workbooks that carry buttons are written as ``.xlsm`` with
     their VBA project built from ``macros/`` and the xlwings module (:mod:`xlsales.vba`).
+    With ``lite`` they are written for the xlwings Lite add-in (:mod:`xlsales.io.lite`).
     """
     from xlsales.io.xlsx_writer import write_book
     from xlsales.vba.macros import BOOK_BUTTONS, BUTTONS, XLWINGS_CONF, vba_sources
@@ -376,7 +392,15 @@ def write_workspace(root: str | os.PathLike[str], settings: Settings,
                             for b in BOOK_BUTTONS[book.key]]
             plan.xlwings_conf = XLWINGS_CONF
             path = path.with_suffix(".xlsm")
-        write_book(plan, path)
+        if lite:
+            from xlsales.io.lite import write_lite_book
+            from xlsales.lite.layout import BOOK_BUTTONS as LITE_BUTTONS
+
+            copies = None if book.key == "settings" else book_plan(
+                BOOK_BY_KEY["settings"].specs, all_data, settings, lang)
+            write_lite_book(plan, path, buttons=LITE_BUTTONS[book.key], settings_plan=copies)
+        else:
+            write_book(plan, path)
         written.append(path)
     return written
 
@@ -442,30 +466,53 @@ def _read_settings(path: Path) -> Settings:
     from xlsales.io.read import WorkbookReader
 
     defaults = Settings.default()
+    found: dict[str, Table] = {}
+    with WorkbookReader(path) as wb:
+        for spec in BOOK_BY_KEY["settings"].specs:
+            try:
+                found[spec.key] = wb.table(spec, defaults)
+            except TableNotFoundError:
+                continue
+    settings = _settings_from_tables(found, str(path))
+    settings.source = path
+    return settings
+
+
+def settings_from_grids(grids: dict[str, list[list[Any]]], file: str) -> Settings:
+    """The settings held by the sheets of an open workbook (``grids``: sheet name → values,
+    [0][0] is A1), checked as :func:`read_settings` checks ``settings.xlsx``; no file is
+    read (the xlwings Lite plugin hands the values Excel gives it)."""
+    from xlsales.io.read.grid import table_from_grids
+
+    defaults = Settings.default()
+    found = {spec.key: table for spec in BOOK_BY_KEY["settings"].specs
+             if (table := table_from_grids(grids, spec, defaults, file=file)) is not None}
+    return _settings_from_tables(found, file)
+
+
+def _settings_from_tables(found: dict[str, Table], file: str) -> Settings:
+    """The settings of the settings tables found (the missing ones are findings)."""
+    defaults = Settings.default()
     data: dict[str, list[dict[str, Any]]] = {}
     tables: dict[str, Table] = {}
     read_problems: list[Finding] = []
     missing: list[TableSpec] = []
-    with WorkbookReader(path) as wb:
-        for spec in BOOK_BY_KEY["settings"].specs:
-            try:
-                table = wb.table(spec, defaults)
-            except TableNotFoundError:
-                missing.append(spec)
-                continue
-            read_problems += [f for f in table.findings if f.severity == "error"]
-            data[spec.key] = table.records(with_row=True)
-            tables[spec.key] = table
+    for spec in BOOK_BY_KEY["settings"].specs:
+        table = found.get(spec.key)
+        if table is None:
+            missing.append(spec)
+            continue
+        read_problems += [f for f in table.findings if f.severity == "error"]
+        data[spec.key] = table.records(with_row=True)
+        tables[spec.key] = table
     lang = next(iter(tables.values())).lang if tables else defaults.general.language
-    where = SettingsCells(str(path), tables, lang)
+    where = SettingsCells(file, tables, lang)
     where.found += read_problems
     for spec in missing:
         where.found.append(Finding(rule=R_NO_TABLE.id, severity=R_NO_TABLE.severity,
                                    message=R_NO_TABLE.message(lang, table=spec.title(lang)),
-                                   file=str(path)))
-    settings = settings_from_records(data, where)
-    settings.source = path
-    return settings
+                                   file=file))
+    return settings_from_records(data, where)
 
 
 def read_table(root: str | os.PathLike[str], key: str,

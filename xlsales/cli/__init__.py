@@ -22,6 +22,7 @@ from xlsales import __version__
 from xlsales import display as show
 from xlsales.errors import InputError, WorkbookError, XlsalesError, from_os_error
 from xlsales.i18n import LANGS, Label, Lang, check_lang, system_lang
+from xlsales.words import SEP, money_text
 
 # click's UsageError, as typer raises it (typer may carry its own copy of click)
 _USAGE_ERROR: type[Exception] = next(c for c in typer.BadParameter.__mro__
@@ -182,13 +183,25 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Show the version and exit.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no notes on "
                                         "stderr; results and errors only.")] = False,
+    no_ledger: Annotated[bool, typer.Option("--no-ledger", help="Record nothing in the team "
+                                            "ledger (also XLSALES_LEDGER=off).")] = False,
+    ledger: Annotated[str | None, typer.Option("--ledger", metavar="URL", help="The ledger "
+                                               "database (default: the workspace's "
+                                               ".xlsales/ledger.sqlite).")] = None,
 ) -> None:
     """Excel-native sales-team management."""
     _QUIET["on"] = quiet
+    from xlsales.ledger import hook
+
+    hook.deactivate()
+    if not no_ledger:
+        hook.activate(ledger)
+        ctx.call_on_close(hook.deactivate)
 
 
 @contextmanager
@@ -320,7 +333,7 @@ _W: dict[str, Label] = {k: Label(*v) for k, v in {
     "matched_on": ("匹配依据:", "matched on: "),
     "ignored": ("已忽略 {key} {value}:{records} 条记录共用",
                 "ignored {key} {value}: shared by {records} records"),
-    "opp_clash": ("撞单(商机)", "撞单 (opportunities)"),
+    "opp_clash": ("撞单(商机)", "Clash (opportunities)"), "clash": ("撞单 ", "Clash: "),
     "opp_line": ("{stage},{amount} 万元,创建于 {created}",
                  "{stage}, {amount} (10k CNY), created {created}"),
     "no_duplicates": ("没有重复。", "No duplicates."),
@@ -354,6 +367,37 @@ _W: dict[str, Label] = {k: Label(*v) for k, v in {
     "actions_title": ("行动项", "Action items"), "yes": ("是", "yes"), "no": ("否", "no"),
     "state_open": ("未完成", "open"), "state_overdue": ("逾期", "overdue"),
     "state_done": ("已完成", "done"),
+    # xlsales import
+    "import_read": ("读取 {file}:{rows} 行(表头在第 {header} 行{enc})→ 表 {table}(映射 {key})",
+                    "Read {file}: {rows} rows (header on row {header}{enc}) → table {table} "
+                    "(mapping {key})"),
+    "import_mapping": ("列的对应", "Column mapping"),
+    "import_column": ("文件列", "file column"), "import_to": ("对应到", "maps to"),
+    "import_left_out": ("未导入的列", "Columns left out"),
+    "import_counts": ("{table}:新增 {new},更新 {updated},不变 {unchanged},拒绝 {rejected},"
+                      "疑似撞单 {clashes}",
+                      "{table}: {new} new, {updated} updated, {unchanged} unchanged, "
+                      "{rejected} rejected, {clashes} possible clashes"),
+    "import_unknown": ("没有对应的{what}(相关行未导入;在 {map} 中填写后再导入一次):",
+                       "{what} without a mapping (those rows stay out; fill them in in {map} "
+                       "and import again):"),
+    "import_off_list": ("不在团队列表中的{what}(已按原样导入):",
+                        "{what} not in the team's lists (imported as they are):"),
+    "import_clashes": ("疑似撞单(未导入,请主管确认):",
+                       "Possible clashes, one customer claimed by two reps (not imported; for "
+                       "the manager to decide):"),
+    "import_rejected": ("被拒绝的行:", "Rejected rows:"),
+    "import_more": ("… 还有 {n} 行(用 --json 查看全部)", "… {n} more (use --json)"),
+    "import_dry": ("试运行:没有写入任何内容", "Dry run: nothing was written"),
+    "import_wrote": ("已写入 {path};映射保存在 {map}",
+                     "Wrote {path}; the mapping is kept in {map}"),
+    "import_nothing": ("没有需要写入的变化;映射保存在 {map}",
+                       "Nothing to change; the mapping is kept in {map}"),
+    "import_confirm": ("按上面的对应导入吗?", "Import with the mapping above?"),
+    "import_new_map": ("这是一个新的映射:先用 --dry-run 查看,再加 --yes 运行(或在终端里确认)",
+                       "this is a new mapping: review it with --dry-run, then run with --yes "
+                       "(or confirm it in a terminal)"),
+    "import_line": ("第 {line} 行", "line {line}"),
 }.items()}
 
 
@@ -369,6 +413,8 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing workbooks.")] = False,
     macros: Annotated[bool, typer.Option("--macros", help="Macro-enabled .xlsm workbooks with "
                                          "buttons and the xlwings module.")] = False,
+    lite: Annotated[bool, typer.Option("--lite", help="Workbooks for the xlwings Lite add-in "
+                                       "(Python inside Excel, nothing to install).")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Create a team workspace: settings, targets, daily report, agenda, review, customers."""
@@ -377,6 +423,9 @@ def init(
 
     with _failing(as_json, at=directory, lang=lang):
         language = check_lang(lang)
+        if macros and lite:
+            raise InputError(Label("--macros 与 --lite 只能选一个", "--macros and --lite: "
+                                   "choose one"))
         existing = [p for b in BOOKS for p in (directory / b.filename,
                                                (directory / b.filename).with_suffix(".xlsm"))
                     if p.exists()]
@@ -385,7 +434,8 @@ def init(
             raise InputError(Label(f"工作簿已经存在（要覆盖请加 --force）：{names}",
                                    f"workbooks already exist (use --force to overwrite): "
                                    f"{names}"))
-        written = write_workspace(directory, Settings.default(), lang=language, macros=macros)
+        written = write_workspace(directory, Settings.default(language), lang=language,
+                                  macros=macros, lite=lite)
     if as_json:
         _emit({"ok": True, "written": [str(p) for p in written]})
         return
@@ -424,7 +474,7 @@ def sample(
     from xlsales.workspace import write_workspace
 
     with _failing(as_json, at=out, lang=lang):
-        team = generate(seed)
+        team = generate(seed, check_lang(lang))
         written = write_workspace(out, team.settings, team.data, lang=check_lang(lang))
     if as_json:
         _emit({"ok": True, "written": [str(p) for p in written],
@@ -456,7 +506,7 @@ def demo(
     if as_json:
         _emit({"ok": True, **result.as_dict()})
         return
-    sep = "、" if words == "zh" else ", "
+    sep = SEP(words)
     console.print(f"[bold]{escape(_w(words, 'demo_head', on=result.on))}[/bold]")
     table = _table(_w(words, "table"), _w(words, "rows_read"), title=_w(words, "read_back"))
     from xlsales.tables import get as table_spec
@@ -547,7 +597,7 @@ def validate(
 
 
 def _print_findings(result: Any, lang: Lang, show_all: bool = False) -> None:
-    sep = "、" if lang == "zh" else ", "
+    sep = SEP(lang)
     tables = sep.join(_w(lang, "table_desc", key=k, rows=show.count(len(t)), sheet=t.sheet)
                       for k, t in result.tables.items()) or _w(lang, "none")
     console.print(f"[bold]{escape(str(result.file))}[/bold]: "
@@ -672,17 +722,24 @@ def completion_cmd(
     on: OnOpt = None,
     lang: MessageLangOpt = None,
     as_json: JsonOpt = False,
+    company: Annotated[str | None, typer.Option(
+        "--company", metavar="URL", help="With --by team: every team of a company ledger "
+                                         "(xlsales company completion).")] = None,
 ) -> None:
     """Target completion rates with the TOP3 and the reps under the threshold."""
     from xlsales.jobs import run_completion
 
+    if company is not None:
+        from xlsales.cli.company import by_team_of_company
+
+        return by_team_of_company(period, company, by, on, lang, as_json)
     with _failing(as_json, at=workspace, lang=lang):
         result = run_completion(workspace, period, by=by, today=_today(on))
     if as_json:
         _emit({"ok": True, **result.as_dict()})
         return
     words = _message_lang(workspace, lang)
-    sep = "、" if words == "zh" else ", "
+    sep = SEP(words)
     table = _table(_w(words, "rank"), _w(words, by), _w(words, "signed"), _w(words, "target"),
                    _w(words, "completion"),
                    title=_w(words, "completion_title", first=result.first,
@@ -834,17 +891,31 @@ def alerts(
         _emit({"ok": True, "alerts": [a.as_dict() for a in result]})
         return
     words = _message_lang(workspace, lang)
+    stage = _stage_names(workspace, words)
     table = _table(*(_w(words, k) for k in ("opportunity", "customer", "owner", "stage",
                                             "since", "days_in", "limit", "rule")),
                    title=_w(words, "alerts_title", n=show.count(len(result))))
     shown, left_out = show.first_rows(result, show_all)
     for a in shown:
         table.add_row(escape(show.text(a.opp_id)), escape(show.text(a.customer)),
-                      escape(show.text(a.owner)), escape(show.text(a.stage)),
+                      escape(show.text(a.owner)), escape(stage(show.text(a.stage))),
                       a.entered.isoformat(), show.count(a.age), show.count(a.limit),
                       _w(words, a.rule) if a.rule in _W else a.rule)
     console.print(table)
     _rows_note(left_out, words)
+
+
+def _settings_of(at: Path) -> Any:
+    """The settings of the workspace ``at`` is (or whose daily report it is)."""
+    from xlsales.jobs.sources import workspace_settings
+
+    return workspace_settings(at if at.is_dir() else at.parent)
+
+
+def _stage_names(at: Path, lang: Lang) -> Any:
+    """Show a stage (its canonical name) in ``lang``, by the workspace's settings."""
+    settings = _settings_of(at)
+    return lambda name: settings.display("stages", name, lang) if name else name
 
 
 @app.command("duplicates")
@@ -866,7 +937,7 @@ def duplicates_cmd(
     groups, left_out = show.first_rows(result.groups, show_all)
     for g in groups:
         colour = "red" if g.conflict else "yellow"
-        console.print(f"[{colour}]{'撞单 ' if g.conflict else ''}"
+        console.print(f"[{colour}]{_w(words, 'clash') if g.conflict else ''}"
                       f"{escape(' / '.join(show.text(o) for o in g.owners))}[/]")
         for r in g.records:
             source = _w(words, r.source) if r.source in _W else r.source
@@ -880,13 +951,14 @@ def duplicates_cmd(
         what = _w(words, "by_" + t["key"]) if "by_" + t["key"] in _W else t["key"]
         ignored = _w(words, "ignored", key=what, value=t["value"], records=t["records"])
         console.print(f"[dim]{escape(ignored)}[/dim]")
+    settings = _settings_of(workspace) if result.opportunities else None
     for o in result.opportunities:
         console.print(f"[red]{_w(words, 'opp_clash')} {escape(' / '.join(o.customers))}: "
                       f"{escape(' / '.join(show.text(x) for x in o.owners))}[/]")
         for r in o.opportunities:
-            line = _w(words, "opp_line", stage=show.text(r["stage"]),
-                      amount=show.amount(r["amount"]),
-                      created=show.text(r["created_on"]))
+            line = money_text(_w(words, "opp_line", stage=settings.display(
+                "stages", show.text(r["stage"]), words), amount=show.amount(r["amount"]),
+                created=show.text(r["created_on"])), settings.general.currency)
             console.print(f"  {r['opp_id']} {escape(show.text(r['name']))} "
                           f"({escape(show.text(r['owner']))}): {escape(line)}")
     if not result.groups and not result.opportunities:
@@ -936,7 +1008,7 @@ def _print_quota_basis(bases: list[str], lang: Lang) -> None:
 
     if not bases:
         return
-    names = "、".join(QUOTA_BASIS[b](lang) for b in dict.fromkeys(bases))
+    names = SEP(lang).join(QUOTA_BASIS[b](lang) for b in dict.fromkeys(bases))
     console.print(f"[dim]{'目标口径' if lang == 'zh' else 'Targets'}: {names}[/dim]")
 
 
@@ -1188,37 +1260,6 @@ def summary_cmd(
 
 
 
-_IMPORT_TEXT = {
-    "zh": {"read": "读取 {file}:{rows} 行(表头在第 {header} 行{enc})→ 表 {table}(映射 {key})",
-           "mapping": "列的对应", "column": "文件列", "to": "对应到", "left_out": "未导入的列",
-           "counts": "{table}:新增 {new},更新 {updated},不变 {unchanged},拒绝 {rejected},"
-                     "疑似撞单 {clashes}",
-           "unknown": "没有对应的{what}(相关行未导入;在 {map} 中填写后再导入一次):",
-           "off_list": "不在团队列表中的{what}(已按原样导入):",
-           "clashes": "疑似撞单(未导入,请主管确认):", "rejected": "被拒绝的行:",
-           "more": "… 还有 {n} 行(用 --json 查看全部)", "dry": "试运行:没有写入任何内容",
-           "wrote": "已写入 {path};映射保存在 {map}",
-           "nothing": "没有需要写入的变化;映射保存在 {map}",
-           "confirm": "按上面的对应导入吗?", "new_map": "这是一个新的映射:先用 --dry-run 查看,"
-           "再加 --yes 运行(或在终端里确认)", "line": "第 {line} 行"},
-    "en": {"read": "Read {file}: {rows} rows (header on row {header}{enc}) → table {table} "
-                   "(mapping {key})",
-           "mapping": "Column mapping", "column": "file column", "to": "maps to",
-           "left_out": "Columns left out", "counts": "{table}: {new} new, {updated} updated, "
-           "{unchanged} unchanged, {rejected} rejected, {clashes} possible 撞单",
-           "unknown": "{what} without a mapping (those rows stay out; fill them in in {map} "
-                      "and import again):",
-           "off_list": "{what} not in the team's lists (imported as they are):",
-           "clashes": "Possible 撞单 (not imported; for the manager to decide):",
-           "rejected": "Rejected rows:", "more": "… {n} more (use --json)",
-           "dry": "Dry run: nothing was written",
-           "wrote": "Wrote {path}; the mapping is kept in {map}",
-           "nothing": "Nothing to change; the mapping is kept in {map}",
-           "confirm": "Import with the mapping above?",
-           "new_map": "this is a new mapping: review it with --dry-run, then run with --yes "
-                      "(or confirm it in a terminal)", "line": "line {line}"},
-}
-
 
 @app.command("import")
 def import_cmd(
@@ -1242,14 +1283,15 @@ def import_cmd(
     from xlsales.jobs.importing import run_import
 
     lang = _message_lang(workspace, None)
-    words = _IMPORT_TEXT[lang]
+    words = {k.removeprefix("import_"): v(lang) for k, v in _W.items()
+             if k.startswith("import_")}
     interactive = not as_json and sys.stdin.isatty() and sys.stdout.isatty()
 
     def confirm(mapping: Any) -> bool:
         if yes:
             return True
         if not interactive:
-            raise InputError(Label(_IMPORT_TEXT["zh"]["new_map"], _IMPORT_TEXT["en"]["new_map"]))
+            raise InputError(_W["import_new_map"])
         _show_mapping(mapping, words, lang)
         return typer.confirm(words["confirm"], default=True)
 
@@ -1444,3 +1486,6 @@ def _report_bug(exc: BaseException) -> None:
 
 # Command groups kept in modules of their own (``xlsales/cli/<group>.py``) register their
 # commands on ``app`` when imported here, after everything they share is defined.
+from xlsales.cli import archive as _archive  # noqa: E402, F401  (xlsales archive)
+from xlsales.cli import company as _company  # noqa: E402, F401  (xlsales ledger push, xlsales company …)
+from xlsales.cli import ledger as _ledger  # noqa: E402, F401  (xlsales history, xlsales ledger …)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,7 @@ class DailySource:
     frame: pd.DataFrame
     dropped: int
     lang: Lang
+    audit: list[Any] = field(default_factory=list)  # ledger.audit.Edit: edited after submission
 
     @property
     def moves(self) -> pd.DataFrame:
@@ -122,8 +123,10 @@ def load_daily(source: str | os.PathLike[str], *, today: dt.date | None = None,
 def _load_daily(source: str | os.PathLike[str], *, today: dt.date | None,
                 settings: Settings | None, validate: bool) -> DailySource:
     from xlsales.io.read import read_table
+    from xlsales.ledger.hook import prepare
     from xlsales.validate import check_table
 
+    prepare()
     path = Path(source)
     root, files = daily_files(path)
     settings = settings or workspace_settings(root)
@@ -150,8 +153,11 @@ def _load_daily(source: str | os.PathLike[str], *, today: dt.date | None,
     both = tables[0].df if len(tables) == 1 else pd.concat(
         [t.df.set_axis(t.df.index + i * FILE_ROWS) for i, t in enumerate(tables)])
     frame, dropped = dedupe(both)
+    from xlsales.ledger.hook import seen_daily
+
+    audit = seen_daily(root, settings, frame, tables, FILE_ROWS)
     return DailySource(root, files, settings, tables, findings, frame, len(dropped),
-                       tables[0].lang)
+                       tables[0].lang, audit)
 
 
 def load_targets(root: Path, settings: Settings | None = None) -> Targets:
@@ -167,6 +173,9 @@ def load_targets(root: Path, settings: Settings | None = None) -> Targets:
         team = wb.table(T.get("team_targets"), settings)
     first_error(owners)
     first_error(team)
+    from xlsales.ledger.hook import seen_tables
+
+    seen_tables(root, settings, (owners, team))
     return Targets.from_records(owners.records(), team.records())
 
 
@@ -213,4 +222,7 @@ def load_customers(source: str | os.PathLike[str],
                 if key in ("customers", "opportunities"):
                     raise
     lang = next(iter(tables.values())).lang
+    from xlsales.ledger.hook import seen_tables
+
+    seen_tables(root, settings, tables.values())
     return Workspace(root, settings, tables, lang)

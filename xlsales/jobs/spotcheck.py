@@ -41,6 +41,11 @@ def run_spotcheck(source: str | os.PathLike[str], day: dt.date, *, share: float 
     share = share if share is not None else daily.settings.general.spotcheck_share
     picks = spot_check(daily.frame, day, share=share, seed=seed, settings=daily.settings,
                        lang=daily.lang)
+    if daily.audit:  # the ledger's dailies edited or deleted after submission
+        from xlsales.ledger.audit import rep_hints
+
+        for pick in picks:
+            pick.hints += rep_hints(daily.audit, pick.rep, daily.lang)
     reports = int((daily.frame["date"] == pd.Timestamp(day)).sum())
     result = SpotCheckResult(day, reports, picks)
     if mark and picks:

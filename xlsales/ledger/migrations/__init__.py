@@ -1,0 +1,1 @@
+"""The ledger's Alembic migrations (run by :func:`xlsales.ledger.store.migrate`)."""

@@ -1,0 +1,69 @@
+"""The ledger's tables (SQLAlchemy Core), as the newest migration leaves them.
+
+Every table has a ``team`` column: one database can hold many teams' ledgers.
+
+- ``ledger_versions``: every version of every row ever seen — the row's data as JSON (None
+  for a deletion), its content hash, when it was first seen, the workbook and its
+  ``lastModifiedBy``.
+- ``ledger_rows``: the current state of each row (its latest version), what a recording
+  compares with in one query.
+- ``ledger_sources``: one digest per (team, table, workbook) of the row hashes last
+  recorded, and a fingerprint of the bytes they were read from; an unchanged workbook is
+  recognised without comparing rows (without hashing them, when its sheet's bytes are
+  the same).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+# SQLite's autoincrement needs INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+TEAM = 200
+TABLE = 40
+KEY = 400
+SOURCE = 400
+
+versions = sa.Table(
+    "ledger_versions", metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("team", sa.String(TEAM), nullable=False),
+    sa.Column("tbl", sa.String(TABLE), nullable=False),
+    sa.Column("key", sa.String(KEY), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("hash", sa.BigInteger, nullable=False),
+    sa.Column("data", sa.Text, nullable=True),
+    sa.Column("seen_at", sa.DateTime, nullable=False),
+    sa.Column("modified_by", sa.String(200), nullable=True),
+    sa.Column("source", sa.String(SOURCE), nullable=True),
+    sa.Column("deleted", sa.Boolean, nullable=False, default=False),
+    sa.UniqueConstraint("team", "tbl", "key", "version", name="uq_ledger_versions_key"),
+)
+
+rows = sa.Table(
+    "ledger_rows", metadata,
+    sa.Column("team", sa.String(TEAM), primary_key=True),
+    sa.Column("tbl", sa.String(TABLE), primary_key=True),
+    sa.Column("key", sa.String(KEY), primary_key=True),
+    sa.Column("hash", sa.BigInteger, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("first_seen", sa.DateTime, nullable=False),
+    sa.Column("changed_at", sa.DateTime, nullable=False),
+    sa.Column("source", sa.String(SOURCE), nullable=True),
+    sa.Column("deleted", sa.Boolean, nullable=False, default=False),
+    sa.Index("ix_ledger_rows_version", "team", "tbl", "version"),
+)
+
+sources = sa.Table(
+    "ledger_sources", metadata,
+    sa.Column("team", sa.String(TEAM), primary_key=True),
+    sa.Column("tbl", sa.String(TABLE), primary_key=True),
+    sa.Column("source", sa.String(SOURCE), primary_key=True),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("rows", sa.Integer, nullable=False),
+    sa.Column("recorded_at", sa.DateTime, nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=True),
+)

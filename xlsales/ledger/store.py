@@ -1,0 +1,428 @@
+"""The ledger database: opening it (SQLite or PostgreSQL, one code path), migrating it
+with Alembic, recording the rows of a table read, and reading row versions back.
+
+SQLAlchemy Core only. Times are stored as naive UTC."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from xlsales.errors import InputError
+from xlsales.i18n import Label
+from xlsales.ledger import keys as K
+from xlsales.ledger.schema import rows, sources, versions
+
+HEAD = "0003"  # the newest migration (tests check it against the scripts)
+MIGRATIONS = Path(__file__).with_name("migrations")
+LEDGER_TABLES = (versions, rows, sources)
+
+
+class LedgerError(InputError):
+    """The ledger cannot be opened or written (the message names the URL, never its
+    password)."""
+
+
+def utcnow() -> dt.datetime:
+    """Now, as the ledger stores times (naive UTC, whole microseconds)."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def normalize_url(url: str) -> str:
+    """``postgres://`` and ``postgresql://`` as SQLAlchemy's psycopg 3 URL; a path as an
+    SQLite URL; anything else as given."""
+    text = url.strip()
+    for prefix in ("postgres://", "postgresql://"):
+        if text.startswith(prefix):
+            return "postgresql+psycopg://" + text[len(prefix):]
+    if "://" not in text:
+        return f"sqlite:///{Path(text).expanduser()}"
+    return text
+
+
+def shown_url(url: str) -> str:
+    """The URL for messages: its password hidden."""
+    try:
+        return sa.engine.make_url(normalize_url(url)).render_as_string(hide_password=True)
+    except (sa.exc.ArgumentError, ValueError):
+        return "<unreadable ledger URL>"
+
+
+def _cannot(url: str, detail: object, write: bool = False) -> LedgerError:
+    where = shown_url(url)
+    reason = str(detail).strip().splitlines()[0] if str(detail).strip() else type(detail).__name__
+    if write:
+        return LedgerError(Label(f"无法写入台账数据库 {where}:{reason}",
+                                 f"cannot write to the ledger database {where}: {reason}"))
+    return LedgerError(Label(f"无法打开台账数据库 {where}:{reason}",
+                             f"cannot open the ledger database {where}: {reason}"))
+
+
+def migrate(connection: sa.Connection, target: str = "head") -> None:
+    """Upgrade (or downgrade, with a revision before the current) the schema on
+    ``connection`` with the migrations shipped in the package."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    current = revision(connection)
+    if target == "head" or current is None or _order(target) >= _order(current):
+        command.upgrade(config, target)
+    else:
+        command.downgrade(config, target)
+
+
+def _order(rev: str) -> int:
+    return -1 if rev in ("base", "") else int(rev)
+
+
+def revision(connection: sa.Connection) -> str | None:
+    """The schema revision the database is at (None: no ledger schema yet)."""
+    if not sa.inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+
+
+@dataclass
+class Recorded:
+    """What one recording wrote."""
+
+    table: str
+    new: int = 0
+    changed: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+
+    @property
+    def written(self) -> int:
+        return self.new + self.changed + self.deleted
+
+
+class Ledger:
+    """An open ledger database."""
+
+    def __init__(self, engine: sa.Engine, url: str) -> None:
+        self.engine = engine
+        self.url = url
+
+    @classmethod
+    def open(cls, url: str, *, create: bool = True) -> Ledger:
+        """Open the ledger at ``url`` and bring its schema to the newest revision (an
+        SQLite file and its folder are made when missing)."""
+        full = normalize_url(url)
+        try:
+            parsed = sa.engine.make_url(full)
+        except (sa.exc.ArgumentError, ValueError) as exc:
+            raise _cannot(url, exc) from None
+        args: dict[str, Any] = {}
+        if parsed.get_backend_name() == "sqlite":
+            args["connect_args"] = {"timeout": 30}
+            db = parsed.database or ""
+            if db and db != ":memory:":
+                if not create and not Path(db).exists():
+                    raise _cannot(url, "no such file")
+                try:
+                    Path(db).parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise _cannot(url, exc) from None
+        elif parsed.get_backend_name() == "postgresql":
+            args["connect_args"] = {"connect_timeout": 10}
+        try:
+            engine = sa.create_engine(parsed, **args)
+        except (sa.exc.ArgumentError, ImportError) as exc:
+            raise _cannot(url, exc) from None
+        for attempt in range(3):
+            try:
+                conn = engine.connect()
+            except sa.exc.SQLAlchemyError as exc:
+                engine.dispose()
+                raise _cannot(url, getattr(exc, "orig", None) or exc) from None
+            try:
+                with conn.begin():
+                    if revision(conn) != HEAD:
+                        migrate(conn)
+                break
+            except sa.exc.SQLAlchemyError as exc:  # another process migrating: look again
+                if attempt == 2:
+                    engine.dispose()
+                    raise _cannot(url, getattr(exc, "orig", None) or exc) from None
+                time.sleep(0.2 * (attempt + 1))
+            finally:
+                conn.close()
+        return cls(engine, full)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- recording -----------------------------------------------------------------------
+
+    def record(self, team: str, table: str, frame: pd.DataFrame,
+               source: str | np.ndarray, modified_by: Mapping[str, str | None] | None = None,
+               *, now: dt.datetime | None = None,
+               fingerprints: Mapping[str, str] | None = None) -> Recorded:
+        """Record the rows of ``table`` as read now from ``source`` (one workbook name, or
+        one per row): new rows and changed rows get a new version, rows of these
+        workbooks no longer there a deletion. Nothing is written for a workbook whose
+        rows hash as last time; nothing is even hashed when every workbook's fingerprint
+        (what its read depends on, :func:`xlsales.ledger.hook._fingerprints`) is the one
+        recorded."""
+        for attempt in range(3):  # another process recording the same rows: read again
+            try:
+                return self._record(team, table, frame, source, modified_by or {}, now,
+                                    fingerprints or {})
+            except sa.exc.IntegrityError as exc:
+                if attempt == 2:
+                    raise _cannot(self.url, getattr(exc, "orig", None) or exc, True) from None
+            except sa.exc.SQLAlchemyError as exc:
+                raise _cannot(self.url, getattr(exc, "orig", None) or exc, True) from None
+        raise AssertionError("unreachable")
+
+    def _record(self, team: str, table: str, frame: pd.DataFrame, source: str | np.ndarray,
+                modified_by: Mapping[str, str | None], now: dt.datetime | None,
+                fingerprints: Mapping[str, str]) -> Recorded:
+        out = Recorded(table)
+        where = (sources.c.team == team) & (sources.c.tbl == table)
+        with self.engine.begin() as conn:
+            stored = {s: (d, f) for s, d, f in conn.execute(
+                sa.select(sources.c.source, sources.c.digest, sources.c.fingerprint)
+                .where(where))}
+            if isinstance(source, str):
+                names = [source]
+            else:
+                names = sorted(set(np.asarray(source, dtype=object).tolist()))
+            if names and all(fingerprints.get(s) is not None
+                             and stored.get(s, (None, None))[1] == fingerprints[s]
+                             for s in names):
+                out.unchanged = len(frame)
+                return out
+            sub = K.content(table, frame)
+            hashes = K.row_hashes(sub)
+            if isinstance(source, str):
+                src = np.full(len(sub), source, dtype=object)
+                digests = {source: K.digest(hashes)}
+            else:
+                src = np.asarray(source, dtype=object)[_kept(frame, sub)]
+                names = sorted(set(src.tolist()))
+                digests = {s: K.digest(hashes[src == s]) for s in names}
+            todo = [s for s in names if stored.get(s, (None, None))[0] != digests[s]]
+            now = now or utcnow()
+            if todo:
+                mask = (np.isin(src, todo) if len(todo) < len(names)
+                        else np.ones(len(sub), bool))
+                all_keys = K.row_keys(table, sub)
+                self._write(conn, team, table, sub[mask], all_keys[mask], hashes[mask],
+                            src[mask], set(todo), modified_by, now, out)
+            else:
+                out.unchanged = len(sub)
+            refresh = [s for s in names if s in todo
+                       or stored.get(s, (None, None))[1] != fingerprints.get(s)]
+            if refresh:
+                conn.execute(sa.delete(sources).where(where & sources.c.source.in_(refresh)))
+                counts = pd.Series(src).value_counts()
+                conn.execute(sa.insert(sources), [
+                    {"team": team, "tbl": table, "source": s, "digest": digests[s],
+                     "rows": int(counts.get(s, 0)), "recorded_at": now,
+                     "fingerprint": fingerprints.get(s)} for s in refresh])
+        return out
+
+    def _write(self, conn: sa.Connection, team: str, table: str, part: pd.DataFrame,
+               keys: np.ndarray, hashes: np.ndarray, src: np.ndarray, todo: set[str],
+               modified_by: Mapping[str, str | None], now: dt.datetime,
+               out: Recorded) -> None:
+        r = rows.c
+        cur = pd.DataFrame(conn.execute(
+            sa.select(r.key, r.hash, r.version, r.deleted, r.source)
+            .where((r.team == team) & (r.tbl == table))).all(),
+            columns=["key", "hash", "version", "deleted", "source"])
+        at = pd.Index(cur["key"]).get_indexer(keys) if len(cur) else np.full(len(keys), -1)
+        new = at < 0
+        safe = np.where(new, 0, at)
+        old_hash = (cur["hash"].to_numpy("int64")[safe] if len(cur)
+                    else np.zeros(len(keys), "int64"))
+        old_version = np.where(new, 0, cur["version"].to_numpy("int64")[safe]
+                               if len(cur) else 0)
+        was_deleted = (cur["deleted"].to_numpy(bool)[safe] if len(cur)
+                       else np.zeros(len(keys), bool))
+        changed = ~new & ((hashes != old_hash) | was_deleted)
+        gone = cur[~cur["deleted"].astype(bool) & cur["source"].isin(todo)
+                   & ~cur["key"].isin(keys)]
+        out.new, out.changed, out.deleted = int(new.sum()), int(changed.sum()), len(gone)
+        out.unchanged = len(keys) - out.new - out.changed
+        pick = np.flatnonzero(new | changed)
+        data = K.row_json(part.iloc[pick])
+        who = {s: modified_by.get(s) for s in set(src.tolist())}
+        vrows = [{"team": team, "tbl": table, "key": k, "version": int(v) + 1, "hash": int(h),
+                  "data": d, "seen_at": now, "modified_by": who[s], "source": s,
+                  "deleted": False}
+                 for k, v, h, d, s in zip(keys[pick], old_version[pick], hashes[pick], data,
+                                          src[pick], strict=True)]
+        vrows += [{"team": team, "tbl": table, "key": k, "version": int(v) + 1, "hash": 0,
+                   "data": None, "seen_at": now, "modified_by": modified_by.get(s),
+                   "source": s, "deleted": True}
+                  for k, v, s in zip(gone["key"], gone["version"], gone["source"],
+                                     strict=True)]
+        if vrows:
+            conn.execute(sa.insert(versions), vrows)
+        fresh = np.flatnonzero(new)
+        if len(fresh):
+            conn.execute(sa.insert(rows), [
+                {"team": team, "tbl": table, "key": k, "hash": int(h), "version": 1,
+                 "first_seen": now, "changed_at": now, "source": s, "deleted": False}
+                for k, h, s in zip(keys[fresh], hashes[fresh], src[fresh], strict=True)])
+        upd = np.flatnonzero(changed)
+        bumps = [{"b_key": k, "b_hash": int(h), "b_version": int(v) + 1, "b_source": s,
+                  "b_deleted": False}
+                 for k, h, v, s in zip(keys[upd], hashes[upd], old_version[upd], src[upd],
+                                       strict=True)]
+        bumps += [{"b_key": k, "b_hash": int(h), "b_version": int(v) + 1, "b_source": s,
+                   "b_deleted": True}
+                  for k, h, v, s in zip(gone["key"], gone["hash"], gone["version"],
+                                        gone["source"], strict=True)]
+        if bumps:
+            conn.execute(
+                sa.update(rows).where((r.team == team) & (r.tbl == table)
+                                      & (r.key == sa.bindparam("b_key")))
+                .values(hash=sa.bindparam("b_hash"), version=sa.bindparam("b_version"),
+                        source=sa.bindparam("b_source"), deleted=sa.bindparam("b_deleted"),
+                        changed_at=now),
+                bumps)
+
+    # -- reading -------------------------------------------------------------------------
+
+    def versions(self, team: str, table: str, key: str) -> list[dict[str, Any]]:
+        """Every version of one row, oldest first (``data`` parsed)."""
+        v = versions.c
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                sa.select(versions).where((v.team == team) & (v.tbl == table) & (v.key == key))
+                .order_by(v.version)).mappings().all()
+        return [_version(row) for row in found]
+
+    def keys_like(self, team: str, table: str | None, prefix: str,
+                  limit: int = 50) -> list[tuple[str, str]]:
+        """(table, key) of the rows whose key starts with ``prefix``."""
+        r = rows.c
+        cond = (r.team == team) & r.key.startswith(prefix, autoescape=True)
+        if table:
+            cond = cond & (r.tbl == table)
+        with self.engine.connect() as conn:
+            return [(t, k) for t, k in conn.execute(
+                sa.select(r.tbl, r.key).where(cond).order_by(r.tbl, r.key).limit(limit))]
+
+    def edited(self, team: str, table: str) -> dict[str, list[dict[str, Any]]]:
+        """Every version of the rows of ``table`` that have more than one, by key."""
+        v, r = versions.c, rows.c
+        out: dict[str, list[dict[str, Any]]] = {}
+        with self.engine.connect() as conn:
+            keys = list(conn.execute(sa.select(r.key).where(
+                (r.team == team) & (r.tbl == table) & (r.version > 1))).scalars())
+            for i in range(0, len(keys), 500):
+                query = (sa.select(versions)
+                         .where((v.team == team) & (v.tbl == table)
+                                & v.key.in_(keys[i:i + 500]))
+                         .order_by(v.key, v.version))
+                for row in conn.execute(query).mappings():
+                    out.setdefault(row["key"], []).append(_version(row))
+        return out
+
+    def teams(self) -> list[str]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(sa.select(rows.c.team).distinct().order_by(rows.c.team))
+                        .scalars())
+
+    def counts(self, team: str | None = None) -> dict[str, int]:
+        """Rows per ledger table (of one team, or all)."""
+        out = {}
+        with self.engine.connect() as conn:
+            for t in LEDGER_TABLES:
+                q = sa.select(sa.func.count()).select_from(t)
+                if team is not None:
+                    q = q.where(t.c.team == team)
+                out[t.name] = int(conn.execute(q).scalar() or 0)
+        return out
+
+    # -- backup ------------------------------------------------------------------------
+
+    def export(self, team: str | None = None) -> Iterator[dict[str, Any]]:
+        """Every ledger row (of one team, or all) as a JSON-ready object
+        ``{"table": …, "row": {…}}``, table by table."""
+        with self.engine.connect() as conn:
+            for t in LEDGER_TABLES:
+                q = sa.select(t)
+                if team is not None:
+                    q = q.where(t.c.team == team)
+                pk = [c for c in t.primary_key.columns]
+                for row in conn.execute(q.order_by(*pk)).mappings():
+                    yield {"table": t.name, "row": {
+                        k: (v.isoformat() if isinstance(v, dt.datetime) else v)
+                        for k, v in row.items() if k != "id"}}
+
+    def restore(self, items: Iterator[dict[str, Any]], *, replace: bool = False,
+                batch: int = 5000) -> dict[str, int]:
+        """Load exported rows. The teams they hold must have nothing in this ledger yet
+        (with ``replace``, what they have is deleted first); all or nothing."""
+        by_name = {t.name: t for t in LEDGER_TABLES}
+        dates = {t.name: {c.name for c in t.columns if isinstance(c.type, sa.DateTime)}
+                 for t in LEDGER_TABLES}
+        loaded = dict.fromkeys(by_name, 0)
+        with self.engine.begin() as conn:
+            cleared: set[str] = set()
+            pending: dict[str, list[dict[str, Any]]] = {n: [] for n in by_name}
+
+            def flush(name: str) -> None:
+                if pending[name]:
+                    conn.execute(sa.insert(by_name[name]), pending[name])
+                    loaded[name] += len(pending[name])
+                    pending[name] = []
+
+            for item in items:
+                name, row = item.get("table"), item.get("row")
+                if name not in by_name or not isinstance(row, dict):
+                    raise LedgerError(Label("备份文件格式不对", "not a ledger backup file"))
+                team = row.get("team")
+                if team not in cleared:
+                    cleared.add(team)
+                    if replace:
+                        for t in LEDGER_TABLES:
+                            conn.execute(sa.delete(t).where(t.c.team == team))
+                    elif conn.execute(sa.select(rows.c.key).where(rows.c.team == team)
+                                      .limit(1)).first() is not None:
+                        raise LedgerError(Label(
+                            f"台账里已经有团队 {team} 的数据;要覆盖请加 --replace",
+                            f"the ledger already holds team {team}; use --replace to "
+                            "overwrite it"))
+                for c in dates[name]:
+                    if isinstance(row.get(c), str):
+                        row[c] = dt.datetime.fromisoformat(row[c])
+                pending[name].append(row)
+                if len(pending[name]) >= batch:
+                    flush(name)
+            for name in by_name:
+                flush(name)
+        return loaded
+
+
+def _kept(frame: pd.DataFrame, sub: pd.DataFrame) -> np.ndarray:
+    """Positions in ``frame`` of the rows ``sub`` kept."""
+    if len(sub) == len(frame):
+        return np.arange(len(frame))
+    return frame.index.get_indexer(sub.index)
+
+
+def _version(row: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(row)
+    out.pop("id", None)
+    out["data"] = json.loads(out["data"]) if out.get("data") else None
+    out["deleted"] = bool(out["deleted"])
+    return out
