@@ -27,7 +27,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "fastexcel": _FILE_FORMATS,
     "python_calamine": _FILE_FORMATS,
     "defusedxml": _FILE_FORMATS,
-    "xlwings": ("xlsales/excel/", "xlsales/vba/macros.py"),
+    "xlwings": ("xlsales/excel/", "xlsales/lite/", "xlsales/vba/macros.py"),
 }
 
 # Domain modules that must import without loading a file-format library.

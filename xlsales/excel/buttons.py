@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from xlsales.errors import READ, WorkbookError, XlsalesError, cannot, from_os_error
 from xlsales.i18n import Label, Lang
 from xlsales.io import guard
+from xlsales.words import SEP
 
 MESSAGE_CELL = "E2"
 SKIP_SHEETS = ("_lists", "xlwings.conf", "_followups")
@@ -158,6 +159,9 @@ def _settings(book: BookLike) -> Any:
     the button gets its own copy."""
     from xlsales.excel.team import SettingsUnavailable, team_of
 
+    own = getattr(book, "team_settings", None)  # a book that brings its team (xlsales.lite)
+    if own is not None:
+        return own.model_copy(deep=True)
     try:
         team = team_of(book)
     except SettingsUnavailable as exc:
@@ -177,6 +181,17 @@ def _read(book: BookLike, key: str, settings: Any) -> Any:
     if table is None:
         raise no_table_found(grids, [spec], file=book.fullname)
     return table
+
+
+def _targets(book: BookLike, settings: Any) -> Any:
+    """The team's targets: those the book brings (``team_targets``, xlsales.lite), else the
+    workspace's ``targets.xlsx``."""
+    own = getattr(book, "team_targets", None)
+    if own is not None:
+        return own(settings)
+    from xlsales.jobs import load_targets
+
+    return load_targets(_root(book), settings)
 
 
 def _today() -> dt.date:
@@ -231,7 +246,6 @@ def rollup_week(book: BookLike | None = None, today: dt.date | None = None) -> s
     """Roll this week's dailies up into a weekly sheet of this workbook."""
     def work(bk: BookLike, lang: Lang) -> str:
         from xlsales.calendar import week_label
-        from xlsales.jobs import load_targets
         from xlsales.jobs.rollup import WEEK_SHEET
         from xlsales.rollup import weekly_rollup
         from xlsales.tables.weekly import LEVELS, WEEKLY
@@ -240,7 +254,7 @@ def rollup_week(book: BookLike | None = None, today: dt.date | None = None) -> s
         settings = _settings(bk)
         daily = _read(bk, "daily", settings)
         week = week_label(day)
-        out = weekly_rollup(daily.df, load_targets(_root(bk), settings), settings, [week],
+        out = weekly_rollup(daily.df, _targets(bk, settings), settings, [week],
                             today=day)
         sheet = _sheet(bk, WEEK_SHEET(lang).format(week=week))
         keys = [c.key for c in WEEKLY.columns]
@@ -274,7 +288,7 @@ def spot_check(book: BookLike | None = None, today: dt.date | None = None) -> st
             cell = daily.cell("spot_check", row)
             if cell:
                 bk.sheets[daily.sheet].range(cell).value = day
-        names = "、".join(p.rep for p in picks)
+        names = SEP(lang).join(p.rep for p in picks)
         return (f"今日抽查 {len(picks)} 份:{names}" if lang == "zh"
                 else f"Spot-check {len(picks)} reports: {names}")
     return _run(book, Label("日报抽查", "Spot-check"), work)

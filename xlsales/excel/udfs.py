@@ -43,10 +43,15 @@ def _xlwings_caller() -> Any | None:
 caller_book: Callable[[], Any | None] = _xlwings_caller
 
 
+# The team when no calling workbook can say it: xlsales.lite sets it (a custom function of
+# xlwings Lite gets no workbook; its scripts read the team from the open workbook's sheets).
+team_source: Callable[[], Team] | None = None
+
+
 def _team() -> Team | str:
     """The calling workbook's team, or the ``#XS! settings: …`` text saying why not."""
     try:
-        return team_of(caller_book())
+        return team_source() if team_source is not None else team_of(caller_book())
     except SettingsUnavailable as exc:
         return f"{ERR} settings: {exc}"
 

@@ -8,10 +8,12 @@ from pathlib import Path
 
 def run_sync(root: str | os.PathLike[str]) -> list[Path]:
     """Bring the hidden ``_lists`` sheet of every workbook in the workspace ``root`` up to
-    date with its ``settings.xlsx`` (reps, regions, product lines, stages, tiers …); the
-    workbooks that changed. A workbook without such a sheet is left alone."""
+    date with its ``settings.xlsx`` (reps, regions, product lines, stages, tiers …), and
+    the hidden copies of the settings an xlwings Lite workbook carries; the workbooks
+    that changed. A workbook without such sheets is left alone."""
     from xlsales.io.edit.book import WorkbookEdit
     from xlsales.io.edit.lists import refresh_lists
+    from xlsales.io.lite import refresh_settings_copies
     from xlsales.workspace import read_settings
 
     root = Path(root)
@@ -23,7 +25,8 @@ def run_sync(root: str | os.PathLike[str]) -> list[Path]:
                 or not path.is_file():
             continue
         with WorkbookEdit(path) as wb:
-            if refresh_lists(wb, settings, lang):
+            lists = refresh_lists(wb, settings, lang)
+            if refresh_settings_copies(wb, settings, lang) or lists:
                 wb.save()
                 written.append(path)
     return written
