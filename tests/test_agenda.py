@@ -196,10 +196,10 @@ def test_data_block_comes_first_and_matches_an_independent_computation(
     assert top3["note"] == "; ".join(f"{r} {pct(want['rates'][r])}" for r in want["top3"])
 
     below = by_metric[f"完成率低于{SETTINGS.general.completion_threshold:.0%}"]
-    assert below["value"] == str(len(want["below"]))
+    assert below["value"] == len(want["below"])  # a number, not text
     assert below["note"] == "; ".join(f"{r} {pct(want['rates'][r])}" for r in want["below"])
-    assert packs[week].data == [{k: r[k] or "" for k in ("metric", "value", "note")}
-                                for r in data]
+    assert packs[week].data == [{k: "" if r[k] is None else r[k]
+                                 for k in ("metric", "value", "note")} for r in data]
 
 
 def test_the_sample_weeks_are_not_trivial() -> None:
@@ -462,3 +462,33 @@ def test_agenda_renders_to_pdf_and_png(packs: dict[str, Any], soffice: str,
     [page] = render_png(pdf, tmp_path / "agenda", 1, 1)
     data = page.read_bytes()
     assert data.startswith(b"\x89PNG") and len(data) > 1000
+
+
+@pytest.mark.parametrize("week", WEEKS)
+def test_stalled_deals_count_what_the_pack_lists(packs: dict[str, Any], week: str) -> None:
+    """The number of stalled deals is the number of deals (one per deal, however many of
+    its alerts fire), stored as a number; the detail names the first ones and says how many
+    more there are."""
+    from xlsales.jobs.meeting import STALLED_SHOWN
+
+    rows = sheet_rows(packs["path"])[f"议程 {week}"]
+    _, data = read_block(rows, MEETING_DATA)
+    stalled = next(r for r in data if r["metric"] == "停滞商机")
+    assert isinstance(stalled["value"], int)
+    listed = re.findall(r"\bO\d{4}\b", stalled["note"] or "")
+    assert len(set(listed)) == len(listed)
+    assert len(listed) == min(stalled["value"], STALLED_SHOWN)
+    more = re.search(r"另有 (\d+) 个", stalled["note"] or "")
+    assert (int(more.group(1)) if more else 0) == stalled["value"] - len(listed)
+
+
+def test_an_english_pack_names_stages_in_english(tmp_path: Path) -> None:
+    root = tmp_path / "team"
+    assert CliRunner().invoke(app, ["sample", str(root), "--lang", "en"]).exit_code == 0
+    pack = run_agenda(root, "2024-W13")
+    stalled = next(r for r in pack.data if r["metric"] == "Stalled opportunities")
+    assert stalled["value"] > 0 and "d)" in stalled["note"]
+    stages = {s.en for s in generate().settings.stages}
+    named = re.findall(r"\(([A-Za-z -]+?) \d+d\)", stalled["note"])
+    assert named and set(named) <= stages
+    assert not re.search(r"[\u4e00-\u9fff]", json.dumps(pack.data, ensure_ascii=False))

@@ -118,3 +118,35 @@ def test_committed_sample_is_fresh() -> None:
         assert [comparable(key, r) for r in back] == [comparable(key, r) for r in rows], (
             f"{key}: samples/sample_team is stale; run "
             "`xlsales sample samples/sample_team --seed 2024`")
+
+
+def test_the_english_sample_tells_the_same_story_in_english() -> None:
+    """``xlsales sample --lang en``: every number, date and list value of the Chinese
+    sample, row by row; English names and texts, no Chinese outside the list values (which
+    an English workbook shows by their English names)."""
+    import re
+
+    zh, en = generate(2024), generate(2024, "en")
+    cjk = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+    listed = {"industry", "source", "stage", "tier", "contact_kind", "kind", "product_line",
+              "from_stage", "to_stage", "urgency", "budget_fit", "decision_clarity",
+              "assessment", "priority", "region", "status"}  # a lead's status is free text
+    assert zh.data.keys() == en.data.keys()
+    for key, rows in zh.data.items():
+        assert len(rows) == len(en.data[key]), key
+        for a, b in zip(rows, en.data[key], strict=True):
+            assert a.keys() == b.keys(), key
+            for field, value in a.items():
+                other = b[field]
+                if isinstance(value, str) and (field not in listed
+                                               or (key, field) == ("leads", "status")):
+                    assert not cjk.search(other), (key, field, other)
+                    assert (value == other) == (not cjk.search(value)), (key, field, other)
+                else:
+                    assert other == value, (key, field)
+    names = {r.rep for r in en.settings.roster}
+    assert len(names) == len(zh.settings.roster) and all(n.isascii() for n in names)
+    assert en.settings.general.team_name.isascii()
+    assert not cjk.search(en.settings.general.meeting_time + en.settings.general.meeting_topic)
+    assert all(not cjk.search(a.item) for a in en.settings.agenda)
+    assert en.settings.stages == zh.settings.stages  # stages are list values: shown in English

@@ -73,7 +73,7 @@ def run_demo(out: str | os.PathLike[str], *, lang: Lang = "zh", seed: int = 2024
     tell = step or (lambda _key, **_fields: None)
     tell("write")
     root = Path(out)
-    sample = generate(seed)
+    sample = generate(seed, lang)
     written = write_workspace(root, sample.settings, sample.data, lang=lang)
     settings = read_settings(root)
     rows = {spec.key: len(read_table(root, spec.key, settings))

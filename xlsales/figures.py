@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from xlsales.i18n import Label
+from xlsales.words import UNASSIGNED as UNASSIGNED
 
 # The group of whatever cannot be attributed (an owner not on the roster, a rep without
 # a region or product line), so that every breakdown adds up to the team's total.
-UNASSIGNED = Label("未分配", "Unassigned")
+# (UNASSIGNED: from the message catalogue, xlsales.words)
 
 
 def completion_rate(actual: float | None, target: float | None) -> float | None:

@@ -577,7 +577,8 @@ class Engine:
             dues.append(self._due(c, self.cadence_day(last, tier.interval_days),
                                   f"tier_{tier.tier}", _reason(
                 t, "{tier}类客户每{n}天{kind}", "tier {tier}: {kind} every {n} days",
-                tier=tier.tier, n=tier.interval_days, kind=tier.contact), "tier"))
+                tier=tier.tier, n=tier.interval_days,
+                kind=self.settings.display("contact_kinds", tier.contact, t)), "tier"))
             if tier.extra_interval_days and tier.extra_contact:
                 # Never done: count from the first contact on record (never the creation
                 # day), so that routine contacts do not postpone it forever.
@@ -585,7 +586,8 @@ class Engine:
                 dues.append(self._due(c, self.cadence_day(base, tier.extra_interval_days),
                                       f"tier_{tier.tier}_extra", _reason(
                     t, "{tier}类客户每{n}天{kind}", "tier {tier}: {kind} every {n} days",
-                    tier=tier.tier, n=tier.extra_interval_days, kind=tier.extra_contact),
+                    tier=tier.tier, n=tier.extra_interval_days,
+                    kind=self.settings.display("contact_kinds", tier.extra_contact, t)),
                     "tier_extra"))
         if not won:
             dues += self._first_contact(c, h, last)

@@ -51,6 +51,7 @@ from xlsales.performance import (
 from xlsales.pipeline import forecast
 from xlsales.ranking import implausible_message, is_implausible, month_span, rank
 from xlsales.settings import Settings
+from xlsales.words import SEP, money_text
 
 INTENT_FROM = "需求分析"
 HIGH_VALUE = 30.0  # 万元: a deal this large is "high value" in hints
@@ -415,12 +416,14 @@ def build_review(data: ReviewData, first: dt.date, last: dt.date, label: str, *,
         hints["completion"] = team
     reconciliation = reconcile(now, s.general.reconcile_tolerance, lang)
     if reconciliation["warning"]:
+        reconciliation["warning"] = money_text(reconciliation["warning"], s.general.currency)
         warnings.append(reconciliation["warning"])
         hints["sales"] = "; ".join(h for h in (hints.get("sales"), reconciliation["warning"])
                                    if h)
     metrics = []
     for key, (dim, met, kind) in LABELS.items():
-        metrics.append(Metric(key, dim(lang), met(lang), now.targets.get(key),
+        metrics.append(Metric(key, dim(lang), money_text(met(lang), s.general.currency),
+                              now.targets.get(key),
                               now.values.get(key), kind, hints.get(key)))
     return Review(label, first, last, metrics, horizontal, trend_months, trend, falling,
                   _cases(data, first, last, lang), warnings, reconciliation,
@@ -464,7 +467,7 @@ def _hints(data: ReviewData, now: PeriodFigures, first: dt.date, last: dt.date,
                         f"{len(slipped)} high-value deals (≥{HIGH_VALUE:g}) slipped past their "
                         "expected close date")
     for key in falling:
-        name = LABELS[key][1](lang)
+        name = money_text(LABELS[key][1](lang), data.settings.general.currency)
         out[key] = (f"{name}连续3个月下降" if lang == "zh"
                     else f"{name} fell three months in a row")
     for key in ("visits", "proposals", "new_customers"):
@@ -476,14 +479,14 @@ def _hints(data: ReviewData, now: PeriodFigures, first: dt.date, last: dt.date,
     lost = o[_closed_mask(data, first, last) & (data.kind == "lost")]
     reasons = Counter(str(r) for r in lost["lost_reason"].dropna() if r)
     if reasons and "win_rate" not in out:
-        top = "、".join(f"{r}({n})" for r, n in reasons.most_common(2))
+        top = SEP(lang).join(f"{r}({n})" for r, n in reasons.most_common(2))
         out["win_rate"] = f"输单主要原因:{top}" if lang == "zh" else f"main loss reasons: {top}"
     disc = discipline(data.deduped, s, first, min(last, today))
     for key in ("late", "missing"):
         worst = sorted(((getattr(d, key), d.rep) for d in disc if getattr(d, key)),
                        reverse=True)[:2]
         if worst:
-            names = "、".join(f"{rep}({n})" for n, rep in worst)
+            names = SEP(lang).join(f"{rep}({n})" for n, rep in worst)
             out[key] = f"最多:{names}" if lang == "zh" else f"most: {names}"
     return out
 

@@ -16,7 +16,7 @@ def build_templates(out_dir: str | os.PathLike[str]) -> list[Path]:
     written: list[Path] = []
     for lang in LANGS:
         folder = Path(out_dir) / lang
-        written += write_workspace(folder, Settings.default(), lang=lang)
-        written += [p for p in write_workspace(folder, Settings.default(), lang=lang,
+        written += write_workspace(folder, Settings.default(lang), lang=lang)
+        written += [p for p in write_workspace(folder, Settings.default(lang), lang=lang,
                                                macros=True) if p.suffix == ".xlsm"]
     return written

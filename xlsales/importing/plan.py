@@ -31,6 +31,7 @@ from xlsales.io.read.source import SourceFile
 from xlsales.normalize import company_key, name_key, phone_key
 from xlsales.settings import Settings
 from xlsales.tables.base import Kind
+from xlsales.words import SEP
 
 ID_COLUMN = {"customers": "customer_id", "leads": "lead_id", "opportunities": "opp_id"}
 ID_PREFIX = {"customers": "C", "leads": "L", "opportunities": "O"}
@@ -170,7 +171,7 @@ def build_plan(source: SourceFile, mapping: Mapping, existing: dict[str, Table |
     _names(table, rows)
     missing = [k for k in NEEDED[table] if k not in rows]
     if missing:
-        what = "、".join(spec.column(k).header(lang) for k in missing)
+        what = SEP(lang).join(spec.column(k).header(lang) for k in missing)
         raise WorkbookError(_NO_COLUMN.format(what=what), file=str(source.path))
     for key in NEEDED[table]:
         blank = rows[key].isna()

@@ -16,9 +16,11 @@ _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 NA_LABEL = Label("无目标", "no target")
 
 
-def structured_ref(table: TableSpec, key: str, lang: Lang) -> str:
-    """``Table[Header]`` for a whole column, with Excel's escapes."""
-    header = re.sub(r"([\[\]#'])", r"'\1", table.column(key).header(lang))
+def structured_ref(table: TableSpec, key: str, lang: Lang,
+                   options: Mapping[str, Any] | None = None) -> str:
+    """``Table[Header]`` for a whole column, with Excel's escapes (the header as the
+    settings' ``options`` write it)."""
+    header = re.sub(r"([\[\]#'])", r"'\1", table.column(key).header(lang, options))
     return f"{table.name}[{header}]"
 
 
@@ -50,7 +52,7 @@ def expand(template: str, *, spec: TableSpec, row: int, first_col: int, lang: La
         if "." in token:
             table_name, key = token.split(".", 1)
             other = next(t for t in BY_KEY.values() if t.name == table_name)
-            return structured_ref(other, key, lang)
+            return structured_ref(other, key, lang, options)
         return xl_rowcol_to_cell(row, at(token))
 
     return "=" + _PLACEHOLDER.sub(repl, template)

@@ -26,6 +26,7 @@ from xlsales.io.report_writer import (
 )
 from xlsales.io.xlsx_writer import NOTES_ROW, TITLE_ROW, Tables, write_table
 from xlsales.tables.base import TableSpec
+from xlsales.words import SEP
 
 CHARTS = {
     "completion": Label("各代表目标完成率", "Completion by rep"),
@@ -126,7 +127,7 @@ def write_review(path: str | os.PathLike[str], *, lang: Lang, title: str,
                                   **kw)
         widths, heights = fitted(ws, TREND, 2, TREND.title(lang))
         if falling:
-            ws.write_string(last + 2, 0, FALLING(lang) + "、".join(falling), fmts.cond["bad"])
+            ws.write_string(last + 2, 0, FALLING(lang) + SEP(lang).join(falling), fmts.cond["bad"])
         at, size, gap = last + 4, (360, 240), 20
         right = pr.column_at(widths, size[0] + gap)  # the second chart's column
         x_right = size[0] + gap - pr.left_px(widths, right)
@@ -134,7 +135,7 @@ def write_review(path: str | os.PathLike[str], *, lang: Lang, title: str,
         for i, key in enumerate(TREND_CHARTS):
             chart = wb.add_chart({"type": "line"})
             column = TREND.column(key)
-            header = column.header(lang)
+            header = column.header(lang, options)
             chart.add_series({"name": header,
                               "categories": col_range(sheet, TREND, "month", first, last),
                               "values": col_range(sheet, TREND, key, first, last),

@@ -283,7 +283,7 @@ def write_table(ws: Worksheet, fmts: _Formats, spec: TableSpec, rows: list[dict[
     for i, col in enumerate(spec.columns):
         if widths:
             ws.set_column(first_col + i, first_col + i, col.width)
-        entry: dict[str, Any] = {"header": col.header(lang), "format": fmts.cell(col)}
+        entry: dict[str, Any] = {"header": col.header(lang, options), "format": fmts.cell(col)}
         if has_total and i == 0:
             entry["total_string"] = TOTAL_LABEL(lang)
         if col.total:
@@ -301,7 +301,7 @@ def write_table(ws: Worksheet, fmts: _Formats, spec: TableSpec, rows: list[dict[
             total = evaluate(f"SUBTOTAL({code},{{{spec.name}.{col.key}}})", {}, lang=lang,
                              options=options, tables=known)
             ws.write_formula(last + 1, first_col + c,
-                             f"=SUBTOTAL({code},{structured_ref(spec, col.key, lang)})",
+                             f"=SUBTOTAL({code},{structured_ref(spec, col.key, lang, options)})",
                              fmts.cell(col), cached(total))
 
     for r in range(nrows):
@@ -324,7 +324,7 @@ def write_table(ws: Worksheet, fmts: _Formats, spec: TableSpec, rows: list[dict[
     if validations:
         for c, col in enumerate(spec.columns):
             if col.is_input:
-                dv = _validation(col, lang)
+                dv = _validation(col, lang, options)
                 if dv:
                     ws.data_validation(first, first_col + c, last, first_col + c, dv)
     for cf in spec.formats:
@@ -382,8 +382,10 @@ def _write_value(ws: Worksheet, row: int, col_idx: int, value: Any, fmt: Any) ->
         ws.write_string(row, col_idx, value, fmt)
 
 
-def _validation(col: Column, lang: Lang) -> dict[str, Any] | None:
+def _validation(col: Column, lang: Lang,
+                options: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
     """The data-validation options for an input column, or None."""
+    hint = col.hint_text(lang, options)
     err_title = _ERR["title"](lang)
     lo = col.minimum if col.minimum is not None else 0
     dv: dict[str, Any]
@@ -411,14 +413,14 @@ def _validation(col: Column, lang: Lang) -> dict[str, Any] | None:
         dv = {"validate": "list", "source": f"={list_name(col.choices)}"}
         if not col.strict_choices:
             dv["error_type"] = "warning"
-    elif col.hint:
-        return {"validate": "any", "input_title": col.header(lang)[:32],
-                "input_message": col.hint(lang)[:255]}
+    elif hint:
+        return {"validate": "any", "input_title": col.header(lang, options)[:32],
+                "input_message": hint[:255]}
     else:
         return None
     dv.update({"error_title": err_title, "error_message": msg[:255], "ignore_blank": True})
-    dv["input_title"] = col.header(lang)[:32]
-    dv["input_message"] = (col.hint(lang) if col.hint else msg)[:255]
+    dv["input_title"] = col.header(lang, options)[:32]
+    dv["input_message"] = (hint or msg)[:255]
     return dv
 
 

@@ -17,12 +17,16 @@ from xlsales.i18n import Label, Lang
 from xlsales.jobs.sources import load_customers, load_daily, load_targets, workspace_settings
 from xlsales.performance import completion
 from xlsales.settings import Settings
+from xlsales.words import SEP, money_text
 from xlsales.workspace import book_path, read_settings
 
 AGENDA_SHEET = Label("议程 {week}", "Agenda {week}")
 DONE = {"已完成", "已取消"}
 ACTION_STATE = {"open": Label("进行中", "open"), "overdue": Label("已逾期", "overdue"),
                 "done": Label("已完成", "done")}
+STALLED_SHOWN = 5  # stalled deals named in the pack; the count is of all of them
+MORE = Label(";另有 {n} 个", "; {n} more")
+STALLED_DEAL = Label("{opp} {customer}({stage} {age}天)", "{opp} {customer} ({stage} {age}d)")
 
 
 @dataclass
@@ -177,8 +181,13 @@ def agenda_pack(root: str | os.PathLike[str], week: str) -> AgendaPack:
         return "—" if x is None else f"{x:.0%}"
 
     by_owner = Counter(d.owner for d in overdue)
-    stalled_text = "; ".join(f"{a.opp_id} {a.customer}({a.stage} {a.age}{'天' if zh else 'd'})"
-                             for a in alerts[:5])
+    stalled = list({a.opp_id: a for a in reversed(alerts)}.values())[::-1]  # one per deal
+    stalled_text = "; ".join(
+        STALLED_DEAL(lang).format(opp=a.opp_id, customer=a.customer, age=a.age,
+                                  stage=settings.display("stages", a.stage, lang))
+        for a in stalled[:STALLED_SHOWN])
+    if len(stalled) > STALLED_SHOWN:
+        stalled_text += MORE(lang).format(n=len(stalled) - STALLED_SHOWN)
     head = team.rows[0] if team.rows else None
     data = [
         {"metric": "上周团队完成率" if zh else "Team completion last week",
@@ -188,22 +197,23 @@ def agenda_pack(root: str | os.PathLike[str], week: str) -> AgendaPack:
                    f"{head.target or 0:.1f}") if head else "")
          + "".join(f"; {w}" for w in team.warnings(lang))},
         {"metric": f"个人{reps.top_label}" if zh else f"Individual {reps.top_label}",
-         "value": "、".join(r.key for r in reps.top),
+         "value": SEP(lang).join(r.key for r in reps.top),
          "note": "; ".join([*(f"{r.key} {pct(r.rate)}" for r in reps.top),
                             *reps.warnings(lang)])},
         {"metric": (f"完成率低于{reps.threshold:.0%}" if zh
                     else f"Under {reps.threshold:.0%} of target"),
-         "value": str(len(reps.below)),
+         "value": len(reps.below),
          "note": "; ".join(f"{r.key} {pct(r.rate)}" for r in reps.below)},
-        {"metric": "逾期跟进" if zh else "Overdue follow-ups", "value": str(len(overdue)),
+        {"metric": "逾期跟进" if zh else "Overdue follow-ups", "value": len(overdue),
          "note": "; ".join(f"{o} {n}" for o, n in by_owner.most_common())},
         {"metric": "停滞商机" if zh else "Stalled opportunities",
-         "value": str(len({a.opp_id for a in alerts})), "note": stalled_text},
+         "value": len(stalled), "note": stalled_text},
         {"metric": "上周日报逾期/缺报" if zh else "Late / missing dailies last week",
          "value": f"{sum(d.late for d in disc)} / {sum(d.missing for d in disc)}",
          "note": "; ".join(f"{d.rep} {d.late}/{d.missing}" for d in disc
                            if d.late or d.missing)},
     ]
+    data = [{**r, "note": money_text(r["note"], settings.general.currency)} for r in data]
     items = [a for a in read_actions(book_path(root, "agenda"), settings)
              if (a.week or "") < week and a.state(today) != "done"]
     carried = [{"from_week": a.week, "item": a.item, "owner": a.owner, "due": a.due,

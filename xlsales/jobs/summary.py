@@ -29,11 +29,11 @@ from typing import Any, Literal
 from xlsales.calendar import month_range, week_days, week_label
 from xlsales.discipline import RepDiscipline, discipline
 from xlsales.errors import InputError
-from xlsales.figures import UNASSIGNED
 from xlsales.i18n import Label, Lang
 from xlsales.jobs.sources import load_customers, load_daily, load_targets, workspace_settings
 from xlsales.performance import QUOTA_BASIS, Completion, completion
 from xlsales.settings import Settings
+from xlsales.words import COLON, MONTHS_EN, SEMI, SEP, UNASSIGNED, money_text, weekday
 from xlsales.workspace import book_path, workspace_lang
 
 Kind = Literal["day", "week", "month"]
@@ -46,10 +46,6 @@ WARNINGS_SHOWN = 2
 
 TITLES = {"day": Label("日报摘要", "Daily digest"), "week": Label("周报摘要", "Weekly digest"),
           "month": Label("月报摘要", "Monthly digest")}
-WEEKDAYS = {"zh": ("周一", "周二", "周三", "周四", "周五", "周六", "周日"),
-            "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}
-MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August",
-             "September", "October", "November", "December")
 UNIT = Label("万元", "10k CNY")
 BAD_FORMAT = Label("--format 只能是 markdown 或 text,而不是 {!r}",
                    "--format must be markdown or text, not {!r}")
@@ -84,9 +80,9 @@ W = {
     "more_names": Label("等 {total} 人", "and {more} more"),
     "more_deals": Label("另有 {n} 个", "{n} more"),
     "text_title": Label("【{title}】", "{title}"),
-    "sep": Label("、", ", "),
-    "semi": Label(";", "; "),
-    "colon": Label(":", ": "),
+    "sep": SEP,
+    "semi": SEMI,
+    "colon": COLON,
     "open": Label("(", " ("),
     "close": Label(")", ")"),
 }
@@ -187,6 +183,8 @@ class Summary:
 
     def _w(self, key: str, **fields: Any) -> str:
         text = W[key](self.lang)
+        if self.settings is not None:  # amounts in the team's currency
+            text = money_text(text, self.settings.general.currency)
         return text.format(**fields) if fields else text
 
     def title(self) -> str:
@@ -194,9 +192,8 @@ class Summary:
         zh = self.lang == "zh"
         what = TITLES[self.kind](self.lang)
         if self.kind == "day":
-            weekday = WEEKDAYS[self.lang][self.on.weekday()]
-            when = f"{self.on.isoformat()}({weekday})" if zh else \
-                f"{weekday} {self.on.isoformat()}"
+            day = weekday(self.on.weekday(), self.lang)
+            when = f"{self.on.isoformat()}({day})" if zh else f"{day} {self.on.isoformat()}"
         elif self.kind == "week":
             when = f"{self.period}{self._w('open')}{_span(self.first, self.through, self.lang)}" \
                    f"{self._w('close')}"

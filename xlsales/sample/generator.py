@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from xlsales.calendar import WorkCalendar, quarter_months
-from xlsales.i18n import Label
+from xlsales.i18n import Label, Lang
 from xlsales.sample import team
 from xlsales.settings import DEFAULT_STAGES, ListItem, RosterEntry, Settings, parse_day_list
 
@@ -66,9 +66,15 @@ class SampleTeam:
     today: dt.date = SAMPLE_TODAY
 
 
-def generate(seed: int = 2024) -> SampleTeam:
-    """The sample team; the same seed always gives the same data."""
-    return _Generator(seed).run()
+def generate(seed: int = 2024, lang: Lang = "zh") -> SampleTeam:
+    """The sample team; the same seed always gives the same data. In ``en`` the same
+    story (the same figures) with English names and texts."""
+    sample = _Generator(seed).run()
+    if lang == "en":
+        from xlsales.sample.english import to_english
+
+        return to_english(sample)
+    return sample
 
 
 class _Generator:

@@ -69,8 +69,25 @@ class Column:
     # of a value people spell several ways (quarters: ``2026q4`` → ``2026Q4``).
     canonical: Callable[[pd.Series], pd.Series] | None = None
 
-    def header(self, lang: Lang) -> str:
-        return self.label(lang)
+    def header(self, lang: Lang, options: Mapping[str, Any] | None = None) -> str:
+        """The header in ``lang``; with the settings' ``options``, an amount's unit in the
+        team's currency (``金额(万美元)``)."""
+        text = self.label(lang)
+        if options and options.get("currency"):
+            from xlsales.words import money_text
+
+            return money_text(text, options["currency"])
+        return text
+
+    def hint_text(self, lang: Lang, options: Mapping[str, Any] | None = None) -> str | None:
+        """The input hint in ``lang`` (None: none), its unit in the team's currency."""
+        if self.hint is None:
+            return None
+        if options and options.get("currency"):
+            from xlsales.words import money_text
+
+            return money_text(self.hint(lang), options["currency"])
+        return self.hint(lang)
 
     def all_headers(self) -> tuple[str, ...]:
         return (self.label.zh, self.label.en, *self.aliases)
@@ -120,8 +137,8 @@ class TableSpec:
                 return col
         raise KeyError(f"{self.key} has no column {key!r}")
 
-    def headers(self, lang: Lang) -> list[str]:
-        return [c.header(lang) for c in self.columns]
+    def headers(self, lang: Lang, options: Mapping[str, Any] | None = None) -> list[str]:
+        return [c.header(lang, options) for c in self.columns]
 
     @property
     def input_columns(self) -> tuple[Column, ...]:

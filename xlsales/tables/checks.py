@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from xlsales.findings import Finding, Rule, in_row_order
 from xlsales.tables.base import Kind
+from xlsales.words import SEP
 
 if TYPE_CHECKING:
     from xlsales.context import Context
@@ -49,7 +50,7 @@ def column_checks(table: Table, ctx: Context) -> list[Finding]:
             unknown = present & ~lookups.known(col.choices, s)
             if unknown.any():
                 labels = ctx.settings.labels(col.choices, table.lang)
-                options = "、".join(labels[:8]) + ("…" if len(labels) > 8 else "")
+                options = SEP(table.lang).join(labels[:8]) + ("…" if len(labels) > 8 else "")
                 rule = R_CHOICE if col.strict_choices else R_CHOICE_SOFT
                 for row, value in s[unknown].items():
                     out.append((row, order, table.finding(rule, row, col.key, column=header,

@@ -10,6 +10,7 @@ from xlsales.calendar import canonical_quarters, quarter_months
 from xlsales.findings import Finding, Rule, in_row_order
 from xlsales.i18n import Label
 from xlsales.tables.base import NAME_ALIASES, CondFormat, Kind, TableSpec, col, person_aliases
+from xlsales.words import AND
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -163,7 +164,7 @@ def check_targets(table: Table, ctx: Context) -> list[Finding]:
         out.append((row, 2, table.finding(
             R_UNSIGNED, row, missing[0], quarter=quarter[row],
             owner=df.at[row, "owner"] if pd.notna(df.at[row, "owner"]) else "?",
-            who=("、" if lang == "zh" else " and ").join(who[k](lang) for k in missing))))
+            who=AND(lang).join(who[k](lang) for k in missing))))
     return in_row_order(out)
 
 

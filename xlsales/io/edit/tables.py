@@ -271,7 +271,7 @@ def _put_block(wb: WorkbookEdit, sheet: NewSheet, spec: TableSpec,
     conditional formats and (with ``validations``) dropdowns of a block; its 0-based last
     row. ``values`` (the cells' values by column) are kept for :func:`fit_print`."""
     disp = display or _same
-    headers = [table_header(c.header(lang)) for c in spec.columns]
+    headers = [table_header(c.header(lang, options)) for c in spec.columns]
     for c, (column, text) in enumerate(zip(spec.columns, headers, strict=True)):
         sheet.set(header_row, c, Cell(text, style=header))
         if widths:
@@ -293,7 +293,7 @@ def _put_block(wb: WorkbookEdit, sheet: NewSheet, spec: TableSpec,
     if validations:
         for c, column in enumerate(spec.columns):
             v = _validation(column, lang, f"{col_letters(c)}{first + 1}:"
-                                          f"{col_letters(c)}{last + 1}")
+                                          f"{col_letters(c)}{last + 1}", options)
             if v is not None:
                 sheet.validations.append(v)
     return last
@@ -312,16 +312,19 @@ def _column_style(wb: WorkbookEdit, column: Any) -> int | None:
     return wb.xf(Style(num_fmt=column.fmt, wrap=wrap, v_align="top"))
 
 
-def _validation(column: Any, lang: Lang, sqref: str) -> Validation | None:
+def _validation(column: Any, lang: Lang, sqref: str,
+                options: Mapping[str, Any] | None = None) -> Validation | None:
     """Dropdowns from the ``xs_*`` names and date checks, for blocks people fill in."""
-    hint = column.hint(lang) if column.hint else None
+    hint = column.hint_text(lang, options)
     if column.choices:
         return Validation(sqref, "list", f"xs_{column.choices}", strict=column.strict_choices,
-                          prompt_title=column.header(lang), prompt=hint or _CHOICE(lang),
+                          prompt_title=column.header(lang, options),
+                          prompt=hint or _CHOICE(lang),
                           error_title=_INVALID(lang), error=_CHOICE(lang))
     if column.kind in (Kind.DATE, Kind.DATETIME):
         return Validation(sqref, "date", "1", DATE_MAX_SERIAL,
-                          prompt_title=column.header(lang), prompt=hint or _DATE(lang),
+                          prompt_title=column.header(lang, options),
+                          prompt=hint or _DATE(lang),
                           error_title=_INVALID(lang), error=_DATE(lang))
     return None
 
