@@ -72,18 +72,7 @@ OTHER_LANGUAGE_COLUMNS = {
            ("Tiers", "Description (Chinese)"), ("Follow-up rules", "Rule (Chinese)")},
 }
 # Known leaks in files this test's author could not change, by sheet-name prefix and header.
-LEAD_TODO = {
-    "zh": set(),
-    "en": {
-        # TODO lead: xlsales/jobs/rollup.py:173 calls table_sheets(…) without display=, so
-        # the weekly sheets show the canonical (Chinese) region and product line; and
-        # xlsales/rollup.py:286 names the region subtotal rows by the canonical region.
-        ("Weekly ", "Region"), ("Weekly ", "Product line"), ("Weekly ", "Rep / region"),
-        # TODO lead: xlsales/rollup.py:139 writes the key customer progress with the
-        # canonical stage names (settings.display("stages", …, lang) would show them).
-        ("Weekly ", "Key customer progress"),
-    },
-}
+LEAD_TODO: dict[str, set[tuple[str, str]]] = {"zh": set(), "en": set()}
 HEADER_SCAN_ROWS = 6  # headers are on one of a sheet's first rows
 
 # Keys of the JSON output that hold words for people (the rest are field names and codes).

@@ -123,9 +123,11 @@ def _joined(df: pd.DataFrame, keys: list[str], column: str) -> pd.DataFrame:
                          column: pc.binary_join(grouped[f"{column}_list"], "; ").to_pandas()})
 
 
-def _progress(rows: pd.DataFrame, moves: pd.DataFrame) -> pd.DataFrame:
+def _progress(rows: pd.DataFrame, moves: pd.DataFrame,
+              settings: Settings | None = None) -> pd.DataFrame:
     """The week's stage moves of each (week, rep), grouped by customer: ``客户C:需求分析→
-    报价与谈判(2)`` (``moves`` refers to ``rows`` by their labels)."""
+    报价与谈判(2)`` (``moves`` refers to ``rows`` by their labels), stages named in the
+    settings' language."""
     moves = moves[moves["customer"].notna()]
     if moves.empty:
         return _joined(moves, ["week", "rep"], "progress")
@@ -136,6 +138,11 @@ def _progress(rows: pd.DataFrame, moves: pd.DataFrame) -> pd.DataFrame:
         first=("from_stage", "first"), last=("to_stage", "last"),
         n=("to_stage", "size")).reset_index()
     count = per["n"].astype(str)
+    if settings is not None:
+        lang = settings.general.language
+        stages = pd.concat([per["first"], per["last"]]).dropna().unique().tolist()
+        label = {s: settings.display("stages", s, lang) for s in stages}
+        per["first"], per["last"] = per["first"].map(label), per["last"].map(label)
     per["progress"] = (per["customer"].astype(str) + ":" + per["first"].astype(str) + "→"
                        + per["last"].astype(str)
                        + ("(" + count + ")").where(per["n"] > 1, ""))
@@ -248,7 +255,7 @@ def weekly_frame(daily: Iterable[dict[str, Any]] | pd.DataFrame, targets: Target
     if moves is None and len(rows):
         moves = moves_frame(rows["stage_moves"], settings)
     pairs = list(zip(reps["week"].tolist(), reps["rep"].tolist(), strict=True))
-    for texts in (_progress(rows, moves), _problems(rows)):
+    for texts in (_progress(rows, moves, settings), _problems(rows)):
         reps = reps.merge(texts, on=["week", "rep"], how="left")
     errors = _errors_by_week(errors_by_row)
     lookups = settings.lookups()

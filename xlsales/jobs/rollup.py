@@ -14,7 +14,7 @@ import pandas as pd
 
 from xlsales.calendar import WorkCalendar, display_week, parse_period, week_label
 from xlsales.findings import Finding
-from xlsales.i18n import Label
+from xlsales.i18n import Label, Lang
 from xlsales.jobs.batch import gc_paused
 from xlsales.jobs.sources import WEEKLY_FILE, DailySource, load_daily, load_targets
 from xlsales.performance import QUOTA_BASIS
@@ -27,6 +27,7 @@ from xlsales.rollup import (
     weekly_frame,
     weeks_between,
 )
+from xlsales.settings import Settings
 
 WEEK_SHEET = Label("周报 {week}", "Weekly {week}")
 TEAM_ROW_TARGET = Label("团队合计行的目标:", "team row's target: ")
@@ -121,6 +122,13 @@ def _run_rollup(source: str | os.PathLike[str], *, week: str | None, month: str 
     return result
 
 
+def _labels(settings: Settings, name: str, values: pd.Series, lang: Lang) -> dict[Any, Any]:
+    """Each distinct value of ``values`` → its label in ``lang`` in the settings' list
+    ``name`` (unknown values and blanks as they are)."""
+    return {v: settings.display(name, v, lang) if isinstance(v, str) and v else v
+            for v in values.unique().tolist()}
+
+
 def _write_weeks(daily: DailySource, frame: pd.DataFrame, weeks: list[str],
                  target: Path) -> tuple[Path, list[str]]:
     """One sheet per week in ``target`` (the daily report, or a workbook of its own):
@@ -152,6 +160,17 @@ def _write_weeks(daily: DailySource, frame: pd.DataFrame, weeks: list[str],
     columns: dict[str, Any] = {c.key: rows[c.key].to_numpy() for c in WEEKLY.columns
                                if c.is_input and c.key in rows.columns}
     columns["level"] = levels.to_numpy()
+    # regions and product lines as the sheet's language shows them (a region's subtotal
+    # row is named after its region)
+    shown = {key: _labels(daily.settings, key, rows[column], lang)
+             for key, column in (("regions", "region"), ("product_lines", "product_line"))}
+    columns["region"] = rows["region"].map(shown["regions"]).to_numpy()
+    columns["product_line"] = rows["product_line"].map(shown["product_lines"]).to_numpy()
+    is_region = (rows["level"] == "region").to_numpy()
+    if is_region.any():
+        who = rows["name"].to_numpy(dtype=object, copy=True)
+        who[is_region] = rows["name"][is_region].map(shown["regions"]).to_numpy()
+        columns["name"] = who
     teams = rows[rows["level"] == "team"].drop_duplicates("week")
     basis = dict(zip(teams["week"].tolist(), teams["quota_basis"].tolist(), strict=True))
     options = daily.settings.general.model_dump()
@@ -164,7 +183,8 @@ def _write_weeks(daily: DailySource, frame: pd.DataFrame, weeks: list[str],
                 for name, olds in typed.items() for old in olds if old.get("comment")}
         if kept:
             columns["comment"] = [kept.get((names[w], lv, n)) for w, lv, n in zip(
-                rows["week"].tolist(), levels.tolist(), rows["name"].tolist(), strict=True)]
+                rows["week"].tolist(), levels.tolist(), columns["name"].tolist(),
+                strict=True)]
         titles = []
         for week in weeks:
             said = (f" · {TEAM_ROW_TARGET(lang)}{QUOTA_BASIS[basis[week]](lang)}"
