@@ -472,6 +472,10 @@ def test_the_company_review_gives_each_teams_own_figures(company: str, teams: di
     assert [r["rank"] for r in sorted(payload["teams"], key=lambda r: -r["completion"])] \
         == [1, 2]
     path = tmp_path / "company.xlsx"
+    same = runner.invoke(app, ["review", "--company", as_role(company, DIRECTOR), "--month",
+                               MONTH, "--out", str(tmp_path / "same.xlsx"), "--json"])
+    assert same.exit_code == 0, same.output
+    assert json.loads(same.stdout)["teams"] == payload["teams"]
     assert_strict(path)
     wb = load_workbook(path, read_only=True)
     sheet = wb[HORIZONTAL.sheet("zh")]

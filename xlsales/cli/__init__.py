@@ -1079,10 +1079,17 @@ def review(
                                       "it (needs LibreOffice).")] = False,
     on: OnOpt = None,
     as_json: JsonOpt = False,
+    company: Annotated[str | None, typer.Option(
+        "--company", metavar="URL", help="Every team of a company ledger instead (xlsales "
+                                         "company review).")] = None,
 ) -> None:
     """One-click monthly (or quarterly) review; keeps the manager's notes on regeneration."""
     from xlsales.jobs import run_review
 
+    if company is not None:
+        from xlsales.cli.company import review_of_company
+
+        return review_of_company(month, quarter, company, out, on, None, as_json, pdf=pdf)
     words = _message_lang(workspace, None)
     with _failing(as_json, at=workspace), \
             _status(_w(words, "pdf" if pdf else "working"), as_json):

@@ -58,6 +58,7 @@ _L: dict[str, Label] = {
     "review": Label("公司复盘 {label}(各团队)", "Company review {label} (by team)"),
     "by_team": Label("--company 只能与 --by team 一起用:公司台账按团队比较",
                      "--company goes with --by team: the company ledger compares teams"),
+    "no_pdf": Label("--pdf 不能与 --company 一起用", "--pdf does not go with --company"),
     "wrote": Label("已写入 {path}", "Wrote {path}"),
     "no_settings": Label("团队 {teams} 没有推送过设置:按默认设置(名单取目标表的负责人)计算",
                          "teams {teams} never pushed their settings: computed with the "
@@ -211,6 +212,13 @@ def company_review(
     as_json: JsonOpt = False,
 ) -> None:
     """The company's review: every team's figures side by side, ranked, in a workbook."""
+    review_of_company(month, quarter, company, out, on, lang, as_json)
+
+
+def review_of_company(month: str | None, quarter: str | None, company: str | None,
+                      out: Path | None, on: str | None, lang: Lang | None, as_json: bool,
+                      *, pdf: bool = False) -> None:
+    """``company review`` and ``review --company URL``."""
     from xlsales.calendar import parse_period, period_label
     from xlsales.ledger.company import company_review as run
     from xlsales.ledger.company import company_url, read_company, write_company_review
@@ -220,6 +228,8 @@ def company_review(
         if bool(month) == bool(quarter):
             raise InputError(Label("请给出 --month 2024-03 或 --quarter 2024Q1 其中之一",
                                    "give one of --month 2024-03 or --quarter 2024Q1"))
+        if pdf:
+            raise InputError(_L["no_pdf"])
         label = period_label(month or quarter or "")
         first, last, _ = parse_period(label)
         data = read_company(company_url(company))
