@@ -26,6 +26,7 @@ import xlsxwriter
 
 from xlsales.i18n import Label, Lang
 from xlsales.io.atomic import atomic_path
+from xlsales.io.webextension import add_lite_parts, lite_requirements
 from xlsales.io.xlsx_writer import (
     _display,
     _Formats,
@@ -106,6 +107,9 @@ def write_lite_book(plan: BookPlan, path: str | os.PathLike[str], *,
         _write_panel(wb, plan.lang, buttons)
         wb.close()
         _name_shapes(Path(tmp), [BUTTONS[k].shape for k in buttons])
+        add_lite_parts(tmp, {"main.py": MAIN_PY,
+                             "requirements.txt": lite_requirements(REQUIREMENTS),
+                             "pyodideVersion": PYODIDE_VERSION}, key=Path(path).name)
 
 
 def settings_grids(plan: BookPlan) -> dict[str, list[list[Any]]]:
