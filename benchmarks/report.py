@@ -40,6 +40,8 @@ GOALS: tuple[Goal, ...] = (
          "cli_rollup) ≤ 3× fastexcel_read", 3.0, ("rollup_write",)),
     Goal("rollup_cli", "rollup --all end to end (CLI, writing) ≤ 3× fastexcel_read", 3.0,
          ("cli_rollup",)),
+    Goal("ledger", "recording into the team ledger adds ≤ 10 % to rollup --all (CLI, "
+         "warm ledger)", 1.10, ("cli_rollup_ledger",), base="cli_rollup"),
     Goal("annotate", "validate --annotate ≤ 0.2× openpyxl load+save", 0.2,
          ("cli_validate_annotate",), base="openpyxl_load_save"),
     Goal("peak_rss", "peak RSS ≤ 2× the fastexcel read's peak", 2.0, XLSALES_STAGES,

@@ -55,10 +55,14 @@ LAUNCHER = Path(__file__).resolve().with_name("launch.py")
 
 
 def _spawn(cmd: list[str], cwd: Path, stdout: Path, stderr: Path,
-           timeout: float) -> tuple[int, float, float, bool]:
-    """Run ``cmd`` through the launcher; (exit code, seconds, peak RSS MB, timed out)."""
+           timeout: float, ledger: bool = False) -> tuple[int, float, float, bool]:
+    """Run ``cmd`` through the launcher; (exit code, seconds, peak RSS MB, timed out).
+    The team ledger records nothing unless ``ledger`` (the stage gives its own)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(  # the caller's path wins
         p for p in (os.environ.get("PYTHONPATH", ""), str(REPO_ROOT)) if p)}
+    env.pop("XLSALES_LEDGER", None)
+    if not ledger:
+        env["XLSALES_LEDGER"] = "off"
     result = stdout.with_name(stdout.stem + "_launch.json")
     with open(stdout, "wb") as so, open(stderr, "wb") as se:
         subprocess.run([sys.executable, str(LAUNCHER), str(result), str(timeout), *cmd],
@@ -105,7 +109,8 @@ def measure(stage: Stage, ws: BenchWorkspace, tag: str, *, output: bool, profile
             head = ([sys.executable, "-m", "cProfile", "-o", str(prof_path)] if profile
                     else [sys.executable])
             code, seconds, rss, timed_out = _spawn([*head, "-m", "xlsales", *args], scratch,
-                                                   out_path, err_path, timeout)
+                                                   out_path, err_path, timeout,
+                                                   ledger=stage.ledger)
             rec = {"seconds": seconds, "peak_rss_mb": round(rss, 1), "exit_code": code}
             if timed_out:
                 rec["error"] = f"timed out after {timeout:g}s"
