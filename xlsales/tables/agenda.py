@@ -69,12 +69,12 @@ MINUTES = TableSpec(
     title=Label("会议纪要", "Meeting minutes"),
     blank_rows=8,
     columns=(
-        col("meeting_at", "会议时间", "Meeting at", Kind.DATETIME, 16, required=True),
-        col("due_at", "纪要截止", "Minutes due", Kind.DATETIME, 16,
+        col("meeting_at", "会议时间", "Meeting at", Kind.DATETIME, 17, required=True),
+        col("due_at", "纪要截止", "Minutes due", Kind.DATETIME, 17,
             formula='IF({meeting_at}="","",{meeting_at}+1)'),
         col("attendees", "参会人员", "Attendees", width=24),
         col("summary", "纪要要点", "Summary", Kind.LONG_TEXT, 40),
-        col("sent_at", "发出时间", "Sent at", Kind.DATETIME, 16),
+        col("sent_at", "发出时间", "Sent at", Kind.DATETIME, 17),
     ),
     formats=(
         CondFormat("sent_at", 'AND({meeting_at}<>"",OR({sent_at}="",{sent_at}>{due_at}))',

@@ -50,7 +50,7 @@ DAILY = TableSpec(
         col("next_plan", "次日计划", "Next-day plan", Kind.LONG_TEXT, 30, required=True,
             aliases=("明日计划", "明天计划", "明日工作计划", "次日工作计划", "明天工作计划",
                      "Next day plan", "Plan for tomorrow", "Tomorrow's plan")),
-        col("submitted_at", "提交时间", "Submitted at", Kind.DATETIME, 16,
+        col("submitted_at", "提交时间", "Submitted at", Kind.DATETIME, 17,
             hint=("下班前提交,如 2024-03-01 17:30", "Before the end of the day")),
         col("spot_check", "抽查日期", "Spot-checked on", Kind.DATE, 11,
             hint=("主管抽查时由 xlsales 填写", "Filled in by xlsales when picked")),

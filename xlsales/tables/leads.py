@@ -37,8 +37,8 @@ LEADS = TableSpec(
                                         "Assign high-priority leads within 24 hours")),
         col("assignee", "跟进人", "Assignee", Kind.CHOICE, 10, choices="reps",
             aliases=person_aliases("分配给", "Assigned to")),
-        col("created_at", "创建时间", "Created at", Kind.DATETIME, 16, required=True),
-        col("assigned_at", "分配时间", "Assigned at", Kind.DATETIME, 16),
+        col("created_at", "创建时间", "Created at", Kind.DATETIME, 17, required=True),
+        col("assigned_at", "分配时间", "Assigned at", Kind.DATETIME, 17),
         col("status", "状态", "Status", width=10),
     ),
     formats=(
