@@ -635,3 +635,17 @@ def test_a_column_of_texts_wraps_as_each_text_does(texts: list[str | None], widt
 
     got = texts_lines(texts, width, size=size).tolist()
     assert got == [text_lines(t, width, size=size) if t else 0 for t in texts]
+
+
+def test_the_filled_team_workbooks_print_no_hashes(soffice: str, print_fonts: None,
+                                                   tmp_path: Path) -> None:
+    """The sample team's own tables (its daily report, customer archive, agenda) print
+    every date and time: a column too narrow for its number prints ### instead."""
+    from xlsales.io.libreoffice import convert_many
+
+    books = [ROOT / "samples" / "sample_team" / name
+             for name in ("daily_report.xlsx", "customers.xlsx", "meeting_agenda.xlsx")]
+    for pdf in convert_many(books, "pdf", tmp_path, soffice=soffice, recalculate=False):
+        text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                              text=True, check=True).stdout
+        assert text.strip() and "###" not in text, pdf.name
