@@ -18,6 +18,7 @@ cut — gets the scale that fit-to-width would give, computed here ("adjust to n
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import heapq
 import math
 import re
@@ -135,6 +136,12 @@ _NARROW_RE = "[ ,.:;'!|()\\[\\]\\-/ijlftr]"  # the characters of _NARROW
 _LATIN_WORD_RE = "[^\\s\\x{2e80}-\\x{ffff}]{4,}"  # _LATIN_WORD in RE2
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _token_units(token: str) -> float:
+    """:func:`text_units` of a word or character (they repeat: measured once)."""
+    return text_units(token)
+
+
 def _greedy(para: str, cap: float) -> int:
     """Lines of a paragraph with words, filled greedily."""
     lines, used = 1, 0.0
@@ -142,7 +149,7 @@ def _greedy(para: str, cap: float) -> int:
         if token[0] == " ":
             used += len(token)
             continue
-        w = text_units(token)
+        w = _token_units(token)
         if used + w <= cap:
             used += w
             continue
