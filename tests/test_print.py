@@ -649,3 +649,22 @@ def test_the_filled_team_workbooks_print_no_hashes(soffice: str, print_fonts: No
         text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
                               text=True, check=True).stdout
         assert text.strip() and "###" not in text, pdf.name
+
+
+def test_a_long_text_column_is_as_wide_as_measured_text_by_text() -> None:
+    """A long column of texts is measured from its longest texts (found with Arrow): the
+    width is the one measuring every text gives."""
+    import random
+
+    from xlsales.io.printing import column_texts, content_width
+    from xlsales.tables.weekly import WEEKLY
+
+    rng = random.Random(7)
+    pieces = ["客户", "报价与谈判→签约成交", "; ", "Acme Ltd", "WWW", "(2)", "长" * 9, "ijl"]
+    column = WEEKLY.column("problems")
+    for _ in range(5):
+        values = [None if rng.random() < 0.2 else "".join(
+            rng.choice(pieces) for _ in range(rng.randint(1, 12))) for _ in range(6000)]
+        every = [v for v in values if isinstance(v, str)]
+        assert content_width(column_texts(column, values), header="遇到问题") == \
+            content_width(every, header="遇到问题")

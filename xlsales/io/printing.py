@@ -274,6 +274,10 @@ def column_texts(column: Any, values: Sequence[Any]) -> list[str]:
         first = next((v for v in values if v is not None), None)
         if not isinstance(first, str):
             return [] if first is None else [shown(first, fmt)]
+    if len(values) > _LONG_COLUMN:
+        widest = _widest_texts(values)
+        if widest is not None:
+            return widest
     texts = [v for v in values if v.__class__ is str]
     if len(texts) < len(values):
         numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
@@ -282,6 +286,30 @@ def column_texts(column: Any, values: Sequence[Any]) -> list[str]:
         if numbers:
             texts += [shown(min(numbers), fmt), shown(max(numbers), fmt)]
     return texts
+
+
+_LONG_COLUMN = 4096  # a text column this long is measured from its longest texts only
+
+
+def _widest_texts(values: Sequence[Any], keep: int = 24) -> list[str] | None:
+    """The texts of a column of texts and blanks that may be the widest (what
+    :func:`longest_texts` keeps: the longest in characters and in UTF-8 bytes), found
+    with Arrow; None when the column holds anything else."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        arr = pa.array(values, from_pandas=True)
+    except (pa.ArrowException, TypeError, ValueError, UnicodeError):
+        return None
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        return None
+    picked: set[int] = set()
+    for lengths in (pc.utf8_length(arr), pc.binary_length(arr)):
+        n = pc.fill_null(lengths, -1).to_numpy(zero_copy_only=False)
+        picked.update(np.argsort(-n, kind="stable")[:4 * keep].tolist())
+    texts = arr.take(pa.array(sorted(picked))).to_pylist()
+    return [t for t in dict.fromkeys(texts) if t]
 
 
 def table_widths(tables: Iterable[tuple[Any, Mapping[str, Sequence[Any]]]], lang: str,

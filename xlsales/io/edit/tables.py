@@ -256,10 +256,31 @@ def _cell_column(column: Any, values: Sequence[Any], display: Display) -> list[A
         out = np.asarray(values).astype(object)
         out[~np.isfinite(np.asarray(values))] = None
         return out.tolist()
-    cells = [cell_value(v) for v in values]
+    cells = _text_cells(values) if len(values) >= _ARROW_CELLS else None
+    if cells is None:
+        cells = [cell_value(v) for v in values]
     if column.choices:
         return [_shown(column, v, display) for v in cells]
     return cells
+
+
+_ARROW_CELLS = 2048  # a text column this long is converted with Arrow, not cell by cell
+
+
+def _text_cells(values: Sequence[Any]) -> list[Any] | None:
+    """:func:`cell_value` of a column of texts and blanks (None, NaN) at once; None when
+    the column holds anything else."""
+    import pyarrow as pa
+
+    try:
+        arr = pa.array(values, from_pandas=True)
+    except (pa.ArrowException, TypeError, ValueError, UnicodeError):
+        return None
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        return None
+    out = arr.to_numpy(zero_copy_only=False)
+    out[out == ""] = None
+    return out.tolist()
 
 
 def _put_block(wb: WorkbookEdit, sheet: NewSheet, spec: TableSpec,
