@@ -288,7 +288,7 @@ def column_texts(column: Any, values: Sequence[Any]) -> list[str]:
     return texts
 
 
-_LONG_COLUMN = 4096  # a text column this long is measured from its longest texts only
+_LONG_COLUMN = 512  # a text column this long is measured from its longest texts only
 
 
 def _widest_texts(values: Sequence[Any], keep: int = 24) -> list[str] | None:

@@ -264,7 +264,7 @@ def _cell_column(column: Any, values: Sequence[Any], display: Display) -> list[A
     return cells
 
 
-_ARROW_CELLS = 2048  # a text column this long is converted with Arrow, not cell by cell
+_ARROW_CELLS = 512  # a text column this long is converted with Arrow, not cell by cell
 
 
 def _text_cells(values: Sequence[Any]) -> list[Any] | None:
