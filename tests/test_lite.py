@@ -171,10 +171,19 @@ def test_review_without_the_tables_says_which_one(ws: Path) -> None:
     assert "Traceback" not in text
 
 
-def test_the_meeting_pack_says_it_needs_the_workspace(ws: Path) -> None:
-    book = FakeLiteBook.open(ws / "meeting_agenda.xlsx")
+def test_the_meeting_pack_gives_the_cli_pack(ws: Path) -> None:
+    """The agenda workbook with the daily report, customers and targets copied in (more in
+    tests/test_lite_agenda.py)."""
+    book = FakeLiteBook.open(ws / "meeting_agenda.xlsx", ws / "daily_report.xlsx",
+                             ws / "customers.xlsx", ws / "targets.xlsx", prefix="c_")
     text = scripts.meeting_pack(book, DAY)
-    assert book.app.alerts == [(text, "xlsales")] and "xlsales agenda" in text
+    expected = cli("agenda", "-w", str(ws), "--week", "2024-W13")
+    assert not book.app.alerts, book.app.alerts
+    assert text == f"已生成 2024-W13 周会议程(遗留行动项 {len(expected['carried'])} 项)"
+    grid = book.sheets["议程 2024-W13"].grid()
+    rows = grid[grid.index(["指标", "数值", "说明"] + [None] * (len(grid[0]) - 3)) + 1:]
+    assert [tuple(r[:3]) for r in rows[:len(expected["data"])]] == [
+        (d["metric"], d["value"], d["note"] or None) for d in expected["data"]]
 
 
 def test_the_scripts_run_as_the_add_in_calls_them(ws: Path,

@@ -2,9 +2,10 @@
 
 A fresh interpreter, with the file-format libraries made unimportable (a meta-path finder
 that refuses them and notes every attempt), runs every script and XS_ function of
-:mod:`xlsales.lite` on fake books of the sample team; then every third-party distribution
-it loaded must be part of the Pyodide distribution of the add-in (``pyodide-lock.json`` of
-npm ``pyodide@0.27.5``, kept as names and versions in ``tests/lite_data``; regenerate with
+:mod:`xlsales.lite` on fake books of the sample team (and scripts on books lacking their
+tables: the error path); then every third-party distribution it loaded must be part of
+the Pyodide distribution of the add-in (``pyodide-lock.json`` of npm ``pyodide@0.27.5``,
+kept as names and versions in ``tests/lite_data``; regenerate with
 ``tests/lite_data/regenerate_pyodide_packages.py``) at a version xlsales accepts, or a pure
 Python one (micropip installs those from PyPI). xlwings comes with the add-in.
 
@@ -31,7 +32,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from tests.fake_lite import FakeLiteBook
-from xlsales.lite.layout import PYODIDE_VERSION
+from xlsales.lite.layout import BUTTONS, PYODIDE_VERSION
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = json.loads((REPO / "tests" / "lite_data" / f"pyodide-{PYODIDE_VERSION}-packages.json")
@@ -55,11 +56,12 @@ class Refuse(importlib.abc.MetaPathFinder):
 
 sys.meta_path.insert(0, Refuse())
 with open(sys.argv[1], "rb") as f:
-    books, day = pickle.load(f)
+    books, failing, day = pickle.load(f)
 from xlsales.lite import functions, scripts
 
 said = {job: getattr(scripts, job)(book, day) for job, book in books}
 alerts = [a for _, book in books for a in book.app.alerts]
+failed = [[getattr(scripts, job)(book, day), book.app.alerts] for job, book in failing]
 answers = {
     "XS_STAGE_PROB": functions.XS_STAGE_PROB("方案提交"),
     "XS_WORKDAYS": functions.XS_WORKDAYS("2024-09-30", "2024-10-12"),
@@ -73,7 +75,7 @@ answers = {
 owners = md.packages_distributions()
 used = sorted({d for m in list(sys.modules) for d in owners.get(m.split(".")[0], [])})
 print(json.dumps({"tried": tried, "used": used, "said": said, "alerts": alerts,
-                  "answers": answers}, ensure_ascii=False, default=str))
+                  "failed": failed, "answers": answers}, ensure_ascii=False, default=str))
 """
 
 
@@ -96,9 +98,17 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
                                              root / "daily_report.xlsx",
                                              root / "customers.xlsx", root / "targets.xlsx",
                                              prefix="c_")),
+        ("meeting_pack", FakeLiteBook.open(root / "meeting_agenda.xlsx",
+                                           root / "daily_report.xlsx",
+                                           root / "customers.xlsx", root / "targets.xlsx",
+                                           prefix="a_")),
     ]
+    # workbooks without the tables a script needs: the error path (the message, no bug)
+    failing = [("rollup_week", FakeLiteBook.open(root / "customers.xlsx")),
+               ("refresh_followups", FakeLiteBook.open(root / "targets.xlsx")),
+               ("meeting_pack", FakeLiteBook.open(root / "meeting_agenda.xlsx"))]
     path = root.parent / "books.pickle"
-    path.write_bytes(pickle.dumps((books, DAY)))
+    path.write_bytes(pickle.dumps((books, failing, DAY)))
     out = subprocess.run([sys.executable, "-c", CHILD, str(path), ",".join(FILE_FORMATS)],
                          capture_output=True, text=True, cwd=REPO, timeout=300,
                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin",
@@ -114,8 +124,16 @@ def test_every_script_and_function_runs_without_the_file_format_libraries(
     said = run["said"]
     assert isinstance(said, dict) and set(said) == {
         "load_team", "validate", "rollup_week", "spot_check", "refresh_followups",
-        "monthly_review"}
+        "monthly_review", "meeting_pack"}
+    assert len(said) == len(BUTTONS)  # every script
     assert said["validate"].startswith("校验完成") and "2024-W13" in said["rollup_week"]
+    assert said["meeting_pack"].startswith("已生成 2024-W13 周会议程")
+    failed = run["failed"]
+    assert isinstance(failed, list) and len(failed) == 3
+    for (text, alerts), table in zip(failed, ("销售日报", "客户信息档案表", "销售日报"),
+                                     strict=True):
+        assert alerts == [[text, "xlsales"]] and table in text, text
+        assert "程序错误" not in text and "Traceback" not in text, text
     answers = run["answers"]
     assert isinstance(answers, dict)
     assert answers["XS_STAGE_PROB"] == 0.5 and answers["XS_WORKDAYS"] == 6

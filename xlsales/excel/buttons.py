@@ -370,17 +370,24 @@ def weekly_agenda(book: BookLike | None = None, today: dt.date | None = None) ->
         week = week_label(day)
         pack = agenda_pack(_root(bk), week)
         sheet = _sheet(bk, AGENDA_SHEET(lang).format(week=week))
-        grid: list[list[Any]] = [[pack.title], [pack.subtitle], []]
-        for title, spec, rows in pack.blocks:
-            grid.append([title])
-            grid.append([c.header(lang) for c in spec.columns])
-            for r in rows:
-                grid.append([None if c.formula else r.get(c.key) for c in spec.columns])
-            grid.append([])
-        width = max(len(r) for r in grid)
-        sheet.range("A1").value = [r + [None] * (width - len(r)) for r in grid]
+        sheet.range("A1").value = pack_grid(pack, lang)
         return (f"已生成 {week} 周会议程" if lang == "zh" else f"Agenda for {week} written")
     return _run(book, Label("周会议程", "Weekly agenda"), work)
+
+
+def pack_grid(pack: Any, lang: Lang,
+              kept: dict[str, list[dict[str, Any]]] | None = None) -> list[list[Any]]:
+    """A meeting pack (:class:`xlsales.jobs.meeting.AgendaPack`) as the values of its sheet;
+    ``kept``: rows to write instead of a block's (by its table's key)."""
+    grid: list[list[Any]] = [[pack.title], [pack.subtitle], []]
+    for title, spec, rows in pack.blocks:
+        grid.append([title])
+        grid.append([c.header(lang) for c in spec.columns])
+        for r in (kept or {}).get(spec.key) or rows:
+            grid.append([None if c.formula else r.get(c.key) for c in spec.columns])
+        grid.append([])
+    width = max(len(r) for r in grid)
+    return [r + [None] * (width - len(r)) for r in grid]
 
 
 BUTTONS = {"ValidateTable": validate, "RollupThisWeek": rollup_week,

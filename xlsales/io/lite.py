@@ -78,8 +78,11 @@ WHAT = {
     "review": Label("用本工作簿中的日报、商机与目标表生成本月复盘工作表",
                     "writes this month's review sheet from the dailies, opportunities and "
                     "targets this workbook holds"),
-    "agenda": Label("需要整个工作区:在 xlwings Lite 中会说明原因",
-                    "needs the whole workspace: in xlwings Lite it says so"),
+    "agenda": Label("用本工作簿的行动项和复制进来的日报、客户档案、商机(及目标)表生成本周会议"
+                    "议程工作表;缺少哪张表会说明",
+                    "writes this week's meeting pack sheet from the action items here and "
+                    "the dailies, customers, opportunities (and targets) copied in; says "
+                    "which table is missing"),
     "team": Label("读取本工作簿中的团队设置,供 XS_ 函数使用",
                   "reads the team's settings in this workbook for the XS_ functions"),
 }

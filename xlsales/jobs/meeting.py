@@ -9,13 +9,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from xlsales import tables as T
 from xlsales.calendar import WorkCalendar, week_label
 from xlsales.discipline import discipline
 from xlsales.errors import InputError
+from xlsales.frames import Table
 from xlsales.i18n import Label, Lang
-from xlsales.jobs.sources import load_customers, load_daily, load_targets, workspace_settings
-from xlsales.performance import completion
+from xlsales.jobs.sources import (
+    Workspace,
+    load_customers,
+    load_daily,
+    load_targets,
+    workspace_settings,
+)
+from xlsales.performance import Targets, completion
 from xlsales.settings import Settings
 from xlsales.words import SEP, money_text
 from xlsales.workspace import book_path, read_settings
@@ -62,15 +71,23 @@ class ActionItem:
                 self.state(today) == "overdue" else 0, "sheet": self.sheet, "cell": self.cell}
 
 
+ACTION_SCAN_ROWS = 300  # a week's sheet has its action items under the pack's other blocks
+
+
 def read_actions(path: Path, settings: Settings) -> list[ActionItem]:
     """Action items of the master sheet and of every week's agenda sheet."""
-    import re
-
     from xlsales.io.read import read_tables_per_sheet
 
+    return actions_from_tables(read_tables_per_sheet(
+        path, T.get("actions"), settings, scan_rows=ACTION_SCAN_ROWS, stop_at_blank=True))
+
+
+def actions_from_tables(tables: list[Table]) -> list[ActionItem]:
+    """Action items of action tables (one per sheet, each read up to its first blank row)."""
+    import re
+
     out: list[ActionItem] = []
-    for table in read_tables_per_sheet(path, T.get("actions"), settings, scan_rows=300,
-                                       stop_at_blank=True):
+    for table in tables:
         sheet_week = re.search(r"\d{4}-W\d{2}", table.sheet)
         for r in table.records(with_row=True):
             if r.get("item"):
@@ -140,16 +157,8 @@ class AgendaPack:
     settings: Settings
 
 
-def agenda_pack(root: str | os.PathLike[str], week: str) -> AgendaPack:
-    """Compute the week's meeting pack: data first, agenda, carried items, actions, minutes."""
-    from xlsales.calendar import week_days
-    from xlsales.jobs.followups import plan_followups
-    from xlsales.pipeline import stage_alerts
-    from xlsales.tables.agenda import ACTIONS, AGENDA, CARRIED, MEETING_DATA, MINUTES
-
-    root = Path(root)
-    week = week.upper()
-    settings = read_settings(root)
+def agenda_minutes(settings: Settings) -> tuple[int, int]:
+    """(the agenda's minutes, the limit); more than the limit is an InputError."""
     total = sum(a.minutes for a in settings.agenda)
     limit = settings.general.meeting_max_minutes
     if total > limit:
@@ -157,24 +166,59 @@ def agenda_pack(root: str | os.PathLike[str], week: str) -> AgendaPack:
             f"议程合计 {total} 分钟，超过 {limit} 分钟的上限（settings.xlsx 的会议议程表）",
             f"the agenda adds up to {total} minutes, more than the {limit}-minute limit "
             "(settings.xlsx, meeting agenda sheet)"))
+    return total, limit
+
+
+def agenda_pack(root: str | os.PathLike[str], week: str) -> AgendaPack:
+    """Compute the week's meeting pack from a workspace folder: its settings, dailies,
+    targets, customer-side tables (with the follow-up ledger) and action items, read
+    here and handed to :func:`pack_from_tables`."""
+    from xlsales.jobs.followups import read_ledger
+
+    root = Path(root)
+    week = week.upper()
+    settings = read_settings(root)
+    agenda_minutes(settings)
+    today = meeting_start(settings, week, WorkCalendar.of(settings)).date()
+    daily = load_daily(root, today=today, settings=settings, validate=False)
+    targets = load_targets(root, settings)
+    customers = load_customers(root, settings=settings)
+    ledger = read_ledger(book_path(root, "customers"))
+    actions = read_actions(book_path(root, "agenda"), settings)
+    return pack_from_tables(settings, week, daily.frame, daily.lang, targets, customers,
+                            ledger, actions)
+
+
+def pack_from_tables(settings: Settings, week: str, daily: pd.DataFrame, lang: Lang,
+                     targets: Targets, customers: Workspace, ledger: dict[str, Any] | None,
+                     actions: list[ActionItem]) -> AgendaPack:
+    """Compute the week's meeting pack from the tables it reads, as values: the
+    deduplicated daily rows (``daily``, in ``lang``), the targets, the customer-side tables
+    (``customers``), the follow-up ledger (None: none yet) and every action item.
+    Data first, agenda, carried items, actions, minutes."""
+    from xlsales.calendar import week_days
+    from xlsales.followups import follow_up_report
+    from xlsales.pipeline import stage_alerts
+    from xlsales.tables.agenda import ACTIONS, AGENDA, CARRIED, MEETING_DATA, MINUTES
+
+    week = week.upper()
+    total, limit = agenda_minutes(settings)
     cal = WorkCalendar.of(settings)
     start = meeting_start(settings, week, cal)
     today = start.date()
     monday, _ = week_days(week)
     last_week = week_label(monday - dt.timedelta(days=7))
     lw_first, lw_last = week_days(last_week)
-    daily = load_daily(root, today=today, settings=settings, validate=False)
-    lang = daily.lang
-    targets = load_targets(root, settings)
-    team = completion(daily.frame, targets, settings, lw_first, lw_last, by="team")
-    reps = completion(daily.frame, targets, settings, lw_first, lw_last, by="rep")
-    customers = load_customers(root, settings=settings)
-    report = plan_followups(customers, book_path(root, "customers"), today)
+    team = completion(daily, targets, settings, lw_first, lw_last, by="team")
+    reps = completion(daily, targets, settings, lw_first, lw_last, by="rep")
+    report = follow_up_report(customers.frame("customers"), customers.frame("follow_ups"),
+                              customers.frame("opportunities"), customers.settings, today,
+                              lang=customers.lang, ledger=ledger, onboard=True)
     overdue = [d for d in report.all_dues() if d.date < today]
     alerts = stage_alerts(customers.records("opportunities"),
                           customers.records("stage_history"),
                           customers.records("follow_ups"), settings, today)
-    disc = discipline(daily.frame, settings, lw_first, lw_last, today=today)
+    disc = discipline(daily, settings, lw_first, lw_last, today=today)
     zh = lang == "zh"
 
     def pct(x: float | None) -> str:
@@ -214,8 +258,7 @@ def agenda_pack(root: str | os.PathLike[str], week: str) -> AgendaPack:
                            if d.late or d.missing)},
     ]
     data = [{**r, "note": money_text(r["note"], settings.general.currency)} for r in data]
-    items = [a for a in read_actions(book_path(root, "agenda"), settings)
-             if (a.week or "") < week and a.state(today) != "done"]
+    items = [a for a in actions if (a.week or "") < week and a.state(today) != "done"]
     carried = [{"from_week": a.week, "item": a.item, "owner": a.owner, "due": a.due,
                 "status": settings.display("action_status", a.status or "", lang) or None,
                 "days_overdue": max(0, (today - a.due).days) if a.due else None,

@@ -57,13 +57,19 @@ class LiteBook:
         return {s.name: _grid(s) for s in self.sheets if s.name not in NOT_TABLES}
 
     @cached_property
-    def settings_found(self) -> bool:
-        """Whether the workbook holds any of the team's settings tables."""
+    def settings_tables(self) -> frozenset[str]:
+        """The keys of the team's settings tables the workbook holds (an agenda workbook
+        holds the meeting agenda's, nothing else of the team's settings)."""
         from xlsales.frames import locate
         from xlsales.workspace import BOOK_BY_KEY
 
-        return any(locate(self.grids, spec) is not None
-                   for spec in BOOK_BY_KEY["settings"].specs)
+        return frozenset(spec.key for spec in BOOK_BY_KEY["settings"].specs
+                         if locate(self.grids, spec) is not None)
+
+    @property
+    def settings_found(self) -> bool:
+        """Whether the workbook holds any of the team's settings tables."""
+        return bool(self.settings_tables)
 
     @cached_property
     def team_settings(self) -> Settings:
@@ -74,6 +80,22 @@ class LiteBook:
         if not self.settings_found:
             return Settings.default()
         return settings_from_grids(self.grids, self.fullname)
+
+    def tables_per_sheet(self, spec: Any, settings: Settings, *, scan_rows: int,
+                         stop_at_blank: bool = False) -> list[Any]:
+        """``spec``'s table in every sheet that has one (as
+        :func:`xlsales.io.read.read_tables_per_sheet` reads a file)."""
+        from xlsales.frames import build_table, locate
+        from xlsales.io.read.grid import raw_from_grid
+
+        out = []
+        for name, grid in self.grids.items():
+            found = locate(self.grids, spec, sheet=name, scan_rows=scan_rows)
+            if found is not None:
+                raw = raw_from_grid(grid, spec, file=self.fullname, sheet=name,
+                                    header_row=found[1], cols=found[2])
+                out.append(build_table(raw, spec, settings, stop_at_blank=stop_at_blank))
+        return out
 
     def team_targets(self, settings: Settings) -> Any:
         """The targets the workbook holds (none: no targets, as a workspace without
