@@ -53,14 +53,13 @@ if TYPE_CHECKING:
 PANEL_TITLE = Label("xlsales 按钮(xlwings Lite,无需安装 Python)",
                     "xlsales buttons (xlwings Lite, no Python to install)")
 PANEL_STEPS = Label(
-    "首次使用:Excel 开始 › 加载项 › 搜索 xlwings › 添加;打开 xlwings Lite 任务窗格,"
-    "用下面 requirements.txt 的内容替换 requirements.txt 页的全部内容、"
-    "main.py 的内容替换 main.py 页,"
-    "重启 xlwings Lite 并保存工作簿。之后点击左侧按钮即可。",
-    "First use: Excel Home › Add-ins › search xlwings › Add; open the xlwings Lite task "
-    "pane, replace its requirements.txt tab with the requirements.txt lines below and its "
-    "main.py tab with the main.py line, restart xlwings Lite and save the workbook. Then "
-    "click the buttons on the left.")
+    "首次使用:Excel 开始 › 加载项 › 搜索 xlwings › 添加(每台电脑或浏览器一次)。本工作簿已带有"
+    " xlwings Lite 的 main.py 和 requirements.txt,打开时任务窗格会自动载入 xlsales;"
+    "之后点击左侧按钮即可。下面两段内容供在其他工作簿的任务窗格中手动填写。",
+    "First use: Excel Home › Add-ins › search xlwings › Add (once per computer or browser). "
+    "This workbook already holds xlwings Lite's main.py and requirements.txt: the task pane "
+    "loads xlsales when the workbook opens; then click the buttons on the left. The lines "
+    "below are for typing into another workbook's task pane.")
 REQUIREMENTS_LABEL = "requirements.txt"
 MAIN_PY_LABEL = "main.py"
 WHAT = {
