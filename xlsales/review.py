@@ -362,6 +362,8 @@ class Review:
     warnings: list[str] = field(default_factory=list)  # implausible completion (ranking)
     reconciliation: dict[str, Any] = field(default_factory=dict)
     quota_basis: str = "team"  # what the sales target is (performance.Quota)
+    # the forecast accuracy of the last three months (xlsales.jobs.accuracy, set by the job)
+    forecast_accuracy: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {"period": self.label, "first": self.first.isoformat(),
@@ -373,7 +375,7 @@ class Review:
                 "horizontal": self.horizontal, "trend_months": self.trend_months,
                 "trend": self.trend, "falling": self.falling, "cases": self.cases,
                 "warnings": self.warnings, "reconciliation": self.reconciliation,
-                "quota_basis": self.quota_basis}
+                "quota_basis": self.quota_basis, "forecast_accuracy": self.forecast_accuracy}
 
 
 def build_review(data: ReviewData, first: dt.date, last: dt.date, label: str, *,

@@ -40,6 +40,21 @@ TREND_ROWS = 13  # rows from one row of trend charts to the next (240 px and a g
 TREND_UNITS = {"sales": Label("万元", "10k CNY"), "conversion": Label("转化率", "Rate"),
                "visits": Label("客户数", "Customers"), "win_rate": Label("赢单率", "Rate")}
 TREND_FORMATS = {"amount": "#,##0", "percent": "0%", "int": "0"}
+# The forecast accuracy of the last three months, a block right of the trend table (its
+# header in the table's header row): the months, the figure, where the snapshots came from.
+ACCURACY = {
+    "title": Label("近三个月预测准确度", "Forecast accuracy, last three months"),
+    "month": Label("月份", "Month"), "snapshot_date": Label("快照日期", "Snapshot"),
+    "forecast": Label("月初预测", "Forecast at the start"),
+    "commit_forecast": Label("承诺预测", "Commit forecast"),
+    "actual": Label("实际赢单", "Won"), "ratio": Label("预测÷赢单", "Forecast ÷ won"),
+}
+ACCURACY_COLUMNS = ("month", "snapshot_date", "forecast", "commit_forecast", "actual",
+                    "ratio")
+ACCURACY_FORMATS = {"snapshot_date": "yyyy-mm-dd", "forecast": "#,##0.00",
+                    "commit_forecast": "#,##0.00", "actual": "#,##0.00", "ratio": "0.0%"}
+ACCURACY_WIDTHS = {"month": 9.0, "snapshot_date": 11.0, "forecast": 12.0,
+                   "commit_forecast": 12.0, "actual": 11.0, "ratio": 12.0}
 
 
 def _plain(_list: str, value: str) -> str:
@@ -52,7 +67,8 @@ def write_review(path: str | os.PathLike[str], *, lang: Lang, title: str,
                  funnel_rows: list[dict[str, Any]], funnel_summary: dict[str, Any],
                  options: dict[str, Any], falling: list[str] | None = None,
                  hints: list[tuple[str, str, str]] | None = None,
-                 period: str | None = None) -> Path:
+                 period: str | None = None,
+                 forecast_accuracy: dict[str, Any] | None = None) -> Path:
     """Write the review workbook to ``path`` through a temporary file. Every sheet prints
     one landscape page wide, with the team and ``period`` in its header; a sheet's charts
     are kept whole on one page (:func:`xlsales.io.printing.keep_together`)."""
@@ -126,6 +142,9 @@ def write_review(path: str | os.PathLike[str], *, lang: Lang, title: str,
         first, last = write_table(ws, fmts, TREND, trend, header_row=2, validations=False,
                                   **kw)
         widths, heights = fitted(ws, TREND, 2, TREND.title(lang))
+        if forecast_accuracy:  # beside the table: the charts' page keeps its height
+            widths = {**widths, **_accuracy_block(ws, fmts, forecast_accuracy,
+                                                  len(TREND.columns) + 1, 2, lang)}
         if falling:
             ws.write_string(last + 2, 0, FALLING(lang) + SEP(lang).join(falling), fmts.cond["bad"])
         at, size, gap = last + 4, (360, 240), 20
@@ -170,3 +189,43 @@ def write_review(path: str | os.PathLike[str], *, lang: Lang, title: str,
         hints_sheet.hide()
         wb.close()
     return target
+
+
+def _accuracy_block(ws: Any, fmts: Any, found: dict[str, Any], col: int, header_row: int,
+                    lang: Lang) -> dict[int, float]:
+    """The forecast accuracy of the last months (:func:`xlsales.jobs.accuracy.
+    recent_forecast_accuracy`) from column ``col``: a header on ``header_row``, a row per
+    month, the figure beside its title, where the snapshots came from. Every cell holds
+    its value (no formulas). Returns the widths of the columns it took."""
+    import datetime as dt
+
+    widths = {col + c: ACCURACY_WIDTHS[k] for c, k in enumerate(ACCURACY_COLUMNS)}
+    for c, w in widths.items():
+        ws.set_column(c, c, w)
+    for c, key in enumerate(ACCURACY_COLUMNS):
+        ws.write_string(header_row, col + c, ACCURACY[key](lang), fmts.header)
+    r = header_row
+    for m in found.get("months", []):
+        r += 1
+        for c, key in enumerate(ACCURACY_COLUMNS):
+            v = m.get(key)
+            fmt = fmts.number(ACCURACY_FORMATS.get(key, "@"))
+            if v is None:
+                ws.write_blank(r, col + c, None, fmt)
+            elif key == "snapshot_date":
+                ws.write_datetime(r, col + c, dt.datetime.fromisoformat(str(v)), fmt)
+            elif isinstance(v, str):
+                ws.write_string(r, col + c, v, fmt)
+            else:
+                ws.write_number(r, col + c, float(v), fmt)
+    last = col + len(ACCURACY_COLUMNS) - 1
+    bold = fmts.wb.add_format({**fmts.base, "bold": True})
+    ws.merge_range(r + 1, col, r + 1, last - 1, ACCURACY["title"](lang), bold)
+    value = found.get("accuracy")
+    if value is None:
+        ws.write_blank(r + 1, last, None, fmts.number("0.0%"))
+    else:
+        ws.write_number(r + 1, last, float(value), fmts.number("0.0%"))
+    if found.get("note"):
+        ws.merge_range(r + 2, col, r + 2, last, str(found["note"]), fmts.notes)
+    return widths

@@ -12,6 +12,7 @@ default file is skipped quietly when its folder is read-only."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -30,7 +31,8 @@ ENV = "XLSALES_LEDGER"
 OFF = {"off", "no", "none", "false", "0"}
 FOLDER = ".xlsales"
 FILE = "ledger.sqlite"
-_STATE: dict[str, Any] = {"on": False, "url": None, "open": {}, "warm": None}
+_STATE: dict[str, Any] = {"on": False, "url": None, "open": {}, "warm": None,
+                          "today": None}
 
 
 def activate(url: str | None = None) -> None:
@@ -44,7 +46,7 @@ def deactivate() -> None:
     _joined()
     for ledger in _STATE["open"].values():
         ledger.close()
-    _STATE.update(on=False, url=None, open={}, warm=None)
+    _STATE.update(on=False, url=None, open={}, warm=None, today=None)
 
 
 def prepare() -> None:
@@ -69,6 +71,11 @@ def _joined() -> None:
     warm = _STATE.get("warm")
     if warm is not None:
         warm.join()
+
+
+def set_today(day: dt.date | None) -> None:
+    """The command's "today" (``--on``): the date a pipeline snapshot is taken on."""
+    _STATE["today"] = day
 
 
 def active() -> bool:
@@ -183,6 +190,18 @@ def seen_daily(root: Path, settings: Settings, frame: pd.DataFrame, tables: list
     return audit(ledger.edited(team, "daily"))
 
 
+def _snapshot(ledger: Ledger, team: str, opportunities: pd.DataFrame, settings: Settings,
+              source: str) -> None:
+    """The week's pipeline snapshot (the first read of the ISO week is kept), dated the
+    command's today (:func:`set_today`, else the system's)."""
+    from xlsales.accuracy import snapshot
+
+    day = _STATE["today"] or dt.date.today()
+    if ledger.has_snapshot(team, day):
+        return
+    ledger.record_snapshot(team, snapshot(opportunities, settings, day), day, source)
+
+
 def is_workspace_book(root: Path, table: Table) -> bool:
     """Whether ``table`` was read from the workspace's own workbook for it (a copy or a
     backup of a workbook validated in the folder is not recorded: its rows would look
@@ -219,6 +238,8 @@ def seen_tables(root: Path, settings: Settings | None, tables: Iterable[Table]) 
             df = dedupe(df)[0]
         ledger.record(team, t.spec.key, df, path.name, _modified_by([path]),
                       fingerprints=_fingerprints([t], settings))
+        if t.spec.key == "opportunities" and settings is not None:
+            _snapshot(ledger, team, df, settings, path.name)
         if t.spec.key == "daily":
             from xlsales.ledger.audit import audit, findings_of
 
