@@ -303,6 +303,9 @@ _W: dict[str, Label] = {k: Label(*v) for k, v in {
                       "重复行(保留最新提交)。",
                       "{errors} data errors in the dailies (rows kept, errors counted); "
                       "{dropped} duplicate rows dropped (latest submission kept)."),
+    "rollup_edited": ("台账发现 {n} 份日报在提交后被修改或删除,已计入各周的数据问题数。",
+                      "the ledger found {n} dailies edited or deleted after submission; "
+                      "they are counted in the weeks' data errors."),
     "weekly_sheets": ("{n} 张周报工作表({first} … {last})",
                       "{n} weekly sheets ({first} … {last})"),
     "wrote_into": ("已将 {what} 写入 {path}", "Wrote {what} into {path}"),
@@ -576,7 +579,7 @@ def validate(
     words = _message_lang(file, lang)
     with _failing(as_json, at=file, settings_note=False), \
             _status(_w(words, "reading", file=file.name), as_json):
-        result = validate_file(file, table=table, today=_parse_date(on))
+        result = validate_file(file, table=table, today=_today(on) if on else None)
         if annotate_ or out:
             from xlsales.io.annotate import annotate
 
@@ -626,7 +629,11 @@ OnOpt = Annotated[str | None, typer.Option("--on", help="Today, YYYY-MM-DD (defa
 
 
 def _today(on: str | None) -> dt.date:
-    return _parse_date(on) or dt.date.today()
+    from xlsales.ledger import hook
+
+    day = _parse_date(on) or dt.date.today()
+    hook.set_today(day)  # the date of the week's pipeline snapshot
+    return day
 
 
 def _pct(x: float | None) -> str:
@@ -705,6 +712,8 @@ def rollup(
         console.print(f"  [yellow]{escape(text)}[/yellow]")
     console.print(_w(lang, "rollup_errors", errors=show.count(result.errors),
                      dropped=show.count(result.dropped)))
+    if result.edited:
+        console.print(_w(lang, "rollup_edited", n=show.count(result.edited)))
     if not result.sheets:
         console.print(_w(lang, "no_weeks"))
         return
@@ -967,7 +976,8 @@ def duplicates_cmd(
 
 @app.command("forecast")
 def forecast_cmd(
-    period: Annotated[str, typer.Option(help="2024-03, 2024Q1, 2024-W10 or 2024.")],
+    period: Annotated[str | None, typer.Option(help="2024-03, 2024Q1, 2024-W10 or 2024.")
+                      ] = None,
     workspace: WorkspaceOpt = Path("."),
     by: Annotated[ByChoice, typer.Option(help="rep, region, product or team.")] = "rep",
     write: Annotated[bool, typer.Option("--write", help="Write pipeline_<period>.xlsx "
@@ -976,13 +986,21 @@ def forecast_cmd(
     on: OnOpt = None,
     lang: MessageLangOpt = None,
     as_json: JsonOpt = False,
+    accuracy: Annotated[str | None, typer.Option(
+        "--accuracy", metavar="PERIOD", help="Instead: each past pipeline snapshot's "
+        "forecast of PERIOD (e.g. 2024Q1) against what was won, per rep and team.")] = None,
 ) -> None:
     """Weighted forecast (Σ amount × probability) against the quota: coverage, shortage."""
     from xlsales.jobs import run_forecast, write_pipeline
 
+    if accuracy is not None or period is None:
+        from xlsales.cli.accuracy import forecast_accuracy
+
+        return forecast_accuracy(accuracy, workspace, _today(on), lang, as_json)
+    today = _today(on)  # before reading: the date of the week's pipeline snapshot
     with _failing(as_json, at=workspace, lang=lang):
         result = run_forecast(workspace, period, by=by)
-        written = write_pipeline(workspace, period, today=_today(on)) if write else None
+        written = write_pipeline(workspace, period, today=today) if write else None
     if as_json:
         _emit({"ok": True, **result.as_dict(), "written": str(written) if written else None})
         return

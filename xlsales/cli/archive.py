@@ -30,6 +30,9 @@ _L: dict[str, Label] = {
                   "remain in the daily report"),
     "archive": Label("归档(只读):{path}", "archive (read-only): {path}"),
     "removed": Label("已从 {path} 删除 {n} 行", "removed {n} rows from {path}"),
+    "ledger": Label("台账 {url} 核对无误:{n} 行已标记为归档(不算删除)",
+                    "checked against the ledger {url}: {n} rows marked archived (not "
+                    "deleted)"),
 }
 
 
@@ -42,15 +45,22 @@ def archive(
     as_json: JsonOpt = False,
 ) -> None:
     """Move old daily rows into a read-only archive_<year>.xlsx (checked before any row
-    is removed from the daily report)."""
-    from xlsales.jobs.archive import archive_dailies
+    is removed from the daily report: against the archive, and the team ledger unless
+    --no-ledger, which then marks them archived)."""
+    from xlsales.jobs.archive import archive_dailies, ledger_verifier
 
     day = _parse_date(before)
     assert day is not None
     with _failing(as_json, at=workspace):
-        result = archive_dailies(workspace, day)
+        check = ledger_verifier(workspace)  # None: --no-ledger, the archive is checked
+        result = archive_dailies(workspace, day, verify=check)
+    held = check is not None and check.archived > 0
     if as_json:
-        _emit({"ok": True, **result.as_dict()})
+        from xlsales.ledger.store import shown_url
+
+        _emit({"ok": True, **result.as_dict(),
+               "ledger": {"url": shown_url(check.url), "archived": check.archived,
+                          "recorded": check.recorded} if held and check else None})
         return
     words = _message_lang(workspace, lang)
     if not result.archived:
@@ -62,3 +72,8 @@ def archive(
         console.print(escape(_L["archive"](words).format(path=path)))
     for path, n in result.removed.items():
         console.print(escape(_L["removed"](words).format(path=path, n=n)))
+    if held and check:
+        from xlsales.ledger.store import shown_url
+
+        console.print(escape(_L["ledger"](words).format(url=shown_url(check.url),
+                                                        n=check.archived)))

@@ -1,6 +1,6 @@
 """Archive old daily reports (``xlsales archive --before 2024-01-01``): the rows dated
 before a day move out of the daily-report workbook(s) into ``archive_<year>.xlsx``
-(and, once the ledger is wired in, into the ledger).
+(and, with the team ledger, marked archived there: :class:`LedgerCheck`).
 
 Nothing is lost: the archive is written first, then ``verify`` must confirm that every
 row to be removed is held elsewhere (by default: the archive workbooks read back hold
@@ -139,6 +139,68 @@ def archive_verifier(paths: list[Path], settings: Any) -> Verify:
                 file=str(paths[0]) if paths else None)
 
     return verify
+
+
+@dataclass
+class LedgerCheck:
+    """The check against the team ledger (``xlsales archive`` while recording): the
+    archive workbooks hold every row (:func:`archive_verifier`), and the ledger holds the
+    row of every rep and day to remove (the latest submission, which is what it records),
+    key and content hash alike — recording the daily workbooks first when it does not
+    yet. The rows are then marked archived in the ledger, so that reading the daily
+    report later reports no deletion for them (should their removal then fail, the next
+    recording finds them in the workbook and they are no longer archived)."""
+
+    root: Path
+    files: list[Path]
+    settings: Any
+    url: str
+    recorded: bool = False  # the daily workbooks had to be recorded first
+    archived: int = 0  # ledger rows marked archived
+
+    def __call__(self, rows: pd.DataFrame) -> None:
+        from xlsales.discipline import dedupe
+        from xlsales.io.archive_writer import archive_path
+        from xlsales.ledger import hook
+        from xlsales.ledger import keys as K
+
+        years = sorted(set(rows["date"].dt.year.dropna().astype(int).tolist()))
+        archive_verifier([archive_path(self.root, y) for y in years], self.settings)(rows)
+        ledger = hook.open_ledger(self.url)
+        team = hook.team_of(self.settings)
+        sub = K.content("daily", dedupe(rows)[0])
+        keys, hashes = K.row_keys("daily", sub), K.row_hashes(sub)
+        names = [f.name for f in self.files]
+        lacking = ledger.archive(team, "daily", keys, hashes, names)
+        if len(lacking):  # not recorded yet (or since changed): record the workbooks now
+            from xlsales.jobs.sources import load_daily
+
+            load_daily(self.root, settings=self.settings, validate=False)
+            self.recorded = True
+            lacking = ledger.archive(team, "daily", keys, hashes, names)
+        if len(lacking):
+            raise WorkbookError(Label(
+                f"台账缺少 {len(lacking)} 行要归档的日报(如 {lacking[0]}),日报中的行没有删除",
+                f"the ledger lacks {len(lacking)} of the daily rows to archive (such as "
+                f"{lacking[0]}); no row was removed from the daily report"),
+                file=str(self.files[0]))
+        self.archived = len(keys)
+
+
+def ledger_verifier(workspace: str | os.PathLike[str]) -> LedgerCheck | None:
+    """The check against the team ledger the running command records into (None when it
+    records into none: ``--no-ledger``, or no ledger for this folder)."""
+    from xlsales.jobs.sources import daily_files, workspace_settings
+    from xlsales.ledger import hook
+
+    if not hook.active():
+        return None
+    root, files = daily_files(Path(workspace))
+    settings = workspace_settings(root)
+    url = hook.ledger_url(root, settings)
+    if url is None or not files:
+        return None
+    return LedgerCheck(root, files, settings, url)
 
 
 def archive_dailies(workspace: str | os.PathLike[str], before: dt.date, *,

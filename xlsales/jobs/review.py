@@ -13,7 +13,13 @@ from xlsales.calendar import parse_period, period_label
 from xlsales.errors import InputError
 from xlsales.i18n import Label, Lang
 from xlsales.jobs.pipeline import LEVEL_LIST
-from xlsales.jobs.sources import load_customers, load_daily, load_targets, workspace_settings
+from xlsales.jobs.sources import (
+    load_customers,
+    load_daily,
+    load_targets,
+    with_archives,
+    workspace_settings,
+)
 from xlsales.performance import QUOTA_BASIS
 from xlsales.settings import Settings
 
@@ -71,17 +77,29 @@ def export_pdf(workbook: Path, *, soffice: str | None = None) -> Path:
 SALES_TARGET = Label("销售额目标:", "sales target: ")
 
 
-def review_data(root: Path) -> tuple[Any, Lang]:
-    """What the review reads from a workspace: each workbook once."""
+def review_data(root: Path, since: dt.date | None = None) -> tuple[Any, Lang]:
+    """What the review reads from a workspace: each workbook once; with ``since`` (the
+    first day its figures reach back to), the archived dailies of the months before the
+    daily report's earliest day too (:func:`xlsales.jobs.sources.with_archives`)."""
     from xlsales.review import ReviewData
 
     settings = workspace_settings(root)
     daily = load_daily(root, settings=settings, validate=False)
     ws = load_customers(root, ("opportunities", "stage_history"), settings=settings)
     targets = load_targets(root, settings)
-    data = ReviewData(settings, targets, daily.frame, ws.frame("opportunities"),
+    frame = with_archives(daily, since) if since is not None else daily.frame
+    data = ReviewData(settings, targets, frame, ws.frame("opportunities"),
                       ws.frame("stage_history"), targets.rows)
     return data, daily.lang
+
+
+def reach(first: dt.date, last: dt.date) -> dt.date:
+    """The first day the review of ``first``..``last`` reads: its six months of history
+    before ``first`` and its six-month trend ending with the month of ``last``."""
+    from xlsales.review import months_before
+
+    trend = months_before(dt.date(last.year, last.month, 1), 5)[0][0]
+    return min(months_before(first, 6)[0][0], trend, first)
 
 
 def run_review(root: str | os.PathLike[str], *, month: str | None = None,
@@ -101,9 +119,13 @@ def run_review(root: str | os.PathLike[str], *, month: str | None = None,
     label = period_label(month or quarter or "")
     first, last, _ = parse_period(label)
     soffice = find_libreoffice() if pdf else None
-    data, lang = review_data(root)
+    data, lang = review_data(root, reach(first, last))
     settings = data.settings
     review = build_review(data, first, last, label, lang=lang, today=today)
+    from xlsales.jobs.accuracy import recent_forecast_accuracy
+
+    review.forecast_accuracy = recent_forecast_accuracy(
+        root, settings, data.opportunities, data.history, f"{last:%Y-%m}", lang=lang)
     target = Path(out) if out else root / settings.general.review_file.format(period=label)
     kept_notes = _kept_notes(target, settings)
     rows, kept = [], 0
@@ -144,7 +166,8 @@ def run_review(root: str | os.PathLike[str], *, month: str | None = None,
                            options=settings.general.model_dump(), period=label,
                            falling=[LABELS[k][1](lang) for k in review.falling],
                            hints=[(m.dimension, m.metric, m.hint) for m in review.metrics
-                                  if m.hint])
+                                  if m.hint],
+                           forecast_accuracy=review.forecast_accuracy)
     exported = export_pdf(Path(written), soffice=soffice) if soffice else None
     return ReviewResult(review, written, kept, exported)
 

@@ -45,6 +45,7 @@ class RollupResult:
     written: Path | None = None
     sheets: list[str] = field(default_factory=list)
     implausible: list[str] = field(default_factory=list)  # warnings: completion not plausible
+    edited: int = 0  # dailies edited or deleted after submission (the ledger), counted too
 
     @cached_property
     def rows(self) -> list[WeekRow]:
@@ -63,6 +64,7 @@ class RollupResult:
                 "errors": self.errors,
                 "warnings": sum(1 for f in self.findings if f.severity == "warning"),
                 "duplicates_dropped": self.dropped,
+                "edited_after_submission": self.edited,
                 "findings": [f.model_dump(mode="json") for f in self.findings
                              if f.severity == "error"],
                 "implausible": self.implausible,
@@ -105,8 +107,9 @@ def _run_rollup(source: str | os.PathLike[str], *, week: str | None, month: str 
     targets = load_targets(daily.root, daily.settings)
     cal = WorkCalendar.of(daily.settings)
     frame = weekly_frame(daily.frame, targets, daily.settings, weeks, today=today, cal=cal,
-                         errors_by_row=daily.errors_by_row, moves=daily.moves)
-    result = RollupResult(weeks, frame, daily.findings, daily.dropped)
+                         errors_by_row=daily.problems_by_row, moves=daily.moves)
+    result = RollupResult(weeks, frame, daily.findings, daily.dropped,
+                          edited=len(daily.audit))
     flagged = frame[(frame["level"] == "rep") & (frame["mark"] == IMPLAUSIBLE_MARK)]
     result.implausible = implausible_warnings(week_rows(flagged), daily.settings, daily.lang)
     del flagged

@@ -96,6 +96,15 @@ class DailySource:
                 out[key] = out.get(key, 0) + 1
         return out
 
+    @property
+    def problems_by_row(self) -> dict[tuple[Any, Any], int]:
+        """The weekly sheet's data problems per (rep, day): the error findings, and the
+        dailies the ledger found edited or deleted after submission (``audit``)."""
+        out = self.errors_by_row
+        for e in self.audit:
+            out[(e.rep, e.day)] = out.get((e.rep, e.day), 0) + 1
+        return out
+
 
 def daily_files(path: Path) -> tuple[Path, list[Path]]:
     """(workspace root, daily workbooks) of a workspace, a daily workbook or a folder of
@@ -158,6 +167,42 @@ def _load_daily(source: str | os.PathLike[str], *, today: dt.date | None,
     audit = seen_daily(root, settings, frame, tables, FILE_ROWS)
     return DailySource(root, files, settings, tables, findings, frame, len(dropped),
                        tables[0].lang, audit)
+
+
+def archive_files(root: Path) -> dict[int, Path]:
+    """The archives of old dailies in the workspace ``root`` (``archive_<year>.xlsx``,
+    written by ``xlsales archive``), by year."""
+    found = {}
+    for p in root.glob(f"{ARCHIVE_PREFIX}*.xls[xm]"):
+        year = p.stem[len(ARCHIVE_PREFIX):]
+        if year.isdigit():
+            found[int(year)] = p
+    return dict(sorted(found.items()))
+
+
+def with_archives(daily: DailySource, since: dt.date) -> pd.DataFrame:
+    """The dailies of ``daily`` (one row per rep and day) and, when ``since`` is before
+    the earliest day the daily report holds, those of the workspace's archives of the
+    years from ``since`` on, read as the daily report is and deduplicated with it (the
+    latest submission wins; on a tie, the daily report's row). For the review, whose
+    trend and comparisons reach back months: every other command reads the daily report
+    only (:func:`daily_files` leaves the archives out)."""
+    from xlsales.io.read import read_table
+
+    days = daily.frame["date"].dropna()
+    earliest = days.min().date() if len(days) else None
+    if earliest is not None and since >= earliest:
+        return daily.frame
+    last = earliest.year if earliest is not None else 9999
+    paths = [p for y, p in archive_files(daily.root).items() if since.year <= y <= last]
+    if not paths:
+        return daily.frame
+    spec = T.get("daily")
+    offset = len(daily.files)
+    parts = [read_table(p, spec, daily.settings).df for p in paths]
+    parts = [df.set_axis(df.index + (offset + i) * FILE_ROWS) for i, df in enumerate(parts)]
+    both = pd.concat([*parts, daily.frame])
+    return dedupe(both)[0]
 
 
 def load_targets(root: Path, settings: Settings | None = None) -> Targets:

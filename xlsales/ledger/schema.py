@@ -6,7 +6,8 @@ Every table has a ``team`` column: one database can hold many teams' ledgers.
   for a deletion), its content hash, when it was first seen, the workbook and its
   ``lastModifiedBy``.
 - ``ledger_rows``: the current state of each row (its latest version), what a recording
-  compares with in one query.
+  compares with in one query; ``archived_at`` set when ``xlsales archive`` moved the row
+  out of the workbook (it is then no deletion).
 - ``ledger_sources``: one digest per (team, table, workbook) of the row hashes last
   recorded, and a fingerprint of the bytes they were read from; an unchanged workbook is
   recognised without comparing rows (without hashing them, when its sheet's bytes are
@@ -54,6 +55,7 @@ rows = sa.Table(
     sa.Column("changed_at", sa.DateTime, nullable=False),
     sa.Column("source", sa.String(SOURCE), nullable=True),
     sa.Column("deleted", sa.Boolean, nullable=False, default=False),
+    sa.Column("archived_at", sa.DateTime, nullable=True),
     sa.Index("ix_ledger_rows_version", "team", "tbl", "version"),
 )
 
@@ -66,4 +68,36 @@ sources = sa.Table(
     sa.Column("rows", sa.Integer, nullable=False),
     sa.Column("recorded_at", sa.DateTime, nullable=False),
     sa.Column("fingerprint", sa.String(64), nullable=True),
+)
+
+
+# Weekly pipeline snapshots (xlsales/accuracy.py): one header per team and ISO week (the
+# week's first read of the opportunities table; its primary key keeps a second one out),
+# and the snapshot's rows, numbered by ``line`` (an id may be typed twice in a table).
+snapshot_weeks = sa.Table(
+    "ledger_snapshot_weeks", metadata,
+    sa.Column("team", sa.String(TEAM), primary_key=True),
+    sa.Column("week", sa.String(10), primary_key=True),
+    sa.Column("taken_on", sa.Date, nullable=False),
+    sa.Column("rows", sa.Integer, nullable=False),
+    sa.Column("source", sa.String(SOURCE), nullable=True),
+    sa.Column("recorded_at", sa.DateTime, nullable=False),
+)
+
+snapshots = sa.Table(
+    "ledger_snapshots", metadata,
+    sa.Column("team", sa.String(TEAM), primary_key=True),
+    sa.Column("week", sa.String(10), primary_key=True),
+    sa.Column("line", sa.Integer, primary_key=True),
+    sa.Column("taken_on", sa.Date, nullable=False),
+    sa.Column("opp_id", sa.String(KEY), nullable=False),
+    sa.Column("customer", sa.String(KEY), nullable=True),
+    sa.Column("owner", sa.String(TEAM), nullable=True),
+    sa.Column("stage", sa.String(TEAM), nullable=True),
+    sa.Column("amount", sa.Float, nullable=True),
+    sa.Column("probability", sa.Float, nullable=True),
+    sa.Column("expected_close", sa.Date, nullable=True),
+    sa.Column("closed_on", sa.Date, nullable=True),
+    sa.Column("in_commit", sa.Boolean, nullable=False),
+    sa.Index("ix_ledger_snapshots_taken_on", "team", "taken_on"),
 )

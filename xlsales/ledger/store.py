@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,8 +21,9 @@ from xlsales.errors import InputError
 from xlsales.i18n import Label
 from xlsales.ledger import keys as K
 from xlsales.ledger.schema import rows, sources, versions
+from xlsales.ledger.schema import sources as sources_table
 
-HEAD = "0003"  # the newest migration (tests check it against the scripts)
+HEAD = "0005"  # the newest migration (tests check it against the scripts)
 MIGRATIONS = Path(__file__).with_name("migrations")
 LEDGER_TABLES = (versions, rows, sources)
 
@@ -242,9 +243,10 @@ class Ledger:
                out: Recorded) -> None:
         r = rows.c
         cur = pd.DataFrame(conn.execute(
-            sa.select(r.key, r.hash, r.version, r.deleted, r.source)
+            sa.select(r.key, r.hash, r.version, r.deleted, r.source, r.archived_at)
             .where((r.team == team) & (r.tbl == table))).all(),
-            columns=["key", "hash", "version", "deleted", "source"])
+            columns=["key", "hash", "version", "deleted", "source", "archived_at"])
+        archived = cur["archived_at"].notna()
         at = pd.Index(cur["key"]).get_indexer(keys) if len(cur) else np.full(len(keys), -1)
         new = at < 0
         safe = np.where(new, 0, at)
@@ -255,8 +257,14 @@ class Ledger:
         was_deleted = (cur["deleted"].to_numpy(bool)[safe] if len(cur)
                        else np.zeros(len(keys), bool))
         changed = ~new & ((hashes != old_hash) | was_deleted)
-        gone = cur[~cur["deleted"].astype(bool) & cur["source"].isin(todo)
-                   & ~cur["key"].isin(keys)]
+        present = cur["key"].isin(keys)
+        gone = cur[~cur["deleted"].astype(bool) & cur["source"].isin(todo) & ~present
+                   & ~archived]  # an archived row is no deletion
+        back = cur["key"][archived & present].tolist()  # archived rows in a workbook again
+        for i in range(0, len(back), 500):
+            conn.execute(sa.update(rows).where((r.team == team) & (r.tbl == table)
+                                               & r.key.in_(back[i:i + 500]))
+                         .values(archived_at=None))
         out.new, out.changed, out.deleted = int(new.sum()), int(changed.sum()), len(gone)
         out.unchanged = len(keys) - out.new - out.changed
         pick = np.flatnonzero(new | changed)
@@ -321,12 +329,14 @@ class Ledger:
                 sa.select(r.tbl, r.key).where(cond).order_by(r.tbl, r.key).limit(limit))]
 
     def edited(self, team: str, table: str) -> dict[str, list[dict[str, Any]]]:
-        """Every version of the rows of ``table`` that have more than one, by key."""
+        """Every version of the rows of ``table`` that have more than one, by key (rows
+        archived out of the workbook left out)."""
         v, r = versions.c, rows.c
         out: dict[str, list[dict[str, Any]]] = {}
         with self.engine.connect() as conn:
             keys = list(conn.execute(sa.select(r.key).where(
-                (r.team == team) & (r.tbl == table) & (r.version > 1))).scalars())
+                (r.team == team) & (r.tbl == table) & (r.version > 1)
+                & r.archived_at.is_(None))).scalars())
             for i in range(0, len(keys), 500):
                 query = (sa.select(versions)
                          .where((v.team == team) & (v.tbl == table)
@@ -335,6 +345,116 @@ class Ledger:
                 for row in conn.execute(query).mappings():
                     out.setdefault(row["key"], []).append(_version(row))
         return out
+
+    def archive(self, team: str, table: str, keys: np.ndarray, hashes: np.ndarray,
+                sources: Iterable[str], *, now: dt.datetime | None = None) -> np.ndarray:
+        """Mark the rows ``keys`` archived (moved out of their workbook: no deletion) when
+        the ledger holds every one of them, not deleted, with the content hash given;
+        else mark nothing and return the keys it lacks or holds otherwise. The digests of
+        the workbooks ``sources`` are forgotten, so that their next recording compares
+        rows again (a row found in a workbook again is no longer archived)."""
+        r, s = rows.c, sources_table.c
+        keys = np.asarray(keys, dtype=object)
+        hashes = np.asarray(hashes, dtype="int64")
+        try:
+            with self.engine.begin() as conn:
+                held = pd.DataFrame(conn.execute(
+                    sa.select(r.key, r.hash).where((r.team == team) & (r.tbl == table)
+                                                   & ~r.deleted)).all(),
+                    columns=["key", "hash"])
+                at = (pd.Index(held["key"]).get_indexer(keys) if len(held)
+                      else np.full(len(keys), -1))
+                have = held["hash"].to_numpy("int64")[np.where(at < 0, 0, at)] if len(
+                    held) else np.zeros(len(keys), "int64")
+                lacking = keys[(at < 0) | (have != hashes)]
+                if len(lacking):
+                    return lacking
+                when = now or utcnow()
+                todo = keys.tolist()
+                for i in range(0, len(todo), 500):
+                    conn.execute(sa.update(rows).where(
+                        (r.team == team) & (r.tbl == table) & r.key.in_(todo[i:i + 500]))
+                        .values(archived_at=when))
+                conn.execute(sa.delete(sources_table).where(
+                    (s.team == team) & (s.tbl == table) & s.source.in_(list(sources))))
+        except sa.exc.SQLAlchemyError as exc:
+            raise _cannot(self.url, getattr(exc, "orig", None) or exc, True) from None
+        return keys[0:0]
+
+    def archived(self, team: str, table: str) -> list[str]:
+        """The keys of the rows of ``table`` archived out of their workbooks."""
+        r = rows.c
+        with self.engine.connect() as conn:
+            return list(conn.execute(sa.select(r.key).where(
+                (r.team == team) & (r.tbl == table) & r.archived_at.is_not(None))
+                .order_by(r.key)).scalars())
+
+    # -- pipeline snapshots (xlsales/accuracy.py) ----------------------------------------
+
+    def record_snapshot(self, team: str, snap: pd.DataFrame, taken_on: dt.date,
+                        source: str | None = None, *, now: dt.datetime | None = None) -> bool:
+        """Store ``snap`` (:func:`xlsales.accuracy.snapshot`) as the team's snapshot of the
+        ISO week of ``taken_on`` unless that week has one already (the week's first read is
+        kept: a forecast cannot be improved afterwards); one bulk insert. True when
+        stored."""
+        from xlsales.ledger.schema import snapshot_weeks, snapshots
+
+        week = snapshot_week(taken_on)
+        try:
+            if self.has_snapshot(team, taken_on):
+                return False
+            with self.engine.begin() as conn:
+                conn.execute(sa.insert(snapshot_weeks), [{
+                    "team": team, "week": week, "taken_on": taken_on, "rows": len(snap),
+                    "source": source, "recorded_at": now or utcnow()}])
+                if len(snap):
+                    conn.execute(sa.insert(snapshots), _snapshot_rows(team, week, taken_on,
+                                                                      snap))
+        except sa.exc.IntegrityError:  # another process stored this week's first
+            return False
+        except sa.exc.SQLAlchemyError as exc:
+            raise _cannot(self.url, getattr(exc, "orig", None) or exc, True) from None
+        return True
+
+    def has_snapshot(self, team: str, day: dt.date) -> bool:
+        """Whether the team has a snapshot of the ISO week of ``day``."""
+        from xlsales.ledger.schema import snapshot_weeks
+
+        w = snapshot_weeks.c
+        try:
+            with self.engine.connect() as conn:
+                return conn.execute(sa.select(w.week).where(
+                    (w.team == team) & (w.week == snapshot_week(day)))).first() is not None
+        except sa.exc.SQLAlchemyError as exc:
+            raise _cannot(self.url, getattr(exc, "orig", None) or exc) from None
+
+    def snapshots(self, team: str, first: dt.date | None = None,
+                  last: dt.date | None = None) -> pd.DataFrame:
+        """The team's stored snapshots taken in ``first``..``last`` (either open), in the
+        frame :func:`xlsales.accuracy.snapshot` makes."""
+        from xlsales.accuracy import SNAPSHOT_COLUMNS
+        from xlsales.ledger.schema import snapshots
+
+        s = snapshots.c
+        cond = s.team == team
+        if first is not None:
+            cond = cond & (s.taken_on >= first)
+        if last is not None:
+            cond = cond & (s.taken_on <= last)
+        query = (sa.select(s.taken_on, s.opp_id, s.customer, s.owner, s.stage, s.amount,
+                           s.probability, s.expected_close, s.closed_on, s.in_commit)
+                 .where(cond).order_by(s.taken_on, s.line))
+        with self.engine.connect() as conn:
+            found = conn.execute(query).all()
+        df = pd.DataFrame(found, columns=list(SNAPSHOT_COLUMNS))
+        for c in ("snapshot_date", "expected_close", "closed_on"):
+            df[c] = pd.to_datetime(df[c]).astype("datetime64[ms]")
+        for c in ("amount", "probability"):
+            df[c] = df[c].astype("float64")
+        for c in ("opp_id", "customer", "owner", "stage"):
+            df[c] = df[c].astype(object)
+        df["commit"] = df["commit"].astype(bool)
+        return df
 
     def teams(self) -> list[str]:
         with self.engine.connect() as conn:
@@ -411,6 +531,39 @@ class Ledger:
             for name in by_name:
                 flush(name)
         return loaded
+
+
+def snapshot_week(day: dt.date) -> str:
+    """The ISO week a snapshot of ``day`` stands for (``2024-W10``)."""
+    iso = day.isocalendar()
+    return f"{iso.year:04d}-W{iso.week:02d}"
+
+
+def _snapshot_rows(team: str, week: str, taken_on: dt.date,
+                   snap: pd.DataFrame) -> list[dict[str, Any]]:
+    """A snapshot frame as the rows of ``ledger_snapshots`` (whole columns converted)."""
+
+    def days(col: str) -> list[dt.date | None]:
+        values = pd.to_datetime(snap[col])
+        return [None if pd.isna(v) else v.date() for v in values.tolist()]
+
+    def texts(col: str) -> list[str | None]:
+        values = snap[col].astype(object)
+        return values.where(values.notna(), None).map(
+            lambda v: None if v is None else str(v)).tolist()
+
+    def numbers(col: str) -> list[float | None]:
+        values = snap[col].astype("float64")
+        return [None if np.isnan(v) else float(v) for v in values.tolist()]
+
+    cols = {"opp_id": texts("opp_id"), "customer": texts("customer"),
+            "owner": texts("owner"), "stage": texts("stage"), "amount": numbers("amount"),
+            "probability": numbers("probability"), "expected_close": days("expected_close"),
+            "closed_on": days("closed_on"),
+            "in_commit": snap["commit"].astype(bool).tolist()}
+    n = len(snap)
+    return [{"team": team, "week": week, "line": i + 1, "taken_on": taken_on,
+             **{k: v[i] for k, v in cols.items()}} for i in range(n)]
 
 
 def _kept(frame: pd.DataFrame, sub: pd.DataFrame) -> np.ndarray:
