@@ -80,3 +80,19 @@ def test_xml_it_cannot_be_sure_of_counts_as_filled(tmp_path: Path) -> None:
 def test_a_missing_sheet_holds_nothing(tmp_path: Path) -> None:
     with Package(_book(tmp_path, "x")) as pkg:
         assert not pkg.column_filled("no such sheet", 2, 0)
+
+
+@pytest.mark.parametrize("where", [-5, 0, 1, 3])
+def test_a_cell_split_between_two_reads_is_still_seen(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch,
+                                                      where: int) -> None:
+    """The part is searched in chunks: wherever a chunk ends — inside the typed cell's
+    tag, right after it (before the value it holds), inside the value — it is found."""
+    from xlsales.io.read import package
+
+    path = _book(tmp_path, "跟进报价")
+    with zipfile.ZipFile(path) as z:
+        xml = z.read(SHEET)
+    end_of_tag = xml.index(b">", xml.index(b'<c r="C150"')) + 1
+    monkeypatch.setattr(package, "CHUNK", end_of_tag + where)
+    assert _filled(path)

@@ -309,7 +309,12 @@ class Package:
             while True:
                 chunk = fh.read(CHUNK)
                 buf = keep + chunk
-                cut = buf.rfind(b"<") if chunk else len(buf)  # no tag is split
+                # the last cell goes whole into the next round: no cell is split from
+                # what it holds
+                cut = max(buf.rfind(b"<c "), buf.rfind(b"<c>"), buf.rfind(b"<c/")) \
+                    if chunk else len(buf)
+                if cut <= 0:
+                    cut = buf.rfind(b"<") if chunk else len(buf)  # no cell: no tag split
                 buf, keep = buf[:cut], buf[cut:]
                 cells = buf.count(b"<c ") + buf.count(b"<c>") + buf.count(b"<c/")
                 if cells != buf.count(b'<c r="') or _PREFIXED_CELL.search(buf):
