@@ -97,7 +97,14 @@ class FakeLiteRange:
             data if isinstance(data, list) else [data]]
         for i, row in enumerate(grid):
             for j, v in enumerate(row):
-                self.sheet.cells[(self.row + i, self.column + j)] = v
+                at = (self.row + i, self.column + j)
+                # as Excel takes values set through Office.js: a leading apostrophe keeps
+                # the rest as text, "=…" is a formula
+                if isinstance(v, str) and v.startswith("'"):
+                    v = v[1:]
+                elif isinstance(v, str) and v.startswith("="):
+                    self.sheet.formulas.add(at)
+                self.sheet.cells[at] = v
         self.sheet.book.actions.append(("setValues", self.sheet.name, self.address))
 
     @property
@@ -114,6 +121,7 @@ class FakeLiteSheet:
     def __init__(self, book: FakeLiteBook, name: str, cells: dict[tuple[int, int], Any],
                  visible: bool = True) -> None:
         self.book, self.name, self.visible = book, name, visible
+        self.formulas: set[tuple[int, int]] = set()  # cells a script turned into formulas
         self.start = dict(cells)   # the values handed to the script
         self.cells = dict(cells)   # the values after the script's actions
         self.colors: dict[str, str] = {}

@@ -50,9 +50,17 @@ class FakeRange:
         for i, row in enumerate(grid):
             for j, v in enumerate(row):
                 cell = ws.cell(row=self.row + i, column=self.column + j)
+                # as Excel takes a value set through its object model: a leading
+                # apostrophe keeps the rest as text, "=…" is a formula
+                if isinstance(v, str) and v.startswith("'"):
+                    v = v[1:]
+                elif isinstance(v, str) and v.startswith("="):
+                    cell.value = v
+                    cell.data_type = "f"
+                    continue
                 cell.value = v
                 if isinstance(v, str):
-                    cell.data_type = "s"  # xlwings would store text typed like this
+                    cell.data_type = "s"
         self.sheet.book.writes.append((self.sheet.name, self.address))
 
     @property

@@ -377,3 +377,35 @@ def test_errors_become_a_message_box_text(ws: Path) -> None:
     text = buttons.rollup_week(book, today=SAMPLE_TODAY)
     assert book.app.alerts and "Traceback" not in book.app.alerts[0]
     assert text == book.sheets[0].range(buttons.MESSAGE_CELL).value
+
+
+def test_texts_people_typed_are_written_as_text_never_as_formulas(ws: Path) -> None:
+    """A problem typed as ``=…`` (or ``+…``, ``-…``, a leading digit) reaches the weekly
+    sheet as the text it is: Excel would take it for a formula."""
+    book = FakeBook(ws / "daily_report.xlsm")
+    daily = book.sheets["销售日报"]
+    grid = daily.used_range.options(ndim=2).value
+    header_row = next(i for i, r in enumerate(grid) if "遇到问题" in r)
+    header = grid[header_row]
+    days, rep = header.index("日期"), header.index("销售代表")
+    first = next(r for r in grid[header_row + 1:] if isinstance(r[days], dt.datetime)
+                 and r[days].date() == SAMPLE_TODAY)[rep]
+    letter = openpyxl.utils.get_column_letter(header.index("遇到问题") + 1)
+    for i, r in enumerate(grid):  # the rep's week: one problem, typed as a formula
+        if i > header_row and r[rep] == first and isinstance(r[days], dt.datetime) \
+                and r[days].date().isocalendar()[:2] == SAMPLE_TODAY.isocalendar()[:2]:
+            daily.range(f"{letter}{i + 1}").value = "'=HYPERLINK(\"http://x\",\"点我\")"
+    text = buttons.rollup_week(book, today=SAMPLE_TODAY)
+    assert "2024-W13" in text, book.app.alerts
+    week = book.sheets["周报 2024-W13"].ws
+    typed = [c for r in week.iter_rows() for c in r
+             if isinstance(c.value, str) and "HYPERLINK" in c.value]
+    assert typed and all(c.data_type == "s" and c.value.startswith("=HYPERLINK")
+                         for c in typed)
+    assert not any(c.data_type == "f" for r in week.iter_rows() for c in r)
+
+
+def test_as_text_marks_what_excel_would_not_keep_as_text() -> None:
+    assert buttons.as_text_grid([["=1+1", "+86 138", "-5 天", "@x", "'a", "3 次", "客户", 3,
+                                  None]]) == [["'=1+1", "'+86 138", "'-5 天", "'@x", "''a",
+                                               "'3 次", "客户", 3, None]]

@@ -263,7 +263,7 @@ def rollup_week(book: BookLike | None = None, today: dt.date | None = None) -> s
             rec = {**r.as_dict(), "level": LEVELS[r.level](lang), "week_end": r.week_end}
             grid.append([rec.get(k) if not isinstance(rec.get(k), list) else None
                          for k in keys])
-        sheet.range("A1").value = grid
+        sheet.range("A1").value = as_text_grid(grid)
         return (f"已生成 {week} 周报({len(out)} 行)" if lang == "zh"
                 else f"Weekly report {week}: {len(out)} rows")
     return _run(book, Label("周报汇总", "Weekly rollup"), work)
@@ -331,12 +331,12 @@ def refresh_followups(book: BookLike | None = None, today: dt.date | None = None
         due = _sheet(bk, "待跟进" if lang == "zh" else "Due follow-ups")
         header = ["负责人", "客户名称", "状态", "应跟进日期", "跟进类型", "原因"] if lang == "zh" \
             else ["Owner", "Customer", "Status", "Due on", "Kind", "Reason"]
-        due.range("A1").value = [header] + [[d.owner, d.customer, key, d.date, d.kind, d.reason]
-                                            for key, items in buckets.items() for d in items]
+        due.range("A1").value = as_text_grid([header] + [
+            [d.owner, d.customer, key, d.date, d.kind, d.reason]
+            for key, items in buckets.items() for d in items])
         kept = ledger_after(report.plans, ledger, day, report.catch_up, written)
         book_ledger = _sheet(bk, LEDGER_SHEET)
-        book_ledger.range("A1").value = [[f"'{v}" if v[:1].isdigit() else v for v in row]
-                                         for row in ledger_rows(kept)]
+        book_ledger.range("A1").value = as_text_grid(ledger_rows(kept))
         book_ledger.visible = False  # type: ignore[attr-defined]
         n = {k: len(v) for k, v in buckets.items()}
         text = (f"跟进已刷新:逾期 {n['overdue']},今天 {n['today']},本周 {n['this_week']}"
@@ -375,6 +375,24 @@ def weekly_agenda(book: BookLike | None = None, today: dt.date | None = None) ->
     return _run(book, Label("周会议程", "Weekly agenda"), work)
 
 
+_AS_TYPED = ("=", "+", "-", "@", "'")  # what Excel reads as a formula (or drops) when typed
+
+
+def as_text(value: Any) -> Any:
+    """A value written through Excel's object model as the text it is: a text Excel would
+    take for a formula, a number or a date (``=…``, ``+…``, ``-…``, ``@…``, ``'…``, a
+    leading digit) gets the apostrophe that keeps it text; anything else as it is."""
+    if isinstance(value, str) and value and (value[0] in _AS_TYPED or value[0].isdigit()):
+        return "'" + value
+    return value
+
+
+def as_text_grid(grid: list[list[Any]]) -> list[list[Any]]:
+    """:func:`as_text` of every value of a grid: the texts of a sheet xlsales writes come
+    from people (problems, customers, action items …) and are never formulas."""
+    return [[as_text(v) for v in row] for row in grid]
+
+
 def pack_grid(pack: Any, lang: Lang,
               kept: dict[str, list[dict[str, Any]]] | None = None) -> list[list[Any]]:
     """A meeting pack (:class:`xlsales.jobs.meeting.AgendaPack`) as the values of its sheet;
@@ -387,7 +405,7 @@ def pack_grid(pack: Any, lang: Lang,
             grid.append([None if c.formula else r.get(c.key) for c in spec.columns])
         grid.append([])
     width = max(len(r) for r in grid)
-    return [r + [None] * (width - len(r)) for r in grid]
+    return as_text_grid([r + [None] * (width - len(r)) for r in grid])
 
 
 BUTTONS = {"ValidateTable": validate, "RollupThisWeek": rollup_week,

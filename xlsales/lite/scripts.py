@@ -109,9 +109,9 @@ def monthly_review(book: Any, today: dt.date | None = None) -> str:
         sheet = buttons._sheet(bk, REVIEW_SHEET(lang).format(period=label))
         header = (["维度", "指标", "目标", "实际", "完成率", "原因"] if lang == "zh"
                   else ["Dimension", "Metric", "Target", "Actual", "Completion", "Cause"])
-        sheet.range("A1").value = [header] + [
+        sheet.range("A1").value = buttons.as_text_grid([header] + [
             [m.dimension, m.metric, m.target, m.actual, m.completion, m.hint]
-            for m in review.metrics]
+            for m in review.metrics])
         text = (f"已生成 {label} 复盘({len(review.metrics)} 项指标)" if lang == "zh"
                 else f"Review {label}: {len(review.metrics)} metrics")
         return "; ".join([text, *_defaults_note(bk, lang)])
