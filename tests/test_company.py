@@ -5,6 +5,7 @@ fixture fails instead of skipping when CI is set)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import multiprocessing
 import os
@@ -39,7 +40,8 @@ TEAM_A, TEAM_B = "华东一部", "North team"
 ROLES = {TEAM_A: f"{TAG}_east", TEAM_B: f"{TAG}_north"}
 DIRECTOR = f"{TAG}_director"
 PASSWORDS = {r: f"pw-{r}" for r in [*ROLES.values(), DIRECTOR]}
-TABLES = ("ledger_versions", "ledger_rows", "ledger_sources")
+TABLES = ("ledger_versions", "ledger_rows", "ledger_sources", "ledger_snapshot_weeks",
+          "ledger_snapshots")
 
 
 @dataclass
@@ -192,10 +194,6 @@ def test_a_team_role_cannot_change_another_teams_rows(company: str) -> None:
     with east.connect() as conn:  # the other team's rows: invisible, so nothing changes
         assert conn.execute(sa.text("UPDATE ledger_rows SET hash = 0 WHERE team = :t"),
                             {"t": TEAM_B}).rowcount == 0
-        assert conn.execute(sa.text("DELETE FROM ledger_versions WHERE team = :t"),
-                            {"t": TEAM_B}).rowcount == 0
-        assert conn.execute(sa.text("DELETE FROM ledger_rows WHERE team = :t"),
-                            {"t": TEAM_B}).rowcount == 0
         conn.commit()
     writes = [
         "INSERT INTO ledger_rows (team, tbl, key, hash, version, first_seen, changed_at, "
@@ -245,6 +243,106 @@ def test_the_director_reads_every_team_and_writes_none(company: str) -> None:
         with engine(boss).connect() as conn, \
                 pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
             conn.execute(sa.text(statement), {"t": TEAM_A})
+
+
+def with_password(admin: str, role: str, password: str) -> str:
+    return (sa.engine.make_url(admin).set(username=role, password=password)
+            .render_as_string(hide_password=False))
+
+
+def denied(url: str, statement: str, **params: Any) -> None:
+    """``statement`` run as the role of ``url`` is refused by a grant."""
+    with engine(url).connect() as conn, pytest.raises(sa.exc.ProgrammingError,
+                                                      match="permission denied"):
+        conn.execute(sa.text(statement), params)
+
+
+def test_a_team_cannot_rewrite_its_history(company: str) -> None:
+    east = as_role(company, ROLES[TEAM_A])
+    before = counts_by_team(company, "ledger_versions")
+    for statement in ["UPDATE ledger_versions SET data = NULL WHERE team = :t",
+                      "DELETE FROM ledger_versions WHERE team = :t",
+                      "DELETE FROM ledger_rows WHERE team = :t",
+                      "UPDATE ledger_snapshots SET amount = 0 WHERE team = :t",
+                      "DELETE FROM ledger_snapshot_weeks WHERE team = :t"]:
+        denied(east, statement, t=TEAM_A)
+    assert counts_by_team(company, "ledger_versions") == before
+    with engine(east).connect() as conn:  # what push needs: its own rows still read
+        assert conn.execute(sa.text("SELECT count(*) FROM ledger_versions")).scalar() == \
+            before[TEAM_A]
+
+
+def test_the_snapshot_tables_are_the_teams_own(postgres: Any) -> None:
+    from xlsales import accuracy as A
+    from xlsales.settings import Settings
+
+    admin = new_company(postgres)
+    ledger = Ledger.open(admin)
+    try:
+        for i, team in enumerate(ROLES):
+            snap = A.snapshot(pd.DataFrame({
+                "opp_id": [f"O{i}"], "customer": ["c"], "owner": ["o"], "stage": ["方案提交"],
+                "amount": [10.0 + i], "expected_close": [pd.Timestamp("2024-03-01")],
+                "closed_on": [pd.NaT]}), Settings.default(), dt.date(2024, 2, 1))
+            assert ledger.record_snapshot(team, snap, dt.date(2024, 2, 1))
+    finally:
+        ledger.close()
+    for table in ("ledger_snapshot_weeks", "ledger_snapshots"):
+        assert counts_by_team(admin, table) == {TEAM_A: 1, TEAM_B: 1}
+        assert counts_by_team(as_role(admin, DIRECTOR), table) == {TEAM_A: 1, TEAM_B: 1}
+        for team, role in ROLES.items():
+            assert counts_by_team(as_role(admin, role), table) == {team: 1}
+    with engine(as_role(admin, ROLES[TEAM_A])).connect() as conn, pytest.raises(
+            sa.exc.ProgrammingError, match="row-level security"):
+        conn.execute(sa.text(
+            "INSERT INTO ledger_snapshot_weeks (team, week, taken_on, rows, recorded_at) "
+            "VALUES (:t, '2024-W06', '2024-02-05', 0, now())"), {"t": TEAM_B})
+    denied(as_role(admin, DIRECTOR), "DELETE FROM ledger_snapshots")
+
+
+def test_setup_again_drops_the_old_director_and_a_teams_old_role(postgres: Any) -> None:
+    admin = postgres.database()
+    old, new, first, second = (f"{TAG}_{n}" for n in ("d_old", "d_new", "r_old", "r_new"))
+    words = {r: f"pw-{r}" for r in (old, new, first, second)}
+    setup_company(admin, {TEAM_A: first}, old, passwords=words)
+    ledger = Ledger.open(admin)
+    try:
+        ledger.record(TEAM_A, "customers", pd.DataFrame({"customer_id": ["C1"]}), "c.xlsx")
+    finally:
+        ledger.close()
+    assert counts_by_team(with_password(admin, old, words[old]), "ledger_rows") == {TEAM_A: 1}
+    assert counts_by_team(with_password(admin, first, words[first]),
+                          "ledger_rows") == {TEAM_A: 1}
+    setup_company(admin, {TEAM_A: second}, new, passwords=words)
+    with engine(admin).connect() as conn:
+        mapping = dict(conn.execute(sa.text("SELECT role, team FROM ledger_team_roles")).all())
+        policies = set(conn.execute(sa.text(
+            "SELECT policyname FROM pg_policies WHERE policyname LIKE 'xlsales_director%'")
+        ).scalars())
+    assert mapping == {second: TEAM_A}  # the team's old role maps to nothing
+    assert policies == {f"xlsales_director_{new}"}
+    assert counts_by_team(with_password(admin, new, words[new]), "ledger_rows") == {TEAM_A: 1}
+    assert counts_by_team(with_password(admin, second, words[second]),
+                          "ledger_rows") == {TEAM_A: 1}
+    for role in (old, first):  # neither reads nor writes the team's rows any more
+        url = with_password(admin, role, words[role])
+        denied(url, "SELECT count(*) FROM ledger_rows")
+        denied(url, "INSERT INTO ledger_versions (team, tbl, key, version, hash, seen_at, "
+               "deleted) VALUES (:t, 'customers', 'C9', 1, 1, now(), false)", t=TEAM_A)
+    setup_company(admin, {TEAM_A: second}, new, passwords=words)  # again: the same
+    assert counts_by_team(with_password(admin, new, words[new]), "ledger_rows") == {TEAM_A: 1}
+
+
+def test_a_bad_password_option_is_not_echoed() -> None:
+    for given in ("a:S3cretPw", "=S3cretPw", "S3cretPw"):
+        got = runner.invoke(app, ["ledger", "setup-company", "postgresql://x@/y", "--team",
+                                  "A=a", "--director", "boss", "--password", given,
+                                  "--json"])
+        assert got.exit_code == 2, got.output
+        assert "S3cretPw" not in got.output and "ROLE=PASSWORD" in got.output
+    plain = runner.invoke(app, ["ledger", "setup-company", "postgresql://x@/y", "--team",
+                                "A=a", "--director", "boss", "--password", "a:S3cretPw"])
+    assert plain.exit_code == 2 and "S3cretPw" not in plain.output
 
 
 # -- pushing ---------------------------------------------------------------------------------

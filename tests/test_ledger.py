@@ -22,6 +22,8 @@ from xlsales.cli import app
 from xlsales.ledger import hook
 from xlsales.ledger.audit import R_DELETED, R_EDITED, RULES, local_time
 from xlsales.ledger.store import HEAD, Ledger, migrate, revision
+from xlsales.settings import Settings
+from xlsales.workspace import write_workspace
 
 runner = CliRunner()
 ENGINES = ["sqlite", "postgresql"]
@@ -475,11 +477,18 @@ def test_export_and_import_round_trip(url: str, sample_copy: Callable[[str], Pat
     target = a_daily(root, 4)
     edit_cells(root / "daily_report.xlsx", target["sheet"], {target["cell"]: 0})
     validate_json(root, url)
+    # a reader of the opportunities table, today: the week's pipeline snapshot
+    assert cli("forecast", "-w", str(root), "--period", "2024-03", url=url).exit_code in (0, 1)
+    team = "华东华南华北销售部"
+    snaps = snapshots_of(ledger_of(root, url), team)
+    assert len(snaps) > 10 and snaps["expected_close"].notna().any()
     backup = tmp_path / "ledger.jsonl.gz"
     out = cli("ledger", "export", str(backup), "-w", str(root), "--json", url=url)
     assert out.exit_code == 0, out.output
     exported = json.loads(out.stdout)["records"]
     assert exported == {k: v for k, v in counts(ledger_of(root, url)).items() if v}
+    assert exported["ledger_snapshot_weeks"] == 1
+    assert exported["ledger_snapshots"] == len(snaps)
 
     other = tmp_path / "restored"
     other.mkdir()
@@ -489,8 +498,10 @@ def test_export_and_import_round_trip(url: str, sample_copy: Callable[[str], Pat
     got = runner.invoke(app, ["ledger", "import", str(backup), "-w", str(other), "--json"])
     assert got.exit_code == 0, got.output
     assert json.loads(got.stdout)["records"] == {
-        k: exported.get(k, 0) for k in ("ledger_versions", "ledger_rows", "ledger_sources")}
+        k: exported.get(k, 0) for k in ("ledger_versions", "ledger_rows", "ledger_sources",
+                                        "ledger_snapshot_weeks", "ledger_snapshots")}
     assert counts(restored_url) == counts(ledger_of(root, url))
+    pd.testing.assert_frame_equal(snapshots_of(restored_url, team), snaps)
     key = [target["rep"], target["day"].isoformat()]
     a = json.loads(cli("history", *key, "-w", str(root), "--json", url=url).stdout)
     b = json.loads(runner.invoke(app, ["history", *key, "-w", str(other), "--json"]).stdout)
@@ -500,6 +511,102 @@ def test_export_and_import_round_trip(url: str, sample_copy: Callable[[str], Pat
     assert runner.invoke(app, ["ledger", "import", str(backup), "-w", str(other),
                                "--replace"]).exit_code == 0
     assert counts(restored_url) == counts(ledger_of(root, url))
+    pd.testing.assert_frame_equal(snapshots_of(restored_url, team), snaps)
+
+
+def snapshots_of(url: str, team: str) -> pd.DataFrame:
+    ledger = Ledger.open(url)
+    try:
+        return ledger.snapshots(team)
+    finally:
+        ledger.close()
+
+
+def write_backup(path: Path, items: list[dict[str, Any]]) -> None:
+    path.write_text("\n".join(json.dumps(x, ensure_ascii=False)
+                              for x in [{"xlsales_ledger": 1, "team": "t"}, *items]) + "\n",
+                    encoding="utf-8")
+
+
+def test_a_bad_backup_is_a_clear_error_naming_its_line(url: str, tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    write_workspace(root, Settings.default(), {}, lang="en", books=("settings",))
+    row = {"team": "t", "tbl": "daily", "key": "张三 2024-03-04", "hash": 7, "version": 1,
+           "first_seen": "2024-03-05T09:00:00", "changed_at": "2024-03-05T09:00:00",
+           "source": "daily_report.xlsx", "deleted": False}
+    week = {"team": "t", "week": "2024-W10", "taken_on": "2024-03-05", "rows": 0,
+            "source": None, "recorded_at": "2024-03-05T09:00:00"}
+    lacking = {k: v for k, v in row.items() if k not in ("hash", "version")}
+    cases = [  # (items, the line named, words of the message)
+        ([{"table": "ledger_rows", "row": row}, {"table": "ledger_rows", "row": lacking}],
+         3, "hash, version"),
+        ([{"table": "ledger_snapshot_weeks", "row": {**week, "taken_on": "05/03/2024"}}],
+         2, "taken_on"),
+        ([{"table": "ledger_rows", "row": row}, {"table": "ledger_rows", "row": row}],
+         2, "cannot be loaded")]  # the same key twice: the database refuses the batch
+    if url.startswith("postgresql"):  # SQLite stores any text in an integer column
+        cases.append(([{"table": "ledger_rows", "row": {**row, "hash": "abc"}}], 2,
+                      "cannot be loaded"))
+    for items, line, words in cases:
+        backup = tmp_path / "bad.jsonl"
+        write_backup(backup, items)
+        got = cli("ledger", "import", str(backup), "-w", str(root), "--json", url=url)
+        assert got.exit_code == 2, got.output
+        error = json.loads(got.stdout)["error"]
+        assert str(backup) in error and f"line {line}" in error and words in error, error
+        assert "Traceback" not in got.output
+        assert counts(ledger_of(root, url))["ledger_rows"] == 0  # all or nothing
+    write_backup(tmp_path / "good.jsonl", [{"table": "ledger_rows", "row": row},
+                                           {"table": "ledger_snapshot_weeks", "row": week}])
+    got = cli("ledger", "import", str(tmp_path / "good.jsonl"), "-w", str(root), "--json",
+              url=url)
+    assert got.exit_code == 0, got.output
+    assert counts(ledger_of(root, url))["ledger_rows"] == 1
+    ledger = Ledger.open(ledger_of(root, url))
+    try:  # the date column read back as a date
+        assert ledger.has_snapshot("t", dt.date(2024, 3, 10))
+    finally:
+        ledger.close()
+
+
+def test_a_ledger_of_a_newer_xlsales_is_a_clear_error(url: str,
+                                                      sample_copy: Callable[[str], Path]
+                                                      ) -> None:
+    Ledger.open(url).close()
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0099'"))
+    engine.dispose()
+    root = sample_copy("en")
+    pre = ["--ledger", url]
+    got = runner.invoke(app, [*pre, "validate", str(root / "targets.xlsx"), "--json"])
+    assert got.exit_code == 2, got.output
+    error = json.loads(got.stdout)["error"]
+    assert "0099" in error and "upgrade xlsales, or run with --no-ledger" in error
+    text = runner.invoke(app, [*pre, "rollup", "-w", str(root), "--week", "2024-W10"])
+    assert text.exit_code == 2 and "Traceback" not in text.output
+    assert "or run with --no-ledger" in " ".join(text.output.split())
+    assert runner.invoke(app, ["--no-ledger", "validate", str(root / "targets.xlsx")]
+                         ).exit_code in (0, 1)
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:  # left as it was
+        assert revision(conn) == "0099"
+    engine.dispose()
+
+
+def test_keys_like_ignores_case_on_both_engines(url: str) -> None:
+    ledger = Ledger.open(url)
+    try:
+        ledger.record("t", "customers", pd.DataFrame({
+            "customer_id": ["ACME-1", "acme-2", "Bolt-3"], "name": ["a", "b", "c"]}),
+            "customers.xlsx")
+        keys = [k for _, k in ledger.keys_like("t", None, "acme")]
+        assert len(keys) == 2 and {k.lower()[:5] for k in keys} == {"acme-"}
+        assert ledger.keys_like("t", None, "ACME") == ledger.keys_like("t", None, "acme")
+        assert ledger.keys_like("t", None, "bolt") != []
+        assert ledger.keys_like("t", None, "a%") == []  # LIKE's wildcards are escaped
+    finally:
+        ledger.close()
 
 
 def test_two_processes_recording_at_once_lose_nothing(url: str,

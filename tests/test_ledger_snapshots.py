@@ -4,7 +4,8 @@ real PostgreSQL server (tests/pg_server.py).
 
 The hand-computed example: a two-rep team (default stages: 需求分析 0.25, 方案提交 0.5,
 报价与谈判 0.75, commit ≥ 0.75), quarter 2024Q1, its opportunities table edited between
-commands run ``--on`` dates of different ISO weeks:
+commands run on dates of different ISO weeks (the tests pin the system's date to
+``--on``, see :func:`cli`):
 
 * 2024-01-02 (W01): O1 赵一 报价与谈判 100 exp. 02-10 → 75 (commit); O2 赵一 方案提交 40
   exp. 03-20 → 20; O3 钱二 需求分析 80 exp. 02-01 → 20; O4 钱二 方案提交 60 exp. 05-01
@@ -112,9 +113,17 @@ def edit_opps(root: Path, changes: dict[str, dict[str, Any]]) -> None:
     edit_cells(path, table.sheet, cells)
 
 
-def cli(url: str, *args: str) -> Any:
+def cli(url: str, *args: str, real: bool = False) -> Any:
+    """Run the command as if run on its ``--on`` day: the system's date is pinned to it
+    (:func:`xlsales.ledger.hook.system_today`, the one source of the real date), so a
+    snapshot is taken on that day as a team running it then would take it; ``real``: run
+    on the real date, ``--on`` only the command's day."""
     pre = ["--ledger", url] if url.startswith("postgresql") else []
-    result = runner.invoke(app, [*pre, *args])
+    on = [args[i + 1] for i, a in enumerate(args[:-1]) if a == "--on"]
+    with pytest.MonkeyPatch.context() as mp:
+        if on and not real:
+            mp.setattr(hook, "system_today", lambda: D.fromisoformat(on[0]))
+        result = runner.invoke(app, [*pre, *args])
     assert result.exit_code in (0, 1), (args, result.output, result.exception)
     return result
 
@@ -323,6 +332,49 @@ def test_one_snapshot_per_week_keeps_the_first(url: str, tmp_path: Path) -> None
         assert ledger.snapshots("another team").empty
     finally:
         ledger.close()
+
+
+def test_a_command_run_on_another_day_takes_no_snapshot(url: str, tmp_path: Path) -> None:
+    root = workspace(tmp_path / "team")
+    for args in (["followups", "-w", str(root), "--on", "2023-06-01"],
+                 ["forecast", "-w", str(root), "--period", "2024Q1", "--on", "2024-01-02"]):
+        cli(url, *args, real=True)  # today's pipeline is no snapshot of that day
+        assert stored(root, url).empty
+    today = hook.system_today()
+    cli(url, "forecast", "-w", str(root), "--period", "2024Q1", "--on", today.isoformat(),
+        real=True)
+    snaps = stored(root, url)
+    assert set(snaps["snapshot_date"]) == {pd.Timestamp(today)} and len(snaps) == 4
+
+
+def test_the_snapshot_a_command_just_took_is_no_evidence_of_the_past(url: str,
+                                                                      tmp_path: Path) -> None:
+    root = workspace(tmp_path / "team")
+    args = ["forecast", "-w", str(root), "--accuracy", "2024Q1", "--on", "2024-02-15",
+            "--json"]
+    out = json.loads(cli(url, *args).stdout)  # a fresh ledger: it takes 02-15's snapshot
+    assert set(stored(root, url)["snapshot_date"]) == {pd.Timestamp("2024-02-15")}
+    assert out["source"] == "reconstructed" and out["note"] == RECONSTRUCTED("zh")
+    again = json.loads(cli(url, *args).stdout)  # later that day: an earlier command's
+    assert again["source"] == "ledger" and again["snapshots"] == ["2024-02-15"]
+
+    other = workspace(tmp_path / "other")
+    review = json.loads(cli(url, "review", "-w", str(other), "--month", "2024-03", "--on",
+                            "2024-03-01", "--json").stdout)["forecast_accuracy"]
+    assert set(stored(other, url)["snapshot_date"]) >= {pd.Timestamp("2024-03-01")}
+    assert review["source"] == "reconstructed" and review["reconstructed"] is True
+
+
+def test_long_cell_texts_are_stored_whole_on_both_engines(url: str, tmp_path: Path) -> None:
+    root = workspace(tmp_path / "team")
+    owner, customer = "赵" * 500, "客户" * 250  # beyond String(200) and String(400)
+    edit_opps(root, {"O1": {"owner": owner, "customer": customer}})
+    result = cli(url, "forecast", "-w", str(root), "--period", "2024Q1", "--on",
+                 "2024-03-04")
+    assert "Traceback" not in result.output
+    snaps = stored(root, url).set_index("opp_id")
+    assert snaps.loc["O1", "owner"] == owner and snaps.loc["O1", "stage"] == "报价与谈判"
+    assert snaps.loc["O1", "customer"] == customer and len(snaps) == 4
 
 
 # -- without snapshots: reconstructed, and said so --------------------------------------------

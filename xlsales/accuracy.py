@@ -276,6 +276,17 @@ def start_snapshot(dates: pd.Series, first: dt.date, window_days: int = START_WI
     return pd.Timestamp(early.min()) if len(early) else None
 
 
+def month_starts(month: str, months: int = 3) -> list[dt.date]:
+    """The first days of the ``months`` months ending with ``month`` (``2024-03``), oldest
+    first."""
+    first, _, _ = parse_period(month)
+    y, m, out = first.year, first.month, []
+    for _ in range(months):
+        out.append(month_range(y, m)[0])
+        y, m = (y, m - 1) if m > 1 else (y - 1, 12)
+    return out[::-1]
+
+
 def recent_accuracy(snapshots: pd.DataFrame, opportunities: pd.DataFrame,
                     settings: Settings, month: str, *, months: int = 3,
                     level: GroupBy = "team", key: str | None = None,
@@ -283,16 +294,11 @@ def recent_accuracy(snapshots: pd.DataFrame, opportunities: pd.DataFrame,
                     window_days: int = START_WINDOW_DAYS) -> RecentAccuracy:
     """The forecast accuracy of the ``months`` months ending with ``month``
     (``2024-03``), for one group (the team by default), as the monthly review shows it."""
-    first, _, _ = parse_period(month)
     key = key if key is not None else (settings.general.team_name if level == "team" else "")
     dates = pd.Series(snapshots["snapshot_date"].unique())
     out = RecentAccuracy(key)
-    starts = []
-    y, m = first.year, first.month
-    for _ in range(months):
-        starts.append((y, m))
-        y, m = (y, m - 1) if m > 1 else (y - 1, 12)
-    for y, m in reversed(starts):
+    for start in month_starts(month, months):
+        y, m = start.year, start.month
         lo, hi = month_range(y, m)
         when = start_snapshot(dates, lo, window_days)
         taken = snapshots[snapshots["snapshot_date"] == when] if when is not None else None

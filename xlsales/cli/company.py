@@ -53,6 +53,9 @@ _L: dict[str, Label] = {
                      "  created role {role}, password {password} (shown this once: hand it "
                      "over safely)"),
     "bad_pair": Label("{option} 要写成 {form}:{value!r}", "{option} must be {form}: {value!r}"),
+    "bad_secret": Label("{option} 要写成 {form}(给的值含密码,不显示)",
+                        "{option} must be {form} (the value given may hold a password: not "
+                        "shown)"),
     "no_teams": Label("公司台账 {url} 里没有这个角色能看到的团队",
                       "the company ledger {url} holds no team this role may see"),
     "review": Label("公司复盘 {label}(各团队)", "Company review {label} (by team)"),
@@ -66,12 +69,14 @@ _L: dict[str, Label] = {
 }
 
 
-def _pairs(values: list[str], option: str, form: str) -> dict[str, str]:
+def _pairs(values: list[str], option: str, form: str, *,
+           secret: bool = False) -> dict[str, str]:
+    """NAME=VALUE pairs; an error shows the value given unless it is ``secret``."""
     out: dict[str, str] = {}
     for value in values:
         name, sep, role = value.partition("=")
         if not sep or not name.strip() or not role.strip():
-            text = _L["bad_pair"]
+            text = _L["bad_secret" if secret else "bad_pair"]
             raise InputError(Label(text.zh.format(option=option, form=form, value=value),
                                    text.en.format(option=option, form=form, value=value)))
         out[name.strip()] = role.strip()
@@ -130,7 +135,8 @@ def setup_company(
     with _failing(as_json, lang=words):
         teams = _pairs(team, "--team", "NAME=ROLE")
         done = run(admin_url, teams, director,
-                   passwords=_pairs(password or [], "--password", "ROLE=PASSWORD"))
+                   passwords=_pairs(password or [], "--password", "ROLE=PASSWORD",
+                                    secret=True))
     if as_json:
         _emit({"ok": True, **done.as_dict(), "passwords": done.created})
         return

@@ -2,11 +2,14 @@
 review's block of the last three months.
 
 The snapshots come from the team ledger (one per ISO week, recorded when a command reads
-the opportunities table: :func:`xlsales.ledger.hook.seen_tables`). When the ledger holds
-none for the period (no ledger, ``--no-ledger``, or it was set up later), past pipelines
-are rebuilt from the stage history (:func:`xlsales.accuracy.reconstruct_snapshots`) and
-the result says so: ``source`` is ``"reconstructed"`` and a note warns that such
-forecasts look more accurate than they were.
+the opportunities table on the real current date: :func:`xlsales.ledger.hook.seen_tables`;
+one a command ``--on`` another day would read is not taken). When the ledger holds none
+for the period (no ledger, ``--no-ledger``, or it was set up later) — the one the command
+itself just took does not count: it shows today's pipeline, not a forecast made before —
+past pipelines are rebuilt from the stage history
+(:func:`xlsales.accuracy.reconstruct_snapshots`) and the result says so: ``source`` is
+``"reconstructed"`` and a note warns that such forecasts look more accurate than they
+were.
 
 Which snapshots stand for a period ``first``..``last`` (seen ``today``): those taken from
 :data:`xlsales.accuracy.START_WINDOW_DAYS` days before ``first`` to the earlier of
@@ -27,12 +30,13 @@ import pandas as pd
 from xlsales.accuracy import (
     START_WINDOW_DAYS,
     RecentAccuracy,
+    month_starts,
     period_accuracy,
     recent_accuracy,
     reconstruct_snapshots,
     start_snapshot,
 )
-from xlsales.calendar import month_range, parse_period, period_label
+from xlsales.calendar import parse_period, period_label
 from xlsales.i18n import Label, Lang
 from xlsales.settings import Settings
 
@@ -66,6 +70,20 @@ def ledger_snapshots(root: Path, settings: Settings, first: dt.date | None = Non
         return None
     ledger = hook.open_ledger(url)
     return ledger.snapshots(hook.team_of(settings), first, last)
+
+
+def _earlier(snaps: pd.DataFrame | None, settings: Settings) -> pd.DataFrame | None:
+    """``snaps`` without the ones this very command stored (today's pipeline as read now
+    says nothing of a forecast made before: it does not make the ledger's snapshots
+    count as the period's)."""
+    from xlsales.ledger import hook
+
+    if snaps is None:
+        return None
+    now = hook.taken_now(hook.team_of(settings))
+    if not now:
+        return snaps
+    return snaps[~pd.to_datetime(snaps["snapshot_date"]).dt.date.isin(sorted(now))]
 
 
 def _mondays(first: dt.date, last: dt.date) -> list[dt.date]:
@@ -136,7 +154,8 @@ def run_forecast_accuracy(source: str | os.PathLike[str], period: str, *,
     lo, hi = span(first, last, today)
     snaps = ledger_snapshots(ws.root, settings, lo, hi)
     src: Source = "ledger"
-    if snaps is None or not len(snaps):
+    earlier = _earlier(snaps, settings)
+    if snaps is None or earlier is None or not len(earlier):
         src = "reconstructed"
         snaps = reconstruct_snapshots(ws.frame("opportunities"), ws.frame("stage_history"),
                                       settings, _mondays(first, hi) if hi >= lo else [hi])
@@ -157,16 +176,6 @@ def run_forecast_accuracy(source: str | os.PathLike[str], period: str, *,
 # -- the review's block ------------------------------------------------------------------
 
 
-def month_starts(month: str, months: int = 3) -> list[dt.date]:
-    """The first days of the ``months`` months ending with ``month`` (``2024-03``)."""
-    first, _, _ = parse_period(month)
-    y, m, out = first.year, first.month, []
-    for _ in range(months):
-        out.append(month_range(y, m)[0])
-        y, m = (y, m - 1) if m > 1 else (y - 1, 12)
-    return out[::-1]
-
-
 def recent_forecast_accuracy(root: Path, settings: Settings, opportunities: pd.DataFrame,
                              history: pd.DataFrame, month: str, *, lang: Lang,
                              months: int = 3) -> dict[str, Any]:
@@ -179,7 +188,8 @@ def recent_forecast_accuracy(root: Path, settings: Settings, opportunities: pd.D
     hi = starts[-1] + dt.timedelta(days=START_WINDOW_DAYS)
     snaps = ledger_snapshots(root, settings, lo, hi)
     src: Source = "ledger"
-    if snaps is None or not _any_start(snaps, starts):
+    earlier = _earlier(snaps, settings)
+    if snaps is None or earlier is None or not _any_start(earlier, starts):
         src = "reconstructed"
         snaps = reconstruct_snapshots(opportunities, history, settings, starts)
     found: RecentAccuracy = recent_accuracy(snaps, opportunities, settings, month,

@@ -139,9 +139,19 @@ def _failed(url: str, exc: Exception) -> LedgerError:
 
 
 def _literal(conn: sa.Connection, value: str) -> str:
-    from psycopg import sql
+    """``value`` as an SQL string literal of this database (DDL such as ALTER ROLE …
+    PASSWORD takes no bound parameters), quoted by SQLAlchemy's dialect."""
+    process = sa.String().literal_processor(conn.dialect)
+    assert process is not None
+    return str(process(value))
 
-    return sql.Literal(value).as_string(conn.connection.driver_connection)
+
+# what a team role may do to each table of the company ledger: what push needs, no more
+# (versions are only added, a row's current state only moves forward; the edit history
+# cannot be rewritten, a week's snapshot not replaced)
+_TEAM_GRANTS = {"ledger_versions": "SELECT, INSERT", "ledger_rows": "SELECT, INSERT, UPDATE",
+                "ledger_sources": "SELECT, INSERT, UPDATE, DELETE",
+                "ledger_snapshot_weeks": "SELECT, INSERT", "ledger_snapshots": "SELECT, INSERT"}
 
 
 def _setup(conn: sa.Connection, teams: Mapping[str, str], director: str,
@@ -164,16 +174,34 @@ def _setup(conn: sa.Connection, teams: Mapping[str, str], director: str,
     m = mapping.c
     from sqlalchemy.dialects.postgresql import insert
 
+    # a team moved to another role: its old role loses the team (and, mapped to no team,
+    # every grant below); the director is no team's
+    dropped = set(conn.execute(sa.delete(mapping).where(
+        (m.team.in_(list(teams)) & m.role.not_in(list(teams.values())))
+        | (m.role == director)).returning(m.role)).scalars())
     for team, role in teams.items():
         stmt = insert(mapping).values(role=role, team=team)
         conn.execute(stmt.on_conflict_do_update(index_elements=[m.role],
                                                 set_={"team": stmt.excluded.team}))
         out.teams[role] = team
-    conn.execute(sa.delete(mapping).where(m.role == director))
     roles = [*teams.values(), director]
     admin = conn.execute(sa.text("SELECT current_user")).scalar_one()
     names = [t.name for t in LEDGER_TABLES]
     mine = f"(SELECT r.team FROM {MAPPING} r WHERE r.role = current_user)"
+    policy = f"xlsales_director_{director}"[:63]
+    # an earlier director (setup run again with another --director) reads nothing now
+    old = conn.execute(sa.text(
+        "SELECT tablename, policyname, roles::text[] FROM pg_policies "
+        "WHERE schemaname = current_schema() AND policyname LIKE 'xlsales\\_director\\_%' "
+        "AND policyname <> :p AND tablename = ANY(:t)"), {"p": policy, "t": names}).all()
+    for table, name, held in old:
+        conn.exec_driver_sql(f"DROP POLICY IF EXISTS {q(name)} ON {table}")
+        dropped.update(r for r in held if r != "public")
+    mapped = set(conn.execute(sa.select(m.role)).scalars())
+    for role in sorted(dropped - set(roles) - mapped):
+        if role in existing:
+            for name in names:
+                conn.exec_driver_sql(f"REVOKE ALL ON {name} FROM {q(role)}")
     for role in roles:
         conn.exec_driver_sql(f"GRANT CONNECT ON DATABASE {q(db)} TO {q(role)}")
         conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA public TO {q(role)}")
@@ -183,7 +211,7 @@ def _setup(conn: sa.Connection, teams: Mapping[str, str], director: str,
             conn.exec_driver_sql(f"REVOKE ALL ON {name} FROM {q(role)}")
         team_roles = ", ".join(q(r) for r in teams.values())
         if team_roles:
-            conn.exec_driver_sql(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {name} "
+            conn.exec_driver_sql(f"GRANT {_TEAM_GRANTS.get(name, 'SELECT')} ON {name} "
                                  f"TO {team_roles}")
         conn.exec_driver_sql(f"GRANT SELECT ON {name} TO {q(director)}")
         conn.exec_driver_sql(f"ALTER TABLE {name} ENABLE ROW LEVEL SECURITY")
@@ -195,7 +223,6 @@ def _setup(conn: sa.Connection, teams: Mapping[str, str], director: str,
         conn.exec_driver_sql(f"DROP POLICY IF EXISTS xlsales_owner ON {name}")
         conn.exec_driver_sql(f"CREATE POLICY xlsales_owner ON {name} FOR ALL TO {q(admin)} "
                              "USING (true) WITH CHECK (true)")
-        policy = f"xlsales_director_{director}"[:63]
         conn.exec_driver_sql(f"DROP POLICY IF EXISTS {q(policy)} ON {name}")
         conn.exec_driver_sql(f"CREATE POLICY {q(policy)} ON {name} FOR SELECT "
                              f"TO {q(director)} USING (true)")

@@ -116,10 +116,11 @@ def _items(fh: IO[str], path: Path) -> Iterator[dict[str, Any]]:
     for n, line in enumerate(fh, start=2):
         if line.strip():
             try:
-                yield json.loads(line)
+                item = json.loads(line)
             except ValueError:
                 raise LedgerError(Label(f"{path} 第 {n} 行不是 JSON",
                                         f"{path} line {n} is not JSON")) from None
+            yield {**item, "line": n} if isinstance(item, dict) else item
 
 
 def import_ledger(root: Path, source: Path, *, replace: bool = False) -> dict[str, int]:
@@ -132,4 +133,4 @@ def import_ledger(root: Path, source: Path, *, replace: bool = False) -> dict[st
         raise LedgerError(LEDGER_OFF)
     ledger = hook.open_ledger(url)
     with _open(source, "r") as fh:
-        return ledger.restore(_items(fh, source), replace=replace)
+        return ledger.restore(_items(fh, source), replace=replace, name=str(source))

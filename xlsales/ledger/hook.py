@@ -32,7 +32,7 @@ OFF = {"off", "no", "none", "false", "0"}
 FOLDER = ".xlsales"
 FILE = "ledger.sqlite"
 _STATE: dict[str, Any] = {"on": False, "url": None, "open": {}, "warm": None,
-                          "today": None}
+                          "today": None, "taken": set()}
 
 
 def activate(url: str | None = None) -> None:
@@ -46,7 +46,7 @@ def deactivate() -> None:
     _joined()
     for ledger in _STATE["open"].values():
         ledger.close()
-    _STATE.update(on=False, url=None, open={}, warm=None, today=None)
+    _STATE.update(on=False, url=None, open={}, warm=None, today=None, taken=set())
 
 
 def prepare() -> None:
@@ -74,8 +74,20 @@ def _joined() -> None:
 
 
 def set_today(day: dt.date | None) -> None:
-    """The command's "today" (``--on``): the date a pipeline snapshot is taken on."""
+    """The command's "today" (``--on``): a pipeline snapshot is taken only when it is the
+    real current date (:func:`system_today`)."""
     _STATE["today"] = day
+
+
+def system_today() -> dt.date:
+    """The real current date (the system's): the one source of it for snapshots."""
+    return dt.date.today()
+
+
+def taken_now(team: str) -> set[dt.date]:
+    """The days of the snapshots of ``team`` this command itself stored (they show the
+    pipeline as it is now, not as it was: no evidence of a past forecast)."""
+    return {day for t, day in _STATE["taken"] if t == team}
 
 
 def active() -> bool:
@@ -192,14 +204,16 @@ def seen_daily(root: Path, settings: Settings, frame: pd.DataFrame, tables: list
 
 def _snapshot(ledger: Ledger, team: str, opportunities: pd.DataFrame, settings: Settings,
               source: str) -> None:
-    """The week's pipeline snapshot (the first read of the ISO week is kept), dated the
-    command's today (:func:`set_today`, else the system's)."""
+    """The week's pipeline snapshot (the first read of the ISO week is kept), taken only
+    when the command's today (:func:`set_today`) is the real current date: a command run
+    ``--on`` another day reads today's pipeline, which is no snapshot of that day."""
     from xlsales.accuracy import snapshot
 
-    day = _STATE["today"] or dt.date.today()
-    if ledger.has_snapshot(team, day):
+    day = system_today()
+    if (_STATE["today"] or day) != day or ledger.has_snapshot(team, day):
         return
-    ledger.record_snapshot(team, snapshot(opportunities, settings, day), day, source)
+    if ledger.record_snapshot(team, snapshot(opportunities, settings, day), day, source):
+        _STATE["taken"].add((team, day))
 
 
 def is_workspace_book(root: Path, table: Table) -> bool:

@@ -73,7 +73,8 @@ sources = sa.Table(
 
 # Weekly pipeline snapshots (xlsales/accuracy.py): one header per team and ISO week (the
 # week's first read of the opportunities table; its primary key keeps a second one out),
-# and the snapshot's rows, numbered by ``line`` (an id may be typed twice in a table).
+# and the snapshot's rows, numbered by ``line`` (an id may be typed twice in a table); the
+# cells' texts as Text, no length a cell could exceed.
 snapshot_weeks = sa.Table(
     "ledger_snapshot_weeks", metadata,
     sa.Column("team", sa.String(TEAM), primary_key=True),
@@ -90,10 +91,10 @@ snapshots = sa.Table(
     sa.Column("week", sa.String(10), primary_key=True),
     sa.Column("line", sa.Integer, primary_key=True),
     sa.Column("taken_on", sa.Date, nullable=False),
-    sa.Column("opp_id", sa.String(KEY), nullable=False),
-    sa.Column("customer", sa.String(KEY), nullable=True),
-    sa.Column("owner", sa.String(TEAM), nullable=True),
-    sa.Column("stage", sa.String(TEAM), nullable=True),
+    sa.Column("opp_id", sa.Text, nullable=False),
+    sa.Column("customer", sa.Text, nullable=True),
+    sa.Column("owner", sa.Text, nullable=True),
+    sa.Column("stage", sa.Text, nullable=True),
     sa.Column("amount", sa.Float, nullable=True),
     sa.Column("probability", sa.Float, nullable=True),
     sa.Column("expected_close", sa.Date, nullable=True),

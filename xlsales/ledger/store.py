@@ -20,12 +20,16 @@ import sqlalchemy as sa
 from xlsales.errors import InputError
 from xlsales.i18n import Label
 from xlsales.ledger import keys as K
-from xlsales.ledger.schema import rows, sources, versions
+from xlsales.ledger.schema import rows, snapshot_weeks, snapshots, sources, versions
 from xlsales.ledger.schema import sources as sources_table
 
 HEAD = "0005"  # the newest migration (tests check it against the scripts)
 MIGRATIONS = Path(__file__).with_name("migrations")
-LEDGER_TABLES = (versions, rows, sources)
+# every table of a team's ledger, in an order rows can be inserted in (backups, counts,
+# the company ledger's grants and row-level security)
+LEDGER_TABLES = (versions, rows, sources, snapshot_weeks, snapshots)
+NEWER = Label("它是更新版本的 xlsales 写的——请升级 xlsales,或加 --no-ledger 运行",
+              "written by a newer xlsales — upgrade xlsales, or run with --no-ledger")
 
 
 class LedgerError(InputError):
@@ -86,6 +90,19 @@ def migrate(connection: sa.Connection, target: str = "head") -> None:
 
 def _order(rev: str) -> int:
     return -1 if rev in ("base", "") else int(rev)
+
+
+def _known(rev: str | None) -> bool:
+    """Whether this xlsales has the migration ``rev`` (None: a database without a ledger
+    schema yet)."""
+    return rev is None or (rev.isdigit() and int(rev) <= int(HEAD))
+
+
+def _newer(url: str, rev: str) -> LedgerError:
+    where = shown_url(url)
+    return LedgerError(Label(f"台账数据库 {where} 的结构版本是 {rev},{NEWER.zh}",
+                             f"the ledger database {where} is at schema revision {rev}, "
+                             f"{NEWER.en}"))
 
 
 def revision(connection: sa.Connection) -> str | None:
@@ -151,7 +168,11 @@ class Ledger:
                 raise _cannot(url, getattr(exc, "orig", None) or exc) from None
             try:
                 with conn.begin():
-                    if revision(conn) != HEAD:
+                    current = revision(conn)
+                    if not _known(current):
+                        engine.dispose()
+                        raise _newer(url, str(current))
+                    if current != HEAD:
                         migrate(conn)
                 break
             except sa.exc.SQLAlchemyError as exc:  # another process migrating: look again
@@ -319,9 +340,11 @@ class Ledger:
 
     def keys_like(self, team: str, table: str | None, prefix: str,
                   limit: int = 50) -> list[tuple[str, str]]:
-        """(table, key) of the rows whose key starts with ``prefix``."""
+        """(table, key) of the rows whose key starts with ``prefix`` (ignoring case)."""
         r = rows.c
-        cond = (r.team == team) & r.key.startswith(prefix, autoescape=True)
+        # lower() on both sides: LIKE ignores ASCII case on SQLite, not on PostgreSQL
+        cond = (r.team == team) & sa.func.lower(r.key).startswith(prefix.lower(),
+                                                                   autoescape=True)
         if table:
             cond = cond & (r.tbl == table)
         with self.engine.connect() as conn:
@@ -397,12 +420,8 @@ class Ledger:
         ISO week of ``taken_on`` unless that week has one already (the week's first read is
         kept: a forecast cannot be improved afterwards); one bulk insert. True when
         stored."""
-        from xlsales.ledger.schema import snapshot_weeks, snapshots
-
         week = snapshot_week(taken_on)
-        try:
-            if self.has_snapshot(team, taken_on):
-                return False
+        try:  # the week's header row: its primary key keeps a second snapshot out
             with self.engine.begin() as conn:
                 conn.execute(sa.insert(snapshot_weeks), [{
                     "team": team, "week": week, "taken_on": taken_on, "rows": len(snap),
@@ -418,8 +437,6 @@ class Ledger:
 
     def has_snapshot(self, team: str, day: dt.date) -> bool:
         """Whether the team has a snapshot of the ISO week of ``day``."""
-        from xlsales.ledger.schema import snapshot_weeks
-
         w = snapshot_weeks.c
         try:
             with self.engine.connect() as conn:
@@ -433,7 +450,6 @@ class Ledger:
         """The team's stored snapshots taken in ``first``..``last`` (either open), in the
         frame :func:`xlsales.accuracy.snapshot` makes."""
         from xlsales.accuracy import SNAPSHOT_COLUMNS
-        from xlsales.ledger.schema import snapshots
 
         s = snapshots.c
         cond = s.team == team
@@ -444,8 +460,11 @@ class Ledger:
         query = (sa.select(s.taken_on, s.opp_id, s.customer, s.owner, s.stage, s.amount,
                            s.probability, s.expected_close, s.closed_on, s.in_commit)
                  .where(cond).order_by(s.taken_on, s.line))
-        with self.engine.connect() as conn:
-            found = conn.execute(query).all()
+        try:
+            with self.engine.connect() as conn:
+                found = conn.execute(query).all()
+        except sa.exc.SQLAlchemyError as exc:
+            raise _cannot(self.url, getattr(exc, "orig", None) or exc) from None
         df = pd.DataFrame(found, columns=list(SNAPSHOT_COLUMNS))
         for c in ("snapshot_date", "expected_close", "closed_on"):
             df[c] = pd.to_datetime(df[c]).astype("datetime64[ms]")
@@ -455,11 +474,6 @@ class Ledger:
             df[c] = df[c].astype(object)
         df["commit"] = df["commit"].astype(bool)
         return df
-
-    def teams(self) -> list[str]:
-        with self.engine.connect() as conn:
-            return list(conn.execute(sa.select(rows.c.team).distinct().order_by(rows.c.team))
-                        .scalars())
 
     def counts(self, team: str | None = None) -> dict[str, int]:
         """Rows per ledger table (of one team, or all)."""
@@ -485,52 +499,96 @@ class Ledger:
                 pk = [c for c in t.primary_key.columns]
                 for row in conn.execute(q.order_by(*pk)).mappings():
                     yield {"table": t.name, "row": {
-                        k: (v.isoformat() if isinstance(v, dt.datetime) else v)
+                        k: (v.isoformat() if isinstance(v, dt.date) else v)  # and datetimes
                         for k, v in row.items() if k != "id"}}
 
     def restore(self, items: Iterator[dict[str, Any]], *, replace: bool = False,
-                batch: int = 5000) -> dict[str, int]:
-        """Load exported rows. The teams they hold must have nothing in this ledger yet
-        (with ``replace``, what they have is deleted first); all or nothing."""
+                batch: int = 5000, name: str = "backup") -> dict[str, int]:
+        """Load exported rows (``name``: the backup file, for messages; an item's ``line``,
+        when given, is its line in it). The teams they hold must have nothing in this
+        ledger yet (with ``replace``, what they have is deleted first); all or nothing."""
         by_name = {t.name: t for t in LEDGER_TABLES}
-        dates = {t.name: {c.name for c in t.columns if isinstance(c.type, sa.DateTime)}
-                 for t in LEDGER_TABLES}
         loaded = dict.fromkeys(by_name, 0)
-        with self.engine.begin() as conn:
-            cleared: set[str] = set()
-            pending: dict[str, list[dict[str, Any]]] = {n: [] for n in by_name}
-
-            def flush(name: str) -> None:
-                if pending[name]:
-                    conn.execute(sa.insert(by_name[name]), pending[name])
-                    loaded[name] += len(pending[name])
-                    pending[name] = []
-
-            for item in items:
-                name, row = item.get("table"), item.get("row")
-                if name not in by_name or not isinstance(row, dict):
-                    raise LedgerError(Label("备份文件格式不对", "not a ledger backup file"))
-                team = row.get("team")
-                if team not in cleared:
-                    cleared.add(team)
-                    if replace:
-                        for t in LEDGER_TABLES:
-                            conn.execute(sa.delete(t).where(t.c.team == team))
-                    elif conn.execute(sa.select(rows.c.key).where(rows.c.team == team)
-                                      .limit(1)).first() is not None:
-                        raise LedgerError(Label(
-                            f"台账里已经有团队 {team} 的数据;要覆盖请加 --replace",
-                            f"the ledger already holds team {team}; use --replace to "
-                            "overwrite it"))
-                for c in dates[name]:
-                    if isinstance(row.get(c), str):
-                        row[c] = dt.datetime.fromisoformat(row[c])
-                pending[name].append(row)
-                if len(pending[name]) >= batch:
-                    flush(name)
-            for name in by_name:
-                flush(name)
+        try:
+            with self.engine.begin() as conn:
+                self._restore(conn, items, replace, batch, name, by_name, loaded)
+        except sa.exc.SQLAlchemyError as exc:
+            raise _cannot(self.url, getattr(exc, "orig", None) or exc, True) from None
         return loaded
+
+    def _restore(self, conn: sa.Connection, items: Iterator[dict[str, Any]], replace: bool,
+                 batch: int, name: str, by_name: dict[str, sa.Table],
+                 loaded: dict[str, int]) -> None:
+        parse = {t.name: {c.name: (dt.datetime.fromisoformat
+                                   if isinstance(c.type, sa.DateTime) else dt.date.fromisoformat)
+                          for c in t.columns if isinstance(c.type, sa.DateTime | sa.Date)}
+                 for t in LEDGER_TABLES}
+        fill = {t.name: {c.name: (c.default.arg if c.default is not None else None)
+                         for c in t.columns if c.nullable or c.default is not None}
+                for t in LEDGER_TABLES}
+        need = {t.name: [c.name for c in t.columns if not c.nullable and c.default is None
+                         and c.name != "id"] for t in LEDGER_TABLES}
+        cleared: set[str] = set()
+        pending: dict[str, list[dict[str, Any]]] = {n: [] for n in by_name}
+        lines: dict[str, list[int]] = {n: [] for n in by_name}
+
+        def bad(line: int, why: Label) -> LedgerError:
+            return LedgerError(Label(f"备份文件 {name} 第 {line} 行:{why.zh}",
+                                     f"the backup {name}, line {line}: {why.en}"))
+
+        def flush(table: str) -> None:
+            if not pending[table]:
+                return
+            try:  # an error rolls the whole restore back (begin() above)
+                conn.execute(sa.insert(by_name[table]), pending[table])
+            except sa.exc.SQLAlchemyError as exc:
+                first, last = lines[table][0], lines[table][-1]
+                where = str(first) if first == last else f"{first}–{last}"
+                reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+                raise LedgerError(Label(
+                    f"备份文件 {name} 第 {where} 行({table})写不进台账:"
+                    f"{reason[0] if reason else type(exc).__name__}",
+                    f"the backup {name}, line {where} ({table}) cannot be loaded: "
+                    f"{reason[0] if reason else type(exc).__name__}")) from None
+            loaded[table] += len(pending[table])
+            pending[table], lines[table] = [], []
+
+        for count, item in enumerate(items, start=2):
+            line = item.get("line", count) if isinstance(item, dict) else count
+            table, row = (item.get("table"), item.get("row")) if isinstance(
+                item, dict) else (None, None)
+            if table not in by_name or not isinstance(row, dict):
+                raise bad(line, Label("不是台账备份的一行", "not a ledger backup line"))
+            missing = [c for c in need[table] if row.get(c) is None]
+            if missing:
+                raise bad(line, Label(f"{table} 缺少列 {', '.join(missing)}",
+                                      f"{table} lacks the columns {', '.join(missing)}"))
+            row = {**fill[table], **row}
+            team = row["team"]
+            if team not in cleared:
+                cleared.add(team)
+                if replace:
+                    for t in LEDGER_TABLES:
+                        conn.execute(sa.delete(t).where(t.c.team == team))
+                elif any(conn.execute(sa.select(t.c.team).where(t.c.team == team).limit(1))
+                         .first() is not None for t in (rows, snapshot_weeks)):
+                    raise LedgerError(Label(
+                        f"台账里已经有团队 {team} 的数据;要覆盖请加 --replace",
+                        f"the ledger already holds team {team}; use --replace to "
+                        "overwrite it"))
+            for c, read in parse[table].items():
+                if isinstance(row.get(c), str):
+                    try:
+                        row[c] = read(row[c])
+                    except ValueError:
+                        raise bad(line, Label(f"{table}.{c} 不是日期:{row[c]!r}",
+                                              f"{table}.{c} is no date: {row[c]!r}")) from None
+            pending[table].append(row)
+            lines[table].append(line)
+            if len(pending[table]) >= batch:
+                flush(table)
+        for table in by_name:
+            flush(table)
 
 
 def snapshot_week(day: dt.date) -> str:

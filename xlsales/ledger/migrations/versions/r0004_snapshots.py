@@ -17,6 +17,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # the opportunities' free-text cells as typed: Text (no length a cell could exceed)
     op.create_table(
         "ledger_snapshot_weeks",
         sa.Column("team", sa.String(200), primary_key=True),
@@ -32,10 +33,10 @@ def upgrade() -> None:
         sa.Column("week", sa.String(10), primary_key=True),
         sa.Column("line", sa.Integer, primary_key=True),
         sa.Column("taken_on", sa.Date, nullable=False),
-        sa.Column("opp_id", sa.String(400), nullable=False),
-        sa.Column("customer", sa.String(400), nullable=True),
-        sa.Column("owner", sa.String(200), nullable=True),
-        sa.Column("stage", sa.String(200), nullable=True),
+        sa.Column("opp_id", sa.Text, nullable=False),
+        sa.Column("customer", sa.Text, nullable=True),
+        sa.Column("owner", sa.Text, nullable=True),
+        sa.Column("stage", sa.Text, nullable=True),
         sa.Column("amount", sa.Float, nullable=True),
         sa.Column("probability", sa.Float, nullable=True),
         sa.Column("expected_close", sa.Date, nullable=True),
