@@ -237,3 +237,105 @@ def test_a_folder_of_rep_workbooks_does_not_take_an_archive_for_a_rep(tmp_path: 
     root, files = daily_files(tmp_path)
     assert root == tmp_path
     assert [f.name for f in files] == sorted(["张三.xlsx", "李四.xlsm"])
+
+
+def _per_rep(tmp_path: Path, names: tuple[str, ...] = ("a", "b")) -> Path:
+    """A folder of per-rep daily workbooks ``<name>.xlsx`` (sample reps), with settings."""
+    from xlsales.sample import generate
+    from xlsales.workspace import write_workspace
+
+    sample = generate()
+    folder = tmp_path / "per_rep"
+    write_workspace(folder, sample.settings, books=["settings"])
+    for name, rep in zip(names, sample.settings.reps(), strict=False):
+        mine = [r for r in sample.data["daily"] if r["rep"] == rep]
+        write_workspace(tmp_path / "tmp", sample.settings, {"daily": mine}, books=["daily"])
+        (tmp_path / "tmp" / "daily_report.xlsx").rename(folder / f"{name}.xlsx")
+    return folder
+
+
+def test_a_refusal_in_a_later_workbook_leaves_every_workbook_as_it_was(
+        tmp_path: Path) -> None:
+    import openpyxl
+    from openpyxl.worksheet.pagebreak import Break
+
+    folder = _per_rep(tmp_path)
+    b = folder / "b.xlsx"
+    wb = openpyxl.load_workbook(b)
+    sheet = wb.worksheets[0]
+    sheet.row_breaks.append(Break(id=sheet.max_row - 2))  # a manual page break near the end
+    wb.save(b)
+    before = {p.name: p.read_bytes() for p in sorted(folder.glob("*.xlsx"))}
+    with pytest.raises(WorkbookError) as err:
+        archive_dailies(folder, NEW_YEAR)
+    assert "page break" in err.value.text("en") and err.value.file == str(b)
+    assert {p.name: p.read_bytes() for p in sorted(folder.glob("*.xlsx"))
+            if not p.name.startswith("archive_")} == before  # a.xlsx kept its rows too
+
+
+def test_a_column_break_does_not_stop_the_archive(tmp_path: Path) -> None:
+    import openpyxl
+    from openpyxl.worksheet.pagebreak import Break
+
+    folder = _per_rep(tmp_path, ("a",))
+    a = folder / "a.xlsx"
+    wb = openpyxl.load_workbook(a)
+    wb.worksheets[0].col_breaks.append(Break(id=5))  # a page break between columns E and F
+    wb.save(a)
+    rows = _rows(a)
+    old = int((rows["date"] < pd.Timestamp(NEW_YEAR)).sum())
+    assert old > 0
+    result = archive_dailies(folder, NEW_YEAR)
+    assert result.removed == {str(a): old}
+    assert b'<colBreaks' in _parts(a)["xl/worksheets/sheet1.xml"]
+
+
+def _period_figures(ws: Path, today: dt.date) -> dict[str, object]:
+    """Compliance, completion, the month's rollup and summary of February 2024."""
+    from xlsales.jobs.completion import run_completion, run_compliance
+    from xlsales.jobs.rollup import run_rollup
+    from xlsales.jobs.summary import build_summary
+
+    reps, _ = run_compliance(ws, "2024-02", today=today)
+    rollup = run_rollup(ws, month="2024-02", today=today, write=False)
+    summary = build_summary(ws, "month", on=dt.date(2024, 2, 29))
+    return {"compliance": [r.as_dict() for r in reps],
+            "completion": run_completion(ws, "2024-02", today=today).as_dict(),
+            "completion_team": run_completion(ws, "2024Q1", by="team", today=today).as_dict(),
+            "rollup": rollup.as_dict()["rows"],
+            "summary": summary.markdown()}
+
+
+def test_commands_of_an_archived_month_see_the_archive(ws: Path) -> None:
+    today = dt.date(2024, 3, 29)
+    before = _period_figures(ws, today)
+    assert len(before["compliance"]) >= 5 and len(before["rollup"]) > 20
+    assert sum(len(r["missing_days"]) for r in before["compliance"]) < 10
+    archive_dailies(ws, dt.date(2024, 3, 1))
+    assert (ws / "archive_2023.xlsx").exists() and (ws / "archive_2024.xlsx").exists()
+    assert load_daily(ws, validate=False).frame["date"].min() >= pd.Timestamp("2024-03-01")
+    after = _period_figures(ws, today)
+    for key in before:
+        assert after[key] == before[key], key
+
+
+def test_an_old_date_typed_by_mistake_hides_no_archive(ws: Path) -> None:
+    import openpyxl
+
+    from xlsales.jobs.completion import run_compliance
+    from xlsales.jobs.sources import with_archives
+
+    today = dt.date(2024, 3, 29)
+    before, _ = run_compliance(ws, "2023-11", today=today)
+    archive_dailies(ws, dt.date(2024, 3, 1))
+    book = ws / "daily_report.xlsx"
+    wb = openpyxl.load_workbook(book)
+    sheet = wb.worksheets[0]
+    sheet["A4"] = dt.datetime(2023, 1, 5)  # a March row now dated January 2023
+    wb.save(book)
+    daily = load_daily(ws, validate=False)
+    assert daily.frame["date"].min() == pd.Timestamp("2023-01-05")
+    november = with_archives(daily, dt.date(2023, 11, 1))  # the review's read
+    assert (november["date"].dt.strftime("%Y-%m") == "2023-11").sum() > 100
+    after, _ = run_compliance(ws, "2023-11", today=today)
+    assert [r.as_dict() for r in after] == [r.as_dict() for r in before]

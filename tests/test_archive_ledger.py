@@ -180,22 +180,51 @@ def test_verify_refuses_when_the_ledger_lacks_a_row(url: str, ws: Path) -> None:
         ledger.close()
 
 
-def test_rows_marked_but_not_removed_are_no_longer_archived_on_the_next_read(
-        url: str, ws: Path) -> None:
+def test_the_ledger_marks_nothing_until_every_workbook_is_saved(url: str, ws: Path) -> None:
     hook.activate(url)
     root, files = daily_files(ws)
     check = LedgerCheck(root, files, workspace_settings(root), url)
+    ledger = hook.open_ledger(url)
 
     def fails_after_the_ledger(rows: pd.DataFrame) -> bool:
-        check(rows)  # the ledger holds them and marks them archived …
+        check(rows)  # the ledger holds them: checked, not marked …
+        assert ledger.archived(team(ws), "daily") == []
         return False  # … then something stops the removal
 
     with pytest.raises(WorkbookError, match="check failed"):
         archive_dailies(ws, NEW_YEAR, verify=fails_after_the_ledger)
-    ledger = hook.open_ledger(url)
-    assert len(ledger.archived(team(ws), "daily")) == check.archived > 600
+    assert ledger.archived(team(ws), "daily") == [] and check.archived == 0
+    # a refusal while removing (a manual page break below the rows) marks nothing either
+    book = ws / "daily_report.xlsx"
+    parts = _zip_parts(book)
+    sheet = "xl/worksheets/sheet1.xml"
+    parts[sheet] = parts[sheet].replace(
+        b"</worksheet>", b'<rowBreaks count="1" manualBreakCount="1"><brk id="1000" '
+        b'max="16383" man="1"/></rowBreaks></worksheet>')
+    _zip_write(book, parts)
+    before = book.read_bytes()
+    check = LedgerCheck(root, files, workspace_settings(root), url)
+    with pytest.raises(WorkbookError, match="page break"):
+        archive_dailies(ws, NEW_YEAR, verify=check)
+    assert book.read_bytes() == before
+    assert ledger.archived(team(ws), "daily") == [] and check.archived == 0
     daily = load_daily(ws, validate=False)  # the rows are still in the workbook
-    assert ledger.archived(team(ws), "daily") == [] and daily.audit == []
+    assert daily.audit == []
+
+
+def _zip_parts(path: Path) -> dict[str, bytes]:
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        return {n: z.read(n) for n in z.namelist()}
+
+
+def _zip_write(path: Path, parts: dict[str, bytes]) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
 
 
 def test_no_ledger_checks_the_archive_only(url: str, ws: Path) -> None:

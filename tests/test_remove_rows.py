@@ -279,3 +279,63 @@ def test_refuses_merged_cells_in_the_rows(daily: Path, settings: Settings,
         remove_rows(edit, table, [11])
     assert err.value.cell == "I10:J11" and "merged" in err.value.text("en")
     assert out.read_bytes() == before
+
+
+_X14 = ('<extLst><ext uri="{{CCE6A557-97BC-4b89-ADB6-D9C93CAAB3DF}}" '
+        'xmlns:x14="http://schemas.microsoft.com/office/spreadsheetml/2009/9/main">'
+        '<x14:dataValidations count="{n}" '
+        'xmlns:xm="http://schemas.microsoft.com/office/excel/2006/main">{dvs}'
+        '</x14:dataValidations></ext>'
+        '<ext uri="{{78C0D931-6437-407d-A8EE-F0AAD7539E65}}" '
+        'xmlns:x14="http://schemas.microsoft.com/office/spreadsheetml/2009/9/main">'
+        '<x14:conditionalFormattings><x14:conditionalFormatting '
+        'xmlns:xm="http://schemas.microsoft.com/office/excel/2006/main">'
+        '<x14:cfRule type="expression" priority="9" id="{{00000000-0000-0000-0000-000000000001}}">'
+        '<xm:f>AND(C1000&gt;$C$1001,D1000&lt;&gt;"")</xm:f></x14:cfRule>'
+        '<xm:sqref>C1000:C1001</xm:sqref></x14:conditionalFormatting>'
+        '</x14:conditionalFormattings></ext></extLst>')
+_X14_DV = ('<x14:dataValidation type="list" allowBlank="1"><x14:formula1>'
+           "<xm:f>'设置'!$A$1:$A$3</xm:f></x14:formula1><xm:sqref>{ref}</xm:sqref>"
+           '</x14:dataValidation>')
+
+
+def _with_x14(daily: Path, out: Path, refs: list[str]) -> Path:
+    """``daily`` with Excel 2010 validations (a list from another sheet: ``x14``, in the
+    sheet's extLst) on ``refs`` and an Excel 2010 conditional format on C1000:C1001."""
+    parts = _parts(daily)
+    part = "xl/worksheets/sheet1.xml"
+    ext = _X14.format(n=len(refs), dvs="".join(_X14_DV.format(ref=r) for r in refs))
+    assert b"<extLst>" not in parts[part]
+    parts[part] = parts[part].replace(b"</worksheet>", ext.encode() + b"</worksheet>")
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    return out
+
+
+def test_excel_2010_validations_and_formats_move_with_their_rows(
+        daily: Path, settings: Settings, tmp_path: Path) -> None:
+    out = _with_x14(daily, tmp_path / "x14.xlsx", ["I4:I1433"])
+    kept, now = _remove(out, settings, lambda df: df["date"] < pd.Timestamp("2024-01-01"))
+    _same_rows(kept, now)
+    gone = 1433 - 3 - len(now)
+    assert gone == 708
+    sheet = _parts(out)["xl/worksheets/sheet1.xml"].decode()
+    assert f"<xm:sqref>I4:I{1433 - gone}</xm:sqref>" in sheet
+    assert "<xm:f>'设置'!$A$1:$A$3</xm:f>" in sheet  # another sheet's list: unchanged
+    assert f"<xm:sqref>C{1000 - gone}:C{1001 - gone}</xm:sqref>" in sheet
+    assert (f"<xm:f>AND(C{1000 - gone}&gt;$C${1001 - gone},D{1000 - gone}&lt;&gt;\"\")"
+            "</xm:f>") in sheet
+    assert [p for p in check_workbook(out) if p.kind != "formula-no-cache"] == []
+
+
+def test_refuses_an_excel_2010_validation_on_the_removed_rows_only(
+        daily: Path, settings: Settings, tmp_path: Path) -> None:
+    out = _with_x14(daily, tmp_path / "x14.xlsx", ["I4:I1433", "J5:J6"])
+    table = read_table(out, DAILY, settings)
+    before = out.read_bytes()
+    with WorkbookEdit(out) as edit, pytest.raises(WorkbookError) as err:
+        remove_rows(edit, table, list(range(4, 100)))
+    assert "J5:J6" in err.value.text("en") and err.value.sheet == "销售日报"
+    assert err.value.cell == "J5:J6"
+    assert out.read_bytes() == before

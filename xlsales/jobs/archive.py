@@ -5,9 +5,13 @@ before a day move out of the daily-report workbook(s) into ``archive_<year>.xlsx
 Nothing is lost: the archive is written first, then ``verify`` must confirm that every
 row to be removed is held elsewhere (by default: the archive workbooks read back hold
 every one of them, value for value; the ledger passes a check of its own), and only
-then are the rows removed from each daily workbook, in place and atomically
-(:func:`xlsales.io.edit.remove.remove_rows`). A failure at any step before the removal
-leaves the daily workbooks as they were.
+then are the rows removed from the daily workbooks
+(:func:`xlsales.io.edit.remove.remove_rows`): the removal is planned and checked in
+every workbook first, and the workbooks are saved (each in place and atomically) only
+once every one of them can be. A failure at any step before the saves — a refusal in
+any workbook included — leaves every daily workbook as it was; a save that fails midway
+(a full disk, a file locked by Excel) names the workbooks already changed. The ledger
+marks the rows archived only after every save succeeded (``commit`` of the check).
 
 An archive that exists already is merged: rows it holds for a rep and day that this run
 archives again are replaced by this run's rows; its other rows stay. Within one run
@@ -37,9 +41,9 @@ from xlsales import tables as T
 from xlsales.errors import WorkbookError
 from xlsales.frames import Table, records
 from xlsales.i18n import Label
+from xlsales.jobs.sources import FILE_ROWS
 
 Verify = Callable[[pd.DataFrame], object]
-FILE_ROWS = 10_000_000  # row labels of the n-th daily file are its rows + n × this
 
 
 @dataclass
@@ -147,9 +151,9 @@ class LedgerCheck:
     archive workbooks hold every row (:func:`archive_verifier`), and the ledger holds the
     row of every rep and day to remove (the latest submission, which is what it records),
     key and content hash alike — recording the daily workbooks first when it does not
-    yet. The rows are then marked archived in the ledger, so that reading the daily
-    report later reports no deletion for them (should their removal then fail, the next
-    recording finds them in the workbook and they are no longer archived)."""
+    yet. The check marks nothing; :meth:`commit`, called once every daily workbook was
+    saved, marks the rows archived in the ledger, so that reading the daily report later
+    reports no deletion for them."""
 
     root: Path
     files: list[Path]
@@ -157,33 +161,85 @@ class LedgerCheck:
     url: str
     recorded: bool = False  # the daily workbooks had to be recorded first
     archived: int = 0  # ledger rows marked archived
+    _pending: tuple[Any, Any] | None = field(default=None, repr=False)  # (keys, hashes)
 
     def __call__(self, rows: pd.DataFrame) -> None:
         from xlsales.discipline import dedupe
         from xlsales.io.archive_writer import archive_path
-        from xlsales.ledger import hook
         from xlsales.ledger import keys as K
 
         years = sorted(set(rows["date"].dt.year.dropna().astype(int).tolist()))
         archive_verifier([archive_path(self.root, y) for y in years], self.settings)(rows)
-        ledger = hook.open_ledger(self.url)
-        team = hook.team_of(self.settings)
         sub = K.content("daily", dedupe(rows)[0])
         keys, hashes = K.row_keys("daily", sub), K.row_hashes(sub)
-        names = [f.name for f in self.files]
-        lacking = ledger.archive(team, "daily", keys, hashes, names)
+        lacking = self._lacking(keys, hashes)
         if len(lacking):  # not recorded yet (or since changed): record the workbooks now
             from xlsales.jobs.sources import load_daily
 
             load_daily(self.root, settings=self.settings, validate=False)
             self.recorded = True
-            lacking = ledger.archive(team, "daily", keys, hashes, names)
+            lacking = self._lacking(keys, hashes)
         if len(lacking):
             raise WorkbookError(Label(
                 f"台账缺少 {len(lacking)} 行要归档的日报(如 {lacking[0]}),日报中的行没有删除",
                 f"the ledger lacks {len(lacking)} of the daily rows to archive (such as "
                 f"{lacking[0]}); no row was removed from the daily report"),
                 file=str(self.files[0]))
+        self._pending = (keys, hashes)
+
+    def _lacking(self, keys: Any, hashes: Any) -> list[str]:
+        """The keys of ``keys`` the ledger does not hold (not deleted) with the content
+        hash given; read only."""
+        import numpy as np
+        import sqlalchemy as sa
+
+        from xlsales.ledger import hook
+        from xlsales.ledger.schema import rows as ledger_rows
+
+        ledger = hook.open_ledger(self.url)
+        team = hook.team_of(self.settings)
+        r = ledger_rows.c
+        try:
+            with ledger.engine.connect() as conn:
+                held = pd.DataFrame(conn.execute(
+                    sa.select(r.key, r.hash).where((r.team == team) & (r.tbl == "daily")
+                                                   & ~r.deleted)).all(),
+                    columns=["key", "hash"])
+        except sa.exc.SQLAlchemyError as exc:
+            from xlsales.ledger.store import shown_url
+
+            raise WorkbookError(Label(
+                f"无法读取台账 {shown_url(self.url)}({getattr(exc, 'orig', None) or exc}),"
+                "日报中的行没有删除",
+                f"cannot read the ledger {shown_url(self.url)} "
+                f"({getattr(exc, 'orig', None) or exc}); no row was removed from the daily "
+                "report"), file=str(self.files[0])) from None
+        keys = np.asarray(keys, dtype=object)
+        at = (pd.Index(held["key"]).get_indexer(keys) if len(held)
+              else np.full(len(keys), -1))
+        have = (held["hash"].to_numpy("int64")[np.where(at < 0, 0, at)] if len(held)
+                else np.zeros(len(keys), "int64"))
+        return keys[(at < 0) | (have != np.asarray(hashes, dtype="int64"))].tolist()
+
+    def commit(self) -> None:
+        """Mark the rows checked archived in the ledger (after every daily workbook was
+        saved without them)."""
+        from xlsales.ledger import hook
+
+        if self._pending is None:
+            return
+        keys, hashes = self._pending
+        ledger = hook.open_ledger(self.url)
+        names = [f.name for f in self.files]
+        lacking = ledger.archive(hook.team_of(self.settings), "daily", keys, hashes, names)
+        if len(lacking):  # changed since the check: cannot happen while nothing records
+            raise WorkbookError(Label(
+                f"日报中的行已删除(已在归档工作簿中),但台账在核对之后发生了变化,"
+                f"没有标记为已归档(如 {lacking[0]})",
+                f"the rows were removed from the daily report (the archive holds them), but "
+                f"the ledger changed after the check and did not mark them archived (such "
+                f"as {lacking[0]})"), file=str(self.files[0]))
+        self._pending = None
         self.archived = len(keys)
 
 
@@ -257,17 +313,43 @@ def archive_dailies(workspace: str | os.PathLike[str], before: dt.date, *,
                                   "the check failed: not every row is held elsewhere; no row "
                                   "was removed from the daily report"), file=str(files[0]))
     _remove(chosen, result)
+    commit = getattr(check, "commit", None)
+    if commit is not None:
+        commit()
     return result
 
 
 def _remove(chosen: list[tuple[Table, pd.Index]], result: ArchiveResult) -> None:
+    """Remove the rows from every daily workbook: each removal is planned and checked
+    first, with every workbook held open, and the workbooks are saved only when all of
+    them can be. A save that fails midway names the workbooks already changed."""
+    from contextlib import ExitStack
+
     from xlsales.io.edit.book import WorkbookEdit
     from xlsales.io.edit.remove import remove_rows
 
-    for table, rows in chosen:
-        if not len(rows):
-            continue
-        with WorkbookEdit(table.file) as wb:
-            n = remove_rows(wb, table, [int(r) for r in rows])
-            wb.save()
-        result.removed[str(table.file)] = n
+    with ExitStack() as stack:
+        planned: list[tuple[WorkbookEdit, Path, int]] = []
+        for table, rows in chosen:
+            if not len(rows):
+                continue
+            wb = stack.enter_context(WorkbookEdit(table.file))
+            planned.append((wb, Path(table.file), remove_rows(wb, table,
+                                                              [int(r) for r in rows])))
+        saved: list[Path] = []
+        for wb, path, n in planned:
+            try:
+                wb.save()
+            except Exception as exc:
+                if not saved:
+                    raise
+                done = ", ".join(str(p) for p in saved)
+                left = ", ".join(str(p) for _, p, _ in planned[len(saved):])
+                raise WorkbookError(Label(
+                    f"保存 {path} 失败({exc}):已删除归档行的日报为 {done};"
+                    f"未修改的日报为 {left}(归档工作簿保存了全部行,请重新运行归档)",
+                    f"saving {path} failed ({exc}): the daily workbooks already without the "
+                    f"archived rows are {done}; unchanged: {left} (the archive holds every "
+                    f"row; run the archive again)"), file=str(path)) from exc
+            saved.append(path)
+            result.removed[str(path)] = n

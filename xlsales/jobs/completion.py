@@ -14,9 +14,10 @@ from xlsales.performance import Completion, GroupBy, completion
 
 def run_completion(source: str | os.PathLike[str], period: str, *, by: GroupBy = "rep",
                    today: dt.date | None = None) -> Completion:
-    """Completion rates for a week, month, quarter or year."""
-    daily = load_daily(source, today=today, validate=False)
+    """Completion rates for a week, month, quarter or year (archived dailies of the
+    period's years included)."""
     first, last, _ = parse_period(period)
+    daily = load_daily(source, today=today, validate=False, since=first, until=last)
     result = completion(daily.frame, load_targets(daily.root, daily.settings), daily.settings,
                         first, last, by=by, today=today)
     result.lang = daily.lang
@@ -26,9 +27,10 @@ def run_completion(source: str | os.PathLike[str], period: str, *, by: GroupBy =
 def run_compliance(source: str | os.PathLike[str], period: str, *,
                    today: dt.date | None = None,
                    write: bool = False) -> tuple[list[RepDiscipline], Path | None]:
-    """Late and missing dailies per rep over a period; ``write`` adds a sheet for it."""
-    daily = load_daily(source, today=today, validate=False)
+    """Late and missing dailies per rep over a period (archived dailies of the period's
+    years included); ``write`` adds a sheet for it."""
     first, last, _ = parse_period(period)
+    daily = load_daily(source, today=today, validate=False, since=first, until=last)
     period = period_label(period)  # 2026Q4 in the sheet, however it was typed
     reps = discipline(daily.frame, daily.settings, first, last, today=today)
     written = None

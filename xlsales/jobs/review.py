@@ -79,8 +79,8 @@ SALES_TARGET = Label("销售额目标:", "sales target: ")
 
 def review_data(root: Path, since: dt.date | None = None) -> tuple[Any, Lang]:
     """What the review reads from a workspace: each workbook once; with ``since`` (the
-    first day its figures reach back to), the archived dailies of the months before the
-    daily report's earliest day too (:func:`xlsales.jobs.sources.with_archives`)."""
+    first day its figures reach back to), the archived dailies of the years from
+    ``since`` on too (:func:`xlsales.jobs.sources.with_archives`)."""
     from xlsales.review import ReviewData
 
     settings = workspace_settings(root)

@@ -101,7 +101,12 @@ def run_rollup(source: str | os.PathLike[str], *, week: str | None = None,
 def _run_rollup(source: str | os.PathLike[str], *, week: str | None, month: str | None,
                 all_weeks: bool, out: str | os.PathLike[str] | None, today: dt.date | None,
                 write: bool) -> RollupResult:
-    daily = load_daily(source, today=today)
+    span = None  # --week, --month: their archived dailies too (archive_<year>.xlsx)
+    if week or month:
+        first, last, _ = parse_period(week or month or "")
+        span = (first, last)
+    daily = load_daily(source, today=today, since=span[0] if span else None,
+                       until=span[1] if span else None)
     weeks = select_weeks(daily.frame, week=week, month=month, all_weeks=all_weeks,
                          today=today)
     targets = load_targets(daily.root, daily.settings)

@@ -40,7 +40,8 @@ class DailySource:
     """The daily reports of a team: the shared workbook, or per-rep workbooks merged.
 
     ``frame`` holds one row per rep and day (the latest submission); ``tables`` the
-    tables as read, for writing back into them."""
+    tables as read, for writing back into them (read with ``since``: the archives read
+    follow the daily workbooks, ``tables[len(files):]``; ``files`` never holds them)."""
 
     root: Path
     files: list[Path]
@@ -121,16 +122,26 @@ def daily_files(path: Path) -> tuple[Path, list[Path]]:
 
 
 def load_daily(source: str | os.PathLike[str], *, today: dt.date | None = None,
-               settings: Settings | None = None, validate: bool = True) -> DailySource:
+               settings: Settings | None = None, validate: bool = True,
+               since: dt.date | None = None, until: dt.date | None = None) -> DailySource:
     """Read (and with ``validate``, check) the daily reports at ``source`` (workspace
     folder, a daily workbook, or a folder of per-rep daily workbooks). Python's cyclic
-    collector is paused meanwhile (:func:`xlsales.jobs.batch.gc_paused`)."""
+    collector is paused meanwhile (:func:`xlsales.jobs.batch.gc_paused`).
+
+    With ``since`` (the first day of the period a command covers; ``until`` its last),
+    the workspace's archives of old dailies of the years ``since.year`` … ``until.year``
+    (``archive_<year>.xlsx``, :func:`archive_files`) are read too, checked as the daily
+    report is, and their rows join ``frame`` (deduplicated with the daily report's: the
+    latest submission wins; on a tie, the daily report's row). Without an archive of
+    those years nothing more is read."""
     with gc_paused():
-        return _load_daily(source, today=today, settings=settings, validate=validate)
+        return _load_daily(source, today=today, settings=settings, validate=validate,
+                           since=since, until=until)
 
 
 def _load_daily(source: str | os.PathLike[str], *, today: dt.date | None,
-                settings: Settings | None, validate: bool) -> DailySource:
+                settings: Settings | None, validate: bool, since: dt.date | None = None,
+                until: dt.date | None = None) -> DailySource:
     from xlsales.io.read import read_table
     from xlsales.ledger.hook import prepare
     from xlsales.validate import check_table
@@ -165,6 +176,15 @@ def _load_daily(source: str | os.PathLike[str], *, today: dt.date | None,
     from xlsales.ledger.hook import seen_daily
 
     audit = seen_daily(root, settings, frame, tables, FILE_ROWS)
+    olds = _archive_tables(root, settings, since, until) if since is not None else []
+    if olds:  # after the ledger saw the daily workbooks: the archives are not recorded
+        offset = len(tables)
+        tables = [*tables, *olds]
+        for t in olds:
+            findings += check_table(t, ctx) if validate else t.findings
+        parts = [t.df.set_axis(t.df.index + (offset + i) * FILE_ROWS)
+                 for i, t in enumerate(olds)]
+        frame, dropped = dedupe(pd.concat([*parts, both]))
     return DailySource(root, files, settings, tables, findings, frame, len(dropped),
                        tables[0].lang, audit)
 
@@ -180,29 +200,33 @@ def archive_files(root: Path) -> dict[int, Path]:
     return dict(sorted(found.items()))
 
 
-def with_archives(daily: DailySource, since: dt.date) -> pd.DataFrame:
-    """The dailies of ``daily`` (one row per rep and day) and, when ``since`` is before
-    the earliest day the daily report holds, those of the workspace's archives of the
-    years from ``since`` on, read as the daily report is and deduplicated with it (the
-    latest submission wins; on a tie, the daily report's row). For the review, whose
-    trend and comparisons reach back months: every other command reads the daily report
-    only (:func:`daily_files` leaves the archives out)."""
+def _archive_tables(root: Path, settings: Settings, since: dt.date,
+                    until: dt.date | None = None) -> list[Table]:
+    """The daily tables of the archives of the years ``since.year`` … ``until.year`` (on,
+    without ``until``), chosen by their names: each holds the rows of its year."""
     from xlsales.io.read import read_table
 
-    days = daily.frame["date"].dropna()
-    earliest = days.min().date() if len(days) else None
-    if earliest is not None and since >= earliest:
-        return daily.frame
-    last = earliest.year if earliest is not None else 9999
-    paths = [p for y, p in archive_files(daily.root).items() if since.year <= y <= last]
-    if not paths:
-        return daily.frame
+    last = until.year if until is not None else 9999
     spec = T.get("daily")
-    offset = len(daily.files)
-    parts = [read_table(p, spec, daily.settings).df for p in paths]
-    parts = [df.set_axis(df.index + (offset + i) * FILE_ROWS) for i, df in enumerate(parts)]
-    both = pd.concat([*parts, daily.frame])
-    return dedupe(both)[0]
+    return [read_table(p, spec, settings) for y, p in archive_files(root).items()
+            if since.year <= y <= last]
+
+
+def with_archives(daily: DailySource, since: dt.date,
+                  until: dt.date | None = None) -> pd.DataFrame:
+    """The dailies of ``daily`` (one row per rep and day) and those of the workspace's
+    archives of the years ``since.year`` … ``until.year`` (chosen by their years, not by
+    the daily report's earliest day: one old date typed by mistake hides no archive),
+    read as the daily report is and deduplicated with it (the latest submission wins;
+    on a tie, the daily report's row). For the review, whose trend and comparisons
+    reach back months; the other commands read them through ``load_daily(since=…)``."""
+    olds = _archive_tables(daily.root, daily.settings, since, until)
+    if not olds:
+        return daily.frame
+    offset = max(len(daily.files), len(daily.tables))  # labels apart from any read
+    parts = [t.df.set_axis(t.df.index + (offset + i) * FILE_ROWS)
+             for i, t in enumerate(olds)]
+    return dedupe(pd.concat([*parts, daily.frame]))[0]
 
 
 def load_targets(root: Path, settings: Settings | None = None) -> Targets:

@@ -327,12 +327,13 @@ def build_summary(root: str | os.PathLike[str], kind: Kind, *, on: dt.date) -> S
     if not root.is_dir():
         root = root.parent
     first, last, label = period_of(kind, on)
+    c_first, c_last = (month_range(on.year, on.month) if kind == "day" else (first, last))
     settings = workspace_settings(root)
-    daily = load_daily(root, today=on, settings=settings, validate=False)
+    daily = load_daily(root, today=on, settings=settings, validate=False,
+                       since=min(first, c_first), until=max(last, c_last))
     settings = daily.settings  # a stand-in roster when the workspace has no settings
     lang = workspace_lang(root) or daily.lang
     targets = load_targets(root, settings)
-    c_first, c_last = (month_range(on.year, on.month) if kind == "day" else (first, last))
     team = completion(daily.frame, targets, settings, c_first, c_last, by="team", today=on)
     reps = completion(daily.frame, targets, settings, c_first, c_last, by="rep", today=on)
     team.lang = reps.lang = lang

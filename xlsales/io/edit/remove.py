@@ -5,9 +5,10 @@ Sheet Rows" would (used by ``xlsales archive``).
 :class:`~xlsales.io.edit.book.WorkbookEdit`: the sheet is streamed, the rows that follow
 move up (their ``r`` numbers, their cells' and the formulas that point at moved rows),
 the Excel table (ListObject) and its ``autoFilter`` shrink, and the ranges of the sheet
-that cover the rows — conditional formats and data validations (with their formulas),
-merged cells, hyperlinks, the sheet's ``autoFilter`` and ``dimension`` — shrink or move
-with them; defined names that point into the sheet (print area, filter range) follow.
+that cover the rows — conditional formats and data validations (with their formulas;
+the Excel 2010 ones of the sheet's ``extLst`` too, ``<x14:…>`` with ``<xm:sqref>`` and
+``<xm:f>``), merged cells, hyperlinks, the sheet's ``autoFilter`` and ``dimension`` —
+shrink or move with them; defined names that point into the sheet (print area, filter range) follow.
 Every other part of the package keeps its bytes (the shared strings of the rows removed
 stay, unused, as Excel leaves them).
 
@@ -16,8 +17,9 @@ something or where moving it needs more than this module knows: rows outside the
 data, a shared or array formula whose range reaches the rows removed or lies below them,
 a formula that points at a cell removed (Excel would show #REF!), formulas in other sheets,
 charts or pivot caches that point into the sheet, notes, buttons or pictures anchored at
-or below the first row removed, merged cells and hyperlinks in the rows removed, and
-manual page breaks below them.
+or below the first row removed, merged cells and hyperlinks in the rows removed, an
+Excel 2010 validation or conditional format that applies to the rows removed only, and
+manual page breaks between rows below them (column breaks stay as they are).
 
 A formula that moved or whose range shrank keeps its cached result (xlsales cannot
 compute every formula a user writes); the workbook is then marked to be recalculated on
@@ -42,7 +44,7 @@ _CELL_R = re.compile(rb'(<c\b[^>]*?\br="[A-Z]{1,3})\d+(?=")')
 _FORMULA = re.compile(rb"(<f\b)([^>]*?)(?:/>|>(.*?)</f>)", re.DOTALL)
 _F_REF = re.compile(rb'\bref="([^"]*)"')
 _RANGE_ATTR = re.compile(rb'(<(?:conditionalFormatting|dataValidation|mergeCell|hyperlink|'
-                         rb'autoFilter|sortState|sortCondition|selection|table)\b[^>]*?\b'
+                         rb'autoFilter|sortState|sortCondition|table)\b[^>]*?\b'
                          rb'(?:sqref|ref)=")([^"]*)(")')
 _CF_BLOCK = re.compile(rb"<conditionalFormatting\b[^>]*>.*?</conditionalFormatting>", re.DOTALL)
 _DV = re.compile(rb"<dataValidation\b[^>]*?(?:/>|>.*?</dataValidation>)", re.DOTALL)
@@ -61,7 +63,12 @@ _CELL_START = re.compile(rb'<c\b[^>]*?\br="([A-Z]{1,3})\d+"')
 _ANCHOR_VML = re.compile(rb"<x:Anchor>\s*([^<]*)</x:Anchor>")
 _ANCHOR_ROW = re.compile(rb"<(?:xdr:)?row>(\d+)</(?:xdr:)?row>")
 _COMMENT_REF = re.compile(rb'<comment\b[^>]*\bref="([A-Z]{1,3})(\d+)"')
-_BRK = re.compile(rb'<brk\b[^>]*\bid="(\d+)"')
+_ROW_BREAKS = re.compile(rb"<rowBreaks\b.*?(?:/>|</rowBreaks>)", re.DOTALL)
+_BRK = re.compile(rb'<brk\b[^>]*\bid="(\d+)"')  # within <rowBreaks> (not <colBreaks>)
+_X14_BLOCK = re.compile(rb"<x14:(dataValidation|conditionalFormatting)\b[^>]*?"
+                        rb"(?:/>|>.*?</x14:\1>)", re.DOTALL)
+_XM_SQREF = re.compile(rb"(<xm:sqref>)([^<]*)(</xm:sqref>)")
+_XM_F = re.compile(rb"(<(xm:f)>)(.*?)(</\2>)", re.DOTALL)
 _ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), ("&amp;", "&"))
 
 
@@ -485,7 +492,8 @@ class _SheetRewrite:
 
     def _tail(self, tail: bytes) -> bytes:
         plan = self.plan
-        if any(int(x) >= plan.first - 1 for x in _BRK.findall(tail)):
+        breaks = b"".join(m.group() for m in _ROW_BREAKS.finditer(tail))
+        if any(int(x) >= plan.first - 1 for x in _BRK.findall(breaks)):
             raise self._error(Label("删除的行下方有手动分页符;请先删除分页符",
                                     "manual page breaks lie below the rows removed; remove "
                                     "them first"))
@@ -502,26 +510,50 @@ class _SheetRewrite:
         tail = _CF_BLOCK.sub(lambda m: self._with_formulas(m.group()), tail)
         tail = _DV.sub(lambda m: self._with_formulas(m.group()), tail)
         tail = _RANGE_ATTR.sub(self._range_attr, tail)
+        tail = _X14_BLOCK.sub(lambda m: self._x14(m.group()), tail)
         tail = re.sub(rb"<conditionalFormatting\b[^>]*\bsqref=\"\"[^>]*>.*?"
                       rb"</conditionalFormatting>", b"", tail, flags=re.DOTALL)
         tail = re.sub(rb"<dataValidation\b[^>]*\bsqref=\"\"[^>]*?(?:/>|>.*?</dataValidation>)",
                       b"", tail, flags=re.DOTALL)
         return _recount(tail)
 
+    def _x14(self, block: bytes) -> bytes:
+        """An Excel 2010+ validation or conditional format (``<x14:…>`` in the sheet's
+        ``extLst``, its range in ``<xm:sqref>``, its formulas in ``<xm:f>``): moved and
+        shrunk like the others; refused when every row of its range is removed."""
+        sq = _XM_SQREF.search(block)
+        if sq is None:
+            return block
+        refs = sq.group(2).decode()
+        new_refs = self.plan.sqref(refs)
+        if refs.split() and not new_refs:
+            raise self._error(Label(
+                f"Excel 2010 格式的数据验证或条件格式({refs})只作用于要删除的行;请先删除它",
+                f"an Excel 2010 validation or conditional format ({refs}) applies to the rows "
+                f"removed only; remove it first"), refs.split()[0])
+        block = self._with_formulas(block, sqref=refs, inner=_XM_F)
+        sq = _XM_SQREF.search(block)
+        assert sq is not None
+        return block[:sq.start(2)] + new_refs.encode() + block[sq.end(2):]
+
     def _range_attr(self, m: re.Match[bytes]) -> bytes:
         return m.group(1) + self.plan.sqref(m.group(2).decode()).encode() + m.group(3)
 
-    def _with_formulas(self, block: bytes) -> bytes:
-        """A conditional format or validation whose formulas move with its first row."""
-        sq = _SQREF.search(block)
-        if sq is None:
-            return block
-        first = re.search(r"\d+", sq.group(1).decode())
+    def _with_formulas(self, block: bytes, sqref: str | None = None,
+                       inner: re.Pattern[bytes] = _INNER_FORMULA) -> bytes:
+        """A conditional format or validation whose formulas move with its first row
+        (its range ``sqref``, else its ``sqref`` attribute; its formulas ``inner``)."""
+        if sqref is None:
+            sq = _SQREF.search(block)
+            if sq is None:
+                return block
+            sqref = sq.group(1).decode()
+        first = re.search(r"\d+", sqref)
         if first is None:
             return block
         old = int(first.group())
         kept = None
-        for ref in sq.group(1).decode().split():
+        for ref in sqref.split():
             nums = [int(x) for x in re.findall(r"\d+", ref)]
             if nums:
                 kept = self.plan.span(min(nums), max(nums))
@@ -539,12 +571,12 @@ class _SheetRewrite:
                 raise self._error(Label(
                     "条件格式或数据验证的公式引用了要删除的单元格",
                     "a conditional format or validation formula points at a cell being "
-                    "removed"), sq.group(1).decode()) from None
+                    "removed"), sqref.split()[0]) from None
             if shifted == text:
                 return m.group()
             return m.group(1) + _escape(shifted).encode() + m.group(4)
 
-        return _INNER_FORMULA.sub(fix, block)
+        return inner.sub(fix, block)
 
 
 def _cell_at(text: bytes, pos: int, row: int) -> str:
