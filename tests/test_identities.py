@@ -359,3 +359,19 @@ def test_open_deals_without_a_close_date_are_named_not_dropped(team: Path) -> No
                                      ).stdout)["findings"]
     assert {f["cell"] for f in found if f["rule"] == "T7.no_expected_close"} == set(
         cleared.values())
+
+
+def test_a_negative_serial_in_a_date_column_is_a_finding(sample_zh: Path,
+                                                          tmp_path: Path) -> None:
+    """A date cell holding a number before Excel's calendar (a negative serial, as a
+    typed formula result can give) is reported where it is; reading never raises."""
+    shutil.copy(sample_zh / "settings.xlsx", tmp_path / "settings.xlsx")
+    wb = openpyxl.load_workbook(tmp_path / "settings.xlsx")
+    ws = wb["销售团队"]
+    header = next(r for r in ws.iter_rows(max_row=10) if any(c.value == "入职日期" for c in r))
+    column = next(c.column_letter for c in header if c.value == "入职日期")
+    ws[f"{column}{header[0].row + 2}"] = -693595
+    wb.save(tmp_path / "settings.xlsx")
+    settings_ = read_settings(tmp_path)
+    assert any(p.sheet == "销售团队" and p.cell == f"{column}{header[0].row + 2}"
+               for p in settings_.problems), settings_.problems

@@ -475,8 +475,13 @@ def _normalise(values: pd.Series, kind: Kind) -> tuple[pd.Series, dict[int, Any]
     if kind in DATE_KINDS:
         s = values.astype(DATETIME)
         early = s < FIRST_DAY
-        if early.any():  # a time of day without a date
-            odd = {int(r): v.to_pydatetime().time() for r, v in s[early].items()}
+        if early.any():
+            times = early & (s >= EXCEL_EPOCH)  # a serial under 1: a time of day, no date
+            odd = {int(r): v.to_pydatetime().time() for r, v in s[times].items()}
+            before = early & ~times  # a negative serial: before Excel's calendar, a finding
+            if before.any():
+                serial = (s[before] - EXCEL_EPOCH) / pd.Timedelta(days=1)
+                odd.update({int(r): float(v) for r, v in serial.items()})
             s = s.mask(early)
         late = s > LAST_DAY
         if late.any():  # past Excel's calendar (a huge serial): no date, a finding
