@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.flavours import LIBREOFFICE_FLAVOURS, FlavourCache
+from tests.ledger_fixtures import ledger_on, url  # noqa: F401  (the ledger tests' fixtures)
 from xlsales.io.libreoffice import SOFFICE_ENV, find_soffice
 from xlsales.settings import Settings
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,25 +28,12 @@ from xlsales.ledger.schema import rows as ledger_rows
 from xlsales.ledger.schema import versions as ledger_versions
 from xlsales.ledger.store import Ledger
 
+pytestmark = pytest.mark.usefixtures("ledger_on")  # these tests record
+
 SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "sample_team"
 NEW_YEAR = dt.date(2024, 1, 1)
-ENGINES = ["sqlite", "postgresql"]
 
 
-@pytest.fixture(autouse=True)
-def _ledger_on(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """These tests record (tests/conftest.py turns the ledger off for the others)."""
-    monkeypatch.delenv("XLSALES_LEDGER", raising=False)
-    yield
-    hook.deactivate()
-
-
-@pytest.fixture(params=ENGINES)
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A new empty ledger database of each engine."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'ledger.sqlite'}"
-    return request.getfixturevalue("postgres").database()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,25 +25,12 @@ from xlsales.ledger.store import HEAD, Ledger, migrate, revision
 from xlsales.settings import Settings
 from xlsales.workspace import write_workspace
 
+pytestmark = pytest.mark.usefixtures("ledger_on")  # these tests record
+
 runner = CliRunner()
-ENGINES = ["sqlite", "postgresql"]
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
-@pytest.fixture(autouse=True)
-def _ledger_on(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """These tests record (tests/conftest.py turns the ledger off for the others)."""
-    monkeypatch.delenv("XLSALES_LEDGER", raising=False)
-    yield
-    hook.deactivate()
-
-
-@pytest.fixture(params=ENGINES)
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A new empty ledger database of each engine."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'ledger.sqlite'}"
-    return request.getfixturevalue("postgres").database()
 
 
 # -- helpers -----------------------------------------------------------------------------

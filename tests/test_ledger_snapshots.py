@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,26 +44,13 @@ from xlsales.settings import RosterEntry, Settings
 from xlsales.tables.review import TREND
 from xlsales.workspace import write_workspace
 
+pytestmark = pytest.mark.usefixtures("ledger_on")  # these tests record
+
 runner = CliRunner()
 D = dt.date
-ENGINES = ["sqlite", "postgresql"]
 TEAM = "测试团队"
 
 
-@pytest.fixture(autouse=True)
-def _ledger_on(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """These tests record (tests/conftest.py turns the ledger off for the others)."""
-    monkeypatch.delenv("XLSALES_LEDGER", raising=False)
-    yield
-    hook.deactivate()
-
-
-@pytest.fixture(params=ENGINES)
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A new empty ledger database of each engine."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'ledger.sqlite'}"
-    return request.getfixturevalue("postgres").database()
 
 
 def settings() -> Settings:

@@ -748,6 +748,14 @@ def completion_cmd(
         _emit({"ok": True, **result.as_dict()})
         return
     words = _message_lang(workspace, lang)
+    print_completion(result, by, words)
+    for text in result.warnings():
+        console.print(f"[yellow]{escape(text)}[/yellow]")
+
+
+def print_completion(result: Any, by: str, words: Lang) -> None:
+    """A completion result as a ranked table (rep, region, product or team) with its
+    TOP3 and those under the threshold."""
     sep = SEP(words)
     table = _table(_w(words, "rank"), _w(words, by), _w(words, "signed"), _w(words, "target"),
                    _w(words, "completion"),
@@ -766,8 +774,6 @@ def completion_cmd(
                             names=sep.join(r.key for r in result.top) or show.BLANK,
                             threshold=show.pct(result.threshold),
                             below=sep.join(r.key for r in result.below) or show.BLANK)))
-    for text in result.warnings():
-        console.print(f"[yellow]{escape(text)}[/yellow]")
 
 
 @app.command()

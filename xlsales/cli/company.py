@@ -18,12 +18,12 @@ from xlsales.cli import (
     _emit,
     _failing,
     _message_lang,
-    _print_quota_basis,
     _table,
     _today,
     _w,
     app,
     console,
+    print_completion,
 )
 from xlsales.cli.ledger import WsOpt, ledger_app
 from xlsales.errors import InputError
@@ -183,26 +183,9 @@ def by_team_of_company(period: str, company: str | None, by: str, on: str | None
     if not data.teams:
         console.print(escape(_L["no_teams"](words).format(url=data.url)))
         return
-    sep = SEP(words)
-    table = _table(_w(words, "rank"), _w(words, "team"), _w(words, "signed"),
-                   _w(words, "target"), _w(words, "completion"),
-                   title=_w(words, "completion_title", first=result.first,
-                            through=result.through))
-    for r in result.rows:
-        flag = " [red]▼[/red]" if r.below_threshold else (
-            " [yellow]⚠[/yellow]" if r.implausible else "")
-        table.add_row(show.text(r.rank or None), escape(show.text(r.key)),
-                      show.number(r.actual),
-                      _w(words, "no_target") if r.target is None else show.amount(r.target),
-                      show.pct(r.rate) + flag)
-    console.print(table)
-    _print_quota_basis([r.quota_basis for r in result.rows], words)
-    console.print(escape(_w(words, "top_below", top=result.top_label,
-                            names=sep.join(r.key for r in result.top) or show.BLANK,
-                            threshold=show.pct(result.threshold),
-                            below=sep.join(r.key for r in result.below) or show.BLANK)))
+    print_completion(result, "team", words)
     if defaulted:
-        note = _L["no_settings"](words).format(teams=sep.join(defaulted))
+        note = _L["no_settings"](words).format(teams=SEP(words).join(defaulted))
         console.print(f"[yellow]{escape(note)}[/yellow]")
 
 
