@@ -14,7 +14,6 @@ text boxes ``TextBox <n>``).
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import re
 import zipfile
@@ -25,16 +24,13 @@ from typing import TYPE_CHECKING, Any
 import xlsxwriter
 
 from xlsales.i18n import Label, Lang
-from xlsales.io.atomic import atomic_path
 from xlsales.io.webextension import add_lite_parts, lite_requirements
 from xlsales.io.xlsx_writer import (
     _display,
-    _Formats,
-    _write_lists,
-    _write_sheet,
     book_tables,
     page_setup,
     table_values,
+    write_book,
 )
 from xlsales.lite.layout import (
     BUTTONS,
@@ -92,26 +88,18 @@ def write_lite_book(plan: BookPlan, path: str | os.PathLike[str], *,
                     buttons: Sequence[str], settings_plan: BookPlan | None) -> None:
     """Write ``plan`` to ``path`` for xlwings Lite: its sheets, the panel with
     ``buttons`` and, when ``settings_plan`` is given, hidden copies of its tables."""
-    with atomic_path(path) as tmp:
-        wb = xlsxwriter.Workbook(str(tmp), {
-            "strings_to_formulas": False, "strings_to_numbers": False,
-            "strings_to_urls": False, "default_date_format": "yyyy-mm-dd",
-        })
-        wb.set_properties({"title": plan.title, "author": "xlsales", "company": "xlsales",
-                           "created": dt.datetime(2024, 1, 1)})
-        fmts = _Formats(wb)
-        tables = book_tables(plan)
-        for sheet in plan.sheets:
-            _write_sheet(wb, fmts, plan, sheet, tables)
-        _write_lists(wb, plan)
+    def more(wb: xlsxwriter.Workbook) -> None:
         if settings_plan is not None:
             _write_settings_copies(wb, settings_plan)
         _write_panel(wb, plan.lang, buttons)
-        wb.close()
-        _name_shapes(Path(tmp), [BUTTONS[k].shape for k in buttons])
+
+    def after(tmp: Path) -> None:
+        _name_shapes(tmp, [BUTTONS[k].shape for k in buttons])
         add_lite_parts(tmp, {"main.py": MAIN_PY,
                              "requirements.txt": lite_requirements(REQUIREMENTS),
                              "pyodideVersion": PYODIDE_VERSION}, key=Path(path).name)
+
+    write_book(plan, path, more=more, after=after)
 
 
 def settings_grids(plan: BookPlan) -> dict[str, list[list[Any]]]:

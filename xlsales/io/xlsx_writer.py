@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import xlsxwriter
@@ -109,8 +110,11 @@ class _Formats:
         return self._cells[key]
 
 
-def write_book(plan: BookPlan, path: str | os.PathLike[str]) -> None:
-    """Write ``plan`` to ``path`` (through a temporary file)."""
+def write_book(plan: BookPlan, path: str | os.PathLike[str], *,
+               more: Callable[[xlsxwriter.Workbook], None] | None = None,
+               after: Callable[[Path], None] | None = None) -> None:
+    """Write ``plan`` to ``path`` (through a temporary file); ``more`` adds to the
+    workbook before it is closed, ``after`` finishes the closed temporary file."""
     with atomic_path(path) as tmp:
         wb = xlsxwriter.Workbook(str(tmp), {
             "strings_to_formulas": False, "strings_to_numbers": False,
@@ -124,7 +128,11 @@ def write_book(plan: BookPlan, path: str | os.PathLike[str]) -> None:
         _write_lists(wb, plan)
         if plan.vba_modules:
             _add_macros(wb, plan, sheets[0])
+        if more is not None:
+            more(wb)
         wb.close()
+        if after is not None:
+            after(Path(tmp))
 
 
 def _display(plan: BookPlan, list_key: str, value: str) -> str:
