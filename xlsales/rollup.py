@@ -221,6 +221,10 @@ def week_dicts(frame: pd.DataFrame) -> list[dict[str, Any]]:
             for values in zip(*cols.values(), rates, done, strict=True)]
 
 
+INPUTS = ("date", "rep", *SUMS, "stage_moves", "problems", "submitted_at")
+"""The daily frame's columns :func:`weekly_frame` reads."""
+
+
 def weekly_frame(daily: Iterable[dict[str, Any]] | pd.DataFrame, targets: Targets,
                  settings: Settings, weeks: Iterable[str], *, today: dt.date | None = None,
                  cal: WorkCalendar | None = None,
@@ -234,8 +238,7 @@ def weekly_frame(daily: Iterable[dict[str, Any]] | pd.DataFrame, targets: Target
     rows' stage moves when already parsed (:func:`xlsales.stagemoves.moves_frame`)."""
     cal = cal or WorkCalendar.of(settings)
     weeks = list(weeks)
-    needed = ["date", "rep", *SUMS, "stage_moves", "problems", "submitted_at"]
-    rows, _ = dedupe(daily_frame(daily)[needed])
+    rows, _ = dedupe(daily_frame(daily)[list(INPUTS)])
     if not rows.index.is_unique:
         rows = rows.reset_index(drop=True)
         moves = None

@@ -19,6 +19,7 @@ from xlsales.jobs.batch import gc_paused
 from xlsales.jobs.sources import WEEKLY_FILE, DailySource, load_daily, load_targets
 from xlsales.performance import QUOTA_BASIS
 from xlsales.ranking import IMPLAUSIBLE_MARK
+from xlsales.rollup import INPUTS as WEEKLY_INPUTS
 from xlsales.rollup import (
     WeekRow,
     implausible_warnings,
@@ -111,8 +112,12 @@ def _run_rollup(source: str | os.PathLike[str], *, week: str | None, month: str 
                          today=today)
     targets = load_targets(daily.root, daily.settings)
     cal = WorkCalendar.of(daily.settings)
+    moves, errors = daily.moves, daily.problems_by_row
+    daily.tables = []  # all the weekly frame needs: these and the frame's columns it reads
+    daily.frame = daily.frame[list(WEEKLY_INPUTS)]
     frame = weekly_frame(daily.frame, targets, daily.settings, weeks, today=today, cal=cal,
-                         errors_by_row=daily.problems_by_row, moves=daily.moves)
+                         errors_by_row=errors, moves=moves)
+    del moves
     result = RollupResult(weeks, frame, daily.findings, daily.dropped,
                           edited=len(daily.audit))
     flagged = frame[(frame["level"] == "rep") & (frame["mark"] == IMPLAUSIBLE_MARK)]

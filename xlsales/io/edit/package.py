@@ -15,6 +15,7 @@ import os
 import posixpath
 import re
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -212,7 +213,6 @@ class PackageEdit:
             guard.remember(self.path)
         self.infos = {i.filename: i for i in self.zf.infolist()}
         self._changed: dict[str, Content] = {}
-        self._ahead: dict[str, tuple[bytes, Future[tuple[int, bytes]]]] = {}
         self._deleted: set[str] = set()
         self._rels: dict[str, Rels] = {}
         if CT_PART not in self.infos:
@@ -315,17 +315,15 @@ class PackageEdit:
         A large part given as bytes starts deflating in a worker thread at once, so the
         compression overlaps the caller's next work instead of adding to the save."""
         self._deleted.discard(part)
-        self._changed[part] = content
-        self._ahead.pop(part, None)
         if isinstance(content, bytes) and len(content) >= DEFLATE_AHEAD:
-            self._ahead[part] = (content, _deflater().submit(deflate, content))
+            content = _DeflatedAhead(content)  # only its compressed form is held
+        self._changed[part] = content
         if content_type:
             self.content_types.set(part, content_type)
 
     def delete(self, part: str) -> None:
         """Drop ``part`` and its relationships part."""
         self._changed.pop(part, None)
-        self._ahead.pop(part, None)
         self._deleted.add(part)
         self.content_types.drop(part)
         rp = rels_part(part)
@@ -382,10 +380,9 @@ class PackageEdit:
     def _write(self, zw: ZipRewriter, name: str, content: Content,
                date_time: tuple[int, ...] | None) -> None:
         kw = {"date_time": date_time} if date_time else {}
-        ahead = self._ahead.get(name)
-        if ahead is not None and ahead[0] is content:
-            crc, deflated = ahead[1].result()
-            zw.write_deflated(name, crc, len(content), deflated, **kw)
+        if isinstance(content, _DeflatedAhead):
+            crc, deflated = content.result()
+            zw.write_deflated(name, crc, content.size, deflated, **kw)
         elif isinstance(content, bytes):
             zw.write(name, content, **kw)
         else:
@@ -396,6 +393,25 @@ class PackageEdit:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class _DeflatedAhead:
+    """A large part handed to a worker thread to deflate as soon as it is put: once that
+    is done only the compressed form is held (the part's bytes are let go, so the parts
+    of a big edit do not pile up until the save); read back, it is inflated again."""
+
+    __slots__ = ("_future", "size")
+
+    def __init__(self, content: bytes) -> None:
+        self.size = len(content)
+        self._future: Future[tuple[int, bytes]] = _deflater().submit(deflate, content)
+
+    def result(self) -> tuple[int, bytes]:
+        """(CRC-32, raw deflate stream)."""
+        return self._future.result()
+
+    def __call__(self) -> Iterator[bytes]:
+        yield zlib.decompress(self.result()[1], -15)
 
 
 DEFLATE_AHEAD = 1 << 17  # bytes: parts this large are deflated ahead (see PackageEdit.put)
