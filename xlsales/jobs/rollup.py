@@ -142,6 +142,13 @@ def _labels(settings: Settings, name: str, values: pd.Series, lang: Lang) -> dic
             for v in values.unique().tolist()}
 
 
+def _cells(values: pd.Series) -> Any:
+    """A weekly frame's column as :func:`~xlsales.io.edit.tables.table_sheets` takes it:
+    Arrow-backed text stays Arrow (it becomes Python strings a batch of sheets at a time),
+    other columns as numpy arrays."""
+    return values.array if isinstance(values.dtype, pd.StringDtype) else values.to_numpy()
+
+
 def _write_weeks(daily: DailySource, frame: pd.DataFrame, weeks: list[str],
                  target: Path) -> tuple[Path, list[str]]:
     """One sheet per week in ``target`` (the daily report, or a workbook of its own):
@@ -170,20 +177,19 @@ def _write_weeks(daily: DailySource, frame: pd.DataFrame, weeks: list[str],
         rows = rows.iloc[np.argsort(position, kind="stable")]
     sizes = np.bincount(position, minlength=len(weeks)).tolist()
     levels = rows["level"].map({k: label(lang) for k, label in LEVELS.items()})
-    columns: dict[str, Any] = {c.key: rows[c.key].to_numpy() for c in WEEKLY.columns
+    columns: dict[str, Any] = {c.key: _cells(rows[c.key]) for c in WEEKLY.columns
                                if c.is_input and c.key in rows.columns}
-    columns["level"] = levels.to_numpy()
+    columns["level"] = _cells(levels)
     # regions and product lines as the sheet's language shows them (a region's subtotal
     # row is named after its region)
     shown = {key: _labels(daily.settings, key, rows[column], lang)
              for key, column in (("regions", "region"), ("product_lines", "product_line"))}
-    columns["region"] = rows["region"].map(shown["regions"]).to_numpy()
-    columns["product_line"] = rows["product_line"].map(shown["product_lines"]).to_numpy()
+    columns["region"] = _cells(rows["region"].map(shown["regions"]))
+    columns["product_line"] = _cells(rows["product_line"].map(shown["product_lines"]))
     is_region = (rows["level"] == "region").to_numpy()
     if is_region.any():
-        who = rows["name"].to_numpy(dtype=object, copy=True)
-        who[is_region] = rows["name"][is_region].map(shown["regions"]).to_numpy()
-        columns["name"] = who
+        columns["name"] = _cells(rows["name"].mask(is_region,
+                                                   rows["name"].map(shown["regions"])))
     teams = rows[rows["level"] == "team"].drop_duplicates("week")
     basis = dict(zip(teams["week"].tolist(), teams["quota_basis"].tolist(), strict=True))
     options = daily.settings.general.model_dump()

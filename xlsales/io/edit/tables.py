@@ -152,7 +152,7 @@ def table_sheets(wb: WorkbookEdit, spec: TableSpec, columns: Mapping[str, Sequen
         first = _titled(wb, spec, titles[i], lang)
         if header is None:
             header = wb.xf(HEADER)
-        part = {k: v[start:start + count] for k, v in columns.items()}
+        part = {k: _batch(v[start:start + count]) for k, v in columns.items()}
         shown: list[dict[str, Sequence[Any]]] = []
         blocks = _blocks_xml(wb, spec, part, sizes[i:j], header_row=HEADER_ROW, lang=lang,
                              options=options, display=display, shown=shown)
@@ -168,6 +168,18 @@ def table_sheets(wb: WorkbookEdit, spec: TableSpec, columns: Mapping[str, Sequen
 
 
 BATCH_ROWS = 2048  # rows of the sheets table_sheets computes together (peak memory: a few MB)
+
+
+def _batch(values: Sequence[Any]) -> Sequence[Any]:
+    """A batch of a column as the cell renderers take it: a list or numpy array as it is;
+    a pandas array (Arrow-backed text) as an object array of this batch only, so the
+    Python strings of a big column exist a batch at a time."""
+    import numpy as np
+
+    if isinstance(values, list | np.ndarray):
+        return values
+    to_numpy = getattr(values, "to_numpy", None)
+    return to_numpy() if to_numpy is not None else values
 
 
 def _titled(wb: WorkbookEdit, spec: TableSpec, title: str, lang: Lang) -> NewSheet:
