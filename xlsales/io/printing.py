@@ -175,6 +175,7 @@ def row_height(lines: int, *, size: float = 11.0) -> float:
     return min(lines * line_height(size) + 3.0, MAX_ROW_PT)
 
 
+@functools.lru_cache(maxsize=1 << 12)  # the same headers on every weekly sheet
 def header_width(text: str, *, max_lines: int = 2, lo: float = MIN_WIDTH,
                  hi: float = MAX_WIDTH) -> float:
     """The narrowest width (from ``lo``) at which a bold, wrapping header ``text`` takes
