@@ -180,7 +180,11 @@ def _owed(settings: Settings, weeks: list[str], rows: pd.DataFrame, today: dt.da
     for week, rep, day in zip(gaps["week"].tolist(), gaps["rep"].tolist(),
                               gaps["date"].dt.date.tolist(), strict=True):
         missing[(week, rep)].append(day)
-    out["missing_days"] = [missing.get(k, []) for k in out.index]
+    # the index's levels as columns: no tuple per (week, rep) of the whole index
+    keys = zip(out.index.get_level_values(0).tolist(), out.index.get_level_values(1).tolist(),
+               strict=True)
+    out["missing_days"] = [missing.get(k, []) for k in keys] if missing else [
+        [] for _ in range(len(out))]
     return out
 
 
@@ -249,12 +253,13 @@ def weekly_frame(daily: Iterable[dict[str, Any]] | pd.DataFrame, targets: Target
     stats = rows.assign(late=late_mask(rows, settings.general.report_deadline)).groupby(
         keys, sort=False)[[*SUMS, "late"]].sum()
     owed = _owed(settings, weeks, rows, today, cal)
-    reps = stats.join(owed, how="outer")
+    # merged on columns: an outer join of two (week, rep) indexes checks their order
+    # through Python tuples (a third of the weekly frame's time at 500k rows)
+    reps = stats.reset_index().merge(owed.reset_index(), on=keys, how="outer")
     if not len(reps):
         return pd.DataFrame({f: pd.Series(dtype=object) for f in FIELDS})
     for c in (*SUMS, "late", "expected", "reported"):
         reps[c] = reps[c].fillna(0)
-    reps = reps.reset_index()
     if moves is None and len(rows):
         moves = moves_frame(rows["stage_moves"], settings)
     pairs = list(zip(reps["week"].tolist(), reps["rep"].tolist(), strict=True))
