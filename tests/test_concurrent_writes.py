@@ -226,6 +226,38 @@ def test_a_kill_at_any_moment_leaves_the_workbook_whole(team: Path, command: str
     assert not [p for p in team.iterdir() if p.name.endswith(TEMP_SUFFIX)]
 
 
+def test_only_this_machines_stale_temporary_files_are_swept(team: Path) -> None:
+    """A folder shared by several machines: a temporary file of a process that is gone
+    here is removed by the next write; another machine's (whose process this one cannot
+    see) is left alone."""
+    from xlsales.io.atomic import _host
+
+    dead = 2 ** 22 + 12345  # above Linux's pid limit: no such process
+    mine = team / f".daily_report.xlsx.{_host()}.{dead}.abcd1234{TEMP_SUFFIX}"
+    theirs = team / f".daily_report.xlsx.other-pc.{dead}.abcd1234{TEMP_SUFFIX}"
+    for path in (mine, theirs):
+        path.write_bytes(b"half a workbook")
+    assert annotate(team).exit_code in (0, 1)
+    assert not mine.exists() and theirs.read_bytes() == b"half a workbook"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX")
+def test_a_forked_process_deflates_parts_with_threads_of_its_own() -> None:
+    """A process forked after the deflating threads started (a pre-forking server, fork
+    multiprocessing) saves large parts: it does not wait on threads it does not have."""
+    from xlsales.io.edit import package
+
+    assert package._DeflatedAhead(b"x" * package.DEFLATE_AHEAD).result()[0]  # pool started
+    pid = os.fork()
+    if pid == 0:  # the child: a large part deflated, or killed by the alarm after 20 s
+        signal.alarm(20)
+        data = os.urandom(1 << 10) * (package.DEFLATE_AHEAD >> 9)
+        part = package._DeflatedAhead(data)
+        os._exit(0 if b"".join(part()) == data else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
 def test_sigterm_removes_the_temporary_file(team: Path) -> None:
     daily = team / "daily_report.xlsx"
     original = daily.read_bytes()

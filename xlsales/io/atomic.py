@@ -1,8 +1,9 @@
 """Write files through a temporary file so a failed write never harms the original.
 
-The temporary file is hidden beside the target (``.name.<pid>.<random>.xlsales-tmp``: no
-``*.xlsx`` glob picks it up) and removed when the write fails or the process is stopped;
-one left by a killed process is removed by the next write in that folder. A target that
+The temporary file is hidden beside the target (``.name.<host>.<pid>.<random>.xlsales-tmp``:
+no ``*.xlsx`` glob picks it up) and removed when the write fails or the process is stopped;
+one left by a killed process is removed by the next write in that folder on the same
+machine (a folder shared by several machines keeps the others' files). A target that
 exists must be a regular, writable file without other hard links; a symbolic link is
 written through to the file it points to. Before the replace, :mod:`xlsales.io.guard`
 checks that no one has the workbook open and that it is still what this process read,
@@ -14,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import socket
 import stat
 import tempfile
 from collections.abc import Iterator
@@ -24,7 +26,12 @@ from xlsales.i18n import Label
 from xlsales.io import guard
 
 TEMP_SUFFIX = ".xlsales-tmp"
-_TEMP = re.compile(r"^\..*\.(\d+)\.[^.]+" + re.escape(TEMP_SUFFIX) + "$")
+_TEMP = re.compile(r"^\..*\.([A-Za-z0-9-]+)\.(\d+)\.[^.]+" + re.escape(TEMP_SUFFIX) + "$")
+
+
+def _host() -> str:
+    """This machine's name as a temporary file's name holds it (letters, digits, -)."""
+    return re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())[:32] or "host"
 
 
 def writable_target(target: str | os.PathLike[str]) -> Path:
@@ -62,7 +69,7 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     clean_stale_temps(target.parent)
     if target.exists():
         guard.check_not_open(target)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.",
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.{_host()}.{os.getpid()}.",
                                     suffix=TEMP_SUFFIX, dir=target.parent)
     os.close(fd)
     tmp = Path(tmp_name)
@@ -106,11 +113,12 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
 
 
 def clean_stale_temps(folder: Path) -> None:
-    """Remove the temporary files of xlsales processes that are gone."""
+    """Remove the temporary files of this machine's xlsales processes that are gone."""
+    host = _host()
     with contextlib.suppress(OSError):
         for entry in os.scandir(folder):
             m = _TEMP.match(entry.name)
-            if m and not guard.pid_alive(int(m.group(1))):
+            if m and m.group(1) == host and not guard.pid_alive(int(m.group(2))):
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)
 

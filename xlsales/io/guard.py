@@ -253,11 +253,11 @@ def _holder(lock: Path) -> str:
 
 
 def pid_alive(pid: int) -> bool:
-    """Whether a process ``pid`` runs on this machine (on Windows, always assumed)."""
+    """Whether a process ``pid`` runs on this machine."""
     if pid <= 0:
         return False
     if os.name == "nt":  # os.kill(pid, 0) would send CTRL_C_EVENT there
-        return True
+        return _windows_pid_alive(pid)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -267,6 +267,25 @@ def pid_alive(pid: int) -> bool:
     except OSError:  # Windows: no signal 0
         return True
     return True
+
+
+def _windows_pid_alive(pid: int) -> bool:
+    """Whether ``pid`` runs, asked of Windows (a process that cannot be opened for lack of
+    rights exists; one that has exited keeps no STILL_ACTIVE exit code)."""
+    import ctypes
+    from ctypes import wintypes
+
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
+    handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+    if not handle:
+        return ctypes.get_last_error() == 5  # type: ignore[attr-defined]  # access denied
+    try:
+        code = wintypes.DWORD()
+        if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
+            return True
+        return code.value == 259  # STILL_ACTIVE
+    finally:
+        kernel32.CloseHandle(handle)
 
 
 def _owner_name(owner_file: Path) -> str:

@@ -419,9 +419,14 @@ DEFLATE_AHEAD = 1 << 17  # bytes: parts this large are deflated ahead (see Packa
 
 @functools.cache
 def _deflater() -> ThreadPoolExecutor:
-    """The worker threads that deflate parts ahead of a save (one per core)."""
+    """The worker threads that deflate parts ahead of a save (one per core; a process
+    forked from this one starts its own: the parent's threads are not in the child)."""
     return ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
                               thread_name_prefix="xlsales-deflate")
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_deflater.cache_clear)
 
 
 def zlib_error() -> type[Exception]:
