@@ -472,11 +472,12 @@ def check_funnel(out: dict[str, Any], truth: Truth) -> list[Result]:
 
 
 def check_review(out: dict[str, Any], truth: Truth) -> list[Result]:
-    """The review's sales amount and visits: roster reps' dailies of the month to today."""
+    """The review's sales amount and visits: the team's dailies of the month to today,
+    reps off the roster included (the team's figures count every row, issue 13)."""
     first, last = _month(truth.ws.month)
     through = min(last, truth.ws.today)
     rows = truth.dated[(truth.dated["day"] >= first) & (truth.dated["day"] <= through)
-                       & truth.dated["rep"].isin(set(truth.roster["rep"]))]
+                       & truth.dated["rep"].notna()]
     metrics = {m["key"]: m["actual"] for m in out["metrics"]}
     written = out.get("written")
     return [

@@ -1,7 +1,7 @@
 """Every breakdown adds up to the team: for random teams (reps without a region or product
 line, deals and dailies of people not on the roster, deals without an owner), the rep,
 region and product-line groups of completion and of the forecast — with "unassigned" —
-sum to the team's figures."""
+sum to the team's figures, and the review's team sales and won amount are those totals."""
 
 from __future__ import annotations
 
@@ -13,9 +13,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from xlsales.discipline import daily_frame, dedupe
 from xlsales.figures import UNASSIGNED
 from xlsales.performance import Targets, completion
 from xlsales.pipeline import forecast
+from xlsales.review import ReviewData
+from xlsales.review import figures as review_figures
 from xlsales.sample import generate
 from xlsales.settings import Settings
 
@@ -76,6 +79,17 @@ def test_every_breakdown_adds_up_to_the_team(
                        "pipeline"):
             assert sum(getattr(r, figure) for r in parts_fc.rows) == pytest.approx(
                 sum(getattr(r, figure) for r in team_fc.rows)), (by, figure)
+
+    # the review's team figures count the same rows: strangers' and ownerless ones too
+    # (one daily per rep and day, the latest, as every command reads them)
+    kept, _ = dedupe(daily_frame(data["daily"]))
+    signed = completion(kept, targets, settings_, first, last, by="team").rows[0].actual
+    data_ = ReviewData(settings_, targets, data["daily"], data["opportunities"],
+                       sample.data["stage_history"])
+    review = review_figures(data_, first, last)
+    assert review.dailies_signed == pytest.approx(signed)
+    assert review.values["sales"] == pytest.approx(signed)
+    assert review.opportunities_won == pytest.approx(sum(r.won for r in team_fc.rows))
 
 
 def test_the_unassigned_group_is_named_in_the_team_language() -> None:

@@ -1,6 +1,10 @@
 """One number for one thing: the sample team's figures for a week, a month and a quarter,
 through every command and every output workbook, are equal — the team's quota (its own
-total, labelled "team target"), its completion and its signed amount."""
+total, labelled "team target"), its completion and its signed amount, the weighted
+pipeline and the amount won, each stage's conversion, and the late and missing dailies.
+Workbook cells are found by their headers; where two figures differ by design (signed in
+the dailies / won in the opportunities, stage conversion / intent → won conversion) they
+carry different names."""
 
 from __future__ import annotations
 
@@ -12,15 +16,19 @@ from typing import Any
 
 import openpyxl
 import pytest
+from python_calamine import CalamineWorkbook
 from typer.testing import CliRunner
 
+from tests.helpers import read_block
 from xlsales import tables as T
 from xlsales.cli import app
 from xlsales.io.read import WorkbookReader, read_records
 from xlsales.performance import QUOTA_BASIS
 from xlsales.sample import generate
 from xlsales.settings import Settings
-from xlsales.tables.pipeline import FUNNEL_SUMMARY
+from xlsales.tables.agenda import MEETING_DATA
+from xlsales.tables.pipeline import FORECAST, FORECAST_LINES, FUNNEL, FUNNEL_SUMMARY, LEVELS
+from xlsales.tables.review import REVIEW
 from xlsales.workspace import write_workspace
 
 runner = CliRunner()
@@ -90,7 +98,8 @@ def test_the_team_quota_is_the_same_everywhere(team: Path, kind: str, tmp_path: 
     completion_metric = next(m for m in review["metrics"] if m["key"] == "completion")
     assert completion_metric["actual"] == pytest.approx(row["rate"])
     title = openpyxl.load_workbook(out)[T.get("review").sheet("zh")]["A1"].value
-    assert title.endswith(f"销售额目标:{QUOTA_BASIS[basis]('zh')}")
+    assert f" · 销售额目标:{QUOTA_BASIS[basis]('zh')} · " in title
+    assert title.endswith(f"销售额取自:{review['reconciliation']['source_label']}")
     assert review["quota_basis"] == basis
     summary = funnel_summary(out)  # the review's own funnel sheet
     assert summary["quota"] == pytest.approx(quota)
@@ -172,6 +181,8 @@ def test_a_team_that_keeps_only_opportunities_gets_its_sales_from_them(
                  str(tmp_path / "review.xlsx"))
     rec = review["reconciliation"]
     assert rec["source"] == "opportunities" and rec["dailies"] == 0 and rec["warning"] is None
+    title = openpyxl.load_workbook(tmp_path / "review.xlsx")[T.get("review").sheet("zh")]["A1"]
+    assert title.value.endswith("销售额取自:赢单商机金额")  # the workbook says so too
     metrics = {m["key"]: m for m in review["metrics"]}
     assert rec["opportunities_won"] > 0
     assert metrics["sales"]["actual"] == pytest.approx(rec["opportunities_won"])
@@ -186,3 +197,200 @@ def test_the_terminal_says_which_targets_it_shows(team: Path) -> None:
                                          str(team), "--on", AFTER])
             assert result.exit_code == 0, result.output
             assert f"目标口径: {QUOTA_BASIS[basis]('zh')}" in result.stdout, (command, by)
+
+
+# -- weighted pipeline, won amount, conversion, late/missing --------------------------------
+
+NEXT_MONTH = "2024-04"  # the month after March and after the first quarter
+
+
+def block(path: Path, spec: T.TableSpec, sheet: str | None = None) -> list[dict[str, Any]]:
+    """``spec``'s rows on ``sheet`` (its own sheet by default) of ``path``, found by their
+    header texts; a formula cell gives the value the writer cached, as Excel shows it."""
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(
+        sheet or spec.sheet("zh")).to_python()
+    return read_block(rows, spec, "zh")[2]
+
+
+def review_of(root: Path, kind: str, out: Path) -> dict[str, Any]:
+    option = "--month" if kind == "month" else "--quarter"
+    return run("review", "-w", str(root), option, PERIODS[kind], "--on", AFTER, "--out",
+               str(out))
+
+
+@pytest.mark.parametrize("kind", list(PERIODS))
+def test_weighted_pipeline_and_won_amount_are_the_same_everywhere(
+        team: Path, kind: str, tmp_path: Path) -> None:
+    """The weighted forecast (Σ amount × probability of the open deals expected to close)
+    and the amount won: forecast --json, its lines, every level of the pipeline report,
+    the funnel, the review's funnel sheet and its reconciliation."""
+    period, ws = PERIODS[kind], str(team)
+    [head] = run("forecast", "--period", period, "--by", "team", "-w", ws)["rows"]
+    weighted, won = head["weighted"], head["won"]
+    assert weighted > 0 and won > 0  # the sample has both in every period here
+    forecast = run("forecast", "--period", period, "--by", "rep", "-w", ws)
+    assert sum(line["weighted"] for line in forecast["lines"]) == pytest.approx(weighted)
+    assert sum(r["weighted"] for r in forecast["rows"]) == pytest.approx(weighted)
+    assert sum(r["won"] for r in forecast["rows"]) == pytest.approx(won)
+    assert head["expected"] == pytest.approx(won + weighted)
+    assert head["coverage"] == pytest.approx((won + weighted) / head["quota"])
+
+    funnel = run("funnel", "--period", period, "-w", ws, "--write")
+    assert funnel["won_amount"] == pytest.approx(won)
+    path = Path(funnel["written"])  # the pipeline report: every level adds up to the team
+    rows = block(path, FORECAST)
+    [sheet_head] = [r for r in rows if r["level"] == LEVELS["team"]("zh")]
+    assert (sheet_head["weighted"], sheet_head["won"], sheet_head["expected"]) == (
+        pytest.approx(weighted), pytest.approx(won), pytest.approx(head["expected"]))
+    assert sheet_head["coverage"] == pytest.approx(head["coverage"])
+    for level in ("rep", "region", "product"):
+        mine = [r for r in rows if r["level"] == LEVELS[level]("zh")]
+        assert mine and sum(r["weighted"] for r in mine) == pytest.approx(weighted), level
+        assert sum(r["won"] for r in mine) == pytest.approx(won), level
+    lines = block(path, FORECAST_LINES)
+    assert sorted(r["opp_id"] for r in lines) == sorted(x["opp_id"] for x in forecast["lines"])
+    assert sum(r["weighted"] for r in lines) == pytest.approx(weighted)
+    [summary] = block(path, FUNNEL_SUMMARY)
+    assert summary["won_amount"] == pytest.approx(won)
+    assert summary["won_count"] == funnel["won_count"]
+
+    completion = run("completion", "--period", period, "--by", "team", "-w", ws, "--on", AFTER)
+    signed = completion["rows"][0]["actual"]  # the dailies' figure: a second, named figure
+    if kind == "week":
+        rollup = run("rollup", ws, "--week", period, "--on", AFTER, "--out",
+                     str(tmp_path / "weekly.xlsx"))
+        [team_row] = [r for r in rollup["rows"] if r["level"] == "team"]
+        assert team_row["amount_signed"] == pytest.approx(signed)
+        # the dailies' amount and the deals won carry different names wherever shown
+        assert (T.get("weekly").column("amount_signed").header("zh")
+                != FORECAST.column("won").header("zh"))
+        return
+
+    review = review_of(team, kind, tmp_path / "review.xlsx")
+    rec = review["reconciliation"]
+    assert rec["opportunities_won"] == pytest.approx(won)
+    assert rec["dailies"] == pytest.approx(signed)
+    assert rec["difference"] == pytest.approx(won - signed, abs=1e-9)
+    [review_summary] = block(tmp_path / "review.xlsx", FUNNEL_SUMMARY)
+    assert review_summary["won_amount"] == pytest.approx(won)
+    # the review's weighted figure is next month's forecast coverage: the forecast's own
+    [nxt] = run("forecast", "--period", NEXT_MONTH, "--by", "team", "-w", ws)["rows"]
+    metrics = {m["key"]: m for m in review["metrics"]}
+    assert metrics["coverage_next"]["actual"] == pytest.approx(nxt["coverage"])
+    assert nxt["coverage"] == pytest.approx((nxt["won"] + nxt["weighted"]) / nxt["quota"])
+    sheet = {r["metric"]: r for r in read_records(tmp_path / "review.xlsx", REVIEW)}
+    assert sheet[metrics["coverage_next"]["metric"]]["actual"] == pytest.approx(nxt["coverage"])
+    assert sheet[metrics["sales"]["metric"]]["actual"] == pytest.approx(signed)
+
+
+@pytest.mark.parametrize("kind", list(PERIODS))
+def test_stage_conversion_is_the_same_everywhere(team: Path, kind: str,
+                                                 tmp_path: Path) -> None:
+    """Each stage's conversion (advanced ÷ entered in the period): funnel --json, the
+    pipeline report and the review's funnel sheet; the review's intent → won conversion
+    is another figure under another name."""
+    period, ws = PERIODS[kind], str(team)
+    funnel = run("funnel", "--period", period, "-w", ws, "--write")
+    want = [(s["stage"], s["entered"], s["advanced"], s["conversion"])
+            for s in funnel["stages"]]
+    assert any(c for *_, c in want)  # some stage converts in every period here
+    for s in funnel["stages"]:
+        rate = s["advanced"] / s["entered"] if s["entered"] else None
+        assert s["conversion"] == (pytest.approx(rate) if rate is not None else None)
+
+    def shown(path: Path) -> list[tuple[Any, ...]]:
+        return [(r["stage"], r["entered"], r["advanced"],
+                 r["conversion"] if r["conversion"] != "" else None)
+                for r in block(path, FUNNEL)]
+
+    def same(got: list[tuple[Any, ...]]) -> bool:
+        return [(s, e, a) for s, e, a, _ in got] == [(s, e, a) for s, e, a, _ in want] and all(
+            (g is None) == (w is None) and (g is None or g == pytest.approx(w))
+            for (*_, g), (*_, w) in zip(got, want, strict=True))
+
+    assert same(shown(Path(funnel["written"]))), (shown(Path(funnel["written"])), want)
+    if kind == "week":
+        return
+    review = review_of(team, kind, tmp_path / "review.xlsx")
+    assert same(shown(tmp_path / "review.xlsx")), (shown(tmp_path / "review.xlsx"), want)
+    [conversion] = [m for m in review["metrics"] if m["key"] == "conversion"]
+    assert conversion["metric"] != FUNNEL.column("conversion").header("zh")
+    sheet = {r["metric"]: r for r in read_records(tmp_path / "review.xlsx", REVIEW)}
+    assert sheet[conversion["metric"]]["actual"] == pytest.approx(conversion["actual"])
+
+
+@pytest.mark.parametrize("kind", list(PERIODS))
+def test_late_and_missing_dailies_are_the_same_everywhere(team: Path, kind: str,
+                                                          tmp_path: Path) -> None:
+    """Late and missing dailies, per rep and for the team: compliance --json, the weekly
+    sheet and its rollup, the next week's meeting pack, the review and its first sheet."""
+    period, ws = PERIODS[kind], str(team)
+    compliance = run("compliance", "--period", period, "-w", ws, "--on", AFTER)
+    per_rep = {r["rep"]: (r["late"], r["missing"]) for r in compliance["reps"]}
+    late = sum(x for x, _ in per_rep.values())
+    missing = sum(y for _, y in per_rep.values())
+    assert late and missing  # the sample has both in every period here
+    if kind == "week":
+        out = tmp_path / "weekly.xlsx"
+        rollup = run("rollup", ws, "--week", period, "--on", AFTER, "--out", str(out))
+        reps = {r["name"]: (r["late"], r["missing"]) for r in rollup["rows"]
+                if r["level"] == "rep"}
+        assert reps == per_rep
+        [team_row] = [r for r in rollup["rows"] if r["level"] == "team"]
+        assert (team_row["late"], team_row["missing"]) == (late, missing)
+        sheet = read_records(out, T.get("weekly"))
+        assert {r["name"]: (r["late"], r["missing"]) for r in sheet
+                if r["name"] in per_rep} == per_rep
+        [sheet_team] = [r for r in sheet if r["name"] == team_row["name"]]
+        assert (sheet_team["late"], sheet_team["missing"]) == (late, missing)
+
+        pack = tmp_path / "agenda.xlsx"
+        agenda = run("agenda", "-w", ws, "--week", "2024-W13", "--out", str(pack))
+        [metric] = [m for m in agenda["data"] if m["metric"] == "上周日报逾期/缺报"]
+        assert metric["value"] == f"{late} / {missing}"
+        named = dict(part.rsplit(" ", 1) for part in metric["note"].split("; "))
+        assert named == {rep: f"{a}/{b}" for rep, (a, b) in per_rep.items() if a or b}
+        with WorkbookReader(pack) as wb:
+            rows = wb.table(MEETING_DATA, Settings.default(), sheet=agenda["sheet"],
+                            stop_at_blank=True).records()
+        [row] = [r for r in rows if r["metric"] == metric["metric"]]
+        assert (row["value"], row["note"]) == (metric["value"], metric["note"])
+        return
+
+    out = tmp_path / "review.xlsx"
+    review = review_of(team, kind, out)
+    metrics = {m["key"]: m for m in review["metrics"]}
+    assert (metrics["late"]["actual"], metrics["missing"]["actual"]) == (late, missing)
+    sheet = {r["metric"]: r for r in read_records(out, REVIEW)}
+    assert sheet[metrics["late"]["metric"]]["actual"] == late
+    assert sheet[metrics["missing"]["metric"]]["actual"] == missing
+    # the hint names the reps with the most, with the compliance figures
+    worst = sorted(((a, r) for r, (a, _) in per_rep.items() if a), reverse=True)[:2]
+    assert metrics["late"]["hint"] == "最多:" + "、".join(f"{r}({n})" for n, r in worst)
+
+
+@pytest.mark.parametrize(("kind", "last"), [("week", "2024-03-24"), ("month", "2024-03-31")])
+def test_the_chat_digest_shows_the_same_figures(team: Path, kind: str, last: str) -> None:
+    """xlsales summary --week/--month on the period's last day: the dailies late and
+    missing, the team's completion and the TOP list are those of compliance and
+    completion."""
+    period, ws = PERIODS[kind], str(team)
+    digest = run("summary", f"--{kind}", "-w", ws, "--on", last)
+    assert digest["period"] == period
+    compliance = run("compliance", "--period", period, "-w", ws, "--on", last)
+    reports = digest["reports"]
+    assert (reports["late"], reports["missing"]) == (
+        sum(r["late"] for r in compliance["reps"]), sum(r["missing"] for r in compliance["reps"]))
+    assert reports["expected"] == sum(r["expected"] for r in compliance["reps"])
+    [head] = run("completion", "--period", period, "--by", "team", "-w", ws, "--on",
+                 last)["rows"]
+    shown = digest["completion"]
+    assert (shown["actual"], shown["target"], shown["rate"], shown["quota_basis"]) == (
+        pytest.approx(head["actual"]), pytest.approx(head["target"]),
+        pytest.approx(head["rate"]), head["quota_basis"])
+    reps = run("completion", "--period", period, "--by", "rep", "-w", ws, "--on", last)
+    assert [t["rep"] for t in shown["top"]] == [r["key"] for r in reps["rows"]
+                                                if r["mark"] == shown["top_label"]]
+    assert len(shown["top"]) == 3  # something to compare
+    assert sorted(b["rep"] for b in shown["below"]) == sorted(
+        r["key"] for r in reps["rows"] if r["below_threshold"])

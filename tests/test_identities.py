@@ -67,7 +67,9 @@ def rows_of(ws: Worksheet, header: int, cols: dict[str, int], key: str, value: A
 
 # -- names ----------------------------------------------------------------------------------
 
-def test_a_name_padded_with_a_space_is_the_same_rep(team: Path) -> None:
+@pytest.mark.parametrize("padded", ["刘 洋", "刘\u3000洋", "刘\u200b洋", "刘 \u3000洋"],
+                         ids=["ascii", "full-width", "zero-width", "two"])
+def test_a_name_padded_with_a_space_is_the_same_rep(team: Path, padded: str) -> None:
     daily = team / "daily_report.xlsx"
     march = dt.datetime(2024, 3, 1)
     changed: list[str] = []
@@ -75,7 +77,7 @@ def test_a_name_padded_with_a_space_is_the_same_rep(team: Path) -> None:
     def pad(ws: Worksheet, header: int, cols: dict[str, int]) -> None:
         for r in rows_of(ws, header, cols, "rep", "刘洋"):
             if ws.cell(r, cols["date"]).value >= march:
-                ws.cell(r, cols["rep"]).value = "刘 洋"  # the usual two-character padding
+                ws.cell(r, cols["rep"]).value = padded  # the usual two-character padding
                 changed.append(ws.cell(r, cols["rep"]).coordinate)
     edit(daily, "销售日报", "daily", pad)
     assert len(changed) > 5
@@ -85,15 +87,18 @@ def test_a_name_padded_with_a_space_is_the_same_rep(team: Path) -> None:
     spaced = [f for f in found if f["rule"] == "cell.name_spacing"]
     assert sorted(f["cell"] for f in spaced) == sorted(changed)
     assert all("刘洋" in f["message"] and f["severity"] == "warning" for f in spaced)
-    assert not [f for f in found if f["rule"] == "cell.choice" and f["value"] == "刘 洋"]
+    if "\u200b" in padded:  # the invisible character is named, as typed
+        assert {f["message"] for f in spaced} == {
+            "销售代表:'刘<U+200B>洋' 按名单读作 刘洋(名字里的空格或不可见字符已忽略)"}
+    assert not [f for f in found if f["rule"] == "cell.choice" and f["value"] == padded]
 
     reps = {r.rep: r for r in run_compliance(team, "2024-03", today=SAMPLE_TODAY)[0]}
-    assert "刘 洋" not in reps
+    assert padded not in reps
     untouched = {r.rep: r for r in run_compliance(
         _pristine(team), "2024-03", today=SAMPLE_TODAY)[0]}
     assert reps["刘洋"].missing_days == untouched["刘洋"].missing_days
     completion = run_completion(team, "2024-03", today=SAMPLE_TODAY)
-    assert "刘 洋" not in {r.key for r in completion.rows}
+    assert padded not in {r.key for r in completion.rows}
 
 
 def _pristine(team: Path) -> Path:
@@ -179,6 +184,64 @@ def test_an_owner_not_on_the_roster_stays_in_the_forecast(team: Path) -> None:
         assert sum(getattr(r, figure) for r in regions.values()) == pytest.approx(
             getattr(whole, figure)), figure
         assert getattr(whole, figure) == pytest.approx(getattr(before, figure)), figure
+
+
+def test_strangers_rows_stay_in_the_reviews_team_figures(team: Path, tmp_path: Path) -> None:
+    """Deals won by an owner off the roster (or by no one) and a daily of someone off the
+    roster count in the review's sales, won amount and reconciliation as they do in
+    completion, forecast and funnel: no false "amounts do not match" warning."""
+    owners: list[str] = []
+
+    def hand_over(ws: Worksheet, header: int, cols: dict[str, int]) -> None:
+        for r in range(header + 1, ws.max_row + 1):
+            closed = ws.cell(r, cols["closed_on"]).value
+            if (isinstance(closed, dt.datetime) and closed.strftime("%Y-%m") == "2024-03"
+                    and ws.cell(r, cols["stage"]).value == "签约成交" and len(owners) < 2):
+                owners.append(ws.cell(r, cols["owner"]).value)
+                ws.cell(r, cols["owner"]).value = "外包小李" if len(owners) == 1 else None
+    edit(team / "customers.xlsx", T.get("opportunities").sheet("zh"), "opportunities",
+         hand_over)
+    assert len(owners) == 2
+
+    def stranger(ws: Worksheet, header: int, cols: dict[str, int]) -> None:
+        for r in range(header + 1, ws.max_row + 1):
+            when = ws.cell(r, cols["date"]).value
+            if isinstance(when, dt.datetime) and when.date() == dt.date(2024, 3, 19):
+                ws.cell(r, cols["rep"]).value = "小王"
+                ws.cell(r, cols["amount_signed"]).value = 5
+                return
+    edit(team / "daily_report.xlsx", "销售日报", "daily", stranger)
+
+    def cli(*words: str) -> dict[str, Any]:
+        result = runner.invoke(app, [*words, "-w", str(team), "--json"])
+        assert result.exit_code in (0, 1), result.output
+        return json.loads(result.stdout)
+    signed = cli("completion", "--period", "2024-03", "--by", "team", "--on", ON)["rows"][0]
+    won = cli("forecast", "--period", "2024-03", "--by", "team")["rows"][0]["won"]
+    assert cli("funnel", "--period", "2024-03")["won_amount"] == pytest.approx(won)
+    review = cli("review", "--month", "2024-03", "--on", "2024-04-15", "--out",
+                 str(tmp_path / "review.xlsx"))
+    rec = review["reconciliation"]
+    assert rec["opportunities_won"] == pytest.approx(won)
+    assert rec["dailies"] == pytest.approx(signed["actual"])
+    assert rec["difference"] == pytest.approx(won - signed["actual"])
+    assert abs(rec["difference"]) == pytest.approx(5.0)  # 小王's daily, nothing else
+    assert rec["warning"] is None and not review["warnings"]
+    sales = next(m for m in review["metrics"] if m["key"] == "sales")
+    assert sales["actual"] == pytest.approx(signed["actual"])
+    assert sales["target"] == pytest.approx(signed["target"])
+    # the comparison sheet: every level adds up to the team; strangers are rows of their
+    # own ("unassigned" for the deal without an owner), with no target and no rank
+    for level in ("rep", "region", "product"):
+        rows = [h for h in review["horizontal"] if h["level_code"] == level]
+        assert sum(h["sales"] for h in rows) == pytest.approx(sales["actual"]), level
+    reps = {h["name"]: h for h in review["horizontal"] if h["level_code"] == "rep"}
+    for name in ("小王", "外包小李", UNASSIGNED("zh")):
+        assert reps[name]["quota"] is None and reps[name]["rank"] is None, name
+        assert not reps[name]["top"] and not reps[name]["below"], name
+    assert reps["小王"]["sales"] == 5.0
+    regions = {h["name"]: h for h in review["horizontal"] if h["level_code"] == "region"}
+    assert regions[UNASSIGNED("zh")]["sales"] == 5.0 and regions[UNASSIGNED("zh")]["rank"] is None
 
 
 def test_bad_settings_cells_are_findings_and_the_rest_is_used(team: Path) -> None:
@@ -290,6 +353,52 @@ def test_settings_sync_puts_a_new_rep_in_every_dropdown(team: Path) -> None:
     assert json.loads(again.stdout)["written"] == []
 
 
+def _dropdown(path: Path, name: str) -> list[Any]:
+    """The values a workbook's dropdown list ``name`` (defined name xs_<name>) offers."""
+    wb = openpyxl.load_workbook(path)
+    sheet, ref = wb.defined_names[f"xs_{name}"].attr_text.split("!")
+    return [c.value for row in wb[sheet.strip("'")][ref.replace("$", "")] for c in row
+            if c.value is not None]
+
+
+def test_after_init_the_roster_fills_every_dropdown(tmp_path: Path) -> None:
+    """A new team: init, type the roster (one rep without a product line), sync — the
+    rep, region and product-line dropdowns of every workbook offer the roster's values;
+    the blank cell is a finding naming it and commands go on."""
+    root = tmp_path / "team"
+    assert runner.invoke(app, ["init", str(root)]).exit_code == 0
+    assert _dropdown(root / "targets.xlsx", "regions") == []  # init has no region yet
+
+    def fill(ws: Worksheet, header: int, cols: dict[str, int]) -> None:
+        for n, (rep, region, line) in enumerate([("王强", "华东", "产品线A"),
+                                                 ("刘洋", "华东", None),
+                                                 ("李娜", "华南", "产品线B")], header + 1):
+            ws.cell(n, cols["rep"]).value = rep
+            ws.cell(n, cols["region"]).value = region
+            ws.cell(n, cols["product_line"]).value = line
+    edit(root / "settings.xlsx", T.get("roster").sheet("zh"), "roster", fill)
+
+    result = runner.invoke(app, ["validate", str(root / "settings.xlsx"), "--json"])
+    assert result.exit_code == 0, result.output
+    [finding] = json.loads(result.stdout)["findings"]
+    assert (finding["rule"], finding["sheet"]) == ("settings.unassigned", "销售团队")
+    assert "刘洋" in finding["message"] and finding["cell"].startswith("C")
+
+    sync = runner.invoke(app, ["settings", "sync", "-w", str(root), "--json"])
+    assert sync.exit_code == 0, sync.output
+    written = {Path(p).name for p in json.loads(sync.stdout)["written"]}
+    assert {"daily_report.xlsx", "customers.xlsx", "targets.xlsx"} <= written
+    for book in ("targets.xlsx", "customers.xlsx", "daily_report.xlsx"):
+        assert _dropdown(root / book, "reps") == ["王强", "刘洋", "李娜"], book
+        assert _dropdown(root / book, "regions") == ["华东", "华南"], book
+        assert _dropdown(root / book, "product_lines") == ["产品线A", "产品线B"], book
+    done = runner.invoke(app, ["completion", "--period", "2026q4", "--by", "product", "-w",
+                               str(root), "--on", "2026-12-01", "--json"])
+    assert done.exit_code == 0, done.output
+    assert {r["key"] for r in json.loads(done.stdout)["rows"]} == {
+        "产品线A", "产品线B", UNASSIGNED("zh")}
+
+
 def test_a_writing_command_brings_its_workbook_dropdowns_up_to_date(team: Path) -> None:
     path = team / "settings.xlsx"
 
@@ -359,6 +468,44 @@ def test_open_deals_without_a_close_date_are_named_not_dropped(team: Path) -> No
                                      ).stdout)["findings"]
     assert {f["cell"] for f in found if f["rule"] == "T7.no_expected_close"} == set(
         cleared.values())
+
+
+def test_deals_in_a_stage_the_settings_do_not_know_are_named_not_dropped(team: Path) -> None:
+    """A stage typed outside the list (方案评审) puts a deal in no stage: the forecast and
+    the funnel name it in their "unknown stage" bucket and warn, the rest is unchanged."""
+    path = team / "customers.xlsx"
+    before = json.loads(runner.invoke(app, ["funnel", "--period", "2024Q2", "-w", str(team),
+                                            "--json"]).stdout)
+    assert "left_out" not in before
+    renamed: dict[str, float] = {}
+
+    def retype(ws: Worksheet, header: int, cols: dict[str, int]) -> None:
+        for r in range(header + 1, ws.max_row + 1):
+            if ws.cell(r, cols["stage"]).value == "方案提交" and len(renamed) < 2:
+                ws.cell(r, cols["stage"]).value = "方案评审"
+                renamed[str(ws.cell(r, cols["opp_id"]).value)] = ws.cell(r, cols["amount"]).value
+    edit(path, T.get("opportunities").sheet("zh"), "opportunities", retype)
+    assert len(renamed) == 2
+    for command in ("forecast", "funnel"):
+        result = runner.invoke(app, [command, "--period", "2024Q2", "-w", str(team), "--json"])
+        left = json.loads(result.stdout)["left_out"]["unknown_stage"]
+        assert left["count"] == 2 and {d["opp_id"] for d in left["deals"]} == set(renamed)
+        assert {d["stage"] for d in left["deals"]} == {"方案评审"}
+        assert left["amount"] == pytest.approx(sum(renamed.values()))
+        plain = runner.invoke(app, [command, "--period", "2024Q2", "-w", str(team)])
+        into = "预测" if command == "forecast" else "漏斗"
+        assert f"有2个商机未计入{into}(阶段不在设置中)" in "".join(plain.stderr.split())
+        assert all(i in plain.stderr for i in renamed)
+    after = json.loads(runner.invoke(app, ["funnel", "--period", "2024Q2", "-w", str(team),
+                                           "--json"]).stdout)
+    was = {s["stage"]: s for s in before["stages"]}
+    now = {s["stage"]: s for s in after["stages"]}
+    assert now["方案提交"]["open_count"] + 2 == was["方案提交"]["open_count"]  # the two open
+    assert now["方案提交"]["open_amount"] + sum(renamed.values()) == pytest.approx(  # deals
+        was["方案提交"]["open_amount"])                            # are the bucket's
+    found = json.loads(runner.invoke(app, ["validate", str(path), "--json", "--on", ON]
+                                     ).stdout)["findings"]
+    assert len([f for f in found if f["rule"] == "cell.choice" and f["value"] == "方案评审"]) == 2
 
 
 def test_a_negative_serial_in_a_date_column_is_a_finding(sample_zh: Path,

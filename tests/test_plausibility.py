@@ -150,6 +150,36 @@ def test_the_warning_speaks_english_in_an_english_workspace(tmp_path: Path) -> N
                              "(1.2 × 10k)")
 
 
+def test_a_whole_unit_team_is_judged_in_its_own_unit(tmp_path: Path) -> None:
+    """A team keeping amounts in 元 (``amount_unit``) types 12000 for ¥12,000: ordinary.
+    A slip there is a value far above the usual, said in 元, never "元 in a 万元 column"."""
+    root = tmp_path / "ws"
+    made = runner.invoke(app, ["sample", str(root), "--amount-unit", "元", "--json"])
+    assert made.exit_code == 0, made.output
+    spec = get("daily")
+    path = root / "daily_report.xlsx"
+    wb = openpyxl.load_workbook(path)
+    ws = wb[spec.sheet("zh")]
+    rows = [list(r) for r in ws.iter_rows(values_only=True)]
+    at = next(i for i, r in enumerate(rows) if "成交金额(元)" in r)
+    cols = {h: j for j, h in enumerate(rows[at]) if h}
+    rep, day = cols[spec.column("rep").header("zh")], cols[spec.column("date").header("zh")]
+    row = next(i for i, r in enumerate(rows) if i > at and r[rep] == SLIP_REP
+               and r[day] is not None and r[day].date() == SLIP_DAY)
+    cell = ws.cell(row + 1, cols["成交金额(元)"] + 1)
+    messages = {}
+    for value in (12000, 120_000_000):
+        cell.value = value
+        wb.save(path)
+        result = validate_file(path, today=SAMPLE_TODAY)
+        messages[value] = [(f.rule, f.cell, f.message) for f in result.findings
+                           if f.rule in PLAUSIBILITY_RULES]
+    assert messages[12000] == []
+    assert messages[120_000_000] == [(
+        "T2.implausible_value", cell.coordinate,
+        "成交金额(元):120000000 远高于平时(张伟通常 ≤ 650000,团队通常 ≤ 554000),请核对")]
+
+
 # -- the columnar helpers ----------------------------------------------------------------------
 
 def test_outliers_judge_by_the_person_and_the_team() -> None:
@@ -352,3 +382,11 @@ def test_the_ceiling_is_a_setting(tmp_path: Path) -> None:
     assert [r.key for r in comp.implausible] == high and comp.rows[-1].key == "周杰"
     assert "周杰" not in [r.key for r in comp.top]
     assert comp.warnings("en")[0].startswith("周杰: completion 208% (signed ")
+
+
+def test_one_group_alone_is_not_ranked() -> None:
+    """A team's own row (``completion --by team``) or a week with one rep: no "TOP1"."""
+    alone = rank([("团队", 0.95, False)], 0.8)
+    assert [(s.key, s.rank, s.top, s.mark) for s in alone.standings] == [("团队", 1, False, "")]
+    assert [s.mark for s in rank([("甲", 0.95, False), ("乙", 0.9, False)], 0.8).standings] \
+        == ["TOP2", "TOP2"]

@@ -18,6 +18,9 @@ SHOWN_ROWS = 30  # a table longer than this shows its first rows and "… N more
 T = TypeVar("T")
 
 UNIT = Label("万元", "10k CNY")
+# The workspace's amount unit for the command being run (the CLI sets it from the settings'
+# ``amount_unit``: amounts are shown × 10,000 in whole units); 1 shows them in 万.
+_SCALE = {"amount": 1.0}
 MORE = Label("… 还有 {n} 行(加 --all 显示全部)", "… {n} more (--all shows everything)")
 
 
@@ -46,10 +49,29 @@ def text(value: Any, blank: str = BLANK) -> str:
     return str(value)
 
 
-def amount(value: Any, decimals: int = 1, unit: str | None = None, blank: str = BLANK) -> str:
-    """3346290.5 → "3,346,290.5" (with ``unit``: "3,346,290.5 万元"); never 3.34629e+06."""
+def use_unit(unit: object) -> None:
+    """Show amounts in ``unit`` (an ``amount_unit`` setting: 10000, or 1 for whole units)
+    from now on; None goes back to 万."""
+    from xlsales.words import amount_scale
+
+    _SCALE["amount"] = amount_scale(unit)
+
+
+def scaled(value: float) -> float:
+    """An amount in 万 in the unit set by :func:`use_unit`."""
+    scale = _SCALE["amount"]
+    return value if scale == 1.0 else float(f"{float(value) * scale:.15g}")
+
+
+def amount(value: Any, decimals: int = 1, unit: str | None = None, blank: str = BLANK,
+           money: bool = True) -> str:
+    """3346290.5 → "3,346,290.5" (with ``unit``: "3,346,290.5 万元"); never 3.34629e+06.
+    Money in whole units (:func:`use_unit`) × 10,000 without decimals: "12.5" → "125,000";
+    ``money=False`` for a figure that is no amount (a count of deals)."""
     if is_blank(value):
         return blank
+    if money and _SCALE["amount"] != 1.0:
+        value, decimals = scaled(value), 0
     shown = f"{float(value):,.{decimals}f}"
     if shown.startswith("-") and float(shown.replace(",", "")) == 0:
         shown = shown[1:]
@@ -65,6 +87,13 @@ def number(value: Any, blank: str = BLANK) -> str:
         return f"{int(x):,}"
     shown = f"{x:,.6f}".rstrip("0").rstrip(".")
     return shown
+
+
+def money(value: Any, blank: str = BLANK) -> str:
+    """An amount as :func:`number` shows it, in the unit of :func:`use_unit`."""
+    if is_blank(value):
+        return blank
+    return number(scaled(value))
 
 
 def count(value: Any, blank: str = BLANK) -> str:

@@ -58,9 +58,9 @@ R_HUGE = Rule(id="sheet.huge_range", severity="warning",
               zh="工作表的已用区域声明为整张表({range}),已按实际数据读取",
               en="the sheet claims the whole grid ({range}) as used; read its real data only")
 R_RESPELLED = Rule(id="cell.name_spacing", severity="warning",
-                   zh="{column}:'{value}' 按名单读作 {name}(名字里的空格已忽略)",
-                   en="{column}: '{value}' read as {name} from the list (spaces in the name "
-                      "ignored)")
+                   zh="{column}:'{shown}' 按名单读作 {name}(名字里的空格或不可见字符已忽略)",
+                   en="{column}: '{shown}' read as {name} from the list (spaces or invisible "
+                      "characters in the name ignored)")
 RULES = (R_TYPE, R_ERROR, R_UNCACHED, R_MERGED, R_HUGE, R_RESPELLED)
 
 
@@ -427,10 +427,11 @@ def build_table(raw: RawTable, spec: TableSpec, settings: Settings, *,
         if col.canonical is not None:
             canon = col.canonical(canon)
         if col.choices:
-            for row, (value, name) in _respelled(lookups, col.choices, canon).items():
+            # as typed: a zero-width character is gone from the canonical value
+            for row, (value, name) in _respelled(lookups, col.choices, values).items():
                 findings.append((row, rc.col, _read_finding(
                     table, R_RESPELLED, row, f"{col_letters(rc.col)}{row}", header, value,
-                    name=name)))
+                    name=name, shown=N.visible(value))))
             canon = lookups.canonical_series(col.choices, canon)
         data[col.key] = canon
         if bad_rows:
@@ -445,7 +446,7 @@ def build_table(raw: RawTable, spec: TableSpec, settings: Settings, *,
 
 def _respelled(lookups: Lookups, choices: str, values: pd.Series) -> dict[int, tuple[str, str]]:
     """Rows (Excel row → (value, list value)) whose value matches a list value only once
-    spaces are ignored; each distinct value looked at once."""
+    spaces and zero-width characters are ignored; each distinct value looked at once."""
     if values.dtype == object or pd.api.types.is_string_dtype(values):
         codes, uniques = values.factorize()
         found = {i: name for i, v in enumerate(uniques)

@@ -83,6 +83,12 @@ _ZERO_WIDTH_CLASS = "[\u200b\u200c\u200d\u2060\ufeff\u00ad]"
 _SPACE_CLASS = "[ \t\u00a0\u3000\u2000-\u200a\u202f\u205f]+"
 
 
+def visible(value: str) -> str:
+    """``value`` with its zero-width characters shown (``刘<U+200B>洋``), for a message
+    about them."""
+    return "".join(f"<U+{ord(c):04X}>" if ord(c) in _ZERO_WIDTH else c for c in value)
+
+
 def clean_text_series(s: pd.Series) -> pd.Series:
     """:func:`clean_text` over a column of strings (NaN stays blank)."""
     codes, values = s.factorize()

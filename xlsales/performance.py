@@ -22,6 +22,7 @@ from xlsales.figures import UNASSIGNED, completion_rate
 from xlsales.i18n import Label, Lang
 from xlsales.ranking import is_implausible, month_span, rank
 from xlsales.settings import Settings
+from xlsales.words import money_options
 
 GroupBy = Literal["rep", "region", "product", "team"]
 
@@ -199,6 +200,7 @@ class Completion:
     ceiling: float = 3.0
     top_label: str = ""  # TOP3, TOP2 when only two groups are ranked (xlsales.ranking)
     lang: Lang = "zh"
+    money: dict[str, Any] | None = None  # the settings' currency and amount unit
 
     @property
     def top(self) -> list[CompletionRow]:
@@ -218,7 +220,8 @@ class Completion:
         from xlsales.ranking import implausible_message
 
         return [implausible_message(r.key, r.rate, r.actual, r.basis, self.ceiling,
-                                    lang or self.lang, ranked=self.by != "team")
+                                    lang or self.lang, ranked=self.by != "team",
+                                    money=self.money)
                 for r in self.implausible]
 
     def as_dict(self) -> dict[str, Any]:
@@ -294,7 +297,8 @@ def completion(daily: Iterable[dict[str, Any]] | pd.DataFrame, targets: Targets,
         st = ranking.of(r.key)
         r.rank, r.top, r.below_threshold, r.mark = st.rank, st.top, st.below, st.mark
     rows.sort(key=lambda r: (r.rank is None, r.rank or 0, r.key))
-    return Completion(first, last, through, by, rows, threshold, ceiling, ranking.label)
+    return Completion(first, last, through, by, rows, threshold, ceiling, ranking.label,
+                      money=money_options(settings))
 
 
 def owners_target(targets: Targets, owners: Iterable[str], first: dt.date, last: dt.date,

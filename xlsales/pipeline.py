@@ -203,10 +203,7 @@ class Forecast:
                 "rows": [r.as_dict() for r in self.rows],
                 "lines": [{**ln.__dict__, "expected_close": ln.expected_close.isoformat(),
                            "weighted": ln.weighted} for ln in self.lines],
-                "left_out": {why: {"count": len(deals),
-                                   "amount": round(sum(d.amount for d in deals), 6),
-                                   "deals": [d.__dict__ for d in deals]}
-                             for why, deals in self.left_out.items()}}
+                "left_out": _left_out_dict(self.left_out)}
 
 
 @dataclass
@@ -318,13 +315,24 @@ class Funnel:
     won_amount: float = 0.0
     notes: list[str] = field(default_factory=list)
     quota_basis: str = "owners"  # "team": the team's own total (performance.Quota)
+    # deals in a stage the settings do not know: in no stage and not won, named here
+    left_out: dict[str, list[LeftOut]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"first": self.first.isoformat(), "last": self.last.isoformat(),
-                "stages": [s.as_dict() for s in self.stages], "quota": self.quota,
-                "quota_basis": self.quota_basis,
-                "average_deal": self.average_deal, "deals_needed": self.deals_needed,
-                "won_count": self.won_count, "won_amount": self.won_amount}
+        out = {"first": self.first.isoformat(), "last": self.last.isoformat(),
+               "stages": [s.as_dict() for s in self.stages], "quota": self.quota,
+               "quota_basis": self.quota_basis,
+               "average_deal": self.average_deal, "deals_needed": self.deals_needed,
+               "won_count": self.won_count, "won_amount": self.won_amount}
+        if self.left_out:
+            out["left_out"] = _left_out_dict(self.left_out)
+        return out
+
+
+def _left_out_dict(left_out: dict[str, list[LeftOut]]) -> dict[str, Any]:
+    """The deals left out, by why: count, amount and the deals (``--json``)."""
+    return {why: {"count": len(deals), "amount": round(sum(d.amount for d in deals), 6),
+                  "deals": [d.__dict__ for d in deals]} for why, deals in left_out.items()}
 
 
 def funnel(opportunities: Iterable[dict[str, Any]] | pd.DataFrame,
@@ -380,5 +388,11 @@ def funnel(opportunities: Iterable[dict[str, Any]] | pd.DataFrame,
             # without any rate (no actual, no ideal) the stage and those above are unknown
             needed = needed / rate if needed is not None and rate else None
             fs.needed = needed
+    unknown = kinds.isna() & opps["stage"].notna()
+    owner = opps["owner"].astype(object).where(opps["owner"].notna(), "").astype(str)
+    left_out = [LeftOut(str(_text(opps.at[r, "opp_id"])), str(_text(opps.at[r, "customer"])),
+                        owner[r], str(_text(opps.at[r, "stage"])), float(amount[r]))
+                for r in opps.index[unknown]]
     return Funnel(first, last, stages, quota, avg, deals, int(won.sum()), won_amount,
-                  quota_basis=team.basis)
+                  quota_basis=team.basis,
+                  left_out={"unknown_stage": left_out} if left_out else {})

@@ -29,16 +29,20 @@ MIN_HISTORY = 5
 YUAN_PER_WAN = 10_000
 
 
-def outliers(values: pd.Series, who: pd.Series, *, yuan: bool = False) -> pd.DataFrame:
+def outliers(values: pd.Series, who: pd.Series, *, yuan: bool = False,
+             scale: float = 1.0) -> pd.DataFrame:
     """The rows of ``values`` far above what their person (``who``) and the team usually
     report: columns ``value``, ``who``, ``own`` (the person's usual, NaN with too little
     history), ``team`` (the team's usual), ``yuan`` (with ``yuan``: the value looks like
-    元 typed into a 万元 column) and ``converted`` (the value in 万元 if so).
+    元 typed into a 万元 column) and ``converted`` (the value in 万元 if so). Values
+    are judged and given as typed: ``values`` × ``scale`` (10,000 for an amount read from
+    a column in 元, where 元 typed into 万元 cannot happen).
 
     Only a value above :data:`FACTOR` × the team's usual can be flagged, so the persons'
     own percentiles are computed for the persons of such values alone."""
     columns = ["value", "who", "own", "team", "yuan", "converted"]
-    v = pd.to_numeric(values, errors="coerce").astype("float64")
+    v = pd.to_numeric(values, errors="coerce").astype("float64") * scale
+    yuan = yuan and scale == 1.0
     keep = (v > 0).to_numpy(dtype=bool, na_value=False) & who.notna().to_numpy(dtype=bool)
     if keep.sum() < MIN_HISTORY:
         return pd.DataFrame(columns=columns)

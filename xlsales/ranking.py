@@ -18,7 +18,7 @@ weekly sheets, the meeting pack, the review and its sheets).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,13 +59,22 @@ def is_implausible(actual: float | None, basis: float | None, ceiling: float) ->
 
 
 def implausible_message(name: str, rate: float | None, actual: float, basis: float | None,
-                        ceiling: float, lang: Lang, *, ranked: bool = True) -> str:
+                        ceiling: float, lang: Lang, *, ranked: bool = True,
+                        money: Mapping[str, Any] | None = None) -> str:
     """The warning of an implausible completion, in ``lang`` (``ranked``: the group would
-    have been ranked, and is not)."""
+    have been ranked, and is not), its amounts in the currency and unit of the settings'
+    options ``money`` (万元 without them)."""
+    from xlsales.words import is_whole, options_text, to_unit
+
+    unit = money.get("amount_unit") if money else None
+    if is_whole(unit):
+        shown, target = f"{to_unit(actual, unit):,.0f}", f"{to_unit(basis or 0, unit):,.0f}"
+    else:
+        shown, target = f"{actual:,.6g}", f"{basis or 0:,.1f}"
     text = IMPLAUSIBLE(lang).format(
-        name=name, rate=pct(rate), actual=f"{actual:,.6g}", basis=f"{basis or 0:,.1f}",
+        name=name, rate=pct(rate), actual=shown, basis=target,
         share=pct(completion_rate(actual, basis)), ceiling=pct(ceiling))
-    return text + (NOT_RANKED(lang) if ranked else "")
+    return options_text(text, money) + (NOT_RANKED(lang) if ranked else "")
 
 
 def pct(x: float | None) -> str:
@@ -78,8 +87,8 @@ def rank_frame(df: pd.DataFrame, threshold: float, *, group: str | None = None
     """The standings of the rows of ``df`` (columns ``key``, ``rate``, ``implausible``;
     ranked within each value of the column ``group`` when given): per row ``rank``
     (None when not ranked), ``top``, ``below``, ``implausible``, ``size`` (the TOP list's
-    size: 3, or fewer groups with a rate) and ``mark`` (``TOP3``, ``▼``, ``⚠`` or
-    empty)."""
+    size: 3, or fewer groups with a rate; 0 for one alone) and ``mark`` (``TOP3``, ``▼``,
+    ``⚠`` or empty)."""
     rate = pd.to_numeric(df["rate"], errors="coerce").astype("float64")
     bad = df["implausible"].astype(bool)
     ok = rate.notna() & ~bad
@@ -90,6 +99,7 @@ def rank_frame(df: pd.DataFrame, threshold: float, *, group: str | None = None
                             kind="stable")
     ranks = cand.groupby("g", sort=False).cumcount() + 1
     sizes = rate.notna().groupby(groups, sort=False).sum().clip(upper=TOP_N)
+    sizes = sizes.where(sizes >= 2, 0)  # one group alone is no ranking ("TOP1" of one)
     size = groups.map(sizes).fillna(0).astype("int64")
     rank = ranks.reindex(df.index)
     top = (rank <= size).fillna(False) & (rate >= threshold).fillna(False) & (rate > 0)

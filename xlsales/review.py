@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +36,7 @@ import pandas as pd
 
 from xlsales.calendar import WorkCalendar, month_range, quarter_months
 from xlsales.discipline import daily_frame, dedupe, discipline
-from xlsales.figures import average_deal, completion_rate, conversion_rate
+from xlsales.figures import UNASSIGNED, average_deal, completion_rate, conversion_rate
 from xlsales.frames import frame
 from xlsales.i18n import Label, Lang
 from xlsales.performance import (
@@ -51,7 +52,7 @@ from xlsales.performance import (
 from xlsales.pipeline import forecast
 from xlsales.ranking import implausible_message, is_implausible, month_span, rank
 from xlsales.settings import Settings
-from xlsales.words import SEP, money_text
+from xlsales.words import SEP, is_whole, money_options, money_text, options_text, to_unit
 
 INTENT_FROM = "需求分析"
 HIGH_VALUE = 30.0  # 万元: a deal this large is "high value" in hints
@@ -221,7 +222,8 @@ def period_base(data: ReviewData, first: dt.date, last: dt.date, through: dt.dat
     sums = dict(zip(g.index.tolist(), zip(*(g[c].tolist() for c in DAILY_SUMS), strict=True),
                     strict=True)) if len(g) else {}
     disc = discipline(data.deduped, s, first, through, cal=cal)
-    opps = data.opportunities
+    opps = data.opportunities  # a deal without an owner is "" 's (the unassigned group)
+    opps = opps.assign(owner=opps["owner"].astype(object).where(opps["owner"].notna(), ""))
     closed = _closed_mask(data, first, last)
     won = opps[closed & (data.kind == "won")]
     lost = opps[closed & (data.kind == "lost")]
@@ -284,21 +286,28 @@ def _total(values: dict[str, float | None], reps: list[str]) -> float | None:
 
 def figures(data: ReviewData, first: dt.date, last: dt.date, *, reps: list[str] | None = None,
             today: dt.date | None = None, cal: WorkCalendar | None = None) -> PeriodFigures:
-    """The metrics of ``first``..``last`` for ``reps`` (default: the whole roster)."""
+    """The metrics of ``first``..``last`` for ``reps`` (default: the whole team, rows of
+    owners not on the roster or blank included, as completion, forecast and funnel count
+    them under "unassigned")."""
     s = data.settings
     cal = cal or WorkCalendar.of(s)
+    team = reps is None
     reps = reps if reps is not None else s.reps()
     through = min(last, today) if today and first <= today else last
     base = period_base(data, first, last, through, cal)
     zero = (0,) * len(DAILY_SUMS)
-    totals = dict(zip(DAILY_SUMS, map(sum, zip(*(base.sums.get(r, zero) for r in reps),
-                                               strict=True)), strict=True)) \
-        if reps else dict.fromkeys(DAILY_SUMS, 0)
-    won_n = sum(base.won_count.get(r, 0) for r in reps)
-    lost_n = sum(base.lost_count.get(r, 0) for r in reps)
-    won_amount = float(sum(base.won_amount.get(r, 0.0) for r in reps))
-    intent = set().union(*(base.intent.get(r, set()) for r in reps))
-    won_c = set().union(*(base.won_customers.get(r, set()) for r in reps)) & intent
+
+    def each(values: dict[Any, Any], none: Any) -> list[Any]:
+        return list(values.values()) if team else [values.get(r, none) for r in reps]
+
+    sums = each(base.sums, zero)
+    totals = dict(zip(DAILY_SUMS, map(sum, zip(*sums, strict=True)), strict=True)) \
+        if sums else dict.fromkeys(DAILY_SUMS, 0)
+    won_n = sum(each(base.won_count, 0))
+    lost_n = sum(each(base.lost_count, 0))
+    won_amount = float(sum(each(base.won_amount, 0.0)))
+    intent = set().union(*each(base.intent, set()))
+    won_c = set().union(*each(base.won_customers, set())) & intent
     quota = (team_target(data.targets, s, first, last, cal) if reps == s.reps()
              else _total(base.quota, reps))
     keeps_dailies = len(data.deduped) > 0  # else the sales live in the opportunities
@@ -406,25 +415,27 @@ def build_review(data: ReviewData, first: dt.date, last: dt.date, label: str, *,
     falling = [k for k, v in trend.items() if fell_three_in_a_row(v)]
     hints = _hints(data, now, first, last, falling, lang, today or last)
     horizontal = _horizontal(data, first, last, today, cal, lang)
+    money = money_options(s)
     warnings = [implausible_message(h["name"], h["completion"], h["sales"], h["basis"],
-                                    s.general.completion_ceiling, lang)
+                                    s.general.completion_ceiling, lang, money=money)
                 for h in horizontal if h["level_code"] == "rep" and h["implausible"]]
     basis = team_target(data.targets, s, *month_span(first, last), cal)
     if is_implausible(now.values["sales"], basis, s.general.completion_ceiling):
         team = implausible_message(s.general.team_name, now.values["completion"],
                                    now.values["sales"] or 0.0, basis,
-                                   s.general.completion_ceiling, lang, ranked=False)
+                                   s.general.completion_ceiling, lang, ranked=False,
+                                   money=money)
         warnings.insert(0, team)
         hints["completion"] = team
-    reconciliation = reconcile(now, s.general.reconcile_tolerance, lang)
+    reconciliation = reconcile(now, s.general.reconcile_tolerance, lang, money)
     if reconciliation["warning"]:
-        reconciliation["warning"] = money_text(reconciliation["warning"], s.general.currency)
         warnings.append(reconciliation["warning"])
         hints["sales"] = "; ".join(h for h in (hints.get("sales"), reconciliation["warning"])
                                    if h)
     metrics = []
     for key, (dim, met, kind) in LABELS.items():
-        metrics.append(Metric(key, dim(lang), money_text(met(lang), s.general.currency),
+        metrics.append(Metric(key, dim(lang), money_text(met(lang), s.general.currency,
+                                                         s.general.amount_unit),
                               now.targets.get(key),
                               now.values.get(key), kind, hints.get(key)))
     return Review(label, first, last, metrics, horizontal, trend_months, trend, falling,
@@ -436,22 +447,29 @@ SALES_SOURCE = {"dailies": Label("日报成交金额", "the dailies' signed amou
                 "opportunities": Label("赢单商机金额", "won opportunities")}
 
 
-def reconcile(now: PeriodFigures, tolerance: float, lang: Lang) -> dict[str, Any]:
+def reconcile(now: PeriodFigures, tolerance: float, lang: Lang,
+              money: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The signed amount by the dailies beside the amount of the opportunities won in the
     same period: which one the review's sales are, their difference, and a warning when
     they differ by more than ``tolerance`` of the larger (a team keeping both should see
-    the same business twice)."""
+    the same business twice), its amounts in the currency and unit of the settings'
+    options ``money``."""
     dailies, won = now.dailies_signed, now.opportunities_won
-    gap = won - dailies
+    gap = won - dailies + 0.0  # never -0.0
     warning = None
     if now.sales_source == "dailies" and abs(gap) > tolerance * max(abs(dailies), abs(won)):
-        warning = (f"成交金额对不上:日报合计 {dailies:,.1f} 万元,赢单商机合计 {won:,.1f} 万元,"
-                   f"相差 {gap:+,.1f} 万元(超过 {tolerance:.0%})" if lang == "zh" else
-                   f"signed amounts disagree: the dailies add up to {dailies:,.1f}, the won "
-                   f"opportunities to {won:,.1f}, a gap of {gap:+,.1f} (over {tolerance:.0%})")
+        unit = money.get("amount_unit") if money else None
+        places = 0 if is_whole(unit) else 1
+        a, b, d = (to_unit(x, unit) for x in (dailies, won, gap))
+        warning = options_text(
+            f"成交金额对不上:日报合计 {a:,.{places}f} 万元,赢单商机合计 {b:,.{places}f} 万元,"
+            f"相差 {d:+,.{places}f} 万元(超过 {tolerance:.0%})" if lang == "zh" else
+            f"signed amounts disagree: the dailies add up to {a:,.{places}f}, the won "
+            f"opportunities to {b:,.{places}f}, a gap of {d:+,.{places}f} "
+            f"(over {tolerance:.0%})", money)
     return {"source": now.sales_source, "source_label": SALES_SOURCE[now.sales_source](lang),
             "dailies": round(dailies, 6), "opportunities_won": round(won, 6),
-            "difference": round(gap, 6),
+            "difference": round(gap, 6) + 0.0,
             "tolerance": tolerance, "warning": warning}
 
 
@@ -469,7 +487,8 @@ def _hints(data: ReviewData, now: PeriodFigures, first: dt.date, last: dt.date,
                         f"{len(slipped)} high-value deals (≥{HIGH_VALUE:g}) slipped past their "
                         "expected close date")
     for key in falling:
-        name = money_text(LABELS[key][1](lang), data.settings.general.currency)
+        name = money_text(LABELS[key][1](lang), data.settings.general.currency,
+                          data.settings.general.amount_unit)
         out[key] = (f"{name}连续3个月下降" if lang == "zh"
                     else f"{name} fell three months in a row")
     for key in ("visits", "proposals", "new_customers"):
@@ -498,13 +517,22 @@ def _horizontal(data: ReviewData, first: dt.date, last: dt.date, today: dt.date 
     s = data.settings
     span = month_span(first, last)
     rows = []
+    # people off the roster (and deals without an owner, ""): counted under "unassigned"
+    # (each their own row among the reps), never with a target, so never ranked
+    through = min(last, today) if today and first <= today else last
+    base = period_base(data, first, last, through, cal)
+    roster = set(s.reps())
+    strangers = sorted({str(k) for part in (base.sums, base.won_count, base.lost_count,
+                                            base.intent) for k in part} - roster)
     for level in ("rep", "region", "product"):
         groups: dict[str, list[str]] = defaultdict(list)
-        for rep in s.reps():
-            groups[group_of(s, rep, level)].append(rep)  # type: ignore[arg-type]
+        for rep in [*s.reps(), *strangers]:
+            name = group_of(s, rep, level) or UNASSIGNED(lang)  # type: ignore[arg-type]
+            groups[name].append(rep)
         block = []
-        for key, reps in groups.items():
-            f = figures(data, first, last, reps=reps, today=today, cal=cal)
+        for key, who in groups.items():
+            reps = [r for r in who if r in roster]  # whose targets count
+            f = figures(data, first, last, reps=who, today=today, cal=cal)
             quota = owners_target(data.targets, reps, first, last, cal)
             basis = owners_target(data.targets, reps, *span, cal)
             block.append({"level_code": level, "name": key, "quota": quota, "basis": basis,

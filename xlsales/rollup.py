@@ -19,6 +19,7 @@ from xlsales.performance import Targets, TargetTable, month_shares, team_quota, 
 from xlsales.ranking import IMPLAUSIBLE_MARK, implausible_message, month_span, rank_frame
 from xlsales.settings import Settings
 from xlsales.stagemoves import moves_frame
+from xlsales.words import money_options
 
 SUMS = ("visits", "effective", "new_customers", "proposals", "amount_signed")
 
@@ -364,8 +365,9 @@ def _marks(reps: pd.DataFrame, settings: Settings) -> pd.Series:
 def implausible_warnings(rows: list[WeekRow], settings: Settings, lang: Lang) -> list[str]:
     """A warning per rep and week whose completion is implausible."""
     ceiling = settings.general.completion_ceiling
+    money = money_options(settings)
     return [implausible_message(f"{r.name} {r.week}", r.completion, r.amount_signed, r.basis,
-                                ceiling, lang)
+                                ceiling, lang, money=money)
             for r in rows if r.level == "rep" and r.mark == IMPLAUSIBLE_MARK]
 
 

@@ -177,6 +177,10 @@ class General(BaseModel):
     # The currency of every amount (ISO code); amounts are in ten thousands of it (万元,
     # 10k CNY by default; 万美元, 10k USD …), as headers and texts say.
     currency: str = "CNY"
+    # The unit amounts are typed and shown in: 10000 (万, ten thousands, the default) or 1
+    # (whole units: 元, USD …). xlsales keeps amounts in 万 and converts at the workbooks'
+    # edges.
+    amount_unit: str = "10000"
     report_deadline: dt.time = dt.time(18, 0)
     spotcheck_share: float = Field(default=0.3, gt=0, le=1)
     completion_threshold: float = Field(default=0.8, gt=0)
@@ -237,6 +241,19 @@ class General(BaseModel):
             raise InputError(Label(f"不是三个字母的货币代码(如 CNY、USD、EUR):{value!r}",
                                    f"not a three-letter currency code (such as CNY, USD, "
                                    f"EUR): {value!r}"))
+        return code
+
+    @field_validator("amount_unit", mode="before")
+    @classmethod
+    def _an_amount_unit(cls, value: object) -> str:
+        """10000 (万, 万元, 10k) or 1 (元, unit, whole units)."""
+        from xlsales.words import unit_code
+
+        code = unit_code(value)
+        if code is None:
+            raise InputError(Label(f"金额单位须为 10000(万元)或 1(元):{value!r}",
+                                   f"the amount unit must be 10000 (ten thousands) or 1 "
+                                   f"(whole units): {value!r}"))
         return code
 
     @field_validator("webhook_url")
@@ -359,6 +376,10 @@ DEFAULT_TIERS: tuple[Tier, ...] = (
 # Stage aliases accepted when parsing (seed 004 names "方案制定/方案提交").
 STAGE_ALIASES: dict[str, str] = {"方案制定": "方案提交", "方案制定/方案提交": "方案提交"}
 
+# The dropdown lists the roster fills while the lists sheet has none of them (list → roster
+# column): after init, the regions and product lines typed in the roster are the dropdowns'.
+ROSTER_LISTS = {"regions": "region", "product_lines": "product_line"}
+
 
 class Settings(BaseModel):
     """Everything a team configures."""
@@ -439,6 +460,8 @@ class Settings(BaseModel):
     def list_names(self) -> list[str]:
         names = ["reps", "managers", "stages", "tiers"]
         names += list(dict.fromkeys(i.list for i in self.lists))
+        names += [n for n, key in ROSTER_LISTS.items()  # the roster's, without a list
+                  if n not in names and any(getattr(r, key) for r in self.roster)]
         return names
 
     def labels(self, name: str, lang: Lang) -> list[str]:
@@ -498,7 +521,11 @@ class Lookups:
                     for st in sorted(s.stages, key=lambda st: st.order)]
         if name == "tiers":
             return [ListItem(list="tiers", zh=t.tier, en=t.tier) for t in s.tiers]
-        return sorted((i for i in s.lists if i.list == name), key=lambda i: i.order)
+        items = sorted((i for i in s.lists if i.list == name), key=lambda i: i.order)
+        if name in ROSTER_LISTS and not items:  # no list yet (after init): the roster's
+            seen = dict.fromkeys(v for r in s.roster if (v := getattr(r, ROSTER_LISTS[name])))
+            items = [ListItem(list=name, zh=v, en=v, order=n) for n, v in enumerate(seen)]
+        return items
 
     def _map(self, name: str) -> tuple[dict[str, str], dict[str, str], dict[str, ListItem]]:
         """Exact values, and keys without spaces or case (``刘 洋`` and ``刘洋``, ``Line A``

@@ -8,7 +8,9 @@ workspace shows them in one language and one spelling.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from xlsales.i18n import Label, Lang
 
@@ -46,22 +48,107 @@ def weekday(day_index: int, lang: Lang) -> str:
     return WEEKDAYS[lang][day_index]
 
 
-def amount_unit(lang: Lang, currency: str | None = None) -> str:
-    """The unit of amounts: ``万元`` / ``10k CNY`` by default, ``万美元`` / ``10k USD`` …"""
+# The ``amount_unit`` option: amounts in ten thousands of the currency (10000: 万元, 10k CNY;
+# the library's own unit) or in whole units (1: 元, CNY). Its spellings, to the canonical
+# two (numbers, so a settings sheet shows them alike in either language).
+TEN_THOUSANDS, WHOLE = "10000", "1"
+AMOUNT_UNITS: dict[str, str] = {
+    "万": TEN_THOUSANDS, "万元": TEN_THOUSANDS, "10k": TEN_THOUSANDS, "10000": TEN_THOUSANDS,
+    "10,000": TEN_THOUSANDS, "w": TEN_THOUSANDS, "": TEN_THOUSANDS,
+    "1": WHOLE, "元": WHOLE, "unit": WHOLE, "units": WHOLE, "whole": WHOLE, "个": WHOLE,
+    "1元": WHOLE, "单位": WHOLE,
+}
+
+
+def unit_code(unit: object) -> str | None:
+    """The canonical ``amount_unit`` (:data:`TEN_THOUSANDS` or :data:`WHOLE`) of a typed
+    value (万, 万元, 10k; 1, 元, unit …); None when it is neither."""
+    if unit is None:
+        return TEN_THOUSANDS
+    if isinstance(unit, bool):
+        return None
+    if isinstance(unit, int | float):
+        return {1: WHOLE, 10000: TEN_THOUSANDS}.get(unit)  # type: ignore[call-overload]
+    text = str(unit).strip().lower().replace(" ", "")
+    text = re.sub(r"\.0+$", "", text)
+    return AMOUNT_UNITS.get(text)
+
+
+def is_whole(unit: object) -> bool:
+    """Whether ``unit`` (an ``amount_unit`` value, or the settings' options holding it)
+    keeps amounts in whole units of the currency."""
+    if isinstance(unit, Mapping):
+        unit = unit.get("amount_unit")
+    return unit_code(unit) == WHOLE
+
+
+def amount_scale(unit: object) -> float:
+    """What an amount in 万 (the library's unit) is multiplied by to be shown in ``unit``
+    (or the options holding it): 1 or 10,000."""
+    return 1e4 if is_whole(unit) else 1.0
+
+
+def to_unit(value: float, unit: object) -> float:
+    """An amount in 万 as the workspace's ``unit`` shows it (12.3 → 123000.0 in whole
+    units; :func:`to_units`, one number)."""
+    return value if amount_scale(unit) == 1.0 else float(to_units(value, unit))
+
+
+def to_units(values: Any, unit: object) -> Any:
+    """:func:`to_unit` of a numpy array of numbers at once (NaN stays NaN): the product
+    rounded to 15 significant digits (the float noise of 12.3 × 10,000 gone)."""
+    import numpy as np
+
+    scale = amount_scale(unit)
+    if scale == 1.0:
+        return values
+    x = np.asarray(values, dtype=np.float64) * scale
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        digits = np.floor(np.log10(np.abs(x)))
+        places = np.clip(np.where(np.isfinite(digits), 14 - digits, 0), -22, 22)
+        shift = 10.0 ** np.abs(places)  # exact for up to 22 places: one correct rounding
+        out = np.where(places >= 0, np.round(x * shift) / shift, np.round(x / shift) * shift)
+    return np.where(np.isfinite(x), out, x)
+
+
+def amount_unit(lang: Lang, currency: str | None = None, unit: object = None) -> str:
+    """The unit of amounts: ``万元`` / ``10k CNY`` by default, ``万美元`` / ``10k USD`` …;
+    in whole units ``元`` / ``CNY``, ``美元`` / ``USD`` …"""
     code = (currency or DEFAULT_CURRENCY).upper()
     name = CURRENCIES.get(code, Label(code, code))
+    if is_whole(unit):
+        return name.zh if lang == "zh" else name.en
     return f"万{name.zh}" if lang == "zh" else f"10k {name.en}"
 
 
-def money_text(text: str, currency: str | None) -> str:
+def money_text(text: str, currency: str | None, unit: object = None) -> str:
     """``text`` (a header, hint or message written for the default unit: 万元, 10k CNY,
-    10,000 CNY) naming the unit of ``currency`` instead; unchanged for CNY."""
+    10,000 CNY) naming the unit of ``currency`` (and of the ``amount_unit`` ``unit``)
+    instead; unchanged for CNY in 万."""
     code = (currency or DEFAULT_CURRENCY).upper()
-    if code == DEFAULT_CURRENCY or not text:
+    whole = is_whole(unit)
+    if (code == DEFAULT_CURRENCY and not whole) or not text:
         return text
     name = CURRENCIES.get(code, Label(code, code))
+    if whole:
+        return (text.replace("万元", name.zh).replace("10k CNY", code)
+                .replace("10,000 CNY", code))
     return (text.replace("万元", f"万{name.zh}").replace("10k CNY", f"10k {code}")
             .replace("10,000 CNY", f"10,000 {code}"))
+
+
+def money_options(settings: Any) -> dict[str, Any]:
+    """The currency and amount unit of a team's settings, as the options the functions
+    above take."""
+    return {"currency": settings.general.currency,
+            "amount_unit": settings.general.amount_unit}
+
+
+def options_text(text: str, options: Mapping[str, Any] | None) -> str:
+    """:func:`money_text` in the currency and amount unit of the settings' ``options``."""
+    if not options:
+        return text
+    return money_text(text, options.get("currency"), options.get("amount_unit"))
 
 
 # The standing agenda of the weekly meeting (seed 000 §3) in English.

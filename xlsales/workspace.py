@@ -133,9 +133,14 @@ OPTION_LABELS: dict[str, tuple[Label, Label]] = {
                              "The SEC… secret when the DingTalk robot's security setting is "
                              "\"sign\"; blank: no signature")),
     "currency": (Label("货币", "Currency"),
-                 Label("金额的货币代码:CNY(默认)、USD、EUR、GBP、JPY、HKD …;金额以万为单位",
+                 Label("金额的货币代码:CNY(默认)、USD、EUR、GBP、JPY、HKD …;单位见“金额单位”",
                        "The currency code of amounts: CNY (default), USD, EUR, GBP, JPY, "
-                       "HKD …; amounts are in ten thousands")),
+                       "HKD …; in the amount unit below")),
+    "amount_unit": (Label("金额单位", "Amount unit"),
+                    Label("10000(或 万):金额以万为单位(默认,如 12.5 万元);1(或 元):金额以元"
+                          "(货币的整数单位)填写,如 125000",
+                          "10000: amounts in ten thousands (the default, 12.5 for 125,000); "
+                          "1 (or unit): amounts in whole units of the currency, 125000")),
     "ledger_url": (Label("台账数据库", "Ledger database"),
                    Label("留空:工作区里的 .xlsales/ledger.sqlite;公司数据库填 postgresql:// "
                          "地址;off 不记录",
@@ -455,6 +460,22 @@ def workspace_lang(at: str | os.PathLike[str]) -> Lang | None:
         return None
     try:
         return read_settings(folder).general.language
+    except (XlsalesError, OSError):
+        return None
+
+
+def workspace_amount_unit(at: str | os.PathLike[str]) -> str | None:
+    """The ``amount_unit`` of the workspace ``at`` is (or is in); None when there is no
+    settings workbook there, or it cannot be read."""
+    from xlsales.errors import XlsalesError
+
+    folder = Path(at)
+    if not folder.is_dir():
+        folder = folder.parent
+    if not (folder / BOOK_BY_KEY["settings"].filename).is_file():
+        return None
+    try:
+        return read_settings(folder).general.amount_unit
     except (XlsalesError, OSError):
         return None
 

@@ -131,8 +131,12 @@ def _failing(as_json: bool, at: Path | None = None, lang: str | None = None,
         _fail(exc, as_json, _message_lang(at, lang))
     except OSError as exc:
         _fail(from_os_error(exc), as_json, _message_lang(at, lang))
-    if at is not None and not as_json and settings_note:
-        _note_settings_problems(at)
+    if at is not None and not as_json:
+        from xlsales.workspace import workspace_amount_unit
+
+        show.use_unit(workspace_amount_unit(at))  # the tables after the block
+        if settings_note:
+            _note_settings_problems(at)
 
 
 def _note_settings_problems(at: Path) -> None:
@@ -196,6 +200,7 @@ def _root(
 ) -> None:
     """Excel-native sales-team management."""
     _QUIET["on"] = quiet
+    show.use_unit(None)  # amounts in 万 until a command's workspace says otherwise
     from xlsales.ledger import hook
 
     hook.deactivate()
@@ -409,6 +414,26 @@ def _w(lang: Lang, key: str, /, **fields: object) -> str:
     return text.format(**fields) if fields else text
 
 
+AmountUnitOpt = Annotated[str, typer.Option(
+    "--amount-unit", help="Unit of amounts in the workbooks: 10000 (ten thousands, the "
+    "default) or 1 (whole units of the currency; also 'unit').")]
+
+
+def _with_amount_unit(settings: Any, unit: str) -> Any:
+    """``settings`` with the ``amount_unit`` option ``unit`` (10000/万, or 1/元/unit)."""
+    from xlsales.words import TEN_THOUSANDS, unit_code
+
+    code = unit_code(unit)
+    if code is None:
+        raise InputError(Label(f"--amount-unit 只能是 10000(万)或 1(元),而不是 {unit!r}",
+                               f"--amount-unit must be 10000 (ten thousands) or 1 (whole "
+                               f"units), not {unit!r}"))
+    if code == TEN_THOUSANDS:
+        return settings
+    return settings.model_copy(update={"general": settings.general.model_copy(
+        update={"amount_unit": code})})
+
+
 @app.command()
 def init(
     directory: Annotated[Path, typer.Argument(help="Folder of the new team workspace.")],
@@ -418,6 +443,7 @@ def init(
                                          "buttons and the xlwings module.")] = False,
     lite: Annotated[bool, typer.Option("--lite", help="Workbooks for the xlwings Lite add-in "
                                        "(Python inside Excel, nothing to install).")] = False,
+    amount_unit: AmountUnitOpt = "10000",
     as_json: JsonOpt = False,
 ) -> None:
     """Create a team workspace: settings, targets, daily report, agenda, review, customers."""
@@ -437,7 +463,8 @@ def init(
             raise InputError(Label(f"工作簿已经存在（要覆盖请加 --force）：{names}",
                                    f"workbooks already exist (use --force to overwrite): "
                                    f"{names}"))
-        written = write_workspace(directory, Settings.default(language), lang=language,
+        settings = _with_amount_unit(Settings.default(language), amount_unit)
+        written = write_workspace(directory, settings, lang=language,
                                   macros=macros, lite=lite)
     if as_json:
         _emit({"ok": True, "written": [str(p) for p in written]})
@@ -470,6 +497,7 @@ def sample(
     out: Annotated[Path, typer.Argument(help="Folder to write the sample workspace into.")],
     lang: LangOpt = "zh",
     seed: Annotated[int, typer.Option(help="Random seed; same seed, same data.")] = 2024,
+    amount_unit: AmountUnitOpt = "10000",
     as_json: JsonOpt = False,
 ) -> None:
     """Write the built-in sample team's workspace (12 reps, Oct 2023 - Mar 2024)."""
@@ -478,7 +506,8 @@ def sample(
 
     with _failing(as_json, at=out, lang=lang):
         team = generate(seed, check_lang(lang))
-        written = write_workspace(out, team.settings, team.data, lang=check_lang(lang))
+        settings = _with_amount_unit(team.settings, amount_unit)
+        written = write_workspace(out, settings, team.data, lang=check_lang(lang))
     if as_json:
         _emit({"ok": True, "written": [str(p) for p in written],
                "rows": {k: len(v) for k, v in team.data.items()}})
@@ -651,7 +680,7 @@ def _print_weeks(weeks: list[str], rows: list[Any], lang: Lang = "en") -> None:
 
     def cells(r: Any) -> list[str]:
         return [f"{r.reported}/{r.expected}", show.count(r.late), show.count(r.missing),
-                show.count(r.visits), show.count(r.effective), show.number(r.amount_signed),
+                show.count(r.visits), show.count(r.effective), show.money(r.amount_signed),
                 show.amount(r.target), show.pct(r.completion)]
 
     if len(weeks) > 1:
@@ -765,7 +794,7 @@ def print_completion(result: Any, by: str, words: Lang) -> None:
         flag = " [red]▼[/red]" if r.below_threshold else (
             " [yellow]⚠[/yellow]" if r.implausible else "")
         table.add_row(show.text(r.rank or None), escape(show.text(r.key)),
-                      show.number(r.actual),
+                      show.money(r.actual),
                       _w(words, "no_target") if r.target is None else show.amount(r.target),
                       show.pct(r.rate) + flag)
     console.print(table)
@@ -973,7 +1002,8 @@ def duplicates_cmd(
         for r in o.opportunities:
             line = money_text(_w(words, "opp_line", stage=settings.display(
                 "stages", show.text(r["stage"]), words), amount=show.amount(r["amount"]),
-                created=show.text(r["created_on"])), settings.general.currency)
+                created=show.text(r["created_on"])), settings.general.currency,
+                settings.general.amount_unit)
             console.print(f"  {r['opp_id']} {escape(show.text(r['name']))} "
                           f"({escape(show.text(r['owner']))}): {escape(line)}")
     if not result.groups and not result.opportunities:
@@ -1015,7 +1045,7 @@ def forecast_cmd(
         "quota", "won", "weighted", "commit", "best_case", "pipeline", "coverage",
         "shortage")), title=_w(words, "forecast_title", first=result.first, last=result.last))
     for r in result.rows:
-        table.add_row(escape(show.text(r.key)), show.amount(r.quota), show.number(r.won),
+        table.add_row(escape(show.text(r.key)), show.amount(r.quota), show.money(r.won),
                       show.amount(r.weighted), show.amount(r.commit), show.amount(r.best_case),
                       show.amount(r.pipeline), show.pct(r.coverage), show.amount(r.shortage))
     console.print(table)
@@ -1036,20 +1066,23 @@ def _print_quota_basis(bases: list[str], lang: Lang) -> None:
     console.print(f"[dim]{'目标口径' if lang == 'zh' else 'Targets'}: {names}[/dim]")
 
 
-def _print_left_out(left_out: dict[str, list[Any]], lang: Lang) -> None:
-    """The open deals no forecast counts, by why, with a few of their ids."""
+def _print_left_out(left_out: dict[str, list[Any]], lang: Lang, *,
+                    funnel: bool = False) -> None:
+    """The deals the forecast (or the funnel) cannot count, by why, with a few ids."""
     from xlsales.pipeline import LEFT_OUT
 
+    into = ("漏斗" if lang == "zh" else "funnel") if funnel else (
+        "预测" if lang == "zh" else "forecast")
     for why, deals in left_out.items():
         amount = sum(d.amount for d in deals)
         ids = [d.opp_id for d in deals[:5]]
         more = " …" if len(deals) > len(ids) else ""
         if lang == "zh":
-            text = (f"有 {len(deals)} 个商机未计入预测({LEFT_OUT[why](lang)}),金额合计 "
-                    f"{amount:,.1f}:{'、'.join(ids)}{more}")
+            text = (f"有 {len(deals)} 个商机未计入{into}({LEFT_OUT[why](lang)}),金额合计 "
+                    f"{show.amount(amount)}:{'、'.join(ids)}{more}")
         else:
-            text = (f"{len(deals)} deals left out of the forecast ({LEFT_OUT[why](lang)}), "
-                    f"{amount:,.1f} in all: {', '.join(ids)}{more}")
+            text = (f"{len(deals)} deals left out of the {into} ({LEFT_OUT[why](lang)}), "
+                    f"{show.amount(amount)} in all: {', '.join(ids)}{more}")
         err_console.print(f"[yellow]{escape(text)}[/yellow]")
 
 
@@ -1081,12 +1114,14 @@ def funnel_cmd(
         table.add_row(escape(f.stage.label(words)),
                       show.count(f.open_count), show.amount(f.open_amount),
                       show.count(f.entered), show.count(f.advanced), show.pct(f.conversion),
-                      show.pct(f.ideal), show.amount(f.needed, decimals=0))
+                      show.pct(f.ideal), show.amount(f.needed, decimals=0, money=False))
     console.print(table)
     if result.deals_needed is not None:
         console.print(_w(words, "deals_needed", quota=show.amount(result.quota),
                          average=show.amount(result.average_deal),
-                         n=show.amount(result.deals_needed)))
+                         n=show.amount(result.deals_needed, money=False)))
+    if not _QUIET["on"]:
+        _print_left_out(result.left_out, words, funnel=True)
     if written:
         console.print(escape(_w(words, "wrote", path=written)))
 
@@ -1127,7 +1162,8 @@ def review(
                                             "completion")), hint,
                    title=_w(words, "review_title", label=result.review.label), wrap=(hint,))
     for m in result.review.metrics:
-        fmt = (lambda x: show.pct(x, 1)) if m.kind == "percent" else show.amount
+        fmt = (lambda x: show.pct(x, 1)) if m.kind == "percent" else (
+            lambda x, money=m.kind == "amount": show.amount(x, money=money))
         table.add_row(escape(show.text(m.dimension)), escape(show.text(m.metric)),
                       fmt(m.target), fmt(m.actual), show.pct(m.completion),
                       escape(show.text(m.hint, "")))
@@ -1135,10 +1171,11 @@ def review(
     rec = result.review.reconciliation
     if rec:
         zh = words == "zh"
-        console.print(f"销售额取自{rec['source_label']}:日报合计 {rec['dailies']:,.1f},"
-                      f"赢单商机合计 {rec['opportunities_won']:,.1f}" if zh else
-                      f"Sales from {rec['source_label']}: dailies {rec['dailies']:,.1f}, won "
-                      f"opportunities {rec['opportunities_won']:,.1f}")
+        dailies, won = show.amount(rec["dailies"]), show.amount(rec["opportunities_won"])
+        console.print(f"销售额取自{rec['source_label']}:日报合计 {dailies},"
+                      f"赢单商机合计 {won}" if zh else
+                      f"Sales from {rec['source_label']}: dailies {dailies}, won "
+                      f"opportunities {won}")
     if result.review.falling:
         console.print(f"[red]{_w(words, 'falling')}[/red] "
                       f"{escape(', '.join(result.review.falling))}")

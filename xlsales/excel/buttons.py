@@ -258,10 +258,14 @@ def rollup_week(book: BookLike | None = None, today: dt.date | None = None) -> s
                             today=day)
         sheet = _sheet(bk, WEEK_SHEET(lang).format(week=week))
         keys = [c.key for c in WEEKLY.columns]
-        grid: list[list[Any]] = [[c.header(lang) for c in WEEKLY.columns]]
+        options = settings.general.model_dump()  # amounts in the team's unit
+        scale = {c.key: c.scaled(options) for c in WEEKLY.columns}
+        grid: list[list[Any]] = [[c.header(lang, options) for c in WEEKLY.columns]]
         for r in out:
             rec = {**r.as_dict(), "level": LEVELS[r.level](lang), "week_end": r.week_end}
-            grid.append([rec.get(k) if not isinstance(rec.get(k), list) else None
+            grid.append([None if isinstance(v := rec.get(k), list) else
+                         float(f"{v * scale[k]:.15g}") if isinstance(v, float)
+                         and scale[k] != 1.0 else v
                          for k in keys])
         sheet.range("A1").value = as_text_grid(grid)
         return (f"已生成 {week} 周报({len(out)} 行)" if lang == "zh"

@@ -32,6 +32,7 @@ from xlsales.io.xlsx_writer import (
     write_table,
 )
 from xlsales.tables.base import TableSpec
+from xlsales.words import options_text
 
 CHART_TITLES = {
     "funnel": Label("销售漏斗:本期进入与反推所需", "Funnel: entered vs needed"),
@@ -193,7 +194,7 @@ def write_pipeline_report(path: str | os.PathLike[str], *, lang: Lang, title: st
             chart.combine(line)
             chart.set_title({"name": CHART_TITLES["forecast"](lang)})
             chart.set_x_axis(axis(AXES["rep"](lang)))
-            chart.set_y_axis(axis(AXES["amount"](lang), "#,##0"))
+            chart.set_y_axis(axis(options_text(AXES["amount"](lang), options), "#,##0"))
             size = (760, 320)
             chart.set_size({"width": size[0], "height": size[1]})
             ws.insert_chart(last + 2, 0, chart,

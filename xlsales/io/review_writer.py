@@ -25,8 +25,8 @@ from xlsales.io.report_writer import (
     wrap_titles,
 )
 from xlsales.io.xlsx_writer import NOTES_ROW, TITLE_ROW, Tables, write_table
-from xlsales.tables.base import TableSpec
-from xlsales.words import SEP
+from xlsales.tables.base import WHOLE_FORMAT, TableSpec
+from xlsales.words import SEP, options_text, to_unit
 
 CHARTS = {
     "completion": Label("各代表目标完成率", "Completion by rep"),
@@ -144,7 +144,8 @@ def write_review(path: str | os.PathLike[str], *, lang: Lang, title: str,
         widths, heights = fitted(ws, TREND, 2, TREND.title(lang))
         if forecast_accuracy:  # beside the table: the charts' page keeps its height
             widths = {**widths, **_accuracy_block(ws, fmts, forecast_accuracy,
-                                                  len(TREND.columns) + 1, 2, lang)}
+                                                  len(TREND.columns) + 1, 2, lang,
+                                                  options.get("amount_unit"))}
         if falling:
             ws.write_string(last + 2, 0, FALLING(lang) + SEP(lang).join(falling), fmts.cond["bad"])
         at, size, gap = last + 4, (360, 240), 20
@@ -164,7 +165,8 @@ def write_review(path: str | os.PathLike[str], *, lang: Lang, title: str,
             chart.set_title({"name": header})
             chart.set_legend({"none": True})
             chart.set_x_axis(axis(AXES["month"](lang)))
-            chart.set_y_axis(axis(TREND_UNITS[key](lang), TREND_FORMATS[column.kind.value]))
+            chart.set_y_axis(axis(options_text(TREND_UNITS[key](lang), options),
+                                  TREND_FORMATS[column.kind.value]))
             chart.set_size({"width": size[0], "height": size[1]})
             row = at + (i // 2) * TREND_ROWS
             col, x = (right, x_right) if i % 2 else (0, 0)
@@ -192,11 +194,12 @@ def write_review(path: str | os.PathLike[str], *, lang: Lang, title: str,
 
 
 def _accuracy_block(ws: Any, fmts: Any, found: dict[str, Any], col: int, header_row: int,
-                    lang: Lang) -> dict[int, float]:
+                    lang: Lang, unit: object = None) -> dict[int, float]:
     """The forecast accuracy of the last months (:func:`xlsales.jobs.accuracy.
     recent_forecast_accuracy`) from column ``col``: a header on ``header_row``, a row per
     month, the figure beside its title, where the snapshots came from. Every cell holds
-    its value (no formulas). Returns the widths of the columns it took."""
+    its value (no formulas), amounts in the ``amount_unit`` ``unit``. Returns the widths
+    of the columns it took."""
     import datetime as dt
 
     widths = {col + c: ACCURACY_WIDTHS[k] for c, k in enumerate(ACCURACY_COLUMNS)}
@@ -210,6 +213,9 @@ def _accuracy_block(ws: Any, fmts: Any, found: dict[str, Any], col: int, header_
         for c, key in enumerate(ACCURACY_COLUMNS):
             v = m.get(key)
             fmt = fmts.number(ACCURACY_FORMATS.get(key, "@"))
+            if key in ("forecast", "commit_forecast", "actual") and to_unit(1.0, unit) != 1.0:
+                fmt = fmts.number(WHOLE_FORMAT)
+                v = None if v is None else to_unit(float(v), unit)
             if v is None:
                 ws.write_blank(r, col + c, None, fmt)
             elif key == "snapshot_date":

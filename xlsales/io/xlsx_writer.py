@@ -95,13 +95,16 @@ class _Formats:
             self._plain[key] = self.wb.add_format({**self.base, "num_format": num_format})
         return self._plain[key]
 
-    def cell(self, col: Column) -> Any:
+    def cell(self, col: Column, options: Mapping[str, Any] | None = None) -> Any:
+        """The cell format of ``col`` (an amount in whole units: ``#,##0``, see
+        :meth:`Column.fmt_in`)."""
         wrap = col.kind is Kind.LONG_TEXT
-        key = (col.fmt, wrap, not col.is_input)
+        fmt = col.fmt_in(options)
+        key = (fmt, wrap, not col.is_input)
         if key not in self._cells:
             props: dict[str, Any] = dict(self.base)
-            if col.fmt:
-                props["num_format"] = col.fmt
+            if fmt:
+                props["num_format"] = fmt
             if wrap:
                 props["text_wrap"] = True
             if not col.is_input:
@@ -152,7 +155,8 @@ def book_tables(plan: BookPlan) -> dict[str, Mapping[str, Sequence[Any]]]:
     def display(list_key: str, value: str) -> str:
         return _display(plan, list_key, value)
 
-    items = [(sheet.spec, cell_rows(sheet.spec, sheet.rows)) for sheet in plan.sheets]
+    items = [(sheet.spec, cell_rows(sheet.spec, sheet.rows, options=plan.options))
+             for sheet in plan.sheets]
     return dict(evaluate_tables(items, lang=plan.lang, options=plan.options, display=display,
                                 names=book_names(plan)))
 
@@ -214,11 +218,19 @@ def row_count(spec: TableSpec, rows: Sequence[Any], blank_rows: int | None = Non
 
 
 def cell_rows(spec: TableSpec, rows: Sequence[Mapping[str, Any]],
-              blank_rows: int | None = None) -> list[dict[str, Any]]:
+              blank_rows: int | None = None, *,
+              options: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
     """The input values :func:`write_table` puts in the cells, one dict per data row
-    (the blank rows too); None is a blank cell."""
+    (the blank rows too); None is a blank cell. Amounts are in the unit of the settings'
+    ``options`` (whole units: × 10,000, :meth:`Column.scaled`)."""
     inputs = spec.input_columns
     out = [{c.key: cell_value(r.get(c.key), c) for c in inputs} for r in rows]
+    scaled = [(c.key, c.scaled(options)) for c in inputs if c.scaled(options) != 1.0]
+    for key, scale in scaled:
+        for cells in out:
+            v = cells.get(key)
+            if isinstance(v, int | float) and not isinstance(v, bool):
+                cells[key] = float(f"{v * scale:.15g}")
     out += [{} for _ in range(row_count(spec, rows, blank_rows) - len(rows))]
     return out
 
@@ -230,7 +242,7 @@ def table_values(spec: TableSpec, rows: Sequence[Mapping[str, Any]], *, lang: La
                  blank_rows: int | None = None) -> dict[str, list[Any]]:
     """The columns of ``spec``'s table as :func:`write_table` writes ``rows``: inputs as
     the cells hold them and formula columns evaluated (for formulas of other tables)."""
-    cells = cell_rows(spec, rows, blank_rows)
+    cells = cell_rows(spec, rows, blank_rows, options=options)
     values = column_values(spec, cells, lang=lang, options=options, display=display,
                            tables=tables, names=names)
     return _table_columns(spec, cells, values)
@@ -280,7 +292,7 @@ def write_table(ws: Worksheet, fmts: _Formats, spec: TableSpec, rows: list[dict[
     ncols = len(spec.columns)
     nrows = row_count(spec, rows, blank_rows)
     first, last = header_row + 1, header_row + nrows
-    cells = cell_rows(spec, rows, blank_rows)
+    cells = cell_rows(spec, rows, blank_rows, options=options)
     known: Tables = {} if tables is None else tables
     values = column_values(spec, cells, lang=lang, options=options, display=display,
                            tables=known, names=names)
@@ -291,7 +303,8 @@ def write_table(ws: Worksheet, fmts: _Formats, spec: TableSpec, rows: list[dict[
     for i, col in enumerate(spec.columns):
         if widths:
             ws.set_column(first_col + i, first_col + i, col.width)
-        entry: dict[str, Any] = {"header": col.header(lang, options), "format": fmts.cell(col)}
+        entry: dict[str, Any] = {"header": col.header(lang, options),
+                                 "format": fmts.cell(col, options)}
         if has_total and i == 0:
             entry["total_string"] = TOTAL_LABEL(lang)
         if col.total:
@@ -310,14 +323,15 @@ def write_table(ws: Worksheet, fmts: _Formats, spec: TableSpec, rows: list[dict[
                              options=options, tables=known)
             ws.write_formula(last + 1, first_col + c,
                              f"=SUBTOTAL({code},{structured_ref(spec, col.key, lang, options)})",
-                             fmts.cell(col), cached(total))
+                             fmts.cell(col, options), cached(total))
 
     for r in range(nrows):
         row = first + r
         given = rows[r] if r < len(rows) else {}
         row_formats = given.get("_num_formats", {})
         for c, col in enumerate(spec.columns):
-            fmt = fmts.number(row_formats[col.key]) if col.key in row_formats else fmts.cell(col)
+            fmt = (fmts.number(row_formats[col.key]) if col.key in row_formats
+                   else fmts.cell(col, options))
             if col.formula:
                 ws.write_formula(row, first_col + c, expand(
                     col.formula, spec=spec, row=row, first_col=first_col, lang=lang,

@@ -26,7 +26,7 @@ from xlsales.jobs.sources import (
 )
 from xlsales.performance import Targets, completion
 from xlsales.settings import Settings
-from xlsales.words import SEP, money_text
+from xlsales.words import SEP, is_whole, money_text, to_unit
 from xlsales.workspace import book_path, read_settings
 
 AGENDA_SHEET = Label("议程 {week}", "Agenda {week}")
@@ -233,12 +233,20 @@ def pack_from_tables(settings: Settings, week: str, daily: pd.DataFrame, lang: L
     if len(stalled) > STALLED_SHOWN:
         stalled_text += MORE(lang).format(n=len(stalled) - STALLED_SHOWN)
     head = team.rows[0] if team.rows else None
+    unit = settings.general.amount_unit
+    if head is None:
+        signed = target = ""
+    elif is_whole(unit):  # whole units: 1,250,000
+        signed, target = f"{to_unit(head.actual, unit):,.0f}", \
+            f"{to_unit(head.target or 0, unit):,.0f}"
+    else:
+        signed, target = f"{head.actual:g}", f"{head.target or 0:.1f}"
     data = [
         {"metric": "上周团队完成率" if zh else "Team completion last week",
          "value": pct(head.rate if head else None),
-         "note": ((f"{last_week}:成交 {head.actual:g} 万元 / 目标 {head.target or 0:.1f} 万元"
-                   if zh else f"{last_week}: signed {head.actual:g} / target "
-                   f"{head.target or 0:.1f}") if head else "")
+         "note": ((f"{last_week}:成交 {signed} 万元 / 目标 {target} 万元"
+                   if zh else f"{last_week}: signed {signed} / target {target}")
+                  if head else "")
          + "".join(f"; {w}" for w in team.warnings(lang))},
         {"metric": f"个人{reps.top_label}" if zh else f"Individual {reps.top_label}",
          "value": SEP(lang).join(r.key for r in reps.top),
@@ -257,7 +265,8 @@ def pack_from_tables(settings: Settings, week: str, daily: pd.DataFrame, lang: L
          "note": "; ".join(f"{d.rep} {d.late}/{d.missing}" for d in disc
                            if d.late or d.missing)},
     ]
-    data = [{**r, "note": money_text(r["note"], settings.general.currency)} for r in data]
+    data = [{**r, "note": money_text(r["note"], settings.general.currency, unit)}
+            for r in data]
     items = [a for a in actions if (a.week or "") < week and a.state(today) != "done"]
     carried = [{"from_week": a.week, "item": a.item, "owner": a.owner, "due": a.due,
                 "status": settings.display("action_status", a.status or "", lang) or None,

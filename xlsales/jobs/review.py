@@ -22,6 +22,8 @@ from xlsales.jobs.sources import (
 )
 from xlsales.performance import QUOTA_BASIS
 from xlsales.settings import Settings
+from xlsales.tables.base import WHOLE_FORMAT
+from xlsales.words import is_whole, to_unit
 
 KIND_FORMATS = {"percent": "0.0%", "amount": "#,##0.00", "count": "0", "number": "0.00"}
 KEPT = ("cause", "improvement", "owner", "due")
@@ -75,6 +77,7 @@ def export_pdf(workbook: Path, *, soffice: str | None = None) -> Path:
 
 
 SALES_TARGET = Label("销售额目标:", "sales target: ")
+SALES_FROM = Label("销售额取自:", "sales from: ")
 
 
 def review_data(root: Path, since: dt.date | None = None) -> tuple[Any, Lang]:
@@ -129,6 +132,7 @@ def run_review(root: str | os.PathLike[str], *, month: str | None = None,
     target = Path(out) if out else root / settings.general.review_file.format(period=label)
     kept_notes = _kept_notes(target, settings)
     rows, kept = [], 0
+    unit = settings.general.amount_unit
     for m in review.metrics:
         notes = kept_notes.get((m.dimension, m.metric)) or kept_notes.get(
             (LABELS[m.key][0].zh, LABELS[m.key][1].zh)) or kept_notes.get(
@@ -137,6 +141,10 @@ def run_review(root: str | os.PathLike[str], *, month: str | None = None,
                "actual": m.actual, "cause": m.hint,
                "_num_formats": {"target": KIND_FORMATS[m.kind],
                                 "actual": KIND_FORMATS[m.kind]}}
+        if m.kind == "amount" and is_whole(unit):  # whole units: × 10,000, no decimals
+            row.update({k: None if row[k] is None else to_unit(row[k], unit)
+                        for k in ("target", "actual")},
+                       _num_formats={"target": WHOLE_FORMAT, "actual": WHOLE_FORMAT})
         if notes:
             kept += 1
             row.update(notes)
@@ -159,7 +167,8 @@ def run_review(root: str | os.PathLike[str], *, month: str | None = None,
                "won_count": fu.won_count, "won_amount": fu.won_amount,
                "average_deal": fu.average_deal}
     title = ({"zh": f"月度业绩复盘分析表 {label}", "en": f"Performance review {label}"}[lang]
-             + f" · {SALES_TARGET(lang)}{QUOTA_BASIS[review.quota_basis](lang)}")
+             + f" · {SALES_TARGET(lang)}{QUOTA_BASIS[review.quota_basis](lang)}"
+             + f" · {SALES_FROM(lang)}{review.reconciliation['source_label']}")
     written = write_review(target, lang=lang, title=title, t4_rows=rows,
                            horizontal=horizontal, trend=trend, cases=cases,
                            funnel_rows=funnel_rows, funnel_summary=summary,

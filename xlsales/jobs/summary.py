@@ -33,7 +33,17 @@ from xlsales.i18n import Label, Lang
 from xlsales.jobs.sources import load_customers, load_daily, load_targets, workspace_settings
 from xlsales.performance import QUOTA_BASIS, Completion, completion
 from xlsales.settings import Settings
-from xlsales.words import COLON, MONTHS_EN, SEMI, SEP, UNASSIGNED, money_text, weekday
+from xlsales.words import (
+    COLON,
+    MONTHS_EN,
+    SEMI,
+    SEP,
+    UNASSIGNED,
+    is_whole,
+    money_text,
+    to_unit,
+    weekday,
+)
 from xlsales.workspace import book_path, workspace_lang
 
 Kind = Literal["day", "week", "month"]
@@ -183,9 +193,14 @@ class Summary:
 
     def _w(self, key: str, **fields: Any) -> str:
         text = W[key](self.lang)
-        if self.settings is not None:  # amounts in the team's currency
-            text = money_text(text, self.settings.general.currency)
+        if self.settings is not None:  # amounts in the team's currency and unit
+            text = money_text(text, self.settings.general.currency,
+                              self.settings.general.amount_unit)
         return text.format(**fields) if fields else text
+
+    def _amount(self, x: float | None) -> str:
+        """An amount (in 万) as the digest shows it, in the team's amount unit."""
+        return _amount(x, None if self.settings is None else self.settings.general.amount_unit)
 
     def title(self) -> str:
         """``华东销售部 · 日报摘要 2024-03-29(周五)``."""
@@ -258,22 +273,22 @@ class Summary:
         span = _span(comp.first, comp.through, self.lang)
         label = f"{self._w('completion')}{self._w('open')}{span}{self._w('close')}"
         row = self.team_row
-        actual = _amount(row.actual if row else 0.0)
+        actual = self._amount(row.actual if row else 0.0)
         if row is None or row.rate is None:
             return Line(label, self._w("no_target", actual=actual))
         return Line(label, self._w("rate_line", rate=_pct(row.rate, 1), actual=actual,
-                                   target=_amount(row.target),
+                                   target=self._amount(row.target),
                                    basis=QUOTA_BASIS[row.quota_basis](self.lang)))
 
     def _stalled_line(self) -> Line:
         deals = self.stalled or []
         if not deals:
             return Line(self._w("stalled"), self._w("nobody"))
-        total = _amount(sum(a["amount"] or 0.0 for a in deals))
+        total = self._amount(sum(a["amount"] or 0.0 for a in deals))
         value = self._w("stalled_value", n=len(deals), amount=total)
         sub = [self._w("deal", opp=a["opp_id"], customer=a["customer"],
                        owner=a["owner"] or UNASSIGNED(self.lang), stage=a["stage_label"],
-                       age=a["age"], amount=_amount(a["amount"]))
+                       age=a["age"], amount=self._amount(a["amount"]))
                for a in deals[:DEALS_SHOWN]]
         if len(deals) > DEALS_SHOWN:
             sub.append(self._w("more_deals", n=len(deals) - DEALS_SHOWN))
@@ -397,9 +412,12 @@ def _pct(x: float | None, digits: int = 0) -> str:
     return "—" if x is None else f"{x:,.{digits}%}"
 
 
-def _amount(x: float | None) -> str:
-    """``1,234.5``: thousands separators, one decimal (万元)."""
-    return "—" if x is None else f"{x:,.1f}"
+def _amount(x: float | None, unit: object = None) -> str:
+    """``1,234.5``: thousands separators, one decimal (万元); in whole units (the
+    ``amount_unit`` ``unit``) × 10,000 without decimals: ``12,345,000``."""
+    if x is None:
+        return "—"
+    return f"{to_unit(x, unit):,.0f}" if is_whole(unit) else f"{x:,.1f}"
 
 
 def _day(day: dt.date, lang: Lang) -> str:

@@ -39,6 +39,7 @@ NUMBER_FORMATS: dict[Kind, str] = {
     Kind.DATE: "yyyy-mm-dd",
     Kind.DATETIME: "yyyy-mm-dd hh:mm",
 }
+WHOLE_FORMAT = "#,##0"  # an amount in whole units (元, USD)
 
 
 @dataclass(frozen=True)
@@ -71,23 +72,40 @@ class Column:
 
     def header(self, lang: Lang, options: Mapping[str, Any] | None = None) -> str:
         """The header in ``lang``; with the settings' ``options``, an amount's unit in the
-        team's currency (``金额(万美元)``)."""
+        team's currency and amount unit (``金额(万美元)``, ``金额(元)``)."""
         text = self.label(lang)
-        if options and options.get("currency"):
-            from xlsales.words import money_text
+        if options and (options.get("currency") or options.get("amount_unit")):
+            from xlsales.words import options_text
 
-            return money_text(text, options["currency"])
+            return options_text(text, options)
         return text
 
     def hint_text(self, lang: Lang, options: Mapping[str, Any] | None = None) -> str | None:
         """The input hint in ``lang`` (None: none), its unit in the team's currency."""
         if self.hint is None:
             return None
-        if options and options.get("currency"):
-            from xlsales.words import money_text
+        if options and (options.get("currency") or options.get("amount_unit")):
+            from xlsales.words import options_text
 
-            return money_text(self.hint(lang), options["currency"])
+            return options_text(self.hint(lang), options)
         return self.hint(lang)
+
+    def scaled(self, options: Mapping[str, Any] | None) -> float:
+        """What this column's values (in the library's unit) are multiplied by in a
+        workbook of the settings' ``options``: 10,000 for an amount in 万 when the team
+        keeps whole units, else 1."""
+        if self.kind is not Kind.AMOUNT or not options or column_unit(self) != "万元":
+            return 1.0
+        from xlsales.words import amount_scale
+
+        return amount_scale(options)
+
+    def fmt_in(self, options: Mapping[str, Any] | None) -> str | None:
+        """:attr:`fmt` in a workbook of the settings' ``options``: whole numbers
+        (``#,##0``) for an amount kept in whole units."""
+        if self.scaled(options) != 1.0 and self.fmt == NUMBER_FORMATS[Kind.AMOUNT]:
+            return WHOLE_FORMAT
+        return self.fmt
 
     def all_headers(self) -> tuple[str, ...]:
         return (self.label.zh, self.label.en, *self.aliases)
@@ -206,9 +224,27 @@ _YUAN = {"元": 1.0, "千元": 1e3, "万元": 1e4, "亿元": 1e8}
 
 def header_unit(text: object) -> str | None:
     """The money unit a header names in its trailing brackets (``成交金额(元)`` → 元,
-    ``Amount (10k CNY)`` → 万元); None when it names none."""
+    ``Amount (10k CNY)`` → 万元, ``金额(美元)`` → 元, ``Amount (10k USD)`` → 万元: the
+    currency is the settings' business); None when it names none."""
     m = re.search(r"\(([^()]*)\)$", header_key(text))
-    return HEADER_MONEY_UNITS.get(m.group(1)) if m else None
+    if not m:
+        return None
+    found = HEADER_MONEY_UNITS.get(m.group(1))
+    return found if found is not None else HEADER_MONEY_UNITS.get(_in_cny(m.group(1)))
+
+
+@lru_cache(maxsize=1024)
+def _in_cny(unit: str) -> str:
+    """A bracketed unit (as :func:`header_key` writes it) with another currency's name or
+    code spelled as CNY's: ``万美元`` → ``万元``, ``10kusd`` → ``10kcny``."""
+    from xlsales.words import CURRENCIES
+
+    for code, name in sorted(CURRENCIES.items(), key=lambda x: -len(x[1].zh)):
+        if name.zh in unit:
+            return unit.replace(name.zh, "元")
+        if code.casefold() in unit:
+            return unit.replace(code.casefold(), "cny")
+    return unit
 
 
 def column_unit(column: Column) -> str | None:
@@ -229,6 +265,13 @@ def unit_conversion(header: object, column: Column) -> tuple[str, float, float] 
     if unit is None or own is None or unit == own:
         return None
     return unit, _YUAN[unit], _YUAN[own]
+
+
+def typed_scale(header: object, column: Column) -> float:
+    """What a value of ``column`` (in its own unit) is multiplied by to be as typed under
+    the sheet's ``header``: 10,000 under ``成交金额(元)``, else 1."""
+    conversion = unit_conversion(header, column)
+    return conversion[2] / conversion[1] if conversion else 1.0
 
 
 def header_lookup(columns: Iterable[Column]) -> dict[str, str]:

@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING
 from xlsales.findings import Finding, Rule, in_row_order
 from xlsales.i18n import Label
 from xlsales.stagemoves import table_moves
-from xlsales.tables.base import NAME_ALIASES, CondFormat, Kind, TableSpec, col, person_aliases
+from xlsales.tables.base import (
+    NAME_ALIASES,
+    CondFormat,
+    Kind,
+    TableSpec,
+    col,
+    person_aliases,
+    typed_scale,
+)
 
 if TYPE_CHECKING:
     from xlsales.context import Context
@@ -197,8 +205,9 @@ def plausibility(table: Table) -> list[tuple[int, int, Finding]]:
     for key in PLAUSIBLE:
         if key not in table.headers:
             continue
-        odd = outliers(df[key], df["rep"], yuan=key == "amount_signed")
         column = table.headers[key]
+        odd = outliers(df[key], df["rep"], yuan=key == "amount_signed",
+                       scale=typed_scale(column, table.spec.column(key)))
         for row, o in zip(odd.index, odd.itertuples(), strict=True):
             usual = usual_text(o.who, o.own, o.team, table.lang)
             rule = R_YUAN if o.yuan else R_OUTLIER

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from xlsales.findings import Finding, Rule, in_row_order
 from xlsales.i18n import Label
-from xlsales.tables.base import CondFormat, Kind, TableSpec, col, person_aliases
+from xlsales.tables.base import CondFormat, Kind, TableSpec, col, person_aliases, typed_scale
 
 if TYPE_CHECKING:
     from xlsales.context import Context
@@ -142,7 +142,8 @@ def _amounts(table: Table) -> list[tuple[int, int, Finding]]:
 
     if "amount" not in table.headers:
         return []
-    odd = outliers(table.df["amount"], table.df["owner"], yuan=True)
+    odd = outliers(table.df["amount"], table.df["owner"], yuan=True,
+                   scale=typed_scale(table.headers["amount"], table.spec.column("amount")))
     out = []
     for row, o in zip(odd.index, odd.itertuples(), strict=True):
         out.append((row, 4, table.finding(

@@ -580,9 +580,10 @@ class _Writer:
         if key not in self._xfs:
             column = self.table.spec.column(key)
             wrap = column.kind is Kind.LONG_TEXT
-            self._xfs[key] = self.wb.xf(Style(num_fmt=column.fmt, wrap=wrap,
+            fmt = column.fmt_in(self.options)  # whole units: #,##0 (amount_unit)
+            self._xfs[key] = self.wb.xf(Style(num_fmt=fmt, wrap=wrap,
                                               v_align="top" if wrap else None)) \
-                if column.fmt or wrap else None
+                if fmt or wrap else None
         return self._xfs[key]
 
 

@@ -26,6 +26,7 @@ from xlsales.io.edit.newsheet import Block, NewSheet, TablePart, Validation, tab
 from xlsales.io.edit.styles import Style
 from xlsales.io.formulas import expand, expand_rows
 from xlsales.tables.base import Kind, TableSpec
+from xlsales.words import to_unit, to_units
 
 TITLE_ROW, NOTES_ROW, HEADER_ROW = 0, 1, 2  # 0-based
 TITLE = Style(bold=True, size=14)
@@ -209,7 +210,13 @@ def _blocks_xml(wb: WorkbookEdit, spec: TableSpec, columns: Mapping[str, Sequenc
         if not c.is_input:
             continue
         given = columns.get(c.key)
+        scale = c.scaled(options)  # amounts in whole units (the amount_unit option)
+        if scale != 1.0 and getattr(getattr(given, "dtype", None), "kind", "O") in "iuf":
+            given, scale = to_units(given, options), 1.0  # a numpy column: at once
         cells = [None] * sum(sizes) if given is None else _cell_column(c, given, disp)
+        if scale != 1.0:  # a column of mixed values (text typed among the amounts)
+            cells = [to_unit(v, options) if isinstance(v, int | float)
+                     and not isinstance(v, bool) else v for v in cells]
         values[c.key] = _pad(cells, sizes, rows) if padded else cells
     first = header_row + 1
     if len(rows) > 1 and any("{next:" in c.formula for c in spec.columns if c.formula):
@@ -224,7 +231,7 @@ def _blocks_xml(wb: WorkbookEdit, spec: TableSpec, columns: Mapping[str, Sequenc
     at = [r for n in rows for r in range(first, first + n)]
     cells: list[Any] = []
     for c, column in enumerate(spec.columns):
-        style = _column_style(wb, column)
+        style = _column_style(wb, column, options)
         if column.formula:
             formulas = [f[1:] for f in expand_rows(
                 column.formula, spec=spec, rows=range(first, first + max(rows)), first_col=0,
@@ -338,11 +345,13 @@ def _shown(column: Any, value: Any, display: Display) -> Any:
         else value
 
 
-def _column_style(wb: WorkbookEdit, column: Any) -> int | None:
-    """A column's cell format: its number format, long text wrapped; every cell at the
-    top of its row (rows are as tall as their longest text)."""
+def _column_style(wb: WorkbookEdit, column: Any,
+                  options: Mapping[str, Any] | None = None) -> int | None:
+    """A column's cell format: its number format (in the options' amount unit), long
+    text wrapped; every cell at the top of its row (rows are as tall as their longest
+    text)."""
     wrap = column.kind is Kind.LONG_TEXT
-    return wb.xf(Style(num_fmt=column.fmt, wrap=wrap, v_align="top"))
+    return wb.xf(Style(num_fmt=column.fmt_in(options), wrap=wrap, v_align="top"))
 
 
 def _validation(column: Any, lang: Lang, sqref: str,
