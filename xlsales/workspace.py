@@ -434,50 +434,41 @@ def read_settings(root: str | os.PathLike[str]) -> Settings:
     return settings
 
 
-def settings_problems(at: str | os.PathLike[str]) -> list[Finding]:
-    """What is wrong in the settings of the workspace ``at`` is (or is in); [] when there
-    is no settings workbook there, or it cannot be read at all."""
+def workspace_settings(at: str | os.PathLike[str]) -> Settings | None:
+    """The settings of the workspace ``at`` is (or is in); None when there is no settings
+    workbook there, or it cannot be read at all."""
+    from xlsales.errors import XlsalesError
+
     folder = Path(at)
     if not folder.is_dir():
         folder = folder.parent
     if not (folder / BOOK_BY_KEY["settings"].filename).is_file():
-        return []
+        return None
     try:
-        return read_settings(folder).problems
+        return read_settings(folder)
     except (XlsalesError, OSError):
-        return []
+        return None
+
+
+def settings_problems(at: str | os.PathLike[str]) -> list[Finding]:
+    """What is wrong in the settings of the workspace ``at`` is (or is in); [] when there
+    is no settings workbook there, or it cannot be read at all."""
+    settings = workspace_settings(at)
+    return settings.problems if settings is not None else []
 
 
 def workspace_lang(at: str | os.PathLike[str]) -> Lang | None:
     """The language of the workspace ``at`` is (or is in): its settings' language; None
     when there is no settings workbook there, or it cannot be read."""
-    from xlsales.errors import XlsalesError
-
-    folder = Path(at)
-    if not folder.is_dir():
-        folder = folder.parent
-    if not (folder / BOOK_BY_KEY["settings"].filename).is_file():
-        return None
-    try:
-        return read_settings(folder).general.language
-    except (XlsalesError, OSError):
-        return None
+    settings = workspace_settings(at)
+    return settings.general.language if settings is not None else None
 
 
 def workspace_amount_unit(at: str | os.PathLike[str]) -> str | None:
     """The ``amount_unit`` of the workspace ``at`` is (or is in); None when there is no
     settings workbook there, or it cannot be read."""
-    from xlsales.errors import XlsalesError
-
-    folder = Path(at)
-    if not folder.is_dir():
-        folder = folder.parent
-    if not (folder / BOOK_BY_KEY["settings"].filename).is_file():
-        return None
-    try:
-        return read_settings(folder).general.amount_unit
-    except (XlsalesError, OSError):
-        return None
+    settings = workspace_settings(at)
+    return settings.general.amount_unit if settings is not None else None
 
 
 def _read_settings(path: Path) -> Settings:
