@@ -181,6 +181,7 @@ def write_lock(path: str | os.PathLike[str], *, wait: float | None = None) -> It
                                       f"{exc.strerror}"), file=str(p)) from exc
         if _try_lock(fd):
             if _same_file(fd, lock):
+                hide(lock)
                 break
             _unlock(fd)  # the holder removed this file while we waited: lock the new one
         os.close(fd)
@@ -201,6 +202,19 @@ def write_lock(path: str | os.PathLike[str], *, wait: float | None = None) -> It
             lock.unlink()                   # lock this file after us
         _unlock(fd)
         os.close(fd)
+        if os.name == "nt":  # Windows removes no open file: once closed (unless the next
+            with contextlib.suppress(OSError):  # writer has it open already)
+                lock.unlink()
+
+
+def hide(path: Path) -> None:
+    """Give ``path`` the hidden attribute on Windows (elsewhere its leading dot hides it).
+    Only for a file opened without truncating (the lock): Windows refuses to create over
+    a hidden file, which is how a temporary workbook is opened."""
+    if os.name == "nt":
+        import ctypes
+
+        ctypes.windll.kernel32.SetFileAttributesW(str(path), 0x02)  # type: ignore[attr-defined]
 
 
 def _same_file(fd: int, path: Path) -> bool:
