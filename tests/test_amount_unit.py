@@ -97,6 +97,9 @@ def test_json_figures_are_the_same(teams: dict[str, Any], command: str) -> None:
         assert "销售额(元)" in {m["metric"] for m in whole["metrics"]}
         for m in wan["metrics"]:
             m["metric"] = money_text(m["metric"], None, WHOLE)
+        # the sentence under the review's table says its sums in the team's unit
+        lines = wan["reconciliation"].pop("line"), whole["reconciliation"].pop("line")
+        assert "万元" in lines[0] and "万" not in lines[1] and " 元" in lines[1]
     assert whole == wan
     text = json.dumps(wan)
     assert text.count('"') > 100  # a real result, not an empty one

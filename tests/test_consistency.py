@@ -168,6 +168,12 @@ def test_signed_amounts_are_reconciled_in_the_review(team: Path, tmp_path: Path)
     assert rec["warning"] in review["warnings"] and "相差 +300.0 万元" in rec["warning"]
     sales = next(m for m in review["metrics"] if m["key"] == "sales")
     assert sales["actual"] == pytest.approx(rec["dailies"]) and rec["warning"] in sales["hint"]
+    # under the review's table, always: where the sales come from, both sums, their gap
+    assert rec["line"] == ("销售额取自日报成交金额:日报合计 "
+                           f"{rec['dailies']:,.1f} 万元,赢单商机合计 "
+                           f"{rec['opportunities_won']:,.1f} 万元,相差 +300.0 万元")
+    sheet = openpyxl.load_workbook(tmp_path / "review.xlsx")[T.get("review").sheet("zh")]
+    assert rec["line"] in [c.value for row in sheet.iter_rows() for c in row]
 
 
 def test_a_team_that_keeps_only_opportunities_gets_its_sales_from_them(

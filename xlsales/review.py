@@ -456,18 +456,24 @@ def reconcile(now: PeriodFigures, tolerance: float, lang: Lang,
     options ``money``."""
     dailies, won = now.dailies_signed, now.opportunities_won
     gap = won - dailies + 0.0  # never -0.0
+    unit = money.get("amount_unit") if money else None
+    places = 0 if is_whole(unit) else 1
+    a, b, d = (to_unit(x, unit) for x in (dailies, won, gap))
+    source = SALES_SOURCE[now.sales_source](lang)
+    line = options_text(  # the review always shows both, under its table
+        f"销售额取自{source}:日报合计 {a:,.{places}f} 万元,赢单商机合计 {b:,.{places}f} 万元,"
+        f"相差 {d:+,.{places}f} 万元" if lang == "zh" else
+        f"Sales from {source}: the dailies add up to {a:,.{places}f} (10k CNY), the won "
+        f"opportunities to {b:,.{places}f}, a gap of {d:+,.{places}f}", money)
     warning = None
     if now.sales_source == "dailies" and abs(gap) > tolerance * max(abs(dailies), abs(won)):
-        unit = money.get("amount_unit") if money else None
-        places = 0 if is_whole(unit) else 1
-        a, b, d = (to_unit(x, unit) for x in (dailies, won, gap))
         warning = options_text(
             f"成交金额对不上:日报合计 {a:,.{places}f} 万元,赢单商机合计 {b:,.{places}f} 万元,"
             f"相差 {d:+,.{places}f} 万元(超过 {tolerance:.0%})" if lang == "zh" else
             f"signed amounts disagree: the dailies add up to {a:,.{places}f}, the won "
             f"opportunities to {b:,.{places}f}, a gap of {d:+,.{places}f} "
             f"(over {tolerance:.0%})", money)
-    return {"source": now.sales_source, "source_label": SALES_SOURCE[now.sales_source](lang),
+    return {"source": now.sales_source, "source_label": source, "line": line,
             "dailies": round(dailies, 6), "opportunities_won": round(won, 6),
             "difference": round(gap, 6) + 0.0,
             "tolerance": tolerance, "warning": warning}

@@ -1170,12 +1170,7 @@ def review(
     console.print(table)
     rec = result.review.reconciliation
     if rec:
-        zh = words == "zh"
-        dailies, won = show.amount(rec["dailies"]), show.amount(rec["opportunities_won"])
-        console.print(f"销售额取自{rec['source_label']}:日报合计 {dailies},"
-                      f"赢单商机合计 {won}" if zh else
-                      f"Sales from {rec['source_label']}: dailies {dailies}, won "
-                      f"opportunities {won}")
+        console.print(escape(rec["line"]))
     if result.review.falling:
         console.print(f"[red]{_w(words, 'falling')}[/red] "
                       f"{escape(', '.join(result.review.falling))}")

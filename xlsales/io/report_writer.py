@@ -70,15 +70,20 @@ def wrap_titles(ws: Any, fmts: _Formats, widths: Mapping[int, float], *,
                 title: str | None = None, notes: str | None = None) -> None:
     """A sheet's title and note (rows 1 and 2) wrapped over its table when they would run
     past its last column."""
+    for row, kind, text in ((TITLE_ROW, "title", title), (NOTES_ROW, "notes", notes)):
+        if text:
+            wrap_note(ws, fmts, widths, row, text, kind=kind)
+
+
+def wrap_note(ws: Any, fmts: _Formats, widths: Mapping[int, float], row: int, text: str, *,
+              kind: str = "notes") -> None:
+    """The line of text written in column A of ``row`` wrapped over the table's columns
+    ``widths`` when it would run past the last (``kind``: a sheet's title or note)."""
     cache = fmts.__dict__.setdefault("_wrapped", {})
-    for row, kind, text, size in ((TITLE_ROW, "title", title, 14.0),
-                                  (NOTES_ROW, "notes", notes, 11.0)):
-        if not text:
-            continue
-        if kind not in cache:
-            cache[kind] = fmts.wb.add_format({**fmts.base, **_WRAPPED[kind],
-                                              "text_wrap": True, "valign": "top"})
-        pr.xlsx_note(ws, row, text, widths, cache[kind], size=size)
+    if kind not in cache:
+        cache[kind] = fmts.wb.add_format({**fmts.base, **_WRAPPED[kind],
+                                          "text_wrap": True, "valign": "top"})
+    pr.xlsx_note(ws, row, text, widths, cache[kind], size=14.0 if kind == "title" else 11.0)
 
 
 def charts_layout(widths: Mapping[int, float], heights: Mapping[int, float], at: int,

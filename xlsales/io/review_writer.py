@@ -22,6 +22,7 @@ from xlsales.io.report_writer import (
     new_report,
     report_path,
     series_values,
+    wrap_note,
     wrap_titles,
 )
 from xlsales.io.xlsx_writer import NOTES_ROW, TITLE_ROW, Tables, write_table
@@ -68,10 +69,12 @@ def write_review(path: str | os.PathLike[str], *, lang: Lang, title: str,
                  options: dict[str, Any], falling: list[str] | None = None,
                  hints: list[tuple[str, str, str]] | None = None,
                  period: str | None = None,
-                 forecast_accuracy: dict[str, Any] | None = None) -> Path:
+                 forecast_accuracy: dict[str, Any] | None = None,
+                 note: str | None = None) -> Path:
     """Write the review workbook to ``path`` through a temporary file. Every sheet prints
     one landscape page wide, with the team and ``period`` in its header; a sheet's charts
-    are kept whole on one page (:func:`xlsales.io.printing.keep_together`)."""
+    are kept whole on one page (:func:`xlsales.io.printing.keep_together`). ``note`` goes
+    under the first sheet's table (where the sales come from, both sums and their gap)."""
     from xlsales.tables.review import CASES, HORIZONTAL, REVIEW, TREND
 
     target = Path(path)
@@ -97,9 +100,12 @@ def write_review(path: str | os.PathLike[str], *, lang: Lang, title: str,
             return widths, heights
 
         ws = sheet_with_title(REVIEW, title)
-        write_table(ws, fmts, REVIEW, t4_rows, header_row=2, blank_rows=0, validations=False,
-                    **kw)
-        fitted(ws, REVIEW, 2, title)
+        _, last = write_table(ws, fmts, REVIEW, t4_rows, header_row=2, blank_rows=0,
+                              validations=False, **kw)
+        widths, _ = fitted(ws, REVIEW, 2, title)
+        if note:
+            ws.write_string(last + 2, 0, note, fmts.notes)
+            wrap_note(ws, fmts, widths, last + 2, note)
         ws.freeze_panes(3, 2)
         pr.xlsx_page(ws, team=team, period=period, repeat_rows=(2, 2))
 

@@ -176,7 +176,8 @@ def run_review(root: str | os.PathLike[str], *, month: str | None = None,
                            falling=[LABELS[k][1](lang) for k in review.falling],
                            hints=[(m.dimension, m.metric, m.hint) for m in review.metrics
                                   if m.hint],
-                           forecast_accuracy=review.forecast_accuracy)
+                           forecast_accuracy=review.forecast_accuracy,
+                           note=review.reconciliation["line"])
     exported = export_pdf(Path(written), soffice=soffice) if soffice else None
     return ReviewResult(review, written, kept, exported)
 
