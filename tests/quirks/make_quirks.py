@@ -369,12 +369,15 @@ def libreoffice_resaved(path: Path) -> Expected:
 
 @case("fullwidth_numbers_and_units.xlsx")
 def fullwidth_numbers_and_units(path: Path) -> Expected:
-    """Numbers typed in full width, with units, a Unicode minus; odd spaces in names."""
+    """Numbers typed in full width, with units, a Unicode minus; odd spaces in names (a
+    zero-width character inside or before a name is a warning naming the cell)."""
     wb, ws = new_book("销售日报")
     b = Block(ws, "A1", headers("daily", DAILY_KEYS))
     rows = [b.add(**raw) for raw in FULLWIDTH_RAW]
     wb.save(path)
-    return [("cell.minimum", b.cell(rows[2], "new_customers")),
+    return [("cell.name_spacing", b.cell(rows[1], "rep")),
+            ("cell.name_spacing", b.cell(rows[3], "rep")),
+            ("cell.minimum", b.cell(rows[2], "new_customers")),
             ("cell.type", b.cell(rows[3], "visits")),
             ("cell.type", b.cell(rows[3], "amount_signed"))]
 
@@ -561,16 +564,17 @@ VALUES["names_padded_with_spaces.xlsx"] = ("daily", [
 @case("names_padded_with_spaces.xlsx")
 def names_padded_with_spaces(path: Path) -> Expected:
     """Two-character names padded with a space (ASCII or full-width) are the rep on the
-    roster, with a warning; a zero-width character is silently dropped."""
+    roster, with a warning; so is one with a zero-width character (issue 13)."""
     wb, ws = new_book("销售日报")
     b = Block(ws, "A1", headers("daily", DAILY_KEYS))
     b.add(**daily_row(d(25), "张三"))
     ascii_space = b.add(**daily_row(d(26), "张 三"))
     wide_space = b.add(**daily_row(d(26), "李\u3000四"))
-    b.add(**daily_row(d(26), "王\u200b五"))
+    zero_width = b.add(**daily_row(d(26), "王\u200b五"))
     wb.save(path)
     return [("cell.name_spacing", b.cell(ascii_space, "rep")),
-            ("cell.name_spacing", b.cell(wide_space, "rep"))]
+            ("cell.name_spacing", b.cell(wide_space, "rep")),
+            ("cell.name_spacing", b.cell(zero_width, "rep"))]
 
 
 STAGE_MOVES: list[tuple[str, list[str]]] = [
