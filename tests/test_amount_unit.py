@@ -350,3 +350,16 @@ def test_warnings_name_amounts_in_the_teams_unit() -> None:
                                "相差 +137,500 元(超过 5%)")
     assert said["difference"] == 13.75  # the JSON stays in the library's unit (万)
     assert "日报合计 1.5 万元" in reconcile(now, 0.05, "zh")["warning"]
+
+
+def test_one_rounding_for_every_writer() -> None:
+    """Amounts turn into whole units one way (words.to_units), cell lists and single
+    figures alike: text typed among them stays, blanks stay blank."""
+    from xlsales.words import to_unit, to_unit_cells, to_units
+
+    cells = [12.3, "待定", None, 3.3333333333333335, 0, True, 7]
+    assert to_unit_cells(cells, "1") == [123000.0, "待定", None, to_unit(3.3333333333333335, "1"),
+                                        0.0, True, 70000.0]
+    assert to_unit_cells(cells, "10000") == cells
+    assert to_units([12.3, float("nan")], "1")[0] == 123000.0
+    assert to_unit(12.3, "10000") == 12.3

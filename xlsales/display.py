@@ -20,7 +20,7 @@ T = TypeVar("T")
 UNIT = Label("万元", "10k CNY")
 # The workspace's amount unit for the command being run (the CLI sets it from the settings'
 # ``amount_unit``: amounts are shown × 10,000 in whole units); 1 shows them in 万.
-_SCALE = {"amount": 1.0}
+_UNIT: dict[str, object] = {"amount": None}
 MORE = Label("… 还有 {n} 行(加 --all 显示全部)", "… {n} more (--all shows everything)")
 
 
@@ -52,15 +52,14 @@ def text(value: Any, blank: str = BLANK) -> str:
 def use_unit(unit: object) -> None:
     """Show amounts in ``unit`` (an ``amount_unit`` setting: 10000, or 1 for whole units)
     from now on; None goes back to 万."""
-    from xlsales.words import amount_scale
-
-    _SCALE["amount"] = amount_scale(unit)
+    _UNIT["amount"] = unit
 
 
 def scaled(value: float) -> float:
     """An amount in 万 in the unit set by :func:`use_unit`."""
-    scale = _SCALE["amount"]
-    return value if scale == 1.0 else float(f"{float(value) * scale:.15g}")
+    from xlsales.words import to_unit
+
+    return to_unit(float(value), _UNIT["amount"])
 
 
 def amount(value: Any, decimals: int = 1, unit: str | None = None, blank: str = BLANK,
@@ -70,7 +69,7 @@ def amount(value: Any, decimals: int = 1, unit: str | None = None, blank: str = 
     ``money=False`` for a figure that is no amount (a count of deals)."""
     if is_blank(value):
         return blank
-    if money and _SCALE["amount"] != 1.0:
+    if money and _whole():
         value, decimals = scaled(value), 0
     shown = f"{float(value):,.{decimals}f}"
     if shown.startswith("-") and float(shown.replace(",", "")) == 0:
@@ -87,6 +86,12 @@ def number(value: Any, blank: str = BLANK) -> str:
         return f"{int(x):,}"
     shown = f"{x:,.6f}".rstrip("0").rstrip(".")
     return shown
+
+
+def _whole() -> bool:
+    from xlsales.words import is_whole
+
+    return is_whole(_UNIT["amount"])
 
 
 def money(value: Any, blank: str = BLANK) -> str:

@@ -9,7 +9,7 @@ workspace shows them in one language and one spelling.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from xlsales.i18n import Label, Lang
@@ -92,6 +92,19 @@ def to_unit(value: float, unit: object) -> float:
     """An amount in 万 as the workspace's ``unit`` shows it (12.3 → 123000.0 in whole
     units; :func:`to_units`, one number)."""
     return value if amount_scale(unit) == 1.0 else float(to_units(value, unit))
+
+
+def to_unit_cells(values: Sequence[Any], unit: object) -> list[Any]:
+    """``values`` (cells: a text typed among the amounts stays as it is) with their numbers
+    in ``unit``, converted together by :func:`to_units`."""
+    out = list(values)
+    if amount_scale(unit) == 1.0:
+        return out
+    at = [i for i, v in enumerate(out) if isinstance(v, int | float) and not isinstance(v, bool)]
+    if at:
+        for i, v in zip(at, to_units([out[i] for i in at], unit).tolist(), strict=True):
+            out[i] = v
+    return out
 
 
 def to_units(values: Any, unit: object) -> Any:

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from xlsales.errors import READ, WorkbookError, XlsalesError, cannot, from_os_error
 from xlsales.i18n import Label, Lang
 from xlsales.io import guard
-from xlsales.words import SEP
+from xlsales.words import SEP, to_unit
 
 MESSAGE_CELL = "E2"
 SKIP_SHEETS = ("_lists", "xlwings.conf", "_followups")
@@ -259,13 +259,12 @@ def rollup_week(book: BookLike | None = None, today: dt.date | None = None) -> s
         sheet = _sheet(bk, WEEK_SHEET(lang).format(week=week))
         keys = [c.key for c in WEEKLY.columns]
         options = settings.general.model_dump()  # amounts in the team's unit
-        scale = {c.key: c.scaled(options) for c in WEEKLY.columns}
+        scaled = {c.key for c in WEEKLY.columns if c.scaled(options) != 1.0}
         grid: list[list[Any]] = [[c.header(lang, options) for c in WEEKLY.columns]]
         for r in out:
             rec = {**r.as_dict(), "level": LEVELS[r.level](lang), "week_end": r.week_end}
             grid.append([None if isinstance(v := rec.get(k), list) else
-                         float(f"{v * scale[k]:.15g}") if isinstance(v, float)
-                         and scale[k] != 1.0 else v
+                         to_unit(v, options) if isinstance(v, float) and k in scaled else v
                          for k in keys])
         sheet.range("A1").value = as_text_grid(grid)
         return (f"已生成 {week} 周报({len(out)} 行)" if lang == "zh"

@@ -27,7 +27,7 @@ from xlsales.io.report_writer import (
 )
 from xlsales.io.xlsx_writer import NOTES_ROW, TITLE_ROW, Tables, write_table
 from xlsales.tables.base import WHOLE_FORMAT, TableSpec
-from xlsales.words import SEP, options_text, to_unit
+from xlsales.words import SEP, is_whole, options_text, to_unit
 
 CHARTS = {
     "completion": Label("各代表目标完成率", "Completion by rep"),
@@ -219,7 +219,7 @@ def _accuracy_block(ws: Any, fmts: Any, found: dict[str, Any], col: int, header_
         for c, key in enumerate(ACCURACY_COLUMNS):
             v = m.get(key)
             fmt = fmts.number(ACCURACY_FORMATS.get(key, "@"))
-            if key in ("forecast", "commit_forecast", "actual") and to_unit(1.0, unit) != 1.0:
+            if key in ("forecast", "commit_forecast", "actual") and is_whole(unit):
                 fmt = fmts.number(WHOLE_FORMAT)
                 v = None if v is None else to_unit(float(v), unit)
             if v is None:

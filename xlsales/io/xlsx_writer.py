@@ -28,6 +28,7 @@ from xlsales.i18n import Label, Lang
 from xlsales.io.atomic import atomic_path
 from xlsales.io.formulas import expand, structured_ref
 from xlsales.tables.base import Column, Kind, TableSpec
+from xlsales.words import to_unit_cells
 from xlsales.workbook import (
     LISTS_SHEET,
     STAGE_PROB_NAME,
@@ -225,12 +226,10 @@ def cell_rows(spec: TableSpec, rows: Sequence[Mapping[str, Any]],
     ``options`` (whole units: × 10,000, :meth:`Column.scaled`)."""
     inputs = spec.input_columns
     out = [{c.key: cell_value(r.get(c.key), c) for c in inputs} for r in rows]
-    scaled = [(c.key, c.scaled(options)) for c in inputs if c.scaled(options) != 1.0]
-    for key, scale in scaled:
-        for cells in out:
-            v = cells.get(key)
-            if isinstance(v, int | float) and not isinstance(v, bool):
-                cells[key] = float(f"{v * scale:.15g}")
+    for key in [c.key for c in inputs if c.scaled(options) != 1.0]:
+        for cells, v in zip(out, to_unit_cells([r.get(key) for r in out], options),
+                            strict=True):
+            cells[key] = v
     out += [{} for _ in range(row_count(spec, rows, blank_rows) - len(rows))]
     return out
 

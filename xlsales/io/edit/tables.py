@@ -26,7 +26,7 @@ from xlsales.io.edit.newsheet import Block, NewSheet, TablePart, Validation, tab
 from xlsales.io.edit.styles import Style
 from xlsales.io.formulas import expand, expand_rows
 from xlsales.tables.base import Kind, TableSpec
-from xlsales.words import to_unit, to_units
+from xlsales.words import to_unit_cells, to_units
 
 TITLE_ROW, NOTES_ROW, HEADER_ROW = 0, 1, 2  # 0-based
 TITLE = Style(bold=True, size=14)
@@ -215,8 +215,7 @@ def _blocks_xml(wb: WorkbookEdit, spec: TableSpec, columns: Mapping[str, Sequenc
             given, scale = to_units(given, options), 1.0  # a numpy column: at once
         cells = [None] * sum(sizes) if given is None else _cell_column(c, given, disp)
         if scale != 1.0:  # a column of mixed values (text typed among the amounts)
-            cells = [to_unit(v, options) if isinstance(v, int | float)
-                     and not isinstance(v, bool) else v for v in cells]
+            cells = to_unit_cells(cells, options)
         values[c.key] = _pad(cells, sizes, rows) if padded else cells
     first = header_row + 1
     if len(rows) > 1 and any("{next:" in c.formula for c in spec.columns if c.formula):
