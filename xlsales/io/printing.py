@@ -98,38 +98,90 @@ def text_lines(text: Any, width: float, *, size: float = 11.0, bold: bool = Fals
     return lines
 
 
+class TextColumn(list):  # type: ignore[type-arg]
+    """The values of a text column as its cells hold them (texts, None for a blank) that
+    also keep the same texts as an Arrow array (``arrow``: ``""`` where a cell is blank)
+    and measure them once (:meth:`metrics`), however often a sheet's layout asks: its
+    widths, its rows' heights, again at another scale. :meth:`part` is a slice that keeps
+    both."""
+
+    def __init__(self, values: Iterable[Any], arrow: Any,
+                 metrics: dict[str, np.ndarray] | None = None) -> None:
+        super().__init__(values)
+        self.arrow = arrow
+        self._metrics = metrics
+
+    def metrics(self) -> dict[str, np.ndarray]:
+        """Per text: ``chars`` and UTF-8 ``data`` lengths, ``units`` (its
+        :func:`text_units`) and ``odd`` (several paragraphs or a long Latin word: measured
+        text by text); 0 and False for a blank."""
+        if self._metrics is None:
+            self._metrics = _text_metrics(self.arrow)
+        return self._metrics
+
+    def part(self, start: int, end: int) -> TextColumn:
+        """The values ``start:end`` (measured with the whole column, once)."""
+        return TextColumn(self[start:end], self.arrow.slice(start, end - start),
+                          {k: v[start:end] for k, v in self.metrics().items()})
+
+
+def _text_metrics(arr: Any) -> dict[str, np.ndarray]:
+    """:meth:`TextColumn.metrics` of an Arrow array of texts."""
+    import pyarrow.compute as pc
+
+    def counts(values: Any) -> np.ndarray:
+        return pc.fill_null(values, 0).to_numpy(zero_copy_only=False)
+
+    chars = counts(pc.utf8_length(arr))
+    data = counts(pc.binary_length(arr))
+    narrow = counts(pc.count_substring_regex(arr, _NARROW_RE))
+    upper = counts(pc.count_substring_regex(arr, "[A-Z]"))
+    wide = (data - chars) / 2
+    units = chars - wide + WIDE * wide - 0.4 * narrow + 0.25 * upper
+    odd = pc.fill_null(pc.or_(pc.match_substring(arr, "\n"),
+                              pc.match_substring_regex(arr, _LATIN_WORD_RE)), False)
+    return {"chars": chars, "data": data, "units": units,
+            "odd": odd.to_numpy(zero_copy_only=False)}
+
+
 def texts_lines(texts: Sequence[Any], width: float, *, size: float = 11.0) -> np.ndarray:
     """:func:`text_lines` of every value of ``texts`` at once (0 for a blank or not a
     text): one paragraph of CJK and short tokens — nearly every cell — is measured over
-    the whole column with Arrow; the rest (several paragraphs, long Latin words) text by
-    text."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
+    the whole column with Arrow (once, for a :class:`TextColumn`); the rest (several
+    paragraphs, long Latin words) text by text."""
+    if isinstance(texts, TextColumn):
+        metrics = texts.metrics()
+    else:
+        import pyarrow as pa
 
-    arr = pa.array(texts, from_pandas=True) if len(texts) else pa.array([], pa.string())
-    if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
-        out = np.zeros(len(texts), dtype=np.int64)  # a mixed column: one by one
-        for i, v in enumerate(texts):
-            if isinstance(v, str) and v:
-                out[i] = text_lines(v, width, size=size)
-        return out
+        arr = pa.array(texts, from_pandas=True) if len(texts) else pa.array([], pa.string())
+        if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
+            out = np.zeros(len(texts), dtype=np.int64)  # a mixed column: one by one
+            for i, v in enumerate(texts):
+                if isinstance(v, str) and v:
+                    out[i] = text_lines(v, width, size=size)
+            return out
+        metrics = _text_metrics(arr)
     cap = capacity(width, size)
-    chars = pc.fill_null(pc.utf8_length(arr), 0).to_numpy(zero_copy_only=False)
-    data = pc.fill_null(pc.binary_length(arr), 0).to_numpy(zero_copy_only=False)
-    narrow = pc.fill_null(pc.count_substring_regex(arr, _NARROW_RE), 0).to_numpy(
-        zero_copy_only=False)
-    upper = pc.fill_null(pc.count_substring_regex(arr, "[A-Z]"), 0).to_numpy(
-        zero_copy_only=False)
-    wide = (data - chars) / 2
-    units = chars - wide + WIDE * wide - 0.4 * narrow + 0.25 * upper
+    chars, units = metrics["chars"], metrics["units"]
     lines = np.where((chars * WIDE <= cap) | (units <= cap), 1,
                      np.ceil(units / max(cap - WIDE, 1.0))).astype(np.int64)
     lines[chars == 0] = 0
-    odd = pc.fill_null(pc.or_(pc.match_substring(arr, "\n"),
-                              pc.match_substring_regex(arr, _LATIN_WORD_RE)), False)
-    for i in np.flatnonzero(odd.to_numpy(zero_copy_only=False)).tolist():
+    for i in np.flatnonzero(metrics["odd"]).tolist():
         lines[i] = text_lines(texts[i], width, size=size)
     return lines
+
+
+def widest_units(texts: Iterable[Any]) -> float:
+    """The :func:`text_units` of the widest text of a column (0 without one): every text
+    of a :class:`TextColumn` measured at once; of others, those :func:`longest_texts`
+    keeps."""
+    if isinstance(texts, TextColumn):
+        metrics = texts.metrics()
+        filled = metrics["units"][metrics["chars"] > 0]
+        return float(filled.max()) if filled.size else 0.0
+    return max((text_units(v) for v in longest_texts(
+        v for v in texts if v.__class__ is str)), default=0.0)
 
 
 _NARROW_RE = "[ ,.:;'!|()\\[\\]\\-/ijlftr]"  # the characters of _NARROW
@@ -241,7 +293,7 @@ def content_width(texts: Iterable[str], *, header: str = "", header_lines: int =
                   lo: float = MIN_WIDTH, hi: float = MAX_WIDTH) -> float:
     """A column width that fits the longest of ``texts`` on one line and its header in
     ``header_lines`` lines, within ``lo``..``hi``."""
-    longest = max((text_units(t) for t in longest_texts(texts)), default=0.0)
+    longest = widest_units(texts)
     need = max(math.ceil((longest * MDW + PAD_PX + 2) / MDW), lo)  # back from pixels
     if header:
         need = max(need, header_width(header, max_lines=header_lines, lo=lo, hi=hi))
@@ -275,6 +327,8 @@ def column_texts(column: Any, values: Sequence[Any]) -> list[str]:
         first = next((v for v in values if v is not None), None)
         if not isinstance(first, str):
             return [] if first is None else [shown(first, fmt)]
+    if isinstance(values, TextColumn):
+        return values  # texts and blanks, measured already
     if len(values) > _LONG_COLUMN:
         widest = _widest_texts(values)
         if widest is not None:
@@ -299,16 +353,21 @@ def _widest_texts(values: Sequence[Any], keep: int = 24) -> list[str] | None:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    try:
-        arr = pa.array(values, from_pandas=True)
-    except (pa.ArrowException, TypeError, ValueError, UnicodeError):
-        return None
-    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-        return None
     picked: set[int] = set()
-    for lengths in (pc.utf8_length(arr), pc.binary_length(arr)):
-        n = pc.fill_null(lengths, -1).to_numpy(zero_copy_only=False)
-        picked.update(np.argsort(-n, kind="stable")[:4 * keep].tolist())
+    if isinstance(values, TextColumn):  # measured already (blanks: 0, never picked first)
+        arr, metrics = values.arrow, values.metrics()
+        for n in (metrics["chars"], metrics["data"]):
+            picked.update(np.argsort(-n, kind="stable")[:4 * keep].tolist())
+    else:
+        try:
+            arr = pa.array(values, from_pandas=True)
+        except (pa.ArrowException, TypeError, ValueError, UnicodeError):
+            return None
+        if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+            return None
+        for lengths in (pc.utf8_length(arr), pc.binary_length(arr)):
+            n = pc.fill_null(lengths, -1).to_numpy(zero_copy_only=False)
+            picked.update(np.argsort(-n, kind="stable")[:4 * keep].tolist())
     texts = arr.take(pa.array(sorted(picked))).to_pylist()
     return [t for t in dict.fromkeys(texts) if t]
 

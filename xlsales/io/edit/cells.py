@@ -87,7 +87,7 @@ def column_cells(col: int, first_row: int, values: Sequence[Any], *, style: int 
     letter = col_letters(col)
     attrs = f' s="{style}"' if style else ""
     numbers = range(first_row + 1, first_row + 1 + len(values)) if rows is None \
-        else [r + 1 for r in rows]
+        else _numbers(rows)
     if len(values) >= _ARROW_FROM:
         fast = _arrow_column(letter, numbers, attrs, values) if formulas is None \
             else _arrow_formulas(letter, numbers, attrs, formulas, values)
@@ -165,10 +165,12 @@ def _arrow_column(letter: str, rows: Sequence[int], attrs: str, values: Sequence
         import pyarrow.compute as pc
     except ImportError:  # xlwings Lite without pyarrow: the plain loop
         return None
-    try:
-        arr = pa.array(values)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
-        return None  # mixed kinds
+    arr = getattr(values, "arrow", None)  # a TextColumn (xlsales.io.printing): as it is
+    if arr is None:
+        try:
+            arr = pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
+            return None  # mixed kinds
     refs = _refs(letter, rows, attrs)
     blank = pc.binary_join_element_wise(refs, "/>", "")
     kind = arr.type
@@ -184,12 +186,15 @@ def _arrow_column(letter: str, rows: Sequence[int], attrs: str, values: Sequence
         body = pc.binary_join_element_wise(refs, "><v>", serials.cast(pa.string()),
                                            "</v></c>", "")
     elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        if pc.any(pc.match_substring_regex(arr, _ARROW_PLAIN_TEXT)).as_py():
-            return None
-        text = pc.replace_substring(arr, "&", "&amp;")
-        text = pc.replace_substring(text, "<", "&lt;")
-        text = pc.replace_substring(text, ">", "&gt;")
-        text = pc.replace_substring(text, "\r", "&#13;")
+        if _plain_texts(arr):  # nearly every column: nothing to escape
+            text = arr
+        else:
+            if pc.any(pc.match_substring_regex(arr, _ARROW_PLAIN_TEXT)).as_py():
+                return None
+            text = pc.replace_substring(arr, "&", "&amp;")
+            text = pc.replace_substring(text, "<", "&lt;")
+            text = pc.replace_substring(text, ">", "&gt;")
+            text = pc.replace_substring(text, "\r", "&#13;")
         spaced = pc.or_(pc.not_equal(pc.utf8_trim_whitespace(arr), arr),
                         pc.match_substring(arr, "\n"))
         open_t = pc.if_else(spaced, '<t xml:space="preserve">', "<t>")
@@ -201,13 +206,46 @@ def _arrow_column(letter: str, rows: Sequence[int], attrs: str, values: Sequence
     return pc.if_else(pc.is_null(arr), blank, body)
 
 
+def _plain_texts(arr: Any) -> bool:
+    """Whether none of the texts of a pyarrow string array holds a character XML text must
+    escape (``&``, ``<``, ``>``, a carriage return) or cannot hold (see
+    :data:`_ARROW_PLAIN_TEXT`): one pass over its bytes (all of them, for a slice)."""
+    data = arr.buffers()[2]
+    if data is None:
+        return True
+    raw = data.to_pybytes()
+    return (len(raw.translate(None, _NOT_PLAIN)) == len(raw) and b"_x" not in raw
+            and b"\xef\xbf\xbe" not in raw and b"\xef\xbf\xbf" not in raw)
+
+
+_NOT_PLAIN = bytes([*range(0x20), *b"&<>"]).replace(b"\t", b"").replace(b"\n", b"")
+
+
+def _numbers(rows: Sequence[int]) -> list[int]:
+    """The 1-based row numbers of the 0-based ``rows`` — the same list again for the same
+    ``rows`` (the columns of a block share them: see :func:`_refs`)."""
+    if _LAST_ROWS[0] is not rows:
+        _LAST_ROWS[:] = [rows, [r + 1 for r in rows], None]
+    return _LAST_ROWS[1]
+
+
 def _refs(letter: str, rows: Sequence[int], attrs: str) -> Any:
-    """``<c r="A4" s="3"`` of every row, as a pyarrow array."""
+    """``<c r="A4" s="3"`` of every row, as a pyarrow array (the rows' numbers as text
+    made once for all the columns of a block)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    numbers = pa.array(rows, pa.int64()).cast(pa.string())
+    if _LAST_ROWS[1] is rows and _LAST_ROWS[2] is not None:
+        numbers = _LAST_ROWS[2]
+    else:
+        numbers = pa.array(rows, pa.int64()).cast(pa.string())
+        if _LAST_ROWS[1] is rows:
+            _LAST_ROWS[2] = numbers
     return pc.binary_join_element_wise(f'<c r="{letter}', numbers, f'"{attrs}', "")
+
+
+# the rows last asked for by column_cells, their 1-based numbers, and those as text
+_LAST_ROWS: list[Any] = [None, None, None]
 
 
 # pyarrow writes a float as Python's repr does (shortest round trip) from 1e-4 up to 1e10,

@@ -179,6 +179,8 @@ def _batch(values: Sequence[Any]) -> Sequence[Any]:
 
     if isinstance(values, list | np.ndarray):
         return values
+    if len(values) >= _ARROW_CELLS and hasattr(values, "__arrow_array__"):
+        return values  # Arrow-backed text, a column of cells at once (see _text_cells)
     to_numpy = getattr(values, "to_numpy", None)
     return to_numpy() if to_numpy is not None else values
 
@@ -242,8 +244,11 @@ def _blocks_xml(wb: WorkbookEdit, spec: TableSpec, columns: Mapping[str, Sequenc
             cells.append(column_cells(c, first, values[column.key], style=style, rows=at))
     joined = join_rows(cells)
     if shown is not None:
+        from xlsales.io.printing import TextColumn
+
         every = {**values, **computed}
-        shown.extend({k: v[a:b] for k, v in every.items()} for a, b in _bounds(rows))
+        shown.extend({k: v.part(a, b) if isinstance(v, TextColumn) else v[a:b]
+                      for k, v in every.items()} for a, b in _bounds(rows))
     return [joined[a:b] for a, b in _bounds(rows)]
 
 
@@ -294,11 +299,15 @@ def _text_cells(values: Sequence[Any]) -> list[Any] | None:
         arr = pa.array(values, from_pandas=True)
     except (pa.ArrowException, TypeError, ValueError, UnicodeError):
         return None
-    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+    if pa.types.is_large_string(arr.type):  # a pandas column's (a batch of it: small)
+        arr = arr.cast(pa.string())
+    elif not pa.types.is_string(arr.type):
         return None
+    from xlsales.io.printing import TextColumn
+
     out = arr.to_numpy(zero_copy_only=False)
     out[out == ""] = None
-    return out.tolist()
+    return TextColumn(out.tolist(), arr)  # measured for print from the same array
 
 
 def _put_block(wb: WorkbookEdit, sheet: NewSheet, spec: TableSpec,
@@ -512,8 +521,7 @@ def _grow(block: Block, widths: dict[int, float], base: Mapping[int, float],
         - pr.width_pt(0) * len(growing)
     needs = {}
     for c in growing:
-        texts = (v for v in block.values.get(spec.columns[c].key, ()) if v.__class__ is str)
-        longest = max((pr.text_units(v) for v in pr.longest_texts(texts)), default=0.0)
+        longest = pr.widest_units(block.values.get(spec.columns[c].key, ()))
         needs[c] = max(base[c], min(math.ceil(longest) + 2, most))
     want = sum(n * pr.MDW * 0.75 for n in needs.values())
     for c, n in needs.items():
