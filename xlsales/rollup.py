@@ -212,18 +212,22 @@ def week_rows(frame: pd.DataFrame) -> list[WeekRow]:
 
 def week_dicts(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """``[r.as_dict() for r in week_rows(frame)]``, built column by column."""
+    cols = week_columns(frame)
+    return [dict(zip(cols, values, strict=True)) for values in zip(*cols.values(), strict=True)]
+
+
+def week_columns(frame: pd.DataFrame) -> dict[str, list[Any]]:
+    """The values of :func:`week_dicts`, by key (one list per key, in its order)."""
     cols = {f: frame[f].tolist() for f in FIELDS}
     for f in ("target", "basis"):
         cols[f] = [None if v is None or v != v else v for v in cols[f]]
     cols["missing_days"] = [[x.isoformat() for x in v] for v in cols["missing_days"]]
     cols["week_end"] = [d.isoformat() if d else None for d in cols["week_end"]]
-    rates = [effective_rate(e, v) for e, v in zip(cols["effective"], cols["visits"],
-                                                  strict=True)]
-    done = [completion_rate(a, t) for a, t in zip(cols["amount_signed"], cols["target"],
-                                                  strict=True)]
-    keys = [*FIELDS, "effective_rate", "completion"]
-    return [dict(zip(keys, values, strict=True))
-            for values in zip(*cols.values(), rates, done, strict=True)]
+    cols["effective_rate"] = [effective_rate(e, v) for e, v in zip(
+        cols["effective"], cols["visits"], strict=True)]
+    cols["completion"] = [completion_rate(a, t) for a, t in zip(
+        cols["amount_signed"], cols["target"], strict=True)]
+    return cols
 
 
 INPUTS = ("date", "rep", *SUMS, "stage_moves", "problems", "submitted_at")

@@ -22,6 +22,7 @@ from xlsales import __version__
 from xlsales import display as show
 from xlsales.errors import InputError, WorkbookError, XlsalesError, from_os_error
 from xlsales.i18n import LANGS, Label, Lang, check_lang, system_lang
+from xlsales.jsonrecords import JsonRecords
 from xlsales.words import SEP, money_text
 
 # click's UsageError, as typer raises it (typer may carry its own copy of click)
@@ -85,7 +86,12 @@ def _emit(payload: dict[str, Any]) -> None:
     out.write("{")
     for i, (key, value) in enumerate(payload.items()):
         out.write((", " if i else "") + _json(key) + ": ")
-        if isinstance(value, list) and len(value) > _EMIT_CHUNK:
+        if isinstance(value, JsonRecords):  # encoded already
+            out.write("[")
+            for j in range(0, len(value), _EMIT_CHUNK):
+                out.write((", " if j else "") + ", ".join(value[j:j + _EMIT_CHUNK]))
+            out.write("]")
+        elif isinstance(value, list) and len(value) > _EMIT_CHUNK:
             out.write("[")
             for j in range(0, len(value), _EMIT_CHUNK):
                 out.write((", " if j else "") + _json(value[j:j + _EMIT_CHUNK])[1:-1])
@@ -730,7 +736,7 @@ def rollup(
         result = run_rollup(src, week=week, month=month, all_weeks=all_weeks, out=out,
                             today=_today(on))
     if as_json:
-        _emit({"ok": True, **result.as_dict()})
+        _emit({"ok": True, **result.as_dict(encoded=True)})
         return
     lang = _message_lang(source or workspace or Path("."), None)
     _print_weeks(result.weeks, result.rows, lang)
