@@ -35,17 +35,26 @@ def dedupe(daily: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         return daily, daily.iloc[0:0]
     pos = np.arange(len(daily))
     keyed = (daily["rep"].notna() & daily["date"].notna()).to_numpy()
-    stamp = daily["submitted_at"].astype("datetime64[ms]").to_numpy().astype("int64")
-    stamp = np.where(daily["submitted_at"].isna().to_numpy(), np.iinfo("int64").min, stamp)
     codes = group_codes(daily, ["rep", "date"])
     if not (np.bincount(codes[keyed]) > 1).any():  # no rep and day twice (deduped before)
         return daily, daily.iloc[0:0]
-    codes = np.where(keyed, codes, -1 - pos)  # a key of its own for every unkeyed row
-    order = np.lexsort((pos, stamp, codes))  # by key, then submission, then row
-    last_of_key = np.r_[codes[order][1:] != codes[order][:-1], True]
-    winners = order[last_of_key]
-    first_pos = pd.Series(pos).groupby(codes).transform("min").to_numpy()
-    winners = winners[np.argsort(first_pos[winners], kind="stable")]
+    stamp = daily["submitted_at"].astype("datetime64[ms]").to_numpy().astype("int64")
+    stamp = np.where(daily["submitted_at"].isna().to_numpy(), np.iinfo("int64").min, stamp)
+    # the codes count in order of appearance: a row is its key's first when its code
+    # is above every code before it
+    firsts = np.flatnonzero(np.r_[True, codes[1:] > np.maximum.accumulate(codes)[:-1]])
+    # each key's winner, without sorting: its latest submission, then its last such row
+    k = len(firsts)
+    latest = np.full(k, np.iinfo("int64").min)
+    np.maximum.at(latest, codes[keyed], stamp[keyed])
+    best = keyed & (stamp == latest[codes])
+    last = np.full(k, -1)
+    np.maximum.at(last, codes[best], pos[best])
+    # each winner in the place of its key's first row (an unkeyed row: its own place)
+    slot = np.where(keyed, -1, pos)
+    has = last >= 0
+    slot[firsts[has]] = last[has]
+    winners = slot[slot >= 0]
     kept = np.zeros(len(daily), dtype=bool)
     kept[winners] = True
     return daily.iloc[winners], daily.iloc[np.flatnonzero(~kept)]
@@ -67,14 +76,16 @@ def late_mask(daily: pd.DataFrame, deadline: dt.time) -> pd.Series:
     return (daily["submitted_at"] > cut).fillna(False).astype(bool)
 
 
-def owed_frame(settings: Settings, first: dt.date, last: dt.date,
-               cal: WorkCalendar) -> pd.DataFrame:
-    """Every (rep, working day) a report is owed for in ``first``..``last``: the roster's
-    reps from their start to their end date, leave days excluded."""
+def owed_days(settings: Settings, first: dt.date, last: dt.date,
+              cal: WorkCalendar) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray]:
+    """The days :func:`owed_frame` owes, as codes: (the working days of ``first``..``last``
+    as ``datetime64[D]``, the roster's reps in order, each owed row's entry in that list,
+    each owed row's day in the days), rep by rep of the roster, each rep's days in order."""
     days = np.array(cal.working_days(first, last), dtype="datetime64[D]")
-    reps: list[np.ndarray] = []
+    entries: list[np.ndarray] = []
     owed: list[np.ndarray] = []
-    for entry in settings.roster:
+    at = np.arange(len(days))
+    for i, entry in enumerate(settings.roster):
         mask = np.ones(len(days), dtype=bool)
         if entry.start_date:
             mask &= days >= np.datetime64(entry.start_date, "D")
@@ -83,14 +94,26 @@ def owed_frame(settings: Settings, first: dt.date, last: dt.date,
         leave = entry.leave_days()
         if leave:
             mask &= ~np.isin(days, np.array(sorted(leave), dtype="datetime64[D]"))
-        mine = days[mask]
+        mine = at[mask]
         owed.append(mine)
-        reps.append(np.full(len(mine), entry.rep, dtype=object))
+        entries.append(np.full(len(mine), i, dtype=np.intp))
+    names = [entry.rep for entry in settings.roster]
     if not owed:
+        return days, names, np.zeros(0, np.intp), np.zeros(0, np.intp)
+    return days, names, np.concatenate(entries), np.concatenate(owed)
+
+
+def owed_frame(settings: Settings, first: dt.date, last: dt.date,
+               cal: WorkCalendar) -> pd.DataFrame:
+    """Every (rep, working day) a report is owed for in ``first``..``last``: the roster's
+    reps from their start to their end date, leave days excluded."""
+    if not settings.roster:
         return pd.DataFrame({"rep": pd.Series(dtype=object),
                              "date": pd.Series(dtype="datetime64[ms]")})
-    return pd.DataFrame({"rep": np.concatenate(reps),
-                         "date": np.concatenate(owed).astype("datetime64[ms]")})
+    days, names, entry, day = owed_days(settings, first, last, cal)
+    # each name made a string once, then taken row by row (no Python object per row)
+    reps = pd.array(np.array(names, dtype=object), dtype="str").take(entry)
+    return pd.DataFrame({"rep": reps, "date": days[day].astype("datetime64[ms]")})
 
 
 @dataclass

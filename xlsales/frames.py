@@ -182,13 +182,13 @@ class Table:
         letters = col_letters(self.cols[key]) if key in self.cols else None
         kind = self.spec.column(key).kind
         src = self.source.get(key)
-        raws = src.reindex(rows).tolist() if src is not None else [None] * len(rows)
+        raws = _raw_values(src.reindex(rows), kind) if src is not None else [""] * len(rows)
         column = self.headers.get(key)
         out = []
         for row, raw, p in zip(rows, raws, params, strict=True):
             value = self.raw_cells.get((key, row), None)
             if value is None and (key, row) not in self.raw_cells:
-                value = _python(raw, kind, raw=True)
+                value = raw
             out.append(Finding.trusted(
                 rule.id, rule.severity, rule.message(self.lang, **p), self.file, self.sheet,
                 f"{letters}{row}" if letters else None, column, value, row))
@@ -236,6 +236,16 @@ def _python(value: Any, kind: Kind, *, raw: bool = False) -> Any:
     if isinstance(value, np.bool_):
         return bool(value)
     return value
+
+
+def _raw_values(values: pd.Series, kind: Kind) -> list[Any]:
+    """``[_python(v, kind, raw=True) for v in values]``; a column of datetimes converted
+    at once."""
+    if values.dtype.kind != "M":
+        return [_python(v, kind, raw=True) for v in values.tolist()]
+    midnight = dt.time()
+    return ["" if v is pd.NaT else v.date() if kind is Kind.DATE and v.time() == midnight
+            else v for v in values.dt.to_pydatetime().tolist()]
 
 
 def records(df: pd.DataFrame, spec: TableSpec, *, with_row: bool = False,
@@ -546,7 +556,17 @@ def _totals(raw: RawTable, inputs: dict[str, RawColumn], n: int) -> np.ndarray:
 
 
 def _total_labels(text: pd.Series) -> np.ndarray:
-    """Which cells of a text column hold a totals label (合计, Total …)."""
+    """Which cells of a text column hold a totals label (合计, Total …); a column of few
+    distinct values (names) is looked at value by distinct value."""
+    codes, uniques = pd.factorize(text)
+    if len(uniques) * 4 < len(text):
+        found = _labels_of(pd.Series(uniques, dtype=text.dtype))
+        return np.append(found, False)[codes]
+    return _labels_of(text)
+
+
+def _labels_of(text: pd.Series) -> np.ndarray:
+    """:func:`_total_labels` cell by cell."""
     short = (text.str.len() <= 16).fillna(False).astype(bool)  # labels are short
     labels = np.zeros(len(text), dtype=bool)
     if short.any():

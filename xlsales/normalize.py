@@ -91,13 +91,23 @@ def visible(value: str) -> str:
 
 def clean_text_series(s: pd.Series) -> pd.Series:
     """:func:`clean_text` over a column of strings (NaN stays blank)."""
+    import pandas as pd
+
     codes, values = s.factorize()
     if len(values) * 4 < len(s):  # few distinct values (names, list values): clean each once
-        import pandas as pd
-
         cleaned = pd.Index([clean_text(v) for v in values], dtype="str")
         out = pd.Series(cleaned.take(codes, allow_fill=True), index=s.index, dtype="str")
         return out
+    if len(values) * 4 < len(s) * 3 and isinstance(s.dtype, pd.StringDtype):
+        # a quarter or more repeated: the distinct values cleaned (over the column), taken
+        cleaned = _clean_text_column(pd.Series(values, dtype=s.dtype))
+        return pd.Series(cleaned.array.take(codes, allow_fill=True), index=s.index,
+                         dtype=s.dtype)
+    return _clean_text_column(s)
+
+
+def _clean_text_column(s: pd.Series) -> pd.Series:
+    """:func:`clean_text_series` string by string, in pandas' string methods."""
     strings = _arrow_strings(s)
     if strings is None or _zero_width_bytes(strings):
         s = s.str.replace(_ZERO_WIDTH_CLASS, "", regex=True)
@@ -152,8 +162,12 @@ def _zero_width_bytes(strings: Any) -> bool:
         if data is None or not data.size:
             continue
         a = np.frombuffer(data, dtype=np.uint8)
+        found: dict[int, Any] = {}  # each lead byte looked for once (three distinct)
         for lead, rest in _ZERO_WIDTH_UTF8:
-            at = np.flatnonzero(a[:len(a) - len(rest)] == lead)
+            if lead not in found:
+                found[lead] = np.flatnonzero(a == lead)
+            at = found[lead]
+            at = at[at < len(a) - len(rest)]
             for i, byte in enumerate(rest, start=1):
                 if not len(at):
                     break

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from xlsales.calendar import WorkCalendar, week_days, week_label
-from xlsales.discipline import daily_frame, dedupe, late_mask, owed_frame
+from xlsales.discipline import daily_frame, dedupe, late_mask, owed_days
 from xlsales.figures import UNASSIGNED, completion_rate, effective_rate
 from xlsales.i18n import Lang
 from xlsales.performance import Targets, TargetTable, month_shares, team_quota, team_table
@@ -101,7 +101,9 @@ def week_labels(dates: pd.Series) -> pd.Series:
     codes, days = pd.factorize(dates, use_na_sentinel=False)
     iso = pd.Series(days, dtype=dates.dtype).dt.isocalendar()
     labels = (iso["year"].astype(str) + "-W" + iso["week"].astype(str).str.zfill(2))
-    return pd.Series(labels.to_numpy(dtype=object)[codes], index=dates.index).astype("str")
+    # the few labels as Arrow strings, taken row by row in Arrow (no Python string per row)
+    small = pd.array(labels.to_numpy(dtype=object), dtype="str")
+    return pd.Series(small.take(codes), index=dates.index)
 
 
 def _joined(df: pd.DataFrame, keys: list[str], column: str) -> pd.DataFrame:
@@ -124,11 +126,143 @@ def _joined(df: pd.DataFrame, keys: list[str], column: str) -> pd.DataFrame:
                          column: pc.binary_join(grouped[f"{column}_list"], "; ").to_pandas()})
 
 
+def _codes(values: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of ``values`` (text, no blanks) that sort as the values do (code point
+    order), and the distinct values sorted; the distinct values are sorted, not the
+    column."""
+    codes, uniques = pd.factorize(values)
+    uniques = np.asarray(uniques, dtype=object)
+    order = np.argsort(uniques, kind="stable")
+    rank = np.empty(len(order), dtype=np.intp)
+    rank[order] = np.arange(len(order))
+    return rank[codes], uniques[order]
+
+
+def _runs_joined(week: np.ndarray, rep: np.ndarray, weeks: np.ndarray, reps: np.ndarray,
+                 texts: Any, column: str) -> pd.DataFrame:
+    """``texts`` (an Arrow string array whose rows are sorted so that each (week, rep),
+    given as codes into ``weeks`` and ``reps``, is one run) joined with ``; `` per run."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = len(week)
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    texts = texts.cast(pa.string())
+    starts = np.flatnonzero(np.r_[True, (week[1:] != week[:-1]) | (rep[1:] != rep[:-1])])
+    offsets = pa.array(np.r_[starts, n].astype(np.int32))
+    joined = pc.binary_join(pa.ListArray.from_arrays(offsets, texts), "; ")
+    return pd.DataFrame({"week": pd.array(weeks, dtype="str").take(week[starts]),
+                         "rep": pd.array(reps, dtype="str").take(rep[starts]),
+                         column: joined.to_pandas()})
+
+
+def _places(index: pd.Index, values: pd.Series) -> np.ndarray:
+    """Where each of ``values`` is in ``index`` (-1 when not), each distinct value looked
+    up once."""
+    codes, uniques = pd.factorize(values)
+    return np.append(index.get_indexer(uniques), -1)[codes]
+
+
+def _aligned(reps: pd.DataFrame, texts: pd.DataFrame, column: str) -> pd.Series:
+    """``texts[column]`` of each (week, rep) of ``reps`` (blank when it has none): what a
+    left merge on the week and rep gives, matched as integer keys."""
+    week, weeks = pd.factorize(reps["week"])
+    rep, names = pd.factorize(reps["rep"])
+    at_week, at_rep = _places(weeks, texts["week"]), _places(names, texts["rep"])
+    known = np.flatnonzero((at_week >= 0) & (at_rep >= 0))
+    n = max(len(names), 1)
+    found = pd.Index(at_week[known].astype(np.int64) * n + at_rep[known]).get_indexer(
+        week.astype(np.int64) * n + rep)
+    found[(week < 0) | (rep < 0)] = -1  # a blank week or rep matches nothing
+    values = texts[column].reset_index(drop=True).array
+    return pd.Series(values.take(np.where(found >= 0, known[found.clip(0)], -1) if len(known)
+                                 else np.full(len(reps), -1), allow_fill=True),
+                     index=reps.index)
+
+
 def _progress(rows: pd.DataFrame, moves: pd.DataFrame,
-              settings: Settings | None = None) -> pd.DataFrame:
+              settings: Settings | None = None, *,
+              codes: tuple[Any, Any] | None = None) -> pd.DataFrame:
     """The week's stage moves of each (week, rep), grouped by customer: ``客户C:需求分析→
     报价与谈判(2)`` (``moves`` refers to ``rows`` by their labels), stages named in the
-    settings' language."""
+    settings' language. The moves are sorted by (week, rep, date, customer, stages) as
+    integer codes; each customer's first and last move, and each (week, rep)'s texts,
+    are runs of that order. ``codes``: :func:`_codes` of the rows' weeks and reps, when
+    made already."""
+    moves = moves[moves["customer"].notna()]
+    if moves.empty:
+        return _joined(moves, ["week", "rep"], "progress")
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+    except ImportError:  # pure-Python pandas
+        return _progress_plain(rows, moves, settings)
+    at = rows.index.get_indexer(moves["row"])
+    hit = at >= 0
+    if not hit.any():  # none of these rows' moves (moves of other weeks)
+        return _joined(moves.iloc[0:0], ["week", "rep"], "progress")
+    at = at[hit]
+    (week, weeks), (rep, reps) = codes or (_codes(rows["week"]), _codes(rows["rep"]))
+    week, rep = week[at], rep[at]
+    day = rows["date"].to_numpy()[at]
+    customer, customers = _codes(moves["customer"].to_numpy()[hit])
+    frm, frms = _codes(moves["from_stage"].to_numpy()[hit])
+    to, tos = _codes(moves["to_stage"].to_numpy()[hit])
+    order = np.lexsort((to, frm, customer, day, rep, week))
+    week, rep, customer, frm, to = (a[order] for a in (week, rep, customer, frm, to))
+    key = (week.astype(np.int64) * len(reps) + rep) * len(customers) + customer
+    group, _ = pd.factorize(key)  # (week, rep, customer) in order of appearance
+    first = np.unique(group, return_index=True)[1]
+    last = len(group) - 1 - np.unique(group[::-1], return_index=True)[1]
+    n = np.bincount(group)
+    if settings is not None:
+        lang = settings.general.language
+        label = {s: settings.display("stages", s, lang) for s in {*frms, *tos}}
+        frms = np.array([label[s] for s in frms], dtype=object)
+        tos = np.array([label[s] for s in tos], dtype=object)
+
+    def strings(values: np.ndarray, codes: np.ndarray) -> Any:
+        return pa.array([str(v) for v in values], pa.string()).take(pa.array(codes))
+
+    count = pc.cast(pa.array(n), pa.string())
+    suffix = pc.if_else(pa.array(n > 1), pc.binary_join_element_wise("(", count, ")", ""), "")
+    texts = pc.binary_join_element_wise(
+        strings(customers, customer[first]), ":", strings(frms, frm[first]), "→",
+        strings(tos, to[last]), suffix, "")
+    return _runs_joined(week[first], rep[first], weeks, reps, texts, "progress")
+
+
+def _problems(rows: pd.DataFrame, *, codes: tuple[Any, Any] | None = None) -> pd.DataFrame:
+    """The distinct problems of each (week, rep), in date order (sorted as integer codes;
+    each (week, rep)'s problems are a run of that order; ``codes`` as :func:`_progress`
+    takes them)."""
+    has = rows["problems"].notna().to_numpy()
+    if not has.any():
+        return _joined(rows.iloc[0:0], ["week", "rep"], "problems")
+    try:
+        import pyarrow as pa
+    except ImportError:  # pure-Python pandas
+        return _problems_plain(rows)
+    (week, weeks), (rep, reps) = codes or (_codes(rows["week"]), _codes(rows["rep"]))
+    week, rep = week[has], rep[has]
+    day = rows["date"].to_numpy()[has]
+    problems = rows["problems"]
+    at = np.flatnonzero(has)
+    text = pd.factorize(problems)[0][at]
+    order = np.lexsort((day, rep, week))
+    week, rep, text = week[order], rep[order], text[order]
+    key = (week.astype(np.int64) * len(reps) + rep) * (int(text.max()) + 1) + text
+    first = ~pd.Series(key).duplicated().to_numpy()  # a problem once per (week, rep)
+    keep = at[order[first]]
+    texts = pa.array(problems.array).take(pa.array(keep)) if isinstance(
+        problems.dtype, pd.StringDtype) else pa.array(problems.to_numpy()[keep], pa.string())
+    return _runs_joined(week[first], rep[first], weeks, reps, texts, "problems")
+
+
+def _progress_plain(rows: pd.DataFrame, moves: pd.DataFrame,
+              settings: Settings | None = None) -> pd.DataFrame:
+    """:func:`_progress` without pyarrow (pandas group-bys)."""
     moves = moves[moves["customer"].notna()]
     if moves.empty:
         return _joined(moves, ["week", "rep"], "progress")
@@ -150,8 +284,8 @@ def _progress(rows: pd.DataFrame, moves: pd.DataFrame,
     return _joined(per, ["week", "rep"], "progress")
 
 
-def _problems(rows: pd.DataFrame) -> pd.DataFrame:
-    """The distinct problems of each (week, rep), in date order."""
+def _problems_plain(rows: pd.DataFrame) -> pd.DataFrame:
+    """:func:`_problems` without pyarrow (pandas group-bys)."""
     p = rows[rows["problems"].notna()].sort_values(["week", "rep", "date"], kind="stable")
     return _joined(p.drop_duplicates(["week", "rep", "problems"]), ["week", "rep"], "problems")
 
@@ -159,33 +293,50 @@ def _problems(rows: pd.DataFrame) -> pd.DataFrame:
 def _owed(settings: Settings, weeks: list[str], rows: pd.DataFrame, today: dt.date | None,
           cal: WorkCalendar) -> pd.DataFrame:
     """Per (week, rep) of the roster: working days owed (``expected``), owed days reported
-    and the owed days missing (up to today)."""
+    and the owed days missing (up to today). The owed days are codes (roster entry, day);
+    the reported ones are looked up in a table of reps by days."""
     index = pd.MultiIndex.from_tuples([], names=["week", "rep"])
     empty = pd.DataFrame({"expected": [], "reported": [], "missing_days": []}, index=index)
     if not weeks:
         return empty
     first = min(week_days(w)[0] for w in weeks)
     last = max(week_days(w)[1] for w in weeks)
-    owed = owed_frame(settings, first, min(last, today) if today else last, cal)
-    if not len(owed):
+    days, names, entry, day = owed_days(settings, first, min(last, today) if today else last,
+                                        cal)
+    if not len(entry):
         return empty
-    owed["week"] = week_labels(owed["date"])
-    owed = owed[owed["week"].isin(weeks)]
-    seen = rows[["rep", "date"]].drop_duplicates().assign(seen=True)
-    owed = owed.merge(seen, on=["rep", "date"], how="left")
-    owed["seen"] = owed["seen"].astype("boolean").fillna(False).astype(bool)
-    g = owed.groupby(["week", "rep"], sort=False)["seen"]
-    out = pd.DataFrame({"expected": g.size(), "reported": g.sum()})
-    gaps = owed[~owed["seen"]]
-    missing: dict[tuple[str, str], list[dt.date]] = defaultdict(list)
-    for week, rep, day in zip(gaps["week"].tolist(), gaps["rep"].tolist(),
-                              gaps["date"].dt.date.tolist(), strict=True):
-        missing[(week, rep)].append(day)
-    # the index's levels as columns: no tuple per (week, rep) of the whole index
-    keys = zip(out.index.get_level_values(0).tolist(), out.index.get_level_values(1).tolist(),
-               strict=True)
-    out["missing_days"] = [missing.get(k, []) for k in keys] if missing else [
-        [] for _ in range(len(out))]
+    dates = days.astype(object)  # datetime.date, each working day once
+    week_code, week_names = pd.factorize(pd.Series([week_label(x) for x in dates], dtype="str"))
+    wanted = np.isin(week_names.to_numpy(dtype=object), weeks)[week_code]
+    keep = wanted[day]
+    entry, day = entry[keep], day[keep]
+    rep_code, rep_names = pd.factorize(pd.Series(names, dtype="str"))  # a rep listed twice
+    rep = rep_code[entry]
+    # the (rep, day) pairs reported: reps by roster code, days by their place in ``days``
+    seen_at = np.zeros((len(rep_names), len(days)), dtype=bool)
+    codes, uniques = pd.factorize(rows["rep"])  # each distinct rep looked up once
+    r = np.append(rep_names.get_indexer(uniques), -1)[codes]
+    stamp = rows["date"].to_numpy()
+    d = stamp.astype("datetime64[D]")
+    at = np.searchsorted(days, d).clip(0, max(len(days) - 1, 0))
+    # the same day at midnight: what a merge on the day's timestamp matches
+    hit = (r >= 0) & (len(days) > 0) & (days[at] == d) & ~np.isnat(d) & (stamp == d)
+    seen_at[r[hit], at[hit]] = True
+    seen = seen_at[rep, day]
+    # (week, rep) groups in the order they first appear, as a group-by without sorting
+    group, first_row = pd.factorize(week_code[day].astype(np.int64) * len(rep_names) + rep)
+    n = len(first_row)
+    expected = np.bincount(group, minlength=n).astype(np.int64)
+    reported = np.bincount(group, weights=seen, minlength=n).astype(np.int64)
+    keys = pd.MultiIndex.from_arrays([week_names.take(first_row // len(rep_names)),
+                                      rep_names.take(first_row % len(rep_names))],
+                                     names=["week", "rep"])
+    out = pd.DataFrame({"expected": expected, "reported": reported}, index=keys)
+    missing: list[list[dt.date]] = [[] for _ in range(n)]
+    gaps = np.flatnonzero(~seen)
+    for g, x in zip(group[gaps].tolist(), day[gaps].tolist(), strict=True):
+        missing[g].append(dates[x])
+    out["missing_days"] = missing
     return out
 
 
@@ -254,44 +405,64 @@ def weekly_frame(daily: Iterable[dict[str, Any]] | pd.DataFrame, targets: Target
     rows = rows[rows["date"].notna() & rows["rep"].notna()]
     rows = rows.assign(week=week_labels(rows["date"]) if len(rows) else pd.Series(dtype="str"))
     rows = rows[rows["week"].isin(weeks)]
-    keys = ["week", "rep"]
-    stats = rows.assign(late=late_mask(rows, settings.general.report_deadline)).groupby(
-        keys, sort=False)[[*SUMS, "late"]].sum()
     owed = _owed(settings, weeks, rows, today, cal)
-    # merged on columns: an outer join of two (week, rep) indexes checks their order
-    # through Python tuples (a third of the weekly frame's time at 500k rows)
-    reps = stats.reset_index().merge(owed.reset_index(), on=keys, how="outer")
+    # (week, rep) as one integer: the week's place in ``weeks`` and the rep's in ``names``
+    # (the reps reported, then the roster's); grouped and merged on it, not on two texts
+    codes = (_codes(rows["week"]), _codes(rows["rep"]))  # sorted codes, made once
+    (week_code, week_names), (rep_code, names) = codes
+    names = pd.Index(names, dtype=rows["rep"].dtype)
+    if len(owed):
+        names = names.append(pd.Index(owed.index.get_level_values("rep"))).unique()
+    week_index = pd.Index(weeks)
+    n = max(len(names), 1)
+    key = week_index.get_indexer(week_names)[week_code].astype(np.int64) * n + rep_code
+    stats = rows.assign(late=late_mask(rows, settings.general.report_deadline))[
+        [*SUMS, "late"]].groupby(key, sort=False).sum().rename_axis("key").reset_index()
+    owed = owed.reset_index(drop=True).assign(key=_places(
+        week_index, owed.index.get_level_values("week")).astype(np.int64) * n + _places(
+        names, owed.index.get_level_values("rep")))
+    reps = stats.merge(owed, on="key", how="outer")
     if not len(reps):
         return pd.DataFrame({f: pd.Series(dtype=object) for f in FIELDS})
+    key = reps.pop("key").to_numpy()
+    reps.insert(0, "week", pd.array(weeks, dtype="str").take(key // n))
+    reps.insert(1, "rep", names.array.take(key % n))
     for c in (*SUMS, "late", "expected", "reported"):
         reps[c] = reps[c].fillna(0)
     if moves is None and len(rows):
         moves = moves_frame(rows["stage_moves"], settings)
-    pairs = list(zip(reps["week"].tolist(), reps["rep"].tolist(), strict=True))
-    for texts in (_progress(rows, moves, settings), _problems(rows)):
-        reps = reps.merge(texts, on=["week", "rep"], how="left")
-    errors = _errors_by_week(errors_by_row)
+    for column, texts in (("progress", _progress(rows, moves, settings, codes=codes)),
+                          ("problems", _problems(rows, codes=codes))):
+        reps[column] = _aligned(reps, texts, column)
     lookups = settings.lookups()
-    entry = [lookups.reps.get(r) for r in reps["rep"].tolist()]
+    # each distinct rep looked up once, then taken row by row
+    rep_code, rep_names = pd.factorize(reps["rep"], use_na_sentinel=False)
+    entry = [lookups.reps.get(r) for r in rep_names.tolist()]
     unassigned = UNASSIGNED(settings.general.language)
     week_end = {w: cal.week_end(w) for w in weeks}
     reps = reps.assign(
         level="rep", name=reps["rep"],
-        region=[(e.region if e else "") or unassigned for e in entry],
-        product_line=[(e.product_line if e else "") or unassigned for e in entry],
+        region=pd.array([(e.region if e else "") or unassigned for e in entry],
+                        dtype="str").take(rep_code),
+        product_line=pd.array([(e.product_line if e else "") or unassigned for e in entry],
+                              dtype="str").take(rep_code),
         week_end=reps["week"].map(week_end), missing=reps["expected"] - reps["reported"],
         progress=reps["progress"].fillna("").astype("str"),
         problems=reps["problems"].fillna("").astype("str"),
-        errors=[errors.get(k, 0) for k in pairs],
-        missing_days=reps["missing_days"].map(lambda v: v if isinstance(v, list) else []),
+        errors=_errors_of(reps, rep_code, rep_names, _errors_by_week(errors_by_row)),
+        missing_days=[v if isinstance(v, list) else [] for v in reps["missing_days"].tolist()],
         target=_targets(reps, targets, weeks, cal),
         basis=_targets(reps, targets, weeks, cal, whole_months=True),
         amount_signed=reps["amount_signed"].round(6))
     reps["mark"] = _marks(reps, settings)
     position = {rep: i for i, rep in enumerate(settings.reps())}
-    reps["_week"] = reps["week"].map({w: i for i, w in enumerate(weeks)})
-    reps["_pos"] = reps["rep"].map(position).fillna(len(position))
-    reps = reps.sort_values(["_week", "_pos", "rep"], kind="stable").reset_index(drop=True)
+    reps["_week"] = pd.Index(weeks).get_indexer(reps["week"])  # each a week of ``weeks``
+    reps["_pos"] = np.array([position.get(r, len(position)) for r in rep_names.tolist()],
+                            dtype=np.int64)[rep_code]
+    # by week, the roster's order, then name: a stable sort of integer codes
+    order = np.lexsort((_codes(reps["rep"])[0], reps["_pos"].to_numpy(),
+                        reps["_week"].to_numpy()))
+    reps = reps.take(order).reset_index(drop=True)
     reps["quota_basis"] = "owners"
     totals = [reps.assign(_level=0, _order=range(len(reps)))]
     for level, by in (("region", "region"), ("team", None)):
@@ -339,6 +510,23 @@ def _appearance(reps: pd.DataFrame, group: list[str]) -> list[int]:
     return first.tolist()
 
 
+def _errors_of(reps: pd.DataFrame, rep_code: np.ndarray, rep_names: pd.Index,
+               errors: dict[tuple[str, str], int]) -> np.ndarray:
+    """The errors of each (week, rep) row of ``reps`` (``rep_code``: its reps factorized):
+    the pairs as integer keys, looked up all at once."""
+    if not errors:
+        return np.zeros(len(reps), dtype=np.int64)
+    week_code, week_names = pd.factorize(reps["week"], use_na_sentinel=False)
+    n = len(rep_names)
+    weeks = week_names.get_indexer([w for w, _ in errors])
+    who = rep_names.get_indexer([r for _, r in errors])
+    known = (weeks >= 0) & (who >= 0)
+    counts = np.array(list(errors.values()), dtype=np.int64)[known]
+    at = pd.Index(weeks[known].astype(np.int64) * n + who[known]).get_indexer(
+        week_code.astype(np.int64) * n + rep_code)
+    return np.where(at >= 0, counts[at.clip(0)] if len(counts) else 0, 0)
+
+
 def _errors_by_week(errors_by_row: dict[tuple[Any, Any], int] | None
                     ) -> dict[tuple[str, str], int]:
     errors: dict[tuple[str, str], int] = defaultdict(int)
@@ -361,7 +549,9 @@ def _marks(reps: pd.DataFrame, settings: Settings) -> pd.Series:
     (:func:`xlsales.ranking.rank_frame`, every week at once)."""
     target = reps["target"].astype("float64")
     rate = reps["amount_signed"].astype("float64") / target.where(target != 0)
-    frame = pd.DataFrame({"key": reps["rep"], "rate": rate, "week": reps["week"],
+    # the weeks as codes: the ranks are within a week, whatever the weeks' order
+    week = pd.factorize(reps["week"], use_na_sentinel=False)[0]
+    frame = pd.DataFrame({"key": reps["rep"], "rate": rate, "week": week,
                           "implausible": _implausible(reps, settings)})
     return rank_frame(frame, settings.general.completion_threshold, group="week")["mark"]
 
@@ -376,7 +566,7 @@ def implausible_warnings(rows: list[WeekRow], settings: Settings, lang: Lang) ->
 
 
 def _targets(reps: pd.DataFrame, targets: Targets, weeks: list[str],
-             cal: WorkCalendar, *, whole_months: bool = False) -> list[float | None]:
+             cal: WorkCalendar, *, whole_months: bool = False) -> np.ndarray:
     """Each rep's target for each week (its months' targets spread over working days,
     :func:`xlsales.performance.shared_target`); with ``whole_months`` the targets of the
     months the week touches, whole. One :class:`~xlsales.performance.TargetTable` of the
@@ -395,4 +585,4 @@ def _targets(reps: pd.DataFrame, targets: Targets, weeks: list[str],
         span = month_span(*week_days(w)) if whole_months else week_days(w)
         t, f = table.shared(month_shares(*span, cal))
         total[rows], found[rows] = t[codes[rows]], f[codes[rows]]
-    return [t if f else None for t, f in zip(total.tolist(), found.tolist(), strict=True)]
+    return np.where(found, total, np.nan)  # no target: blank

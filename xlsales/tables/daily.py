@@ -141,7 +141,10 @@ _MOVE_RULES = {"unknown_stage": R_STAGE_UNKNOWN, "unparsed": R_STAGE_UNPARSED,
 
 def check(table: Table, ctx: Context) -> list[Finding]:
     """The daily report's rules (spec §2 T2), each over whole columns."""
+    import numpy as np
     import pandas as pd
+
+    from xlsales.discipline import group_codes
 
     df = table.df
     out: list[tuple[int, int, Finding]] = []
@@ -168,8 +171,11 @@ def check(table: Table, ctx: Context) -> list[Finding]:
     keyed = df.loc[has_day & rep.notna(), ["date", "rep"]]  # not the other columns
     dup = keyed.duplicated(["date", "rep"], keep="first")
     if dup.any():
-        first = keyed.reset_index().groupby(["date", "rep"])["row"].transform("first")
-        first.index = keyed.index
+        # each (date, rep)'s first row: codes count in order of appearance, so a row is
+        # its key's first when its code is above every code before it
+        codes = group_codes(keyed, ["date", "rep"])
+        firsts = np.flatnonzero(np.r_[True, codes[1:] > np.maximum.accumulate(codes)[:-1]])
+        first = pd.Series(keyed.index.to_numpy()[firsts[codes]], index=keyed.index)
         for row in keyed.index[dup]:
             out.append((row, 3, table.finding(R_DUPLICATE, row, "rep", rep=rep[row],
                                               date=day[row].date(), first=int(first[row]),
