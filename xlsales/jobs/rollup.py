@@ -111,11 +111,14 @@ def _run_rollup(source: str | os.PathLike[str], *, week: str | None, month: str 
     if week or month:
         first, last, _ = parse_period(week or month or "")
         span = (first, last)
+    from xlsales.jobs.sources import Beside, read_targets
+
+    targets_read = Beside(read_targets)  # read while the daily sheet loads
     daily = load_daily(source, today=today, since=span[0] if span else None,
-                       until=span[1] if span else None)
+                       until=span[1] if span else None, beside=targets_read)
     weeks = select_weeks(daily.frame, week=week, month=month, all_weeks=all_weeks,
                          today=today)
-    targets = load_targets(daily.root, daily.settings)
+    targets = load_targets(daily.root, daily.settings, read=targets_read)
     cal = WorkCalendar.of(daily.settings)
     moves, errors = daily.moves, daily.problems_by_row
     daily.tables = []  # all the weekly frame needs: these and the frame's columns it reads

@@ -4,10 +4,13 @@ the customer-side tables."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import pandas as pd
 
@@ -121,9 +124,63 @@ def daily_files(path: Path) -> tuple[Path, list[Path]]:
                         and p.name != BOOK_BY_KEY["settings"].filename)
 
 
+R = TypeVar("R")
+
+
+class Beside(Generic[R]):
+    """Work for a second thread while the daily report loads: ``work(root, settings)``
+    with the workspace's root and settings, handed to :func:`load_daily` (``beside``).
+    It starts when the daily sheet's typed load starts (the fast reader leaves Python free
+    meanwhile) and is over when load_daily returns. :meth:`result` gives its value or
+    raises its error; when the work did not run during the load (the daily report was
+    not read that far, the settings have no roster, other arguments), result does it
+    there and then, as a plain call would."""
+
+    def __init__(self, work: Callable[[Path, Settings], R]) -> None:
+        self.work = work
+        self._args: tuple[Path, Settings] | None = None
+        self._thread: threading.Thread | None = None
+        self._box: dict[str, Any] = {}
+
+    def start(self, root: Path, settings: Settings) -> None:
+        """Start the work in a second thread (once: later calls do nothing)."""
+        if self._thread is not None:
+            return
+
+        def run() -> None:
+            from xlsales.io.read import no_threads
+
+            try:
+                with no_threads():  # the daily load has the other core
+                    self._box["value"] = self.work(root, settings)
+            except BaseException as exc:  # raised by result(), in the caller's thread
+                self._box["error"] = exc
+
+        thread = threading.Thread(target=run, name="xlsales-beside-daily")
+        thread.start()
+        self._thread, self._args = thread, (root, settings)
+
+    def wait(self) -> None:
+        """Wait for the work when it was started."""
+        if self._thread is not None:
+            self._thread.join()
+
+    def result(self, root: Path, settings: Settings) -> R:
+        """What ``work(root, settings)`` returns (or raises)."""
+        if self._thread is None or self._args is None or self._args[0] != root \
+                or self._args[1] is not settings:
+            self.wait()
+            return self.work(root, settings)
+        self._thread.join()
+        if "error" in self._box:
+            raise self._box["error"]
+        return self._box["value"]
+
+
 def load_daily(source: str | os.PathLike[str], *, today: dt.date | None = None,
                settings: Settings | None = None, validate: bool = True,
-               since: dt.date | None = None, until: dt.date | None = None) -> DailySource:
+               since: dt.date | None = None, until: dt.date | None = None,
+               beside: Beside[Any] | None = None) -> DailySource:
     """Read (and with ``validate``, check) the daily reports at ``source`` (workspace
     folder, a daily workbook, or a folder of per-rep daily workbooks). Python's cyclic
     collector is paused meanwhile (:func:`xlsales.jobs.batch.gc_paused`).
@@ -133,15 +190,23 @@ def load_daily(source: str | os.PathLike[str], *, today: dt.date | None = None,
     (``archive_<year>.xlsx``, :func:`archive_files`) are read too, checked as the daily
     report is, and their rows join ``frame`` (deduplicated with the daily report's: the
     latest submission wins; on a tie, the daily report's row). Without an archive of
-    those years nothing more is read."""
+    those years nothing more is read.
+
+    ``beside``: work to do in a second thread while the daily sheet loads (see
+    :class:`Beside`); it is over when this returns or raises."""
     with gc_paused():
-        return _load_daily(source, today=today, settings=settings, validate=validate,
-                           since=since, until=until)
+        try:
+            return _load_daily(source, today=today, settings=settings, validate=validate,
+                               since=since, until=until, beside=beside)
+        finally:
+            if beside is not None:
+                beside.wait()
 
 
 def _load_daily(source: str | os.PathLike[str], *, today: dt.date | None,
                 settings: Settings | None, validate: bool, since: dt.date | None = None,
-                until: dt.date | None = None) -> DailySource:
+                until: dt.date | None = None, beside: Beside[Any] | None = None,
+                ) -> DailySource:
     from xlsales.io.read import read_table
     from xlsales.ledger.hook import prepare
     from xlsales.validate import check_table
@@ -151,10 +216,14 @@ def _load_daily(source: str | os.PathLike[str], *, today: dt.date | None,
     root, files = daily_files(path)
     settings = settings or workspace_settings(root)
     spec = T.get("daily")
+    # the work beside starts with the first daily sheet's load, given the settings the
+    # caller gets back (a stand-in roster below would be other settings: it waits)
+    loading = functools.partial(beside.start, root, settings) \
+        if beside is not None and settings.roster else None
     tables: list[Table] = []
     for f in files:
         try:
-            tables.append(read_table(f, spec, settings))
+            tables.append(read_table(f, spec, settings, loading=loading))
         except XlsalesError:
             if len(files) == 1:
                 raise
@@ -229,17 +298,34 @@ def with_archives(daily: DailySource, since: dt.date,
     return dedupe(pd.concat([*parts, daily.frame]))[0]
 
 
-def load_targets(root: Path, settings: Settings | None = None) -> Targets:
-    """The target breakdown of a workspace (empty when it has none); one read."""
-    from xlsales.io.read import WorkbookReader, first_error
+def read_targets(root: Path, settings: Settings) -> tuple[Table, Table] | None:
+    """The targets workbook's two tables as read (None when the workspace has none): what
+    :func:`load_targets` reads, and what may run beside the daily load (``Beside``)."""
+    from xlsales.io.read import WorkbookReader
+
+    path = book_path(root, "targets")
+    if not path.exists():
+        return None
+    with WorkbookReader(path) as wb:
+        owners = wb.table(T.get("targets"), settings)
+        team = wb.table(T.get("team_targets"), settings)
+    return owners, team
+
+
+def load_targets(root: Path, settings: Settings | None = None, *,
+                 read: Beside[tuple[Table, Table] | None] | None = None) -> Targets:
+    """The target breakdown of a workspace (empty when it has none); one read (``read``:
+    :func:`read_targets` begun beside the daily load, see :func:`load_daily`)."""
+    from xlsales.io.read import first_error
 
     path = book_path(root, "targets")
     if not path.exists():
         return Targets()
     settings = settings or workspace_settings(root)
-    with WorkbookReader(path) as wb:
-        owners = wb.table(T.get("targets"), settings)
-        team = wb.table(T.get("team_targets"), settings)
+    tables = read.result(root, settings) if read is not None else read_targets(root, settings)
+    if tables is None:  # gone meanwhile
+        return Targets()
+    owners, team = tables
     first_error(owners)
     first_error(team)
     from xlsales.ledger.hook import seen_tables

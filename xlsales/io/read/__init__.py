@@ -11,9 +11,10 @@ normalises the values into a :class:`~xlsales.frames.Table`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,27 @@ def require_defusedxml() -> None:
 
 
 SMALL_PART = 1 << 20  # a sheet's XML this small is surveyed without a second thread
+AHEAD_PART = 1 << 24  # this large: decompressed in a thread of its own, ahead of the survey
+# This large: only its extent before the load, its scan during it (a second decompression
+# in a thread beside the load). None: never — measured on 2 shared cores at 10k, 100k and
+# 500k daily rows, the second decompression slowed the load more than it saved.
+SPLIT_PART: int | None = None
+
+
+_THREADS = threading.local()
+
+
+@contextlib.contextmanager
+def no_threads() -> Iterator[None]:
+    """The reads in this block (in this thread) start no threads of their own: for work
+    done in a second thread beside another's load (``load_daily(beside=…)``), whose core
+    more threads would only take."""
+    was = getattr(_THREADS, "off", False)
+    _THREADS.off = True
+    try:
+        yield
+    finally:
+        _THREADS.off = was
 
 
 class WorkbookReader:
@@ -84,8 +106,8 @@ class WorkbookReader:
              loading: Callable[[], object] | None = None) -> Table:
         """The table of ``spec`` whose header is at (0-based) ``header_row`` of ``sheet``
         (only the columns ``keys`` when given; the others read as blank). ``loading`` is
-        called when the typed load starts: the fast reader leaves Python free meanwhile,
-        a good time for a caller's work in another thread."""
+        called when the typed load starts (past the far-cell guard): the fast reader
+        leaves Python free meanwhile, a good time for a caller's work in another thread."""
         from xlsales.io.read.fastexcel_engine import load_raw
 
         grid = self.pkg.head(sheet, header_row + 1)
@@ -98,10 +120,8 @@ class WorkbookReader:
         inputs = {c for k, c in cols.items() if spec.column(k).is_input}
         try:
             extent, scan = self._survey_while(sheet, inputs, self._reader)
-            if loading is not None:
-                loading()
             raw = load_raw(self.pkg, self._fx, spec, sheet, header_row, cols, headers,
-                           huge=huge, extent=extent, scan=scan)
+                           huge=huge, extent=extent, scan=scan, loading=loading)
         except WorkbookError as exc:
             if exc.file is None:
                 raise WorkbookError(exc.message, file=str(self.path), sheet=exc.sheet or sheet,
@@ -110,21 +130,32 @@ class WorkbookReader:
         return build_table(raw, spec, settings, lang=lang, stop_at_blank=stop_at_blank)
 
     def _survey_while(self, sheet: str, columns: set[int],
-                      work: Callable[[], object]) -> tuple[Extent, SheetScan]:
-        """The extent of ``sheet`` and what its XML hides from a value reader
-        (:meth:`Package.survey`, one pass over the part), measured in a second thread while
-        ``work`` (opening the fast reader) runs — after it when the reader is open already
-        or the sheet is small."""
+                      work: Callable[[], object]) -> tuple[Extent, SheetScan | None]:
+        """The extent of ``sheet`` (what the far-cell guard needs before the load), measured
+        in a second thread while ``work`` (opening the fast reader) runs — after it when
+        the reader is open already or the sheet is small (or in :func:`no_threads`: one
+        pass, no more threads). The scan for what the XML hides is
+        done in the same pass (:meth:`Package.survey`), over a part decompressed a few
+        chunks ahead in a third thread when it is large (:data:`AHEAD_PART`); from
+        :data:`SPLIT_PART` on, it is left to :func:`load_raw` (None here), which runs it
+        in a second thread while the load, which leaves Python free, runs."""
         info = self.pkg.sheet(sheet)
-        if self._fx is not None or info is None or info.part not in self.pkg.zf.namelist() \
-                or self.pkg.zf.getinfo(info.part).file_size < SMALL_PART:
-            work()  # nothing to wait for, or little to read: no second thread
+        size = self.pkg.zf.getinfo(info.part).file_size if info is not None \
+            and info.part in self.pkg.zf.namelist() else 0
+        if getattr(_THREADS, "off", False):  # beside another's load: no more threads
+            work()
             return self.pkg.survey(sheet, columns)
+        split = SPLIT_PART is not None and size >= SPLIT_PART
+        ahead = size >= AHEAD_PART
+        if self._fx is not None or size < SMALL_PART:
+            work()  # nothing to wait for, or little to read: no second thread
+            extent, scan = self.pkg.survey(sheet, columns, scan=not split, ahead=ahead)
+            return extent, None if split else scan
         box: dict[str, Any] = {}
 
         def measure() -> None:
             try:
-                box["survey"] = self.pkg.survey(sheet, columns)
+                box["survey"] = self.pkg.survey(sheet, columns, scan=not split, ahead=ahead)
             except BaseException as exc:  # handed to the caller below
                 box["error"] = exc
 
@@ -136,19 +167,22 @@ class WorkbookReader:
             worker.join()
         if "error" in box:
             raise box["error"]
-        return box["survey"]
+        extent, scan = box["survey"]
+        return extent, None if split else scan
 
     def table(self, spec: TableSpec, settings: Settings, *, lang: Lang | None = None,
               sheet: str | None = None, scan_rows: int = HEADER_SCAN_ROWS,
-              stop_at_blank: bool = False, keys: Iterable[str] | None = None) -> Table:
+              stop_at_blank: bool = False, keys: Iterable[str] | None = None,
+              loading: Callable[[], object] | None = None) -> Table:
         """Find ``spec`` (in ``sheet``, or any sheet) and read it (only the columns
-        ``keys`` when given); TableNotFoundError when no sheet has it."""
+        ``keys`` when given; ``loading`` as :meth:`load` takes it, not called when the
+        table is not found); TableNotFoundError when no sheet has it."""
         found = self.find(spec, sheet=sheet, scan_rows=scan_rows)
         if found is None:
             raise self.not_found([spec], sheet=sheet, scan_rows=scan_rows)
         name, header_row, cols = found
         return self.load(spec, settings, name, header_row, cols, lang=lang,
-                         stop_at_blank=stop_at_blank, keys=keys)
+                         stop_at_blank=stop_at_blank, keys=keys, loading=loading)
 
     def find(self, spec: TableSpec, *, sheet: str | None = None,
              scan_rows: int = HEADER_SCAN_ROWS) -> tuple[str, int, dict[str, int]] | None:
@@ -199,12 +233,14 @@ class WorkbookReader:
 def read_table(path: str | os.PathLike[str], spec: TableSpec, settings: Settings, *,
                lang: Lang | None = None, sheet: str | None = None,
                scan_rows: int = HEADER_SCAN_ROWS, stop_at_blank: bool = False,
-               keys: Iterable[str] | None = None) -> Table:
+               keys: Iterable[str] | None = None,
+               loading: Callable[[], object] | None = None) -> Table:
     """Find ``spec`` in the workbook at ``path`` and read it (only the columns ``keys``
-    when given)."""
+    when given; ``loading``: called when the typed load starts, see
+    :meth:`WorkbookReader.load`)."""
     with WorkbookReader(path) as wb:
         return wb.table(spec, settings, lang=lang, sheet=sheet, scan_rows=scan_rows,
-                        stop_at_blank=stop_at_blank, keys=keys)
+                        stop_at_blank=stop_at_blank, keys=keys, loading=loading)
 
 
 def read_tables_per_sheet(path: str | os.PathLike[str], spec: TableSpec, settings: Settings,

@@ -16,7 +16,7 @@ import math
 import os
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -87,10 +87,13 @@ def _dtype(kind: Any) -> str:
 def load_raw(pkg: Package, fx: Any, spec: TableSpec, sheet: str, header_row: int,
              cols: dict[str, int], headers: dict[str, str], *,
              huge: bool = False, extent: Extent | None = None,
-             scan: SheetScan | None = None) -> RawTable:
+             scan: SheetScan | None = None,
+             loading: Callable[[], object] | None = None) -> RawTable:
     """The table of ``spec`` whose header is at (0-based) ``header_row`` of ``sheet``
     (``extent`` and ``scan``: the sheet's, when measured already — see
-    :meth:`Package.survey`)."""
+    :meth:`Package.survey`; without ``scan`` the sheet is scanned in a second thread
+    during the load). ``loading`` is called when the load starts, past the far-cell
+    guard."""
     inputs = {k: c for k, c in cols.items() if spec.column(k).is_input}
     extent = extent if extent is not None else pkg.extent(sheet)
     far = extent.far_cell(width=max(cols.values(), default=0) + 1)
@@ -119,6 +122,8 @@ def load_raw(pkg: Package, fx: Any, spec: TableSpec, sheet: str, header_row: int
         worker.start()
     serial_cols: set[int] = set()  # date columns read as serial numbers (see below)
     try:
+        if loading is not None:
+            loading()
         try:
             rb, errors, selected = _load(fx, sheet, header_row, wanted)
         except _DatePanic:  # a date cell far outside the calendar: read dates as numbers,
@@ -223,22 +228,45 @@ def _load(fx: Any, sheet: str, header_row: int, wanted: dict[int, str], *,
     return rb, (errs.errors if errs is not None else []), list(xs.selected_columns)
 
 
+_QUIET_LOCK = threading.Lock()
+_quiet: dict[str, Any] = {"depth": 0, "saved": None}  # loads under way; the real fd 2
+
+
 @contextlib.contextmanager
 def _rust_panics_quiet() -> Iterator[None]:
     """Keep a Rust panic's message (written straight to file descriptor 2) off the screen:
-    the panic itself arrives as an exception and is reported as a workbook error."""
+    the panic itself arrives as an exception and is reported as a workbook error. Loads
+    in several threads share one redirection: the first in saves descriptor 2, the last
+    out puts it back (each on its own would put back another's /dev/null)."""
+    with _QUIET_LOCK:
+        if _quiet["depth"] == 0:
+            _quiet["saved"] = _to_devnull()
+        _quiet["depth"] += 1
+    try:
+        yield
+    finally:
+        with _QUIET_LOCK:
+            _quiet["depth"] -= 1
+            saved = _quiet["saved"]
+            if _quiet["depth"] == 0 and saved is not None:
+                _quiet["saved"] = None
+                os.dup2(saved, 2)
+                os.close(saved)
+
+
+def _to_devnull() -> int | None:
+    """Descriptor 2 pointed at /dev/null; a copy of what it was (None: left as it is)."""
     try:
         saved = os.dup(2)
     except OSError:
-        yield
-        return
+        return None
     try:
         with open(os.devnull, "wb") as null:
             os.dup2(null.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
+    except OSError:
         os.close(saved)
+        return None
+    return saved
 
 
 EXCEL_LAST_SERIAL = 2_958_465  # 9999-12-31

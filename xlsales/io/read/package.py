@@ -12,12 +12,15 @@ refused before any parser sees it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import html
 import posixpath
+import queue
 import re
+import threading
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -338,9 +341,12 @@ class Package:
         return self.survey(name, scan=False)[0]
 
     def survey(self, name: str, columns: set[int] | None = None, *, extent: bool = True,
-               scan: bool = True) -> tuple[Extent, SheetScan]:
+               scan: bool = True, ahead: bool = False) -> tuple[Extent, SheetScan]:
         """:meth:`extent` and :meth:`scan` of sheet ``name`` in one pass over its XML (the
-        part is decompressed once)."""
+        part is decompressed once; either alone with ``scan=False`` or ``extent=False``).
+        A part whose XML declares a DTD is refused either way. With ``ahead``, the part is
+        decompressed in a second thread a few chunks ahead of the pass (zlib leaves Python
+        free: the two overlap)."""
         ext, found = Extent(), SheetScan()
         info = self.sheet(name)
         if info is None or info.part not in self.zf.namelist():
@@ -353,13 +359,13 @@ class Package:
             ext.cells = self.zf.getinfo(info.part).file_size // 16
             passes.append(_ExtentPass(ext))
         first = True
-        with self.zf.open(info.part) as fh:
+        with self.zf.open(info.part) as fh, _chunks(fh, ahead) as read:
             while True:
-                chunk = fh.read(CHUNK)
+                chunk = read()
                 if first:
                     first = False
+                    _refuse_dtd(chunk, SHEET, self.file, name)  # before any use of the part
                     if scan:
-                        _refuse_dtd(chunk, SHEET, self.file, name)
                         root = _ROOT_TAG.search(chunk)
                         prefix = root.group(1) + b":" if root and root.group(1) else b""
                         passes.append(_ScanPass(found, columns, prefix))
@@ -368,6 +374,49 @@ class Package:
                 if not chunk:
                     break
         return ext, found
+
+
+READ_AHEAD = 3  # chunks decompressed ahead of a survey that asks for it
+
+
+@contextlib.contextmanager
+def _chunks(fh: IO[bytes], ahead: bool) -> Iterator[Callable[[], bytes]]:
+    """A reader of ``fh``'s next chunk (b"" at its end); with ``ahead``, the chunks are
+    read (decompressed) in a second thread, at most :data:`READ_AHEAD` ahead, and its
+    errors raised in order. The thread is over when the block is left, however."""
+    if not ahead:
+        yield lambda: fh.read(CHUNK)
+        return
+    ready: queue.Queue[tuple[bytes, BaseException | None]] = queue.Queue(READ_AHEAD)
+    stop = threading.Event()
+
+    def produce() -> None:
+        chunk = b"-"
+        while chunk and not stop.is_set():
+            try:
+                chunk, error = fh.read(CHUNK), None
+            except BaseException as exc:  # raised by the reader below, in its turn
+                chunk, error = b"", exc
+            while not stop.is_set():
+                try:
+                    ready.put((chunk, error), timeout=0.05)
+                    break
+                except queue.Full:
+                    continue
+
+    def read() -> bytes:
+        chunk, error = ready.get()
+        if error is not None:
+            raise error
+        return chunk
+
+    worker = threading.Thread(target=produce, name="xlsales-sheet-inflate", daemon=True)
+    worker.start()
+    try:
+        yield read
+    finally:
+        stop.set()
+        worker.join()
 
 
 class _ScanPass:
