@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -164,7 +166,9 @@ def _write_weeks(daily: DailySource, frame: pd.DataFrame, weeks: list[str],
     comments, notes and drawings. The cells of every week's sheet come straight from the
     weekly frame's columns (:func:`xlsales.io.edit.tables.table_sheets`)."""
     from xlsales.io.edit.book import WorkbookEdit
+    from xlsales.io.edit.forked import sheets_in_two
     from xlsales.io.edit.lists import refresh_lists
+    from xlsales.io.edit.newsheet import NewSheet
     from xlsales.io.edit.tables import Printed, table_sheets
     from xlsales.io.read import sheets_records
     from xlsales.tables.weekly import LEVELS, WEEKLY
@@ -217,14 +221,23 @@ def _write_weeks(daily: DailySource, frame: pd.DataFrame, weeks: list[str],
             said = (f" · {TEAM_ROW_TARGET(lang)}{QUOTA_BASIS[basis[week]](lang)}"
                     if basis.get(week) else "")
             titles.append(f"{WEEKLY.title(lang)} {week}{said}")
-        sheets = table_sheets(wb, WEEKLY, columns, sizes, lang=lang, titles=titles,
-                              names=[f"Weekly_{w.replace('-', '_')}" for w in weeks],
-                              options=options, periods=[display_week(
-                                  w, daily.settings.general.week_label) for w in weeks],
-                              printed=Printed(details=True, repeat=("week", "name")))
-        for week, sheet in zip(weeks, sheets, strict=True):
-            wb.put_sheet(names[week], sheet)
-        del columns, rows, levels  # the cells are in the sheets' XML now
+        tables = [f"Weekly_{w.replace('-', '_')}" for w in weeks]
+        periods = [display_week(w, daily.settings.general.week_label) for w in weeks]
+        starts = [0, *itertools.accumulate(sizes)]
+
+        def make(a: int, b: int) -> Iterator[NewSheet]:
+            """The sheets of weeks ``a`` … ``b - 1``."""
+            return table_sheets(wb, WEEKLY, {k: v[starts[a]:starts[b]]
+                                             for k, v in columns.items()},
+                                sizes[a:b], lang=lang, titles=titles[a:b],
+                                names=tables[a:b], options=options, periods=periods[a:b],
+                                printed=Printed(details=True, repeat=("week", "name")))
+
+        made = sheets_in_two(make, sizes, wb.styles.state)
+        for week, (sheet, body) in zip(weeks, made, strict=True):
+            wb.put_sheet(names[week], sheet, body=body)
+        columns.clear()  # the cells are in the sheets' XML now
+        del rows, levels, made
         refresh_lists(wb, daily.settings, lang)
         wb.save(target)
     return target, [names[w] for w in weeks]

@@ -243,11 +243,13 @@ class WorkbookEdit:
     # -- whole sheets --------------------------------------------------------------------------
 
     def put_sheet(self, name: str, sheet: NewSheet, *, after: str | None = None,
-                  before: str | None = None, hidden: bool = False) -> None:
+                  before: str | None = None, hidden: bool = False,
+                  body: bytes | None = None) -> None:
         """Write ``sheet`` as sheet ``name``: in place of the sheet of that name (keeping its
         position, and the drawings and notes a person added to it), else as a new sheet
         after ``after`` or before ``before`` (default: after the last sheet), hidden when
-        ``hidden`` (a sheet xlsales keeps for itself)."""
+        ``hidden`` (a sheet xlsales keeps for itself). ``body``: its rows, when
+        :meth:`NewSheet.take_body` took them."""
         existing = next((s for s in self.sheets if s.name == name), None)
         if existing is not None:
             part = existing.part
@@ -293,7 +295,7 @@ class WorkbookEdit:
             table_part = self.pkg.unused("xl/tables/table{}.xml")
             self.pkg.put(table_part, table.xml(self._table_id()), P.CT_TABLE)
             table_rids.append(rels.add(P.REL_TABLE, table_part))
-        self.pkg.put(part, sheet.render(table_rids), P.CT_WORKSHEET)
+        self.pkg.put(part, sheet.render(table_rids, body), P.CT_WORKSHEET)
         titles = []
         if sheet.print_title_cols:  # columns first, as Excel writes them
             first, last = (col_letters(c) for c in sheet.print_title_cols)

@@ -121,6 +121,8 @@ class NewSheet:
     row_xml_cols: int = 0
     # the tables' values, kept until the print layout is fitted to them (not written)
     blocks: list[Block] = field(default_factory=list)
+    # the <dimension> of rows rendered apart (see take_body)
+    dim: str | None = None
 
     def set(self, row: int, col: int, cell: Cell) -> None:
         self.cells.setdefault(row, {})[col] = cell
@@ -141,28 +143,25 @@ class NewSheet:
             self.row_xml[first_row + i] = cells
         self.row_xml_cols = max(self.row_xml_cols, columns)
 
-    def render(self, table_rids: list[str]) -> bytes:
-        """The sheet's XML (``table_rids``: the relationship ids of its tables)."""
-        rows = sorted(self.cells.keys() | self.row_xml.keys())
-        last_row = rows[-1] if rows else 0
+    def take_body(self) -> bytes:
+        """The ``<sheetData>`` of the sheet's rows (as :meth:`render` writes it), and the
+        rows let go of: ``render(…, body=)`` writes the sheet around it. So a sheet can be
+        laid out in one process and written into the workbook by another."""
+        body, self.dim = self._sheet_data(), self._dim()
+        self.cells, self.row_xml = {}, {}
+        return body
+
+    def _dim(self) -> str:
+        if self.dim is not None:
+            return self.dim
+        rows = self.cells.keys() | self.row_xml.keys()
         last_col = max((max(c) for c in self.cells.values() if c), default=0)
         last_col = max(last_col, self.row_xml_cols - 1)
-        dim = f"A1:{col_letters(last_col)}{last_row + 1}" if rows else "A1"
-        out = [f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-               f'<worksheet xmlns="{SHEET_NS}" xmlns:r="{REL_NS}">']
-        pr = f' codeName="{self.code_name}"' if self.code_name else ""
-        fit = self.fit_width and self.scale is None
-        out.append(f'<sheetPr{pr}><pageSetUpPr fitToPage="1"/></sheetPr>'
-                   if fit else (f"<sheetPr{pr}/>" if pr else ""))
-        out.append(f'<dimension ref="{dim}"/>')
-        out.append(f'<sheetViews><sheetView workbookViewId="0">{self._pane()}</sheetView>'
-                   f'</sheetViews><sheetFormatPr defaultRowHeight="15"/>')
-        if self.widths:
-            out.append("<cols>" + "".join(
-                f'<col min="{c + 1}" max="{c + 1}" width="{w:g}" customWidth="1"/>'
-                for c, w in sorted(self.widths.items())) + "</cols>")
+        return f"A1:{col_letters(last_col)}{max(rows) + 1}" if rows else "A1"
+
+    def _sheet_data(self) -> bytes:
         body = [b"<sheetData>"]
-        for r in rows:
+        for r in sorted(self.cells.keys() | self.row_xml.keys()):
             ht = self.heights.get(r)
             attr = f' ht="{ht:g}" customHeight="1"' if ht else ""
             if r in self.row_xml:
@@ -177,6 +176,27 @@ class NewSheet:
                         + b"".join(cell_xml(r, c, cells[c]) for c in sorted(cells))
                         + b"</row>")
         body.append(b"</sheetData>")
+        return b"".join(body)
+
+    def render(self, table_rids: list[str], body: bytes | None = None) -> bytes:
+        """The sheet's XML (``table_rids``: the relationship ids of its tables; ``body``:
+        its rows, when :meth:`take_body` took them)."""
+        dim = self._dim()
+        out = [f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+               f'<worksheet xmlns="{SHEET_NS}" xmlns:r="{REL_NS}">']
+        pr = f' codeName="{self.code_name}"' if self.code_name else ""
+        fit = self.fit_width and self.scale is None
+        out.append(f'<sheetPr{pr}><pageSetUpPr fitToPage="1"/></sheetPr>'
+                   if fit else (f"<sheetPr{pr}/>" if pr else ""))
+        out.append(f'<dimension ref="{dim}"/>')
+        out.append(f'<sheetViews><sheetView workbookViewId="0">{self._pane()}</sheetView>'
+                   f'</sheetViews><sheetFormatPr defaultRowHeight="15"/>')
+        if self.widths:
+            out.append("<cols>" + "".join(
+                f'<col min="{c + 1}" max="{c + 1}" width="{w:g}" customWidth="1"/>'
+                for c, w in sorted(self.widths.items())) + "</cols>")
+        if body is None:
+            body = self._sheet_data()
         tail = []
         if self.autofilter:
             tail.append(f'<autoFilter ref="{self.autofilter}"/>')
@@ -201,7 +221,7 @@ class NewSheet:
             tail_bytes += (f'<tableParts count="{len(table_rids)}">'
                            + "".join(f'<tablePart r:id="{r}"/>' for r in table_rids)
                            + "</tableParts>").encode()
-        return ("".join(out).encode() + b"".join(body) + tail_bytes + b"</worksheet>")
+        return "".join(out).encode() + body + tail_bytes + b"</worksheet>"
 
     def _page_xml(self) -> str:
         """pageMargins, pageSetup, headerFooter, rowBreaks, colBreaks and ignoredErrors,

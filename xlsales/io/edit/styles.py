@@ -131,6 +131,10 @@ class StylesEdit:
         self._xfs[s] = self._find_or_add("cellXfs", xf)
         return self._xfs[s]
 
+    def state(self) -> tuple[int, ...]:
+        """How many of each kind of format the part holds (a format added changes it)."""
+        return tuple(len(items) for items in self.items.values())
+
     def style_of(self, index: int) -> Style | None:
         """The :class:`Style` this edit gave the cell format ``index``, if it did."""
         return next((s for s, i in self._xfs.items() if i == index), None)

@@ -1,0 +1,133 @@
+"""Sheets laid out by two processes: a big batch of sheets of one table (the weekly
+sheets of ``rollup --all``) is cut in two, and a forked copy of this process makes the
+second half while this one makes the first, on a second core.
+
+Making a sheet — its cells' XML, its print layout, its rows rendered — needs nothing but
+the data it is given and the workbook's styles, which this process registers (it makes
+its first sheet before forking) and the child only reads: the child checks that it added
+none. The child hands each sheet back without its rows (:meth:`NewSheet.take_body`) and
+with its ``<sheetData>`` rendered, through an unlinked temporary file; this process puts
+them into the workbook in order, as if it had made them. Whenever the child cannot do its
+half — it fails, is killed, takes far longer than this process did, or would have needed a
+new style — this process makes that half itself: the result is the same either way.
+
+Only on Linux (fork without exec is not safe with macOS's system libraries, and Windows
+has none), with two cores or more, and for batches big enough to pay for the fork.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import pickle
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from typing import IO
+
+from xlsales.io.edit.newsheet import NewSheet
+
+FORK_ROWS = 10_000  # rows of sheets below which one process makes them all
+PATIENCE = 10.0  # the child may take this many times as long as this process's half …
+MIN_WAIT = 120.0  # … and at least this many seconds, before its half is made here
+
+
+def sheets_in_two(make: Callable[[int, int], Iterable[NewSheet]], sizes: Sequence[int],
+                  styles: Callable[[], Hashable], *, rows: int | None = None,
+                  ) -> Iterator[tuple[NewSheet, bytes | None]]:
+    """The sheets ``make(0, len(sizes))`` gives (``make(a, b)``: sheets ``a`` … ``b - 1``,
+    ``sizes[i]`` rows in sheet ``i``), each with its rendered rows when another process
+    made it (None: the sheet has them); ``styles()``: the state of the workbook's styles,
+    which making a sheet must not change in the child. Made in two processes when
+    :func:`can_fork` and there are at least ``rows`` (default :data:`FORK_ROWS`) rows."""
+    count = len(sizes)
+    if count < 2 or sum(sizes) < (FORK_ROWS if rows is None else rows) or not can_fork():
+        yield from ((sheet, None) for sheet in make(0, count))
+        return
+    half = _half(sizes)
+    started = time.monotonic()
+    own = iter(make(0, half))
+    first = next(own, None)  # the styles sheets of this table use are registered now
+    if first is None:
+        yield from ((sheet, None) for sheet in make(half, count))
+        return
+    with tempfile.TemporaryFile() as out:
+        pid = _fork(make, half, count, styles(), styles, out)
+        try:
+            yield first, None
+            yield from ((sheet, None) for sheet in own)
+            done = _wait(pid, deadline=time.monotonic() + max(
+                MIN_WAIT, PATIENCE * (time.monotonic() - started)))
+            pid = 0
+            got = 0
+            if done:
+                out.seek(0)
+                for _ in range(half, count):
+                    sheet, body = pickle.load(out)
+                    yield sheet, body
+                    got += 1
+            yield from ((sheet, None) for sheet in make(half + got, count))
+        finally:
+            if pid:  # this process stopped early: so does the child
+                _stop(pid)
+
+
+def can_fork() -> bool:
+    """Whether sheets may be made in a forked process here."""
+    return sys.platform.startswith("linux") and hasattr(os, "fork") and (
+        (os.cpu_count() or 1) >= 2)
+
+
+def _half(sizes: Sequence[int]) -> int:
+    """Where to cut ``sizes`` so both parts hold about half the rows (each at least one
+    sheet); the first part a little bigger, as this process puts every sheet."""
+    total = sum(sizes)
+    for i, upto in enumerate(itertools.accumulate(sizes), start=1):
+        if upto * 2 >= total:
+            return min(max(i, 1), len(sizes) - 1)
+    return len(sizes) - 1
+
+
+def _fork(make: Callable[[int, int], Iterable[NewSheet]], first: int, end: int,
+          before: Hashable, styles: Callable[[], Hashable], out: IO[bytes]) -> int:
+    """Start the child making sheets ``first`` … ``end - 1`` into ``out``; its pid."""
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 1  # the child: it never returns, and leaves this process's state alone
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl+C stops the parent, which
+        for sheet in make(first, end):  # stops this one
+            body = sheet.take_body()
+            pickle.dump((sheet, body), out, protocol=pickle.HIGHEST_PROTOCOL)
+        out.flush()
+        code = 0 if styles() == before else 2  # a style only this copy knows: unusable
+    except BaseException:  # the parent makes this half itself
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def _wait(pid: int, *, deadline: float) -> bool:
+    """Whether the child ended well by ``deadline`` (stopped, if not)."""
+    pause = 0.002
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status) == 0
+        if time.monotonic() >= deadline:
+            _stop(pid)
+            return False
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
+
+
+def _stop(pid: int) -> None:
+    """Kill the child and reap it."""
+    with contextlib.suppress(OSError):
+        os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(OSError):
+        os.waitpid(pid, 0)
