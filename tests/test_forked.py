@@ -145,18 +145,22 @@ def test_a_style_the_child_would_add_makes_the_parent_make_its_half() -> None:
     assert _no_children()
 
 
-def test_a_hung_child_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(forked, "MIN_WAIT", 0.5)
-    monkeypatch.setattr(forked, "PATIENCE", 1.0)
+def _hanging_child() -> Callable[[int, int], Iterator[NewSheet]]:
+    """``_rows``, except that in a forked child it hangs for a minute first."""
     parent = os.getpid()
 
     def make(a: int, b: int) -> Iterator[NewSheet]:
         if os.getpid() != parent:
             time.sleep(60)
         yield from _rows(a, b)
+    return make
 
+
+def test_a_hung_child_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(forked, "MIN_WAIT", 0.5)
+    monkeypatch.setattr(forked, "PATIENCE", 1.0)
     started = time.monotonic()
-    pairs = list(forked.sheets_in_two(make, [5] * 4, lambda: 0, rows=0))
+    pairs = list(forked.sheets_in_two(_hanging_child(), [5] * 4, lambda: 0, rows=0))
     assert time.monotonic() - started < 20
     assert all(body is None for _, body in pairs)
     assert _rendered(iter(pairs)) == [s.render(["rId1"]) for s in _rows(0, 4)]
@@ -164,15 +168,8 @@ def test_a_hung_child_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_stopping_early_stops_the_child() -> None:
-    parent = os.getpid()
-
-    def make(a: int, b: int) -> Iterator[NewSheet]:
-        if os.getpid() != parent:
-            time.sleep(60)
-        yield from _rows(a, b)
-
     started = time.monotonic()
-    made = forked.sheets_in_two(make, [5] * 4, lambda: 0, rows=0)
+    made = forked.sheets_in_two(_hanging_child(), [5] * 4, lambda: 0, rows=0)
     next(made)
     made.close()  # the caller failed half-way: the child is killed and reaped
     assert time.monotonic() - started < 20
