@@ -27,6 +27,15 @@ class CalendarCoverageWarning(UserWarning):
     """The holiday data does not cover a year; weekends only are used for it."""
 
 
+_CN_WORKDAYS, _CN_HOLIDAYS = chinese_calendar.workdays, chinese_calendar.holidays
+
+# Working days and per-year running counts already looked up, by (country, overrides'
+# dates and flags): each Context makes its own WorkCalendar, and the statutory data does not
+# change while the process runs, so the lookups are kept for the next one. A few keys only.
+_SHARED: dict[tuple[Any, ...], tuple[dict[dt.date, bool], dict[int, list[int]]]] = {}
+_SHARED_MAX = 32
+
+
 @dataclass(frozen=True)
 class WorkCalendar:
     """Working days: the statutory calendar plus the team's own overrides."""
@@ -61,8 +70,20 @@ class WorkCalendar:
         return holidays.country_holidays(self.country)
 
     @cached_property
+    def _memos(self) -> tuple[dict[dt.date, bool], dict[int, list[int]]]:
+        """The days and years already looked up, shared by every calendar of the same
+        country and overrides (:data:`_SHARED`)."""
+        key = (self.country, tuple((o.date, bool(o.working)) for o in self.overrides))
+        found = _SHARED.get(key)
+        if found is None:
+            if len(_SHARED) >= _SHARED_MAX:
+                _SHARED.pop(next(iter(_SHARED)))
+            found = _SHARED[key] = ({}, {})
+        return found
+
+    @property
     def _memo(self) -> dict[dt.date, bool]:
-        return {}
+        return self._memos[0]
 
     def is_working(self, day: dt.date) -> bool:
         """A working day for the team."""
@@ -75,9 +96,16 @@ class WorkCalendar:
         """Whether each date of a datetime column is a working day (NaT: False); each
         distinct date is looked up once."""
         import numpy as np
+        import pandas as pd
 
-        codes, uniques = days.dt.normalize().factorize()
-        flags = np.array([self.is_working(d.date()) for d in uniques] + [False], dtype=bool)
+        if isinstance(days.dtype, np.dtype) and days.dtype.kind == "M":  # tz-naive
+            # whole days at once: datetime64[D] floors like normalize, its uniques are dates
+            codes, uniques = pd.factorize(days.to_numpy().astype("datetime64[D]"))
+            dates = uniques.astype(object).tolist()
+        else:
+            codes, stamps = days.dt.normalize().factorize()
+            dates = [d.date() for d in stamps]
+        flags = np.array([self.is_working(d) for d in dates] + [False], dtype=bool)
         return flags[codes]
 
     def _is_working(self, day: dt.date) -> bool:
@@ -85,7 +113,9 @@ class WorkCalendar:
             return self._override_map[day]
         if self.country == "CN":
             if self.covers(day):
-                return bool(chinese_calendar.is_workday(day))
+                # chinese_calendar.is_workday without its range check per call (covers() is
+                # that check): a 调休 working day, or a weekday that is no holiday
+                return day in _CN_WORKDAYS or (day.weekday() < 5 and day not in _CN_HOLIDAYS)
             return day.weekday() < 5
         if self.country in ("", "NONE"):
             return day.weekday() < 5
@@ -136,9 +166,9 @@ class WorkCalendar:
             cache[year] = cum
         return cache[year]
 
-    @cached_property
+    @property
     def _memo_running(self) -> dict[int, list[int]]:
-        return {}
+        return self._memos[1]
 
     def working_days(self, start: dt.date, end: dt.date) -> list[dt.date]:
         """Every working day from ``start`` to ``end`` inclusive, as a list."""

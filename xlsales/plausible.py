@@ -43,15 +43,16 @@ def outliers(values: pd.Series, who: pd.Series, *, yuan: bool = False,
     columns = ["value", "who", "own", "team", "yuan", "converted"]
     v = pd.to_numeric(values, errors="coerce").astype("float64") * scale
     yuan = yuan and scale == 1.0
-    keep = (v > 0).to_numpy(dtype=bool, na_value=False) & who.notna().to_numpy(dtype=bool)
+    every = v.to_numpy(dtype="float64", na_value=np.nan)
+    keep = (every > 0) & who.notna().to_numpy(dtype=bool)  # NaN > 0 is False
     if keep.sum() < MIN_HISTORY:
         return pd.DataFrame(columns=columns)
-    v, w = v[keep], who[keep]
-    numbers = v.to_numpy()
+    numbers = every[keep]
     team = float(np.quantile(numbers, QUANTILE, method="lower"))
     suspect = numbers > FACTOR * team
-    if not suspect.any():
+    if not suspect.any():  # the usual case: judged on arrays, no Series cut
         return pd.DataFrame(columns=columns)
+    v, w = v[keep], who[keep]
     low = float(np.quantile(numbers, LOW_QUANTILE, method="lower"))
     mine = w.isin(pd.unique(w[suspect])).to_numpy()
     g = v[mine].groupby(w[mine], sort=False)

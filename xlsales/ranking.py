@@ -91,25 +91,59 @@ def rank_frame(df: pd.DataFrame, threshold: float, *, group: str | None = None
     ``⚠`` or empty)."""
     rate = pd.to_numeric(df["rate"], errors="coerce").astype("float64")
     bad = df["implausible"].astype(bool)
-    ok = rate.notna() & ~bad
-    groups = df[group] if group else pd.Series(0, index=df.index)
-    cand = pd.DataFrame({"g": groups[ok], "rate": rate[ok],
-                         "key": df.loc[ok, "key"].astype(str)})
-    cand = cand.sort_values(["g", "rate", "key"], ascending=[True, False, True],
-                            kind="stable")
-    ranks = cand.groupby("g", sort=False).cumcount() + 1
-    sizes = rate.notna().groupby(groups, sort=False).sum().clip(upper=TOP_N)
-    sizes = sizes.where(sizes >= 2, 0)  # one group alone is no ranking ("TOP1" of one)
-    size = groups.map(sizes).fillna(0).astype("int64")
-    rank = ranks.reindex(df.index)
-    top = (rank <= size).fillna(False) & (rate >= threshold).fillna(False) & (rate > 0)
-    below = ok & (rate < threshold)
-    label = size.map({n: top_label(n) for n in range(TOP_N + 1)})
-    mark = np.select([top.to_numpy(), below.to_numpy(), bad.to_numpy()],
-                     [label.to_numpy(dtype=object), BELOW_MARK, IMPLAUSIBLE_MARK], "")
-    return pd.DataFrame({"rank": rank.astype("Int64"), "top": top.astype(bool),
-                         "below": below.astype(bool), "implausible": bad, "size": size,
-                         "mark": mark}, index=df.index)
+    rates = rate.to_numpy(dtype="float64", na_value=np.nan)
+    has_rate = ~np.isnan(rates)
+    ok = has_rate & ~bad.to_numpy(dtype=bool)
+    # the groups as codes (-1: no group, never ranked); one group without ``group``
+    codes = (pd.factorize(df[group])[0] if group else np.zeros(len(df), dtype=np.intp))
+    ranked = np.flatnonzero(ok & (codes >= 0))
+    # best first within each group, a tie to the name (keys in str order, a missing one
+    # last); the sorts are stable, so equal rows keep their order
+    name_codes, uniques = pd.factorize(df["key"])
+    texts = pd.Series(uniques, dtype=object).astype(str).tolist()
+    by_name = np.empty(len(texts) + 1, dtype=np.intp)  # each name's place in str order
+    places: dict[str, int] = {}  # equal texts (1 and "1") tie
+    for i in sorted(range(len(texts)), key=texts.__getitem__):
+        by_name[i] = places.setdefault(texts[i], len(places))
+    by_name[-1] = len(texts)  # a missing name (code -1) sorts last
+    name_rank = by_name[name_codes[ranked]]
+    best = ranked[_order(name_rank, -rates[ranked], codes[ranked])]
+    g = codes[best]
+    first = np.r_[True, g[1:] != g[:-1]] if len(g) else np.zeros(0, dtype=bool)
+    at = np.arange(len(best))
+    rank = np.full(len(df), np.nan)
+    rank[best] = at - np.maximum.accumulate(np.where(first, at, 0)) + 1
+    counted = codes >= 0
+    sizes = np.bincount(codes[counted], weights=has_rate[counted],
+                        minlength=int(codes.max(initial=-1)) + 1)
+    sizes = np.minimum(sizes, TOP_N).astype("int64")
+    sizes[sizes < 2] = 0  # one group alone is no ranking ("TOP1" of one)
+    size = np.where(counted, sizes[np.maximum(codes, 0)] if len(sizes) else 0, 0
+                    ).astype("int64")
+    with np.errstate(invalid="ignore"):
+        top = (rank <= size) & (rates >= threshold) & (rates > 0)
+        below = ok & (rates < threshold)
+    marks = np.array([top_label(n) for n in range(TOP_N + 1)]
+                     + [BELOW_MARK, IMPLAUSIBLE_MARK, ""], dtype=object)
+    mark = marks[np.where(top, size, np.where(below, TOP_N + 1, np.where(
+        bad.to_numpy(dtype=bool), TOP_N + 2, TOP_N + 3)))]
+    index = df.index
+    return pd.DataFrame({"rank": pd.Series(rank, index=index).astype("Int64"),
+                         "top": pd.Series(top, index=index),
+                         "below": pd.Series(below, index=index), "implausible": bad,
+                         "size": pd.Series(size, index=index), "mark": mark}, index=index)
+
+
+def _order(*keys: np.ndarray) -> np.ndarray:
+    """``np.lexsort(keys)`` (the last key major; stable): one stable argsort per key, the
+    integer keys of a small range as int16, which numpy sorts by radix."""
+    order = np.arange(len(keys[0]))
+    for key in keys:
+        key = key[order]
+        if key.dtype.kind in "iu" and len(key) and key.min() >= -2**15 and key.max() < 2**15:
+            key = key.astype(np.int16)
+        order = order[np.argsort(key, kind="stable")]
+    return order
 
 
 @dataclass(frozen=True)
