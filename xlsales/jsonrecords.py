@@ -7,25 +7,41 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from json.encoder import encode_basestring as _text  # what json.dumps uses for a str
 from typing import Any
 
 
-class JsonRecords(list[str]):
-    """Records already encoded as JSON text, one string each (a command writes them as
-    they are, inside its JSON list)."""
+class JsonRecords:
+    """``count`` records to be written as JSON text, encoded a slice at a time when
+    written (``encode(start, stop)``: the texts of records ``start`` … ``stop - 1``), so
+    neither the records nor their text are ever all held at once."""
+
+    def __init__(self, count: int, encode: Callable[[int, int], list[str]]) -> None:
+        self.count, self.encode = count, encode
+
+    def __len__(self) -> int:
+        return self.count
+
+    def chunks(self, size: int = 2000) -> Iterator[str]:
+        """The records' texts, ``size`` records at a time, joined as in a JSON list."""
+        for start in range(0, self.count, size):
+            yield ", ".join(self.encode(start, min(start + size, self.count)))
+
+    def __iter__(self) -> Iterator[str]:
+        for start in range(0, self.count, 2000):
+            yield from self.encode(start, min(start + 2000, self.count))
 
 
-def json_records(columns: Mapping[str, Sequence[Any]]) -> JsonRecords:
+def json_records(columns: Mapping[str, Sequence[Any]]) -> list[str]:
     """The JSON text of each record of ``columns`` (key → that key's values, one per
     record, in the keys' order), as :func:`json.dumps` with ``ensure_ascii=False`` and
     ``default=str`` writes a dict of them."""
     if not columns:
-        return JsonRecords()
+        return []
     record = "{" + ", ".join(_text(key).replace("%", "%%") + ": %s" for key in columns) + "}"
     texts = [_column(values) for values in columns.values()]
-    return JsonRecords(map(record.__mod__, zip(*texts, strict=True)))
+    return list(map(record.__mod__, zip(*texts, strict=True)))
 
 
 def _column(values: Sequence[Any]) -> list[str]:

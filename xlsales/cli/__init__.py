@@ -86,10 +86,10 @@ def _emit(payload: dict[str, Any]) -> None:
     out.write("{")
     for i, (key, value) in enumerate(payload.items()):
         out.write((", " if i else "") + _json(key) + ": ")
-        if isinstance(value, JsonRecords):  # encoded already
+        if isinstance(value, JsonRecords):  # encoded as it is written
             out.write("[")
-            for j in range(0, len(value), _EMIT_CHUNK):
-                out.write((", " if j else "") + ", ".join(value[j:j + _EMIT_CHUNK]))
+            for j, text in enumerate(value.chunks(_EMIT_CHUNK)):
+                out.write((", " if j else "") + text)
             out.write("]")
         elif isinstance(value, list) and len(value) > _EMIT_CHUNK:
             out.write("[")

@@ -19,7 +19,7 @@ from xlsales.findings import Finding
 from xlsales.i18n import Label, Lang
 from xlsales.jobs.batch import gc_paused
 from xlsales.jobs.sources import WEEKLY_FILE, DailySource, load_daily, load_targets
-from xlsales.jsonrecords import json_records
+from xlsales.jsonrecords import JsonRecords, json_records
 from xlsales.performance import QUOTA_BASIS
 from xlsales.ranking import IMPLAUSIBLE_MARK
 from xlsales.rollup import INPUTS as WEEKLY_INPUTS
@@ -67,7 +67,8 @@ class RollupResult:
             return self._as_dict(encoded)
 
     def _as_dict(self, encoded: bool = False) -> dict[str, Any]:
-        rows = json_records(week_columns(self.frame)) if encoded else week_dicts(self.frame)
+        rows: Any = JsonRecords(len(self.frame), lambda a, b: json_records(week_columns(
+            self.frame.iloc[a:b]))) if encoded else week_dicts(self.frame)
         return {"weeks": self.weeks, "rows": rows,
                 "errors": self.errors,
                 "warnings": sum(1 for f in self.findings if f.severity == "warning"),
