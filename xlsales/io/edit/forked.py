@@ -82,13 +82,18 @@ def can_fork() -> bool:
 
 
 def _half(sizes: Sequence[int]) -> int:
-    """Where to cut ``sizes`` so both parts hold about half the rows (each at least one
-    sheet); the first part a little bigger, as this process puts every sheet."""
+    """Where to cut ``sizes`` so this process's part holds about :data:`OWN_SHARE` of the
+    rows (each part at least one sheet)."""
     total = sum(sizes)
     for i, upto in enumerate(itertools.accumulate(sizes), start=1):
-        if upto * 2 >= total:
+        if upto >= total * OWN_SHARE:
             return min(max(i, 1), len(sizes) - 1)
     return len(sizes) - 1
+
+
+# of the rows, made by this process (the rest by the child): measured best at 100k rows
+# against 0.33 … 0.6, though this process also puts every sheet into the workbook
+OWN_SHARE = 0.5
 
 
 def _fork(make: Callable[[int, int], Iterable[NewSheet]], first: int, end: int,
