@@ -323,3 +323,48 @@ def test_the_survey_ahead_finds_what_the_plain_survey_finds(tmp_path: Path, big:
             errors.append(str(raised.value))
         assert errors[0] == errors[1] and "DTD" in errors[0]
     assert not [t for t in threading.enumerate() if t.name == "xlsales-sheet-inflate"]
+
+
+def test_the_lists_read_beside_the_load_keep_the_dropdowns_current(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``rollup`` reads the daily report's ``_lists`` sheet beside the daily load and
+    compares it with the settings as before: a rep added to the roster reaches the
+    dropdowns; unchanged settings leave the list sheet's bytes alone."""
+    from xlsales.io.edit import lists as lists_mod
+    from xlsales.jobs import run_rollup
+    from xlsales.sample import generate
+    from xlsales.sample.generator import SAMPLE_TODAY
+    from xlsales.workbook import LISTS_SHEET
+    from xlsales.workspace import write_workspace
+
+    sample = generate()
+    write_workspace(tmp_path, sample.settings, sample.data)
+    settings = sample.settings.model_copy(deep=True)
+    newcomer = settings.roster[0].model_copy(update={"rep": "新来的"})
+    settings.roster.append(newcomer)
+    write_workspace(tmp_path, settings, sample.data, books=["settings"])
+    threads: list[str] = []
+    head = lists_mod.lists_head
+
+    def noting(path: Path) -> list[list[Any]]:
+        threads.append(threading.current_thread().name)
+        return head(path)
+
+    monkeypatch.setattr(lists_mod, "lists_head", noting)
+    daily = tmp_path / "daily_report.xlsx"
+    run_rollup(tmp_path, week="2024-W12", today=SAMPLE_TODAY)
+    assert threads == ["xlsales-beside-daily"]  # read beside the load, not again
+    assert any("新来的" in row for row in head(daily))
+
+    def lists_part() -> bytes:
+        with zipfile.ZipFile(daily) as z:
+            rid = re.search(rf'<sheet name="{LISTS_SHEET}"[^>]*r:id="(rId\d+)"',
+                            z.read("xl/workbook.xml").decode()).group(1)
+            rels = z.read("xl/_rels/workbook.xml.rels").decode()
+            target = re.search(rf'Id="{rid}"[^>]*Target="([^"]+)"', rels) or re.search(
+                rf'Target="([^"]+)"[^>]*Id="{rid}"', rels)
+            return z.read("xl/" + target.group(1).removeprefix("/xl/"))
+
+    before = lists_part()
+    run_rollup(tmp_path, week="2024-W12", today=SAMPLE_TODAY)
+    assert lists_part() == before

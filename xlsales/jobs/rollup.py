@@ -18,7 +18,13 @@ from xlsales.calendar import WorkCalendar, display_week, parse_period, week_labe
 from xlsales.findings import Finding
 from xlsales.i18n import Label, Lang
 from xlsales.jobs.batch import gc_paused
-from xlsales.jobs.sources import WEEKLY_FILE, DailySource, load_daily, load_targets
+from xlsales.jobs.sources import (
+    WEEKLY_FILE,
+    Beside,
+    DailySource,
+    load_daily,
+    load_targets,
+)
 from xlsales.jsonrecords import JsonRecords, json_records
 from xlsales.performance import QUOTA_BASIS
 from xlsales.ranking import IMPLAUSIBLE_MARK
@@ -114,11 +120,18 @@ def _run_rollup(source: str | os.PathLike[str], *, week: str | None, month: str 
     if week or month:
         first, last, _ = parse_period(week or month or "")
         span = (first, last)
-    from xlsales.jobs.sources import Beside, read_targets
+    from xlsales.io.edit.lists import lists_head
+    from xlsales.jobs.sources import daily_files, read_targets
 
     targets_read = Beside(read_targets)  # read while the daily sheet loads
+    besides: list[Beside[Any]] = [targets_read]
+    files = daily_files(Path(source))[1]
+    lists_read = None  # and the dropdown lists of the one daily workbook, when written to
+    if write and len(files) == 1:
+        lists_read = (files[0], Beside(lambda _root, _settings: lists_head(files[0])))
+        besides.append(lists_read[1])
     daily = load_daily(source, today=today, since=span[0] if span else None,
-                       until=span[1] if span else None, beside=targets_read)
+                       until=span[1] if span else None, beside=besides)
     weeks = select_weeks(daily.frame, week=week, month=month, all_weeks=all_weeks,
                          today=today)
     targets = load_targets(daily.root, daily.settings, read=targets_read)
@@ -142,7 +155,8 @@ def _run_rollup(source: str | os.PathLike[str], *, week: str | None, month: str 
             target = daily.files[0]
         else:  # per-rep workbooks: the weekly sheets go into a workbook of their own
             target = daily.root / WEEKLY_FILE
-        result.written, result.sheets = _write_weeks(daily, frame, weeks, target)
+        result.written, result.sheets = _write_weeks(daily, frame, weeks, target,
+                                                     lists_read)
     return result
 
 
@@ -161,7 +175,8 @@ def _cells(values: pd.Series) -> Any:
 
 
 def _write_weeks(daily: DailySource, frame: pd.DataFrame, weeks: list[str],
-                 target: Path) -> tuple[Path, list[str]]:
+                 target: Path, lists_read: tuple[Path, Beside[list[list[Any]]]] | None = None,
+                 ) -> tuple[Path, list[str]]:
     """One sheet per week in ``target`` (the daily report, or a workbook of its own):
     replaced where it is when the week was rolled up before, keeping the manager's
     comments, notes and drawings. The cells of every week's sheet come straight from the
@@ -239,6 +254,8 @@ def _write_weeks(daily: DailySource, frame: pd.DataFrame, weeks: list[str],
             wb.put_sheet(names[week], sheet, body=body)
         columns.clear()  # the cells are in the sheets' XML now
         del rows, levels, made
-        refresh_lists(wb, daily.settings, lang)
+        lists = lists_read[1].result(daily.root, daily.settings) \
+            if lists_read is not None and src == lists_read[0] else None
+        refresh_lists(wb, daily.settings, lang, current=lists)  # (read beside the load)
         wb.save(target)
     return target, [names[w] for w in weeks]

@@ -7,7 +7,7 @@ import datetime as dt
 import functools
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -177,10 +177,15 @@ class Beside(Generic[R]):
         return self._box["value"]
 
 
+def _start_all(besides: Sequence[Beside[Any]], root: Path, settings: Settings) -> None:
+    for one in besides:
+        one.start(root, settings)
+
+
 def load_daily(source: str | os.PathLike[str], *, today: dt.date | None = None,
                settings: Settings | None = None, validate: bool = True,
                since: dt.date | None = None, until: dt.date | None = None,
-               beside: Beside[Any] | None = None) -> DailySource:
+               beside: Beside[Any] | Sequence[Beside[Any]] | None = None) -> DailySource:
     """Read (and with ``validate``, check) the daily reports at ``source`` (workspace
     folder, a daily workbook, or a folder of per-rep daily workbooks). Python's cyclic
     collector is paused meanwhile (:func:`xlsales.jobs.batch.gc_paused`).
@@ -192,20 +197,22 @@ def load_daily(source: str | os.PathLike[str], *, today: dt.date | None = None,
     latest submission wins; on a tie, the daily report's row). Without an archive of
     those years nothing more is read.
 
-    ``beside``: work to do in a second thread while the daily sheet loads (see
-    :class:`Beside`); it is over when this returns or raises."""
+    ``beside``: work (or several) to do in a second thread while the daily sheet loads
+    (see :class:`Beside`); it is over when this returns or raises."""
+    besides = [] if beside is None else [beside] if isinstance(beside, Beside) \
+        else list(beside)
     with gc_paused():
         try:
             return _load_daily(source, today=today, settings=settings, validate=validate,
-                               since=since, until=until, beside=beside)
+                               since=since, until=until, besides=besides)
         finally:
-            if beside is not None:
-                beside.wait()
+            for one in besides:
+                one.wait()
 
 
 def _load_daily(source: str | os.PathLike[str], *, today: dt.date | None,
                 settings: Settings | None, validate: bool, since: dt.date | None = None,
-                until: dt.date | None = None, beside: Beside[Any] | None = None,
+                until: dt.date | None = None, besides: Sequence[Beside[Any]] = (),
                 ) -> DailySource:
     from xlsales.io.read import read_table
     from xlsales.ledger.hook import prepare
@@ -218,8 +225,8 @@ def _load_daily(source: str | os.PathLike[str], *, today: dt.date | None,
     spec = T.get("daily")
     # the work beside starts with the first daily sheet's load, given the settings the
     # caller gets back (a stand-in roster below would be other settings: it waits)
-    loading = functools.partial(beside.start, root, settings) \
-        if beside is not None and settings.roster else None
+    loading = functools.partial(_start_all, besides, root, settings) \
+        if besides and settings.roster else None
     tables: list[Table] = []
     for f in files:
         try:

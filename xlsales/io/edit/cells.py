@@ -209,11 +209,18 @@ def _arrow_column(letter: str, rows: Sequence[int], attrs: str, values: Sequence
 def _plain_texts(arr: Any) -> bool:
     """Whether none of the texts of a pyarrow string array holds a character XML text must
     escape (``&``, ``<``, ``>``, a carriage return) or cannot hold (see
-    :data:`_ARROW_PLAIN_TEXT`): one pass over its bytes (all of them, for a slice)."""
-    data = arr.buffers()[2]
-    if data is None:
+    :data:`_ARROW_PLAIN_TEXT`): one pass over its texts' bytes (a slice's own only)."""
+    import numpy as np
+    import pyarrow as pa
+
+    buffers = arr.buffers()
+    data = buffers[2]
+    if data is None or not len(arr):
         return True
-    raw = data.to_pybytes()
+    wide = pa.types.is_large_string(arr.type) or pa.types.is_large_binary(arr.type)
+    offsets = np.frombuffer(buffers[1], dtype=np.int64 if wide else np.int32)
+    start, end = int(offsets[arr.offset]), int(offsets[arr.offset + len(arr)])
+    raw = data.slice(start, end - start).to_pybytes()  # this array's texts only
     return (len(raw.translate(None, _NOT_PLAIN)) == len(raw) and b"_x" not in raw
             and b"\xef\xbf\xbe" not in raw and b"\xef\xbf\xbf" not in raw)
 

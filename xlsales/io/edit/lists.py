@@ -3,6 +3,7 @@ workbook show the current reps, regions, product lines and stages."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from xlsales.errors import WorkbookError
@@ -16,20 +17,17 @@ from xlsales.workbook import LISTS_SHEET, lists_layout, team_lists
 MAX_LIST_ROWS = 100_000  # how far the current lists are read to compare them
 
 
-def refresh_lists(wb: WorkbookEdit, settings: Settings, lang: Lang) -> bool:
+def refresh_lists(wb: WorkbookEdit, settings: Settings, lang: Lang, *,
+                  current: list[list[Any]] | None = None) -> bool:
     """Rewrite the workbook's ``_lists`` sheet and its defined names from ``settings`` (read
     from a settings workbook) when they differ from what it holds (a list it has that the
     settings lack stays, as an empty list); False when there is nothing to change, no
-    such sheet, or the settings are not a workbook's."""
+    such sheet, or the settings are not a workbook's. ``current``: what
+    :func:`lists_head` read of the workbook already, when it did."""
     if settings.source is None or LISTS_SHEET not in wb.sheet_names or not wb.path.is_file():
         return False  # only a team's own settings workbook speaks for its lists
-    from xlsales.io.read.package import Package
-
-    try:
-        with Package(wb.path) as pkg:
-            current = pkg.head(LISTS_SHEET, MAX_LIST_ROWS)
-    except WorkbookError:  # a damaged list sheet (xlsales's own) is written anew
-        current = []
+    if current is None:
+        current = lists_head(wb.path)
     names = [v for v in (current[0] if current else []) if isinstance(v, str) and v]
     present = names[:names.index("stage")] if "stage" in names else names
     lists, stage_prob = team_lists(settings, lang, present)
@@ -44,6 +42,18 @@ def refresh_lists(wb: WorkbookEdit, settings: Settings, lang: Lang) -> bool:
     for name, ref in refs.items():
         wb.set_name(name, ref)
     return True
+
+
+def lists_head(path: Path) -> list[list[Any]]:
+    """The ``_lists`` sheet of the workbook at ``path`` as :func:`refresh_lists` compares
+    it ([] when it has none, or a damaged one: xlsales's own, written anew)."""
+    from xlsales.io.read.package import Package
+
+    try:
+        with Package(path) as pkg:
+            return pkg.head(LISTS_SHEET, MAX_LIST_ROWS)
+    except WorkbookError:
+        return []
 
 
 def _grid(columns: list[list[Any]]) -> list[list[Any]]:
