@@ -182,3 +182,20 @@ def test_small_batches_stay_in_one_process() -> None:
     assert forked._half([1, 1, 1, 10]) == 3
     assert forked._half([10, 1, 1, 1]) == 1
     assert forked._half([5, 5]) == 1
+
+
+def test_a_short_handover_is_made_up_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The child ended well but its file holds fewer sheets than it should (a full disk
+    noticed too late): the sheets missing from it are made here."""
+    dump = forked.pickle.dump
+    parent = os.getpid()
+
+    def first_only(obj: Any, out: Any, protocol: int) -> None:
+        if os.getpid() != parent and out.tell() == 0:
+            dump(obj, out, protocol=protocol)
+
+    monkeypatch.setattr(forked.pickle, "dump", first_only)
+    pairs = list(forked.sheets_in_two(_rows, [5] * 6, lambda: 0, rows=0))
+    assert [body is not None for _, body in pairs] == [False] * 3 + [True] + [False] * 2
+    assert _rendered(iter(pairs)) == [s.render(["rId1"]) for s in _rows(0, 6)]
+    assert _no_children()

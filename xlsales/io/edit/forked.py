@@ -66,7 +66,10 @@ def sheets_in_two(make: Callable[[int, int], Iterable[NewSheet]], sizes: Sequenc
             if done:
                 out.seek(0)
                 for _ in range(half, count):
-                    sheet, body = pickle.load(out)
+                    try:
+                        sheet, body = pickle.load(out)
+                    except (EOFError, pickle.UnpicklingError, OSError):
+                        break  # the rest is made here
                     yield sheet, body
                     got += 1
             yield from ((sheet, None) for sheet in make(half + got, count))
