@@ -173,7 +173,8 @@ BATCH_ROWS = 2048  # rows of the sheets table_sheets computes together (peak mem
 
 def _batch(values: Sequence[Any]) -> Sequence[Any]:
     """A batch of a column as the cell renderers take it: a list or numpy array as it is;
-    a pandas array (Arrow-backed text) as an object array of this batch only, so the
+    a big batch of a pandas array of Arrow-backed text as it is (its cells are made from
+    its Arrow array: :func:`_text_cells`), a small one as an object array. Either way the
     Python strings of a big column exist a batch at a time."""
     import numpy as np
 
