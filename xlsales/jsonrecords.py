@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from json.encoder import encode_basestring as _text  # what json.dumps uses for a str
 from typing import Any
 
+SLICE = 2000  # records encoded at a time
+
 
 class JsonRecords:
     """``count`` records to be written as JSON text, encoded a slice at a time when
@@ -23,14 +25,18 @@ class JsonRecords:
     def __len__(self) -> int:
         return self.count
 
-    def chunks(self, size: int = 2000) -> Iterator[str]:
-        """The records' texts, ``size`` records at a time, joined as in a JSON list."""
+    def slices(self, size: int = SLICE) -> Iterator[list[str]]:
+        """The records' texts, ``size`` records at a time."""
         for start in range(0, self.count, size):
-            yield ", ".join(self.encode(start, min(start + size, self.count)))
+            yield self.encode(start, min(start + size, self.count))
+
+    def chunks(self, size: int = SLICE) -> Iterator[str]:
+        """The records' texts, ``size`` records at a time, joined as in a JSON list."""
+        return map(", ".join, self.slices(size))
 
     def __iter__(self) -> Iterator[str]:
-        for start in range(0, self.count, 2000):
-            yield from self.encode(start, min(start + 2000, self.count))
+        return (text for texts in self.slices() for text in texts)
+
 
 
 def json_records(columns: Mapping[str, Sequence[Any]]) -> list[str]:
