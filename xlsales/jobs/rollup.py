@@ -62,6 +62,11 @@ class RollupResult:
     def rows(self) -> list[WeekRow]:
         return week_rows(self.frame)
 
+    def level_rows(self, level: str) -> list[WeekRow]:
+        """The rows of one level (``rep``, ``region`` or ``team``), in the weeks' order:
+        the team's line per week is all a summary of many weeks needs."""
+        return week_rows(self.frame[self.frame["level"] == level])
+
     @property
     def errors(self) -> int:
         return sum(1 for f in self.findings if f.severity == "error")

@@ -415,6 +415,7 @@ class _DeflatedAhead:
 
 
 DEFLATE_AHEAD = 1 << 17  # bytes: parts this large are deflated ahead (see PackageEdit.put)
+DEFLATE_THREADS = "xlsales-deflate"  # the names of the deflating threads start so
 
 
 @functools.cache
@@ -422,7 +423,7 @@ def _deflater() -> ThreadPoolExecutor:
     """The worker threads that deflate parts ahead of a save (one per core; a process
     forked from this one starts its own: the parent's threads are not in the child)."""
     return ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
-                              thread_name_prefix="xlsales-deflate")
+                              thread_name_prefix=DEFLATE_THREADS)
 
 
 if hasattr(os, "register_at_fork"):

@@ -1,0 +1,71 @@
+"""The command line's quick exit (``xlsales.cli._leave``): the process ends without the
+interpreter's teardown, yet with its exit code, its output flushed, its exit handlers run,
+and a thread still at work waited for."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+
+def _run(tmp_path: Path, body: str, *argv: str) -> subprocess.CompletedProcess[str]:
+    script = (
+        "import atexit, sys, threading, time\n"
+        f"mark = {str(tmp_path / 'mark.txt')!r}\n"
+        f"{body}\n"
+        f"sys.argv = ['xlsales', *{list(argv)!r}]\n"
+        "from xlsales.cli import main\n"
+        "main()\n")
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, check=False)
+
+
+def test_exit_handlers_run_and_output_is_flushed(tmp_path: Path) -> None:
+    body = ("atexit.register(lambda: open(mark, 'w').write('ran'))\n"
+            "sys.stdout.write('x' * 100_000)  # buffered: must reach the pipe\n")
+    proc = _run(tmp_path, body, "--version")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("x" * 100_000)
+    assert proc.stdout[100_000:].strip()  # the version line after it
+    assert (tmp_path / "mark.txt").read_text() == "ran"
+
+
+def test_the_exit_code_is_the_commands(tmp_path: Path) -> None:
+    proc = _run(tmp_path, "", "rollup", str(tmp_path / "missing.xlsx"), "--json")
+    assert proc.returncode == 2, proc.stderr
+    assert '"ok": false' in proc.stdout
+
+
+def test_a_thread_still_at_work_is_waited_for(tmp_path: Path) -> None:
+    body = ("def late():\n"
+            "    time.sleep(1.0)\n"
+            "    open(mark, 'w').write('done')\n"
+            "threading.Thread(target=late).start()\n")
+    proc = _run(tmp_path, body, "--version")
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "mark.txt").read_text() == "done"
+
+
+def test_a_text_exit_is_printed_and_exits_1(tmp_path: Path) -> None:
+    body = ("import xlsales.cli as cli\n"
+            "@cli.app.command('bye')\n"
+            "def bye() -> None:\n"
+            "    raise SystemExit('so long')\n")
+    proc = _run(tmp_path, body, "bye")
+    assert proc.returncode == 1
+    assert "so long" in proc.stderr
+
+
+def test_the_interpreter_is_not_torn_down(tmp_path: Path) -> None:
+    """The quick exit is taken: a module global's finaliser, which a full teardown runs,
+    never does."""
+    body = ("import os\n"
+            "fd = os.open(mark, os.O_WRONLY | os.O_CREAT)\n"
+            "class Kept:\n"
+            "    def __del__(self, write=os.write, fd=fd) -> None:\n"
+            "        write(fd, b'torn down')\n"
+            "kept = Kept()\n")
+    proc = _run(tmp_path, body, "--version")
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "mark.txt").read_bytes() == b""
