@@ -269,19 +269,19 @@ def test_loads_in_two_threads_give_back_the_error_stream() -> None:
     first."""
     import os
 
-    from xlsales.io.read.fastexcel_engine import _rust_panics_quiet
+    from xlsales.io.read.arrow_load import rust_panics_quiet
 
     before = os.fstat(2)
     inside, leave = threading.Event(), threading.Event()
     quiet_in_thread: list[bool] = []
 
     def second() -> None:
-        with _rust_panics_quiet():
+        with rust_panics_quiet():
             inside.set()
             leave.wait(10)
             quiet_in_thread.append(not os.path.samestat(os.fstat(2), before))
 
-    with _rust_panics_quiet():
+    with rust_panics_quiet():
         worker = threading.Thread(target=second)
         worker.start()
         assert inside.wait(10)

@@ -29,6 +29,7 @@ from xlsales.settings import (
     Tier,
 )
 from xlsales.tables.base import TableSpec
+from xlsales.tables.daily import DAILY_FILE
 from xlsales.tables.settings_tables import R_NO_TABLE, R_OPTION, R_ROW_LEFT_OUT, R_UNASSIGNED
 
 
@@ -49,7 +50,7 @@ BOOKS: tuple[BookLayout, ...] = (
                 T.get("calendar"))),
     BookLayout("targets", "targets.xlsx", Label("销售目标分解表", "Target breakdown"),
                (T.get("targets"), T.get("team_targets"))),
-    BookLayout("daily", "daily_report.xlsx", Label("销售日报", "Daily report"),
+    BookLayout("daily", DAILY_FILE, Label("销售日报", "Daily report"),
                (T.get("daily"),)),
     BookLayout("agenda", "meeting_agenda.xlsx", Label("周度销售会议", "Weekly meeting"),
                (T.get("agenda"), T.get("actions"), T.get("minutes"))),

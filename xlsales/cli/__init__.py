@@ -727,6 +727,31 @@ def rollup(
     as_json: JsonOpt = False,
 ) -> None:
     """Roll the daily reports up into weekly reports (one sheet per week)."""
+    with _reading_ahead(source or workspace or Path(".")):
+        _rollup(source, workspace, week, month, all_weeks, out, on, as_json)
+
+
+@contextmanager
+def _reading_ahead(at: Path) -> Iterator[None]:
+    """The daily report at ``at`` (a workspace's, or the workbook itself) begun reading in
+    a second thread before the command imports its libraries
+    (:func:`xlsales.io.read.early.head_start`); what the command did not take is dropped
+    at its end."""
+    from xlsales.io.read import early
+    from xlsales.tables.daily import DAILY_FILE
+
+    path = at / DAILY_FILE if at.is_dir() else at
+    if path.suffix.lower() in (".xlsx", ".xlsm") and path.is_file():
+        early.head_start(path)
+    try:
+        yield
+    finally:
+        early.forget()
+
+
+def _rollup(source: Path | None, workspace: Path | None, week: str | None,
+            month: str | None, all_weeks: bool, out: Path | None, on: str | None,
+            as_json: bool) -> None:
     from xlsales.jobs import run_rollup
 
     with _failing(as_json, at=source or workspace or Path(".")), \

@@ -31,6 +31,9 @@ class Kind(StrEnum):
     FORMULA = "formula"
 
 
+DATE_KINDS = (Kind.DATE, Kind.DATETIME)
+NUMBER_KINDS = (Kind.INT, Kind.AMOUNT, Kind.NUMBER, Kind.PERCENT)
+
 NUMBER_FORMATS: dict[Kind, str] = {
     Kind.INT: "0",
     Kind.AMOUNT: "#,##0.00",

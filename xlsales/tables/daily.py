@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from xlsales.frames import Table
 
 
+DAILY_FILE = "daily_report.xlsx"  # the team's shared daily-report workbook in a workspace
 _COUNT_HINT = ("填写≥0的整数", "A whole number ≥ 0")
 
 DAILY = TableSpec(

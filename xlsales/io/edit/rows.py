@@ -56,11 +56,10 @@ from xlsales.io.edit.sheet import (
 from xlsales.io.edit.styles import Style
 from xlsales.io.edit.tables import cell_value
 from xlsales.io.formulas import expand, expand_rows
-from xlsales.tables.base import Column, Kind, unit_conversion
+from xlsales.tables.base import NUMBER_KINDS, Column, Kind, unit_conversion
 
 MAX_ROW = 1_048_576  # Excel's last row
 TEXT_KINDS = (Kind.TEXT, Kind.LONG_TEXT, Kind.CHOICE)
-NUMBER_KINDS = (Kind.INT, Kind.AMOUNT, Kind.NUMBER, Kind.PERCENT)
 
 _VALUE = re.compile(rb"<v>[^<]|<is>")
 _SHARED_MASTER = re.compile(rb'<f\b[^>]*\bt="shared"[^>]*\bref="([^"]*)"')

@@ -16,16 +16,20 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xlsales.errors import READ, WORKBOOK, TableNotFoundError, WorkbookError, cannot
-from xlsales.frames import HEADER_SCAN_ROWS, Table, build_table, locate, no_table_found
+from xlsales.headers import HEADER_SCAN_ROWS, locate, no_table_found
 from xlsales.i18n import Label, Lang
 from xlsales.io import guard
 from xlsales.io.read.package import Extent, Package, SheetScan
 from xlsales.io.safety import check_workbook
-from xlsales.settings import Settings
 from xlsales.tables.base import TableSpec
+
+if TYPE_CHECKING:  # (pandas is loaded with the first table built, not with this module)
+    from xlsales.frames import Table
+    from xlsales.io.read.early import Begun
+    from xlsales.settings import Settings
 
 
 def require_defusedxml() -> None:
@@ -103,11 +107,15 @@ class WorkbookReader:
     def load(self, spec: TableSpec, settings: Settings, sheet: str, header_row: int,
              cols: dict[str, int], *, lang: Lang | None = None,
              stop_at_blank: bool = False, keys: Iterable[str] | None = None,
-             loading: Callable[[], object] | None = None) -> Table:
+             loading: Callable[[], object] | None = None,
+             early: Begun | None = None) -> Table:
         """The table of ``spec`` whose header is at (0-based) ``header_row`` of ``sheet``
         (only the columns ``keys`` when given; the others read as blank). ``loading`` is
         called when the typed load starts (past the far-cell guard): the fast reader
-        leaves Python free meanwhile, a good time for a caller's work in another thread."""
+        leaves Python free meanwhile, a good time for a caller's work in another thread.
+        ``early``: this sheet's survey and typed load, begun by
+        :func:`xlsales.io.read.early.head_start`."""
+        from xlsales.frames import build_table
         from xlsales.io.read.fastexcel_engine import load_raw
 
         grid = self.pkg.head(sheet, header_row + 1)
@@ -119,9 +127,11 @@ class WorkbookReader:
         huge = info is not None and info.part in self.report.huge_sheets
         inputs = {c for k, c in cols.items() if spec.column(k).is_input}
         try:
-            extent, scan = self._survey_while(sheet, inputs, self._reader)
+            extent, scan = (early.extent, early.scan) if early is not None \
+                else self.survey_while(sheet, inputs, self._reader)
             raw = load_raw(self.pkg, self._fx, spec, sheet, header_row, cols, headers,
-                           huge=huge, extent=extent, scan=scan, loading=loading)
+                           huge=huge, extent=extent, scan=scan, loading=loading,
+                           loaded=early.load if early is not None else None)
         except WorkbookError as exc:
             if exc.file is None:
                 raise WorkbookError(exc.message, file=str(self.path), sheet=exc.sheet or sheet,
@@ -129,7 +139,7 @@ class WorkbookReader:
             raise
         return build_table(raw, spec, settings, lang=lang, stop_at_blank=stop_at_blank)
 
-    def _survey_while(self, sheet: str, columns: set[int],
+    def survey_while(self, sheet: str, columns: set[int],
                       work: Callable[[], object]) -> tuple[Extent, SheetScan | None]:
         """The extent of ``sheet`` (what the far-cell guard needs before the load), measured
         in a second thread while ``work`` (opening the fast reader) runs — after it when
@@ -237,7 +247,16 @@ def read_table(path: str | os.PathLike[str], spec: TableSpec, settings: Settings
                loading: Callable[[], object] | None = None) -> Table:
     """Find ``spec`` in the workbook at ``path`` and read it (only the columns ``keys``
     when given; ``loading``: called when the typed load starts, see
-    :meth:`WorkbookReader.load`)."""
+    :meth:`WorkbookReader.load`). A head start on this very read
+    (:func:`xlsales.io.read.early.head_start`) is taken when the file is as it was."""
+    from xlsales.io.read.early import take
+
+    early = take(path, spec) if sheet is None and keys is None \
+        and scan_rows == HEADER_SCAN_ROWS else None
+    if early is not None:
+        with early.reader as wb:
+            return wb.load(spec, settings, *early.found, lang=lang,
+                           stop_at_blank=stop_at_blank, loading=loading, early=early)
     with WorkbookReader(path) as wb:
         return wb.table(spec, settings, lang=lang, sheet=sheet, scan_rows=scan_rows,
                         stop_at_blank=stop_at_blank, keys=keys, loading=loading)

@@ -10,21 +10,25 @@ cached value, booleans and merged ranges (:meth:`Package.scan`).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import math
-import os
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from xlsales.errors import READ, SHEET, WorkbookError, cannot
 from xlsales.frames import DATE_KINDS, DATETIME, NUMBER_KINDS, RawColumn, RawTable
-from xlsales.i18n import Label
+from xlsales.io.read.arrow_load import (
+    LEAD_COLUMNS,
+    ArrowLoad,
+    DatePanic,
+    column_types,
+    load_arrow,
+    refuse_far,
+)
 from xlsales.io.read.package import Extent, Package, SheetScan
 from xlsales.tables.base import TableSpec
 
@@ -76,36 +80,21 @@ def parse_detail(detail: str) -> tuple[str, Any]:
     return "value", got
 
 
-def _dtype(kind: Any) -> str:
-    if kind in DATE_KINDS:
-        return "datetime"
-    if kind in NUMBER_KINDS:
-        return "float"
-    return "string"
-
-
 def load_raw(pkg: Package, fx: Any, spec: TableSpec, sheet: str, header_row: int,
              cols: dict[str, int], headers: dict[str, str], *,
              huge: bool = False, extent: Extent | None = None,
              scan: SheetScan | None = None,
-             loading: Callable[[], object] | None = None) -> RawTable:
+             loading: Callable[[], object] | None = None,
+             loaded: ArrowLoad | None = None) -> RawTable:
     """The table of ``spec`` whose header is at (0-based) ``header_row`` of ``sheet``
     (``extent`` and ``scan``: the sheet's, when measured already — see
     :meth:`Package.survey`; without ``scan`` the sheet is scanned in a second thread
     during the load). ``loading`` is called when the load starts, past the far-cell
-    guard."""
+    guard. ``loaded``: the typed load begun already (:mod:`xlsales.io.read.early`), taken
+    when it asked for the columns in the types this load would."""
     inputs = {k: c for k, c in cols.items() if spec.column(k).is_input}
-    extent = extent if extent is not None else pkg.extent(sheet)
-    far = extent.far_cell(width=max(cols.values(), default=0) + 1)
-    if far is not None:  # a dense read would allocate for the whole area: refuse first
-        raise WorkbookError(Label(
-            f"sheet.huge_range：工作表在 {far} 有一个远离数据的单元格；请删除它"
-            "（或清除表格以外的所有内容）后再保存",
-            f"sheet.huge_range: the sheet has a cell at {far}, far beyond its data; delete "
-            "it (or clear everything past the table) and save again"), sheet=sheet, cell=far)
-    wanted = {c: _dtype(spec.column(k).kind) for k, c in inputs.items()}
-    for c in (0, 1, 2):
-        wanted.setdefault(c, "string")
+    refuse_far(extent if extent is not None else pkg.extent(sheet), cols, sheet)
+    wanted = column_types(spec, cols)
     scan_box: dict[str, Any] = {}
 
     def run_scan() -> None:
@@ -125,10 +114,11 @@ def load_raw(pkg: Package, fx: Any, spec: TableSpec, sheet: str, header_row: int
         if loading is not None:
             loading()
         try:
-            rb, errors, selected = _load(fx, sheet, header_row, wanted)
-        except _DatePanic:  # a date cell far outside the calendar: read dates as numbers,
+            rb, errors, selected = loaded.result() if loaded is not None \
+                and loaded.wanted == wanted else load_arrow(fx, sheet, header_row, wanted)
+        except DatePanic:  # a date cell far outside the calendar: read dates as numbers,
             serial_cols = {c for c, d in wanted.items() if d == "datetime"}  # each such
-            rb, errors, selected = _load(  # cell becomes a finding of its own
+            rb, errors, selected = load_arrow(  # cell becomes a finding of its own
                 fx, sheet, header_row, {c: "float" if c in serial_cols else d
                                         for c, d in wanted.items()}, serials=True)
     finally:
@@ -178,7 +168,7 @@ def load_raw(pkg: Package, fx: Any, spec: TableSpec, sheet: str, header_row: int
     if pkg.date1904 and n and not serial_cols:
         _fix_1904(fx, sheet, header_row, spec, inputs, columns)
     lead = []
-    for c in (0, 1, 2):
+    for c in LEAD_COLUMNS:
         ci = by_col.get(c)
         if ci is not None and c not in col_key and rb is not None:
             s = _series(rb.column(ci.name), None)
@@ -190,10 +180,6 @@ def load_raw(pkg: Package, fx: Any, spec: TableSpec, sheet: str, header_row: int
                     huge=huge and header_row + 1 + n < 1_048_576)
 
 
-class _DatePanic(Exception):
-    """The reader panicked on a date cell (a serial number far outside the calendar)."""
-
-
 def _serial_dates(serials: pd.Series, date1904: bool) -> tuple[pd.Series, dict[int, Any]]:
     """Serial numbers as datetimes; the positions (and values) of those outside Excel's
     calendar, which no date can be read from."""
@@ -203,70 +189,6 @@ def _serial_dates(serials: pd.Series, date1904: bool) -> tuple[pd.Series, dict[i
     dates = (base + days).astype(DATETIME)
     far = serials.notna() & ~inside
     return dates, {int(p): float(serials.iat[p]) for p in np.flatnonzero(far.to_numpy())}
-
-
-def _load(fx: Any, sheet: str, header_row: int, wanted: dict[int, str], *,
-          serials: bool = False) -> tuple[Any, list[Any], list[Any]]:
-    import fastexcel
-
-    try:
-        xs = fx.load_sheet(sheet, header_row=None, skip_rows=header_row + 1,
-                           use_columns=lambda c: c.absolute_index in wanted, dtypes=wanted)
-    except fastexcel.InvalidParametersError:
-        return None, [], []  # nothing under the header
-    except fastexcel.FastExcelError as exc:
-        raise WorkbookError(cannot(READ, SHEET, exc), sheet=sheet) from exc
-    try:
-        with _rust_panics_quiet():
-            rb, errs = xs.to_arrow_with_errors()
-    except BaseException as exc:  # pyo3's PanicException is a BaseException
-        if type(exc).__name__ != "PanicException":
-            raise
-        if not serials and "datetime" in wanted.values():
-            raise _DatePanic from None
-        raise WorkbookError(cannot(READ, SHEET, exc), sheet=sheet) from None
-    return rb, (errs.errors if errs is not None else []), list(xs.selected_columns)
-
-
-_QUIET_LOCK = threading.Lock()
-_quiet: dict[str, Any] = {"depth": 0, "saved": None}  # loads under way; the real fd 2
-
-
-@contextlib.contextmanager
-def _rust_panics_quiet() -> Iterator[None]:
-    """Keep a Rust panic's message (written straight to file descriptor 2) off the screen:
-    the panic itself arrives as an exception and is reported as a workbook error. Loads
-    in several threads share one redirection: the first in saves descriptor 2, the last
-    out puts it back (each on its own would put back another's /dev/null)."""
-    with _QUIET_LOCK:
-        if _quiet["depth"] == 0:
-            _quiet["saved"] = _to_devnull()
-        _quiet["depth"] += 1
-    try:
-        yield
-    finally:
-        with _QUIET_LOCK:
-            _quiet["depth"] -= 1
-            saved = _quiet["saved"]
-            if _quiet["depth"] == 0 and saved is not None:
-                _quiet["saved"] = None
-                os.dup2(saved, 2)
-                os.close(saved)
-
-
-def _to_devnull() -> int | None:
-    """Descriptor 2 pointed at /dev/null; a copy of what it was (None: left as it is)."""
-    try:
-        saved = os.dup(2)
-    except OSError:
-        return None
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 2)
-    except OSError:
-        os.close(saved)
-        return None
-    return saved
 
 
 EXCEL_LAST_SERIAL = 2_958_465  # 9999-12-31
@@ -316,7 +238,7 @@ def _fix_1904(fx: Any, sheet: str, header_row: int, spec: TableSpec,
     dates = {c: "float" for k, c in inputs.items() if spec.column(k).kind in DATE_KINDS}
     if not dates:
         return
-    rb, _errs, selected = _load(fx, sheet, header_row, dates)
+    rb, _errs, selected = load_arrow(fx, sheet, header_row, dates)
     if rb is None:
         return
     for ci in selected:
