@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 
 def _run(tmp_path: Path, body: str, *argv: str) -> subprocess.CompletedProcess[str]:
     script = (
@@ -69,3 +71,34 @@ def test_the_interpreter_is_not_torn_down(tmp_path: Path) -> None:
     proc = _run(tmp_path, body, "--version")
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "mark.txt").read_bytes() == b""
+
+
+def _arenas(tmp_path: Path, one: bool, env: dict[str, str] | None = None) -> int:
+    """How many malloc arenas glibc reports after a second thread allocated."""
+    import os
+
+    script = (
+        "import ctypes, threading\n"
+        "from xlsales.cli import one_malloc_arena\n"
+        f"print(one_malloc_arena() if {one} else None)\n"
+        "libc = ctypes.CDLL(None)\n"
+        "libc.malloc.restype = ctypes.c_void_p\n"
+        "t = threading.Thread(target=lambda: [libc.malloc(1 << 16) for _ in range(64)])\n"
+        "t.start()\n"
+        "t.join()\n"
+        "libc.malloc_stats()\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, check=True, env={**os.environ, **(env or {})})
+    return proc.stderr.count("Arena ")
+
+
+def test_one_malloc_arena_for_the_command(tmp_path: Path) -> None:
+    """The command line runs with one malloc arena (glibc): what the head start's thread
+    frees serves the main thread's allocations."""
+    import platform
+
+    if not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc":
+        pytest.skip("glibc only")
+    assert _arenas(tmp_path, one=False) >= 2
+    assert _arenas(tmp_path, one=True) == 1
+    assert _arenas(tmp_path, one=True, env={"MALLOC_ARENA_MAX": "4"}) >= 2  # the user's

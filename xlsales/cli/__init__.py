@@ -1523,6 +1523,7 @@ def main() -> None:
     # daily rows). Arrow reads this when it first allocates (pyarrow is not loaded yet);
     # a value the user set wins.
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+    one_malloc_arena()
     from xlsales.io import guard
 
     try:
@@ -1535,6 +1536,31 @@ def main() -> None:
             _report_bug(exc)
     except SystemExit as done:
         _leave(done.code)
+
+
+M_ARENA_MAX = -8  # glibc's mallopt parameter: how many malloc arenas at most
+
+
+def one_malloc_arena() -> bool:
+    """One malloc arena for the whole process (glibc only; True when set).
+
+    glibc gives each thread that allocates an arena of its own, and memory freed in one
+    thread's arena serves only the allocations of the threads using it. The daily sheet
+    is loaded in a second thread (:func:`xlsales.io.read.early.head_start`) and its
+    columns are freed later by the main thread, whose new allocations cannot reuse
+    that room: the peak grew by ~110 MB at 500k daily rows (805 MB against 695 MB with
+    one arena, in the same time). A ``MALLOC_ARENA_MAX`` the user set wins."""
+    import os
+
+    if not sys.platform.startswith("linux") or "MALLOC_ARENA_MAX" in os.environ:
+        return False
+    try:
+        import ctypes
+
+        mallopt = ctypes.CDLL(None).mallopt
+    except (ImportError, OSError, AttributeError):  # not glibc (musl has it too: a no-op)
+        return False
+    return bool(mallopt(M_ARENA_MAX, 1))
 
 
 def _leave(code: object) -> NoReturn:
