@@ -123,10 +123,9 @@ def test_the_head_start_imports_no_pandas() -> None:
     assert json.loads(out.replace("'", '"')) == []
 
 
-def test_the_command_line_rollup_begins_early(team: Path, tmp_path: Path) -> None:
-    """``xlsales rollup`` begins the read (a thread named so) and writes what the library
-    writes."""
-    code = ("import sys, threading\n"
+def _cli(argv: list[str]) -> tuple[subprocess.CompletedProcess[str], list[bool]]:
+    """The command line run in a process of its own; what each take of a head start got."""
+    code = ("import sys\n"
             "import xlsales.io.read.early as early\n"
             "seen = []\n"
             "was = early.take\n"
@@ -137,18 +136,49 @@ def test_the_command_line_rollup_begins_early(team: Path, tmp_path: Path) -> Non
             "early.take = take\n"
             "import atexit\n"
             "atexit.register(lambda: print('taken', seen, file=sys.stderr))\n"
-            f"sys.argv = ['xlsales', 'rollup', {str(team)!r}, '--all', '--json',\n"
-            f"            '--out', {str(tmp_path / 'out.xlsx')!r}]\n"
+            f"sys.argv = ['xlsales', *{argv!r}]\n"
             "from xlsales.cli import main\n"
             "main()\n")
     env = {**os.environ, "XLSALES_LEDGER": "off"}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=300, env=env, check=False)
+    taken = json.loads(proc.stderr.rsplit("taken ", 1)[1].split("\n")[0].lower())
+    return proc, taken
+
+
+def test_the_command_line_rollup_begins_early(team: Path, tmp_path: Path) -> None:
+    """``xlsales rollup`` takes the read it began, and writes what the library writes."""
+    proc, taken = _cli(["rollup", str(team), "--all", "--json",
+                        "--out", str(tmp_path / "out.xlsx")])
     assert proc.returncode == 0, proc.stderr
-    assert "taken [True]" in proc.stderr
+    assert taken == [True]
     from xlsales.jobs import run_rollup
 
     lib = run_rollup(team, all_weeks=True, out=tmp_path / "lib.xlsx")
     cli = json.loads(proc.stdout)
     assert cli["weeks"] == lib.weeks and cli["errors"] == lib.errors
     assert len(cli["rows"]) == len(lib.frame)
+
+
+@pytest.mark.parametrize("argv", [
+    ["completion", "--period", "2024-03"],
+    ["compliance", "--period", "2024Q1"],
+    ["spotcheck", "--on", "2024-03-15"],
+    ["review", "--month", "2024-03", "--out", "{tmp}/review.xlsx"],
+], ids=lambda a: a[0])
+def test_commands_reading_the_daily_report_begin_early(team: Path, tmp_path: Path,
+                                                       argv: list[str]) -> None:
+    """Each command that reads the daily report takes the read it began (none is left
+    over, none wasted), and says what it says without one."""
+    args = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    proc, taken = _cli([*args, "-w", str(team), "--json"])
+    assert proc.returncode == 0, proc.stderr
+    assert taken == [True]
+    from typer.testing import CliRunner
+
+    from xlsales.cli import app
+
+    alone = CliRunner().invoke(app, [*args, "-w", str(team), "--json"],
+                               env={"XLSALES_LEDGER": "off"})
+    assert alone.exit_code == 0, alone.output
+    assert json.loads(proc.stdout) == json.loads(alone.stdout)

@@ -798,13 +798,13 @@ def completion_cmd(
                                          "(xlsales company completion).")] = None,
 ) -> None:
     """Target completion rates with the TOP3 and the reps under the threshold."""
-    from xlsales.jobs import run_completion
-
     if company is not None:
         from xlsales.cli.company import by_team_of_company
 
         return by_team_of_company(period, company, by, on, lang, as_json)
-    with _failing(as_json, at=workspace, lang=lang):
+    with _reading_ahead(workspace), _failing(as_json, at=workspace, lang=lang):
+        from xlsales.jobs import run_completion  # (pandas, while the daily report loads)
+
         result = run_completion(workspace, period, by=by, today=_today(on))
     if as_json:
         _emit({"ok": True, **result.as_dict()})
@@ -849,9 +849,9 @@ def compliance(
     as_json: JsonOpt = False,
 ) -> None:
     """Late and missing daily reports per rep, with rates."""
-    from xlsales.jobs import run_compliance
+    with _reading_ahead(workspace), _failing(as_json, at=workspace):
+        from xlsales.jobs import run_compliance  # (pandas, while the daily report loads)
 
-    with _failing(as_json, at=workspace):
         result, written = run_compliance(workspace, period, today=_today(on), write=write)
     if as_json:
         _emit({"ok": True, "period": period, "reps": [r.as_dict() for r in result],
@@ -888,9 +888,9 @@ def spotcheck(
     as_json: JsonOpt = False,
 ) -> None:
     """Pick today's spot-check (30% of the dailies), spread over the week's reps."""
-    from xlsales.jobs import run_spotcheck
+    with _reading_ahead(workspace), _failing(as_json, at=workspace):
+        from xlsales.jobs import run_spotcheck  # (pandas, while the daily report loads)
 
-    with _failing(as_json, at=workspace):
         result = run_spotcheck(workspace, _today(on or date), share=share, seed=seed,
                                mark=mark)
     if as_json:
@@ -1176,17 +1176,18 @@ def review(
                                          "company review).")] = None,
 ) -> None:
     """One-click monthly (or quarterly) review; keeps the manager's notes on regeneration."""
-    from xlsales.jobs import run_review
-
     if company is not None:
         from xlsales.cli.company import review_of_company
 
         return review_of_company(month, quarter, company, out, on, None, as_json, pdf=pdf)
-    words = _message_lang(workspace, None)
-    with _failing(as_json, at=workspace), \
-            _status(_w(words, "pdf" if pdf else "working"), as_json):
-        result = run_review(workspace, month=month, quarter=quarter, out=out,
-                            today=_today(on), pdf=pdf)
+    with _reading_ahead(workspace):
+        words = _message_lang(workspace, None)  # (pandas, while the daily report loads)
+        with _failing(as_json, at=workspace), \
+                _status(_w(words, "pdf" if pdf else "working"), as_json):
+            from xlsales.jobs import run_review
+
+            result = run_review(workspace, month=month, quarter=quarter, out=out,
+                                today=_today(on), pdf=pdf)
     if as_json:
         _emit({"ok": True, **result.as_dict()})
         return
