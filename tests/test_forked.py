@@ -156,7 +156,10 @@ def _hanging_child() -> Callable[[int, int], Iterator[NewSheet]]:
     return make
 
 
-def test_a_hung_child_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("pidfd", [True, False], ids=["pidfd", "polled"])
+def test_a_hung_child_is_stopped(monkeypatch: pytest.MonkeyPatch, pidfd: bool) -> None:
+    if not pidfd:  # a system without pidfd_open: the child is polled
+        monkeypatch.delattr(forked.os, "pidfd_open", raising=False)
     monkeypatch.setattr(forked, "MIN_WAIT", 0.5)
     monkeypatch.setattr(forked, "PATIENCE", 1.0)
     started = time.monotonic()
@@ -197,5 +200,16 @@ def test_a_short_handover_is_made_up_here(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr(forked.pickle, "dump", first_only)
     pairs = list(forked.sheets_in_two(_rows, [5] * 6, lambda: 0, rows=0))
     assert [body is not None for _, body in pairs] == [False] * 3 + [True] + [False] * 2
+    assert _rendered(iter(pairs)) == [s.render(["rId1"]) for s in _rows(0, 6)]
+    assert _no_children()
+
+
+@pytest.mark.parametrize("pidfd", [True, False], ids=["pidfd", "polled"])
+def test_the_child_is_waited_for_either_way(monkeypatch: pytest.MonkeyPatch,
+                                            pidfd: bool) -> None:
+    if not pidfd:
+        monkeypatch.delattr(forked.os, "pidfd_open", raising=False)
+    pairs = list(forked.sheets_in_two(_rows, [5] * 6, lambda: 0, rows=0))
+    assert [body is not None for _, body in pairs] == [False] * 3 + [True] * 3
     assert _rendered(iter(pairs)) == [s.render(["rId1"]) for s in _rows(0, 6)]
     assert _no_children()

@@ -21,6 +21,7 @@ import contextlib
 import itertools
 import os
 import pickle
+import select
 import signal
 import sys
 import tempfile
@@ -120,7 +121,25 @@ def _fork(make: Callable[[int, int], Iterable[NewSheet]], first: int, end: int,
 
 
 def _wait(pid: int, *, deadline: float) -> bool:
-    """Whether the child ended well by ``deadline`` (stopped, if not)."""
+    """Whether the child ended well by ``deadline`` (stopped, if not). Woken the moment it
+    ends (a pidfd, Linux 5.3 on); else by polling, every 2 … 50 ms."""
+    try:
+        fd = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return _poll(pid, deadline=deadline)
+    try:
+        ended, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+    finally:
+        os.close(fd)
+    if not ended:
+        _stop(pid)
+        return False
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status) == 0
+
+
+def _poll(pid: int, *, deadline: float) -> bool:
+    """:func:`_wait` by polling."""
     pause = 0.002
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)
