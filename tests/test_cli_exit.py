@@ -39,24 +39,27 @@ def test_the_exit_code_is_the_commands(tmp_path: Path) -> None:
     assert '"ok": false' in proc.stdout
 
 
-def test_a_thread_still_at_work_is_waited_for(tmp_path: Path) -> None:
-    body = ("def late():\n"
-            "    time.sleep(1.0)\n"
-            "    open(mark, 'w').write('done')\n"
-            "threading.Thread(target=late).start()\n")
-    proc = _run(tmp_path, body, "--version")
-    assert proc.returncode == 0, proc.stderr
-    assert (tmp_path / "mark.txt").read_text() == "done"
+THREAD_AT_WORK = ("def late():\n"
+                  "    time.sleep(1.0)\n"
+                  "    open(mark, 'w').write('done')\n"
+                  "threading.Thread(target=late).start()\n")
+TEXT_EXIT = ("import xlsales.cli as cli\n"
+             "@cli.app.command('bye')\n"
+             "def bye() -> None:\n"
+             "    raise SystemExit('so long')\n")
 
 
-def test_a_text_exit_is_printed_and_exits_1(tmp_path: Path) -> None:
-    body = ("import xlsales.cli as cli\n"
-            "@cli.app.command('bye')\n"
-            "def bye() -> None:\n"
-            "    raise SystemExit('so long')\n")
-    proc = _run(tmp_path, body, "bye")
-    assert proc.returncode == 1
-    assert "so long" in proc.stderr
+@pytest.mark.parametrize(("body", "argv", "code", "mark", "said"), [
+    (THREAD_AT_WORK, ["--version"], 0, "done", ""),  # a thread still at work: waited for
+    (TEXT_EXIT, ["bye"], 1, None, "so long"),  # a text exit: printed, exit code 1
+], ids=["thread-at-work", "text-exit"])
+def test_as_pythons_own_exit(tmp_path: Path, body: str, argv: list[str], code: int,
+                             mark: str | None, said: str) -> None:
+    proc = _run(tmp_path, body, *argv)
+    assert proc.returncode == code, proc.stderr
+    assert said in proc.stderr
+    written = tmp_path / "mark.txt"
+    assert (written.read_text() if written.exists() else None) == mark
 
 
 def test_the_interpreter_is_not_torn_down(tmp_path: Path) -> None:
