@@ -609,6 +609,12 @@ def validate(
     as_json: JsonOpt = False,
 ) -> None:
     """Check a workbook against every rule; exit 1 when it has errors."""
+    with _reading_ahead(file) if table in (None, "daily") else contextlib.nullcontext():
+        _validate(file, table, annotate_, out, on, show_all, lang, as_json)
+
+
+def _validate(file: Path, table: str | None, annotate_: bool, out: Path | None,
+              on: str | None, show_all: bool, lang: str | None, as_json: bool) -> None:
     from xlsales.validate import validate_file
 
     words = _message_lang(file, lang)

@@ -114,9 +114,21 @@ class WorkbookReader:
         called when the typed load starts (past the far-cell guard): the fast reader
         leaves Python free meanwhile, a good time for a caller's work in another thread.
         ``early``: this sheet's survey and typed load, begun by
-        :func:`xlsales.io.read.early.head_start`."""
+        :func:`xlsales.io.read.early.head_start`; when none is given, a head start on this
+        very table of this workbook (all its columns) is taken if there is one and the
+        file is as it was (:func:`xlsales.io.read.early.take`)."""
         from xlsales.frames import build_table
         from xlsales.io.read.fastexcel_engine import load_raw
+
+        if early is None and keys is None:
+            from xlsales.io.read.early import take
+
+            begun = take(self.path, spec, (sheet, header_row, cols))
+            if begun is not None:
+                with begun.reader as wb:
+                    return wb.load(spec, settings, sheet, header_row, cols, lang=lang,
+                                   stop_at_blank=stop_at_blank, loading=loading,
+                                   early=begun)
 
         grid = self.pkg.head(sheet, header_row + 1)
         headers = {k: str(grid[header_row][i]) for k, i in cols.items()}
@@ -247,16 +259,7 @@ def read_table(path: str | os.PathLike[str], spec: TableSpec, settings: Settings
                loading: Callable[[], object] | None = None) -> Table:
     """Find ``spec`` in the workbook at ``path`` and read it (only the columns ``keys``
     when given; ``loading``: called when the typed load starts, see
-    :meth:`WorkbookReader.load`). A head start on this very read
-    (:func:`xlsales.io.read.early.head_start`) is taken when the file is as it was."""
-    from xlsales.io.read.early import take
-
-    early = take(path, spec) if sheet is None and keys is None \
-        and scan_rows == HEADER_SCAN_ROWS else None
-    if early is not None:
-        with early.reader as wb:
-            return wb.load(spec, settings, *early.found, lang=lang,
-                           stop_at_blank=stop_at_blank, loading=loading, early=early)
+    :meth:`WorkbookReader.load`)."""
     with WorkbookReader(path) as wb:
         return wb.table(spec, settings, lang=lang, sheet=sheet, scan_rows=scan_rows,
                         stop_at_blank=stop_at_blank, keys=keys, loading=loading)

@@ -6,8 +6,8 @@ rest, then reads the daily sheet, whose load (fastexcel, in Rust) leaves Python 
 the command line begins the read first (:func:`head_start`): the second thread finds the
 table, checks and surveys its sheet, and starts the load — nothing there needs pandas —
 and the imports run while the sheet loads. The read that wants the table
-(:func:`xlsales.io.read.read_table`) takes what was begun (:func:`take`) when it is the
-same table of the same file, unchanged since; otherwise it reads as it always does, and
+(:meth:`xlsales.io.read.WorkbookReader.load`) takes what was begun (:func:`take`) when
+it is the same table of the same file, unchanged since; otherwise it reads as it always does, and
 any error (a file that is not a workbook, no table, a cell far out) comes from that
 read, worded as ever. Nothing is begun in the library unless asked.
 """
@@ -118,9 +118,11 @@ def _read(path: Path, table: str, started: _HeadStart) -> None:
         box["error"] = exc
 
 
-def take(path: str | os.PathLike[str], spec: Any) -> Begun | None:
+def take(path: str | os.PathLike[str], spec: Any,
+         found: tuple[str, int, dict[str, int]] | None = None) -> Begun | None:
     """The read of ``spec``'s table begun for the workbook at ``path`` (taken once); None
-    when none was begun, it gave up before its load, or the file changed since."""
+    when none was begun, it gave up before its load, the file changed since, or (given
+    ``found``: sheet, 0-based header row, columns) it found the table elsewhere."""
     with _LOCK:
         started = _STARTED.pop(_key(path, spec.key), None)
     if started is None or started.thread is None:
@@ -131,7 +133,7 @@ def take(path: str | os.PathLike[str], spec: Any) -> Begun | None:
         same = _stamp(path) == started.stamp
     except OSError:
         same = False
-    if box.get("failed") or not same:
+    if box.get("failed") or not same or (found is not None and box["found"] != found):
         if "reader" in box:
             started.thread.join()
             box["reader"].close()
