@@ -143,12 +143,13 @@ def take(path: str | os.PathLike[str], spec: Any,
 
 
 def forget() -> None:
-    """Drop the reads begun and not taken (their threads end on their own)."""
+    """Drop the reads begun and not taken, without waiting for them: a finished one's
+    workbook is closed; one still loading ends on its own (a daemon thread) and is let
+    go (a command that failed before its read does not wait for the load)."""
     with _LOCK:
         left = list(_STARTED.values())
         _STARTED.clear()
     for started in left:
-        started.ready.wait()
-        if "reader" in started.box and started.thread is not None:
-            started.thread.join()
+        if started.thread is not None and not started.thread.is_alive() \
+                and "reader" in started.box:
             started.box["reader"].close()
