@@ -337,6 +337,8 @@ def first_error(table: Table) -> None:
 def read_records(path: str | os.PathLike[str], spec: TableSpec,
                  settings: Settings | None = None) -> list[dict[str, Any]]:
     """Every row of ``spec`` in ``path`` as canonical values; the first error raises."""
+    from xlsales.settings import Settings
+
     table = read_table(path, spec, settings or Settings.default())
     first_error(table)
     return table.records()
