@@ -1230,9 +1230,9 @@ def agenda(
     as_json: JsonOpt = False,
 ) -> None:
     """Write the week's meeting pack into meeting_agenda.xlsx (a new sheet per week)."""
-    from xlsales.jobs import run_agenda
+    with _reading_ahead(workspace), _failing(as_json, at=workspace):
+        from xlsales.jobs import run_agenda  # (pandas, while the daily report loads)
 
-    with _failing(as_json, at=workspace):
         result = run_agenda(workspace, week, out=out)
     if as_json:
         _emit({"ok": True, **result.as_dict()})
