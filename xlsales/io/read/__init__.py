@@ -93,7 +93,8 @@ class WorkbookReader:
         return {s.name: self.pkg.head(s.name, rows) for s in self.pkg.sheets
                 if not s.name.startswith("_")}
 
-    def _reader(self) -> Any:
+    def fast_reader(self) -> Any:
+        """The fastexcel reader of this workbook (opened once, on first use)."""
         if self._fx is None:
             import fastexcel
 
@@ -140,7 +141,7 @@ class WorkbookReader:
         inputs = {c for k, c in cols.items() if spec.column(k).is_input}
         try:
             extent, scan = (early.extent, early.scan) if early is not None \
-                else self.survey_while(sheet, inputs, self._reader)
+                else self.survey_while(sheet, inputs, self.fast_reader)
             raw = load_raw(self.pkg, self._fx, spec, sheet, header_row, cols, headers,
                            huge=huge, extent=extent, scan=scan, loading=loading,
                            loaded=early.load if early is not None else None)
@@ -246,7 +247,7 @@ class WorkbookReader:
         """Every row of a sheet as text values ([] when the sheet is absent)."""
         if name not in self.sheet_names:
             return []
-        xs = self._reader().load_sheet(name, header_row=None, dtypes="string")
+        xs = self.fast_reader().load_sheet(name, header_row=None, dtypes="string")
         df = xs.to_pandas()
         return [["" if v != v or v is None else v for v in row]
                 for row in df.itertuples(index=False, name=None)]

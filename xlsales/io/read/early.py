@@ -6,10 +6,10 @@ rest, then reads the daily sheet, whose load (fastexcel, in Rust) leaves Python 
 the command line begins the read first (:func:`head_start`): the second thread finds the
 table, checks and surveys its sheet, and starts the load — nothing there needs pandas —
 and the imports run while the sheet loads. The read that wants the table
-(:meth:`xlsales.io.read.WorkbookReader.load`) takes what was begun (:func:`take`) when
-it is the same table of the same file, unchanged since; otherwise it reads as it always does, and
-any error (a file that is not a workbook, no table, a cell far out) comes from that
-read, worded as ever. Nothing is begun in the library unless asked.
+(:meth:`xlsales.io.read.WorkbookReader.load`) takes what was begun (:func:`take`) when it
+is the same table of the same file, unchanged since; otherwise it reads as it always
+does, and any error (a file that is not a workbook, no table, a cell far out) comes from
+that read, worded as ever. Nothing is begun in the library unless asked.
 """
 
 from __future__ import annotations
@@ -71,13 +71,13 @@ def head_start(path: str | os.PathLike[str], table: str = "daily", *,
     except OSError:
         return False
     started = _HeadStart(stamp)
+    started.thread = threading.Thread(target=_read, args=(Path(path), table, started),
+                                      name="xlsales-head-start", daemon=True)
     key = _key(path, table)
     with _LOCK:
         if key in _STARTED:
             return True
         _STARTED[key] = started
-    started.thread = threading.Thread(target=_read, args=(Path(path), table, started),
-                                      name="xlsales-head-start", daemon=True)
     started.thread.start()
     started.ready.wait(wait)
     return True
@@ -99,7 +99,7 @@ def _read(path: Path, table: str, started: _HeadStart) -> None:
             raise LookupError(table)
         sheet, header_row, cols = found
         inputs = {c for k, c in cols.items() if spec.column(k).is_input}
-        extent, scan = reader.survey_while(sheet, inputs, reader._reader)
+        extent, scan = reader.survey_while(sheet, inputs, reader.fast_reader)
         refuse_far(extent, cols, sheet)
         wanted = column_types(spec, cols)
         box.update(reader=reader, found=found, extent=extent, scan=scan, wanted=wanted)
@@ -113,7 +113,7 @@ def _read(path: Path, table: str, started: _HeadStart) -> None:
     from xlsales.io.read.arrow_load import load_arrow
 
     try:
-        box["value"] = load_arrow(reader._fx, sheet, header_row, wanted)
+        box["value"] = load_arrow(reader.fast_reader(), sheet, header_row, wanted)
     except BaseException as exc:  # raised where the load is taken
         box["error"] = exc
 
@@ -123,6 +123,8 @@ def take(path: str | os.PathLike[str], spec: Any,
     """The read of ``spec``'s table begun for the workbook at ``path`` (taken once); None
     when none was begun, it gave up before its load, the file changed since, or (given
     ``found``: sheet, 0-based header row, columns) it found the table elsewhere."""
+    if not _STARTED:  # (the library: nothing begun, no file looked at)
+        return None
     with _LOCK:
         started = _STARTED.pop(_key(path, spec.key), None)
     if started is None or started.thread is None:
