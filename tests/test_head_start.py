@@ -169,6 +169,7 @@ def test_the_command_line_rollup_begins_early(team: Path, tmp_path: Path) -> Non
     ["spotcheck", "--on", "2024-03-15"],
     ["review", "--month", "2024-03", "--out", "{tmp}/review.xlsx"],
     ["agenda", "--week", "2024-W11", "--out", "{tmp}/agenda.xlsx"],
+    ["summary", "--week", "--on", "2024-03-15"],
 ], ids=lambda a: a[0])
 def test_commands_reading_the_daily_report_begin_early(team: Path, tmp_path: Path,
                                                        argv: list[str],

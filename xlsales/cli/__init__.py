@@ -1335,6 +1335,12 @@ def summary_cmd(
 ) -> None:
     """A short digest for the team's group chat (DingTalk, WeCom, Teams): dailies,
     completion, TOP3, under the threshold, overdue follow-ups, stalled deals."""
+    with _reading_ahead(workspace):
+        _summary(day, week, month, workspace, on, fmt, post, as_json)
+
+
+def _summary(day: bool, week: bool, month: bool, workspace: Path, on: str | None,
+             fmt: Literal["markdown", "text"], post: bool, as_json: bool) -> None:
     from xlsales.io.webhook import KIND_NAMES
     from xlsales.jobs.summary import BAD_FORMAT, FORMATS, build_summary, post_summary
 
