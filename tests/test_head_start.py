@@ -52,6 +52,26 @@ def test_the_read_begun_early_is_the_read(team: Path) -> None:
     assert early.take(path, DAILY) is None  # taken once, by the read above
 
 
+def test_the_workbook_is_opened_once(team: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The read takes the head start's open workbook: its safety checks and first rows are
+    not read a second time."""
+    import xlsales.io.read as reading
+
+    path = team / "daily_report.xlsx"
+    settings = read_settings(team)
+    opened: list[Path] = []
+    check = reading.check_workbook
+
+    def counted(p: Path) -> object:
+        opened.append(Path(p))
+        return check(p)
+
+    monkeypatch.setattr(reading, "check_workbook", counted)
+    assert early.head_start(path)
+    read_table(path, DAILY, settings)
+    assert opened == [path]
+
+
 def test_a_file_saved_meanwhile_is_read_anew(team: Path) -> None:
     path = team / "daily_report.xlsx"
     settings = read_settings(team)

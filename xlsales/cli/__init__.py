@@ -746,7 +746,7 @@ def _reading_ahead(at: Path) -> Iterator[None]:
     from xlsales.io.read import early
     from xlsales.tables.daily import DAILY_FILE
 
-    path = at / DAILY_FILE if at.is_dir() else at
+    path = at / DAILY_FILE if at.is_dir() else at  # (the shared one: per-rep folders, none)
     if path.suffix.lower() in (".xlsx", ".xlsm") and path.is_file():
         early.head_start(path)
     try:

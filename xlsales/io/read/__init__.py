@@ -260,7 +260,17 @@ def read_table(path: str | os.PathLike[str], spec: TableSpec, settings: Settings
                loading: Callable[[], object] | None = None) -> Table:
     """Find ``spec`` in the workbook at ``path`` and read it (only the columns ``keys``
     when given; ``loading``: called when the typed load starts, see
-    :meth:`WorkbookReader.load`)."""
+    :meth:`WorkbookReader.load`). A head start on this read
+    (:func:`xlsales.io.read.early.head_start`) is taken with the workbook it opened and
+    the table it found: the workbook is not opened twice."""
+    from xlsales.io.read.early import take
+
+    begun = take(path, spec) if sheet is None and keys is None \
+        and scan_rows == HEADER_SCAN_ROWS else None
+    if begun is not None:
+        with begun.reader as wb:
+            return wb.load(spec, settings, *begun.found, lang=lang,
+                           stop_at_blank=stop_at_blank, loading=loading, early=begun)
     with WorkbookReader(path) as wb:
         return wb.table(spec, settings, lang=lang, sheet=sheet, scan_rows=scan_rows,
                         stop_at_blank=stop_at_blank, keys=keys, loading=loading)
