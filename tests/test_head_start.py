@@ -72,6 +72,22 @@ def test_the_workbook_is_opened_once(team: Path, monkeypatch: pytest.MonkeyPatch
     assert opened == [path]
 
 
+def test_a_load_begun_in_other_types_is_waited_for_and_not_used(team: Path) -> None:
+    """Given a load begun for other column types, the read waits for it (one load of a
+    reader at a time) and loads the sheet again: the same table as on its own."""
+    path = team / "daily_report.xlsx"
+    settings = read_settings(team)
+    alone = read_table(path, DAILY, settings)
+    assert early.head_start(path)
+    begun = early.take(path, DAILY)
+    assert begun is not None
+    begun.load.wanted = {**begun.load.wanted, 0: "float"}
+    with begun.reader as wb:
+        table = wb.load(DAILY, settings, *begun.found, early=begun)
+    assert not begun.load.thread.is_alive()
+    _same_table(table, alone)
+
+
 def test_a_file_saved_meanwhile_is_read_anew(team: Path) -> None:
     path = team / "daily_report.xlsx"
     settings = read_settings(team)

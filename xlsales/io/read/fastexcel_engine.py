@@ -91,7 +91,8 @@ def load_raw(pkg: Package, fx: Any, spec: TableSpec, sheet: str, header_row: int
     :meth:`Package.survey`; without ``scan`` the sheet is scanned in a second thread
     during the load). ``loading`` is called when the load starts, past the far-cell
     guard. ``loaded``: the typed load begun already (:mod:`xlsales.io.read.early`), taken
-    when it asked for the columns in the types this load would."""
+    when it asked for the columns in the types this load would (else waited for, and the
+    sheet loaded again)."""
     inputs = {k: c for k, c in cols.items() if spec.column(k).is_input}
     refuse_far(extent if extent is not None else pkg.extent(sheet), cols, sheet)
     wanted = column_types(spec, cols)
@@ -114,8 +115,12 @@ def load_raw(pkg: Package, fx: Any, spec: TableSpec, sheet: str, header_row: int
         if loading is not None:
             loading()
         try:
-            rb, errors, selected = loaded.result() if loaded is not None \
-                and loaded.wanted == wanted else load_arrow(fx, sheet, header_row, wanted)
+            if loaded is not None and loaded.wanted == wanted:
+                rb, errors, selected = loaded.result()
+            else:
+                if loaded is not None:  # another load of this reader: never two at once
+                    loaded.thread.join()
+                rb, errors, selected = load_arrow(fx, sheet, header_row, wanted)
         except DatePanic:  # a date cell far outside the calendar: read dates as numbers,
             serial_cols = {c for c, d in wanted.items() if d == "datetime"}  # each such
             rb, errors, selected = load_arrow(  # cell becomes a finding of its own
