@@ -368,3 +368,85 @@ def test_the_lists_read_beside_the_load_keep_the_dropdowns_current(
     before = lists_part()
     run_rollup(tmp_path, week="2024-W12", today=SAMPLE_TODAY)
     assert lists_part() == before
+
+
+def _settings_threads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The threads the workspace's settings are read in, from now on."""
+    import xlsales.jobs.sources as src
+
+    threads: list[str] = []
+    plain = src.workspace_settings
+
+    def spy(root: Path) -> Settings:
+        threads.append(threading.current_thread().name)
+        return plain(root)
+
+    monkeypatch.setattr(src, "workspace_settings", spy)
+    return threads
+
+
+def test_the_settings_are_read_while_the_daily_sheet_loads(
+        small: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without settings given, load_daily reads them in a second thread once the daily
+    sheet's load has begun, and starts the work beside with them: the result is what a
+    read given the settings first gives."""
+    from xlsales.workspace import read_settings
+
+    threads = _settings_threads(monkeypatch)
+    work: list[str] = []
+
+    def targets(root: Path, settings: Settings) -> Any:
+        work.append(threading.current_thread().name)
+        return read_targets(root, settings)
+
+    beside = Beside(targets)
+    daily = load_daily(small, beside=beside)
+    assert threads == ["xlsales-beside-settings"]
+    assert work == ["xlsales-beside-daily"]
+    given = load_daily(small, settings=read_settings(small))
+    assert daily.settings == given.settings and daily.settings.roster
+    assert daily.frame.equals(given.frame)
+    assert [f.model_dump() for f in daily.findings] == [f.model_dump()
+                                                        for f in given.findings]
+    assert load_targets(daily.root, daily.settings, read=beside) == load_targets(
+        given.root, given.settings)
+    assert not [t for t in threading.enumerate() if t.name == "xlsales-beside-settings"]
+
+
+def test_a_settings_error_surfaces_as_before(tmp_path: Path, small: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A settings workbook that cannot be read gives the error a plain read of the
+    settings gives, though it was read in a second thread."""
+    import shutil
+
+    from xlsales.jobs.sources import workspace_settings
+
+    team = tmp_path / "team"
+    shutil.copytree(small, team)
+    (team / "settings.xlsx").write_bytes(b"PK\x03\x04 not a workbook at all")
+    with pytest.raises(WorkbookError) as plain:
+        workspace_settings(team)
+    threads = _settings_threads(monkeypatch)
+    with pytest.raises(WorkbookError) as got:
+        load_daily(team)
+    assert threads == ["xlsales-beside-settings"]
+    assert type(got.value) is type(plain.value) and str(got.value) == str(plain.value)
+    assert "settings.xlsx" in (got.value.file or "")
+
+
+def test_a_daily_sheet_refused_before_its_load_reads_no_settings_beside(
+        tmp_path: Path, small: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A daily sheet refused before its load (a far cell) is the error; the settings were
+    never read in a second thread."""
+    import shutil
+
+    team = tmp_path / "team"
+    shutil.copytree(small, team)
+    _patched(small / "daily_report.xlsx", team / "daily_report.xlsx",
+             lambda x: x.replace(b"</sheetData>", b'<row r="1048576"><c r="XFD1048576">'
+                                 b"<v>1</v></c></row></sheetData>"))
+    threads = _settings_threads(monkeypatch)
+    with pytest.raises(WorkbookError) as raised:
+        load_daily(team)
+    assert "sheet.huge_range" in str(raised.value)
+    assert threads == []

@@ -182,6 +182,54 @@ def _start_all(besides: Sequence[Beside[Any]], root: Path, settings: Settings) -
         one.start(root, settings)
 
 
+class SettingsBeside:
+    """The workspace's settings read in a second thread while the first daily sheet loads
+    (:meth:`start`, the read's ``loading``), then the work beside that needs them
+    started (given a roster, as :func:`load_daily` starts it); :meth:`settings` waits for
+    them (or reads them there and then when the load never started) and raises what
+    reading them raised."""
+
+    def __init__(self, root: Path, besides: Sequence[Beside[Any]] = ()) -> None:
+        self.root, self.besides = root, besides
+        self._thread: threading.Thread | None = None
+        self._box: dict[str, Any] = {}
+
+    def start(self) -> None:
+        """Start reading them (once)."""
+        if self._thread is not None:
+            return
+
+        def run() -> None:
+            from xlsales.io.read import no_threads
+
+            try:
+                with no_threads():  # the daily load has the other core
+                    self._box["value"] = settings = workspace_settings(self.root)
+            except BaseException as exc:  # raised by settings(), in the caller's thread
+                self._box["error"] = exc
+                return
+            if self.besides and settings.roster:
+                _start_all(self.besides, self.root, settings)
+
+        self._thread = threading.Thread(target=run, name="xlsales-beside-settings")
+        self._thread.start()
+
+    def wait(self) -> None:
+        """Wait for the read, when it was started."""
+        if self._thread is not None:
+            self._thread.join()
+
+    def settings(self) -> Settings:
+        """The settings (read now if the read was never started)."""
+        if self._thread is not None:
+            self._thread.join()
+        elif "value" not in self._box:  # the load never started: read here, as a plain
+            self._box["value"] = workspace_settings(self.root)  # call would
+        if "error" in self._box:
+            raise self._box["error"]
+        return self._box["value"]
+
+
 def load_daily(source: str | os.PathLike[str], *, today: dt.date | None = None,
                settings: Settings | None = None, validate: bool = True,
                since: dt.date | None = None, until: dt.date | None = None,
@@ -198,7 +246,9 @@ def load_daily(source: str | os.PathLike[str], *, today: dt.date | None = None,
     those years nothing more is read.
 
     ``beside``: work (or several) to do in a second thread while the daily sheet loads
-    (see :class:`Beside`); it is over when this returns or raises."""
+    (see :class:`Beside`); it is over when this returns or raises. Without ``settings``,
+    the workspace's are read in a second thread too, while the (first) daily sheet loads
+    (:class:`SettingsBeside`), and the work beside starts once they are read."""
     besides = [] if beside is None else [beside] if isinstance(beside, Beside) \
         else list(beside)
     with gc_paused():
@@ -214,21 +264,32 @@ def _load_daily(source: str | os.PathLike[str], *, today: dt.date | None,
                 settings: Settings | None, validate: bool, since: dt.date | None = None,
                 until: dt.date | None = None, besides: Sequence[Beside[Any]] = (),
                 ) -> DailySource:
-    from xlsales.io.read import read_table
+    from xlsales.io.read import read_table, threads_allowed
     from xlsales.ledger.hook import prepare
     from xlsales.validate import check_table
 
     prepare()
     path = Path(source)
     root, files = daily_files(path)
-    settings = settings or workspace_settings(root)
     spec = T.get("daily")
+    tables: list[Table] = []
+    if settings is None and threads_allowed():  # read while the first daily sheet loads
+        first = SettingsBeside(root, besides)
+        try:
+            tables.append(read_table(files[0], spec, first.settings, loading=first.start))
+        except XlsalesError:
+            if len(files) == 1:
+                raise
+        finally:
+            first.wait()
+        settings, files_left = first.settings(), files[1:]
+    else:
+        settings, files_left = settings or workspace_settings(root), files
     # the work beside starts with the first daily sheet's load, given the settings the
     # caller gets back (a stand-in roster below would be other settings: it waits)
     loading = functools.partial(_start_all, besides, root, settings) \
         if besides and settings.roster else None
-    tables: list[Table] = []
-    for f in files:
+    for f in files_left:
         try:
             tables.append(read_table(f, spec, settings, loading=loading))
         except XlsalesError:

@@ -16,7 +16,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, Union
 
 from xlsales.errors import READ, WORKBOOK, TableNotFoundError, WorkbookError, cannot
 from xlsales.headers import HEADER_SCAN_ROWS, locate, no_table_found
@@ -49,7 +49,16 @@ AHEAD_PART = 1 << 24  # this large: decompressed in a thread of its own, ahead o
 SPLIT_PART: int | None = None
 
 
+T = TypeVar("T")
+Later = Union[T, Callable[[], T]]  # noqa: UP007 (a value, or what gives it once it is needed)
+
 _THREADS = threading.local()
+
+
+def threads_allowed() -> bool:
+    """Whether reads in this thread may start threads of their own (not in
+    :func:`no_threads`)."""
+    return not getattr(_THREADS, "off", False)
 
 
 @contextlib.contextmanager
@@ -105,7 +114,7 @@ class WorkbookReader:
                     from exc
         return self._fx
 
-    def load(self, spec: TableSpec, settings: Settings, sheet: str, header_row: int,
+    def load(self, spec: TableSpec, settings: Later[Settings], sheet: str, header_row: int,
              cols: dict[str, int], *, lang: Lang | None = None,
              stop_at_blank: bool = False, keys: Iterable[str] | None = None,
              loading: Callable[[], object] | None = None,
@@ -117,7 +126,9 @@ class WorkbookReader:
         ``early``: this sheet's survey and typed load, begun by
         :func:`xlsales.io.read.early.head_start`; when none is given, a head start on this
         very table of this workbook (all its columns) is taken if there is one and the
-        file is as it was (:func:`xlsales.io.read.early.take`)."""
+        file is as it was (:func:`xlsales.io.read.early.take`). ``settings`` may come
+        as a function giving them, called once the load is over (they are read
+        meanwhile: :class:`xlsales.jobs.sources.SettingsBeside`)."""
         from xlsales.frames import build_table
         from xlsales.io.read.fastexcel_engine import load_raw
 
@@ -150,6 +161,8 @@ class WorkbookReader:
                 raise WorkbookError(exc.message, file=str(self.path), sheet=exc.sheet or sheet,
                                     cell=exc.cell, value=exc.value) from exc
             raise
+        if callable(settings):  # read meanwhile (``load_daily``): needed from here on
+            settings = settings()
         return build_table(raw, spec, settings, lang=lang, stop_at_blank=stop_at_blank)
 
     def survey_while(self, sheet: str, columns: set[int],
@@ -165,7 +178,7 @@ class WorkbookReader:
         info = self.pkg.sheet(sheet)
         size = self.pkg.zf.getinfo(info.part).file_size if info is not None \
             and info.part in self.pkg.zf.namelist() else 0
-        if getattr(_THREADS, "off", False):  # beside another's load: no more threads
+        if not threads_allowed():  # beside another's load: no more threads
             work()
             return self.pkg.survey(sheet, columns)
         split = SPLIT_PART is not None and size >= SPLIT_PART
@@ -193,7 +206,8 @@ class WorkbookReader:
         extent, scan = box["survey"]
         return extent, None if split else scan
 
-    def table(self, spec: TableSpec, settings: Settings, *, lang: Lang | None = None,
+    def table(self, spec: TableSpec, settings: Later[Settings], *,
+              lang: Lang | None = None,
               sheet: str | None = None, scan_rows: int = HEADER_SCAN_ROWS,
               stop_at_blank: bool = False, keys: Iterable[str] | None = None,
               loading: Callable[[], object] | None = None) -> Table:
@@ -253,7 +267,7 @@ class WorkbookReader:
                 for row in df.itertuples(index=False, name=None)]
 
 
-def read_table(path: str | os.PathLike[str], spec: TableSpec, settings: Settings, *,
+def read_table(path: str | os.PathLike[str], spec: TableSpec, settings: Later[Settings], *,
                lang: Lang | None = None, sheet: str | None = None,
                scan_rows: int = HEADER_SCAN_ROWS, stop_at_blank: bool = False,
                keys: Iterable[str] | None = None,
