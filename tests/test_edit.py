@@ -332,6 +332,31 @@ def test_package_edit_copies_other_entries_raw_and_updates_indexes(tmp_path: Pat
     assert wb.properties.title == "T" and wb.sheetnames == ["A", "B"]
 
 
+def test_the_head_of_a_part_deflated_ahead_needs_no_inflating(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large part put into the package is deflated in a worker thread; its head (a
+    sheet's properties and views, read for every sheet when saving) comes from the bytes
+    kept aside, without waiting for the deflate or inflating it again."""
+    from xlsales.io.edit import package
+
+    src = simple_book(tmp_path / "in.xlsx")
+    body = b"<r/>" * (package.DEFLATE_AHEAD // 2)
+    part = b"<worksheet><sheetViews/><sheetData>" + body + b"</sheetData></worksheet>"
+    with PackageEdit(src) as pkg:
+        pkg.put("xl/worksheets/sheet9.xml", part)
+        inflated: list[int] = []
+        real = package.zlib.decompress
+        monkeypatch.setattr(package.zlib, "decompress",
+                            lambda *a: inflated.append(1) or real(*a))
+        assert pkg.head("xl/worksheets/sheet9.xml", b"<sheetData") == \
+            b"<worksheet><sheetViews/>"
+        assert inflated == []
+        assert pkg.head("xl/worksheets/sheet9.xml", b"</worksheet>") == part[:-12]
+        assert inflated == [1]  # past what was kept aside: inflated
+        pkg.save(tmp_path / "out.xlsx")
+    assert read(tmp_path / "out.xlsx", "xl/worksheets/sheet9.xml") == part
+
+
 def test_zip_rewriter_copies_raw_and_streams_new_entries(tmp_path: Path) -> None:
     src = simple_book(tmp_path / "in.xlsx")
     out = tmp_path / "out.zip"

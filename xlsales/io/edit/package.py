@@ -280,6 +280,8 @@ class PackageEdit:
             if isinstance(content, bytes):
                 at = content.find(marker)
                 return content if at < 0 else content[:at]
+            if isinstance(content, _DeflatedAhead) and (at := content.lead.find(marker)) >= 0:
+                return content.lead[:at]  # (no wait for the deflate, no inflating)
             for chunk in content():  # a streamed rewrite: only as far as the marker
                 out += chunk
                 at = out.find(marker, max(0, len(out) - len(chunk) - len(marker)))
@@ -400,10 +402,11 @@ class _DeflatedAhead:
     is done only the compressed form is held (the part's bytes are let go, so the parts
     of a big edit do not pile up until the save); read back, it is inflated again."""
 
-    __slots__ = ("_future", "size")
+    __slots__ = ("_future", "lead", "size")
 
     def __init__(self, content: bytes) -> None:
         self.size = len(content)
+        self.lead = content[:LEAD]  # a sheet's properties and views: read without inflating
         self._future: Future[tuple[int, bytes]] = _deflater().submit(deflate, content)
 
     def result(self) -> tuple[int, bytes]:
@@ -415,6 +418,7 @@ class _DeflatedAhead:
 
 
 DEFLATE_AHEAD = 1 << 17  # bytes: parts this large are deflated ahead (see PackageEdit.put)
+LEAD = 1 << 16  # bytes of such a part kept as they are, for :meth:`PackageEdit.head`
 DEFLATE_THREADS = "xlsales-deflate"  # the names of the deflating threads start so
 
 
