@@ -22,7 +22,11 @@ _END = struct.Struct("<4s4H2LH")
 LOCAL_SIG, CENTRAL_SIG, END_SIG = b"PK\x03\x04", b"PK\x01\x02", b"PK\x05\x06"
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 LIMIT = 0xFFFFFFFF
-LEVEL = 6  # zlib's default: what Excel's own files are close to
+# zlib's level for the parts written. Measured on the weekly sheets of a 100k-row rollup
+# (26 MB of XML) and on a 100k-row daily sheet (47 MB): level 4 deflates in 55% and 35%
+# of level 6's time (zlib's default), for 8% and 11% more bytes; level 1 or 2 saves
+# little more time for 20–35% more bytes.
+LEVEL = 4
 
 
 def deflate(data: bytes) -> tuple[int, bytes]:
