@@ -1118,3 +1118,39 @@ def test_sheets_of_one_table_at_once_are_the_sheets_one_by_one(tmp_path: Path) -
             many, WEEKLY, columns, [len(b) for b in blocks], lang="zh", names=tables,
             titles=titles, options=options)]
     assert together == alone
+
+
+def test_tables_put_one_after_another_keep_unique_names_and_ids(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sheets whose tables share a name, put one after another (the first replacing a
+    sheet and its table): every table name and id in the saved workbook is unique, and
+    each table part was read once, not once per sheet put after it."""
+    from xlsales.io.edit.tables import table_sheet
+    from xlsales.settings import Settings
+    from xlsales.tables.weekly import WEEKLY
+
+    options = Settings.default().general.model_dump()
+    rows = [{"week": "2024-W10", "level": "代表", "name": "张三", "visits": 3}]
+    src = sales_book(tmp_path / "in.xlsx")
+    out = tmp_path / "out.xlsx"
+    with WorkbookEdit(src) as wb:
+        wb.put_sheet("周报 W1", table_sheet(wb, WEEKLY, rows, lang="zh", name="Weekly",
+                                            title="周报", options=options))
+        wb.save(out)
+    reads: list[str] = []
+    with WorkbookEdit(out) as wb:
+        real = wb.pkg.read
+        monkeypatch.setattr(wb.pkg, "read", lambda part: reads.append(part) or real(part))
+        for i in range(1, 6):  # the first one replaces 周报 W1 and its table
+            wb.put_sheet(f"周报 W{i}", table_sheet(wb, WEEKLY, rows, lang="zh",
+                                                   name="Weekly", title="周报",
+                                                   options=options))
+        wb.save(tmp_path / "again.xlsx")
+    tables = [p for p in names(tmp_path / "again.xlsx") if p.startswith("xl/tables/")]
+    heads = [read(tmp_path / "again.xlsx", p) for p in tables]
+    found = [re.search(rb'displayName="([^"]*)"', h).group(1) for h in heads]
+    ids = [re.search(rb'<table\b[^>]*\bid="(\d+)"', h).group(1) for h in heads]
+    assert len(tables) >= 5 and len(set(found)) == len(found) and len(set(ids)) == len(ids)
+    assert b"Weekly" in found
+    read_tables = [p for p in reads if p.startswith("xl/tables/")]
+    assert len(read_tables) == len(set(read_tables))

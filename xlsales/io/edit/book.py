@@ -80,6 +80,8 @@ class WorkbookEdit:
         self._removed = False
         self._vml_blocks: set[int] | None = None  # idmap blocks taken, shared by all notes
         self._parts_replaced = False
+        # table part → (what held its content, name, id): see _tables
+        self._tables_seen: dict[str, tuple[object, str | None, int | None]] = {}
 
     @classmethod
     def new(cls, path: str | Path) -> WorkbookEdit:
@@ -331,21 +333,28 @@ class WorkbookEdit:
         self._names_changed = True
         self._removed = True
 
-    def _table_names(self) -> list[str]:
+    def _tables(self) -> list[tuple[str | None, int | None]]:
+        """The name and id of every table in the workbook, each table part read once
+        until it changes (a batch of sheets with tables puts one after another)."""
         out = []
         for p in self.pkg.parts("xl/tables/"):
-            m = re.search(rb'<table\b[^>]*\bdisplayName="([^"]*)"', self.pkg.read(p)[:4000])
-            if m:
-                out.append(_unescape(m.group(1)))
+            now = self.pkg.version(p)
+            seen = self._tables_seen.get(p)
+            if seen is None or seen[0] is not now:
+                head = self.pkg.read(p)[:4000]
+                name = re.search(rb'<table\b[^>]*\bdisplayName="([^"]*)"', head)
+                number = re.search(rb'<table\b[^>]*\bid="(\d+)"', head[:2000])
+                seen = (now, _unescape(name.group(1)) if name else None,
+                        int(number.group(1)) if number else None)
+                self._tables_seen[p] = seen
+            out.append(seen[1:])
         return out
 
+    def _table_names(self) -> list[str]:
+        return [name for name, _ in self._tables() if name is not None]
+
     def _table_id(self) -> int:
-        ids = [0]
-        for p in self.pkg.parts("xl/tables/"):
-            m = re.search(rb'<table\b[^>]*\bid="(\d+)"', self.pkg.read(p)[:2000])
-            if m:
-                ids.append(int(m.group(1)))
-        return max(ids) + 1
+        return max((n for _, n in self._tables() if n is not None), default=0) + 1
 
     # -- other parts -------------------------------------------------------------------------
 

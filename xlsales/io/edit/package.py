@@ -253,6 +253,11 @@ class PackageEdit:
             raise WorkbookError(cannot(READ, Label(f"部件 {part}", f"the part {part}"), exc),
                                 file=str(self.path)) from exc
 
+    def version(self, part: str) -> object:
+        """What holds ``part``'s current content: None while it is as stored; another
+        object each time it is put (for caches of what was read from a part)."""
+        return self._changed.get(part)
+
     def is_changed(self, part: str) -> bool:
         """Whether ``part`` was replaced, added or dropped."""
         return part in self._changed or part in self._deleted
