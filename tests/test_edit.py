@@ -1154,3 +1154,20 @@ def test_tables_put_one_after_another_keep_unique_names_and_ids(
     assert b"Weekly" in found
     read_tables = [p for p in reads if p.startswith("xl/tables/")]
     assert len(read_tables) == len(set(read_tables))
+
+
+def test_xml_text_is_escaped_as_saxutils_escapes_it() -> None:
+    """xlsales.io.xmltext (which spares the edits importing xml.sax.saxutils and with it
+    urllib and http) escapes and quotes every text as saxutils does."""
+    import random
+    from xml.sax import saxutils
+
+    from xlsales.io.xmltext import escape, quoteattr
+
+    rng = random.Random(3)
+    alphabet = ["a", "&", "<", ">", '"', "'", "\n", "\r", "\t", "中", " ", "&amp;", "]]>"]
+    for _ in range(5000):
+        s = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 8)))
+        assert escape(s) == saxutils.escape(s)
+        assert escape(s, {"\r": "&#13;"}) == saxutils.escape(s, {"\r": "&#13;"})
+        assert quoteattr(s) == saxutils.quoteattr(s)

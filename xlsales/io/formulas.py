@@ -6,8 +6,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from xlsxwriter.utility import xl_rowcol_to_cell
-
+from xlsales.cells import a1
 from xlsales.i18n import Label, Lang
 from xlsales.tables import BY_KEY
 from xlsales.tables.base import TableSpec
@@ -43,7 +42,7 @@ def expand(template: str, *, spec: TableSpec, row: int, first_col: int, lang: La
             zh, en = token[2:].split("|", 1)
             return zh if lang == "zh" else en
         if token.startswith("next:"):
-            return xl_rowcol_to_cell(row + 1, at(token[5:]))
+            return a1(row + 1, at(token[5:]))
         if token.startswith("opt:"):
             return str(options[token[4:]])
         if token.startswith("v:"):
@@ -53,7 +52,7 @@ def expand(template: str, *, spec: TableSpec, row: int, first_col: int, lang: La
             table_name, key = token.split(".", 1)
             other = next(t for t in BY_KEY.values() if t.name == table_name)
             return structured_ref(other, key, lang, options)
-        return xl_rowcol_to_cell(row, at(token))
+        return a1(row, at(token))
 
     return "=" + _PLACEHOLDER.sub(repl, template)
 

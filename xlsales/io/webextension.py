@@ -16,7 +16,8 @@ import re
 import uuid
 import zipfile
 from pathlib import Path
-from xml.sax.saxutils import escape
+
+from xlsales.io.xmltext import escape
 
 ADDIN_ID = "wa200008175"  # xlwings Lite in the Office add-in store
 ADDIN_STORE_TYPE = "OMEX"

@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
-from xml.sax.saxutils import escape, quoteattr
 
 from xlsales.cells import col_letters, parse_ref
 from xlsales.errors import WorkbookError
@@ -26,6 +25,7 @@ from xlsales.io.edit.comments import Notes, block_ids, other_shapes, shape_ids
 from xlsales.io.edit.newsheet import NewSheet
 from xlsales.io.edit.sheet import SheetEdit
 from xlsales.io.edit.styles import Style, StylesEdit
+from xlsales.io.xmltext import escape, quoteattr
 
 WORKBOOK = "xl/workbook.xml"
 CT_STYLES = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"

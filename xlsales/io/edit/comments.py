@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from xml.sax.saxutils import escape
 
 from xlsales.cells import parse_ref
 from xlsales.io.edit.cells import xml_text
 from xlsales.io.read.package import unescape
+from xlsales.io.xmltext import escape
 
 SPREADSHEET_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _COMMENT = re.compile(rb"<comment\b[^>]*?(?:/>|>.*?</comment>)", re.DOTALL)

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from xml.sax.saxutils import quoteattr
 
 from xlsales.io.edit import package as P
 from xlsales.io.edit.book import SheetRef, WorkbookEdit
 from xlsales.io.edit.sheet import insert
+from xlsales.io.xmltext import quoteattr
 
 CHART_MARK = "(xlsales)"  # ends the alternative text of every chart xlsales draws
 REL_DRAWING = P.DOC_REL + "/drawing"

@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from xml.sax.saxutils import escape, quoteattr
 
 from xlsales.errors import OPEN, READ, WORKBOOK, WorkbookError, cannot
 from xlsales.i18n import Label
@@ -28,6 +27,7 @@ from xlsales.io import guard
 from xlsales.io.atomic import atomic_path
 from xlsales.io.edit.zipwriter import ZipRewriter, deflate
 from xlsales.io.safety import CheckedZip
+from xlsales.io.xmltext import escape, quoteattr
 
 CT_PART = "[Content_Types].xml"
 PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"

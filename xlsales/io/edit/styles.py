@@ -11,10 +11,10 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
-from xml.sax.saxutils import quoteattr
 
 from xlsales.errors import WorkbookError
 from xlsales.i18n import Label
+from xlsales.io.xmltext import quoteattr
 
 # The collections of CT_Stylesheet, in schema order, and their item tag.
 COLLECTIONS = (("numFmts", "numFmt"), ("fonts", "font"), ("fills", "fill"),
