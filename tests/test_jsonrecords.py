@@ -4,15 +4,17 @@ rollup's ``--json`` is the same text either way."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xlsales.jobs import run_rollup
-from xlsales.jsonrecords import json_records
+from xlsales.jsonrecords import json_columns, json_records
 from xlsales.rollup import week_columns, week_dicts
 from xlsales.sample.generator import SAMPLE_TODAY
 
@@ -72,3 +74,99 @@ def test_a_rollups_rows_are_the_same_text(tmp_path: Path) -> None:
     assert encoded.keys() == plain.keys()
     assert "[" + ", ".join(encoded["rows"]) + "]" == json.dumps(plain["rows"],
                                                                 ensure_ascii=False)
+
+
+_TEXT = st.text(alphabet=st.sampled_from(list('ab中"\\\n\t\x01 é😀')), max_size=5)
+
+
+@st.composite
+def _arrays(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, list[Any]]]:
+    """Columns as arrays (numpy integers and floats, pandas' Arrow-backed text, lists),
+    and the same columns as lists of the values json.dumps is given (NaN and missing
+    text as None)."""
+    import numpy as np
+    import pandas as pd
+
+    n = draw(st.integers(0, 12))
+    arrays: dict[str, Any] = {}
+    lists: dict[str, list[Any]] = {}
+    for i in range(draw(st.integers(1, 5))):
+        key = f'k{i}"'
+        kind = draw(st.sampled_from(["int", "float", "text", "dates"]))
+        if kind == "int":
+            values = draw(st.lists(st.integers(-2**62, 2**62), min_size=n, max_size=n))
+            arrays[key], lists[key] = np.array(values, dtype=np.int64), values
+        elif kind == "float":
+            values = draw(st.lists(st.floats(), min_size=n, max_size=n))
+            arrays[key] = np.array(values, dtype=np.float64)
+            lists[key] = [None if v != v else v for v in values]
+        elif kind == "text":
+            values = draw(st.lists(st.one_of(_TEXT, st.none()) if draw(st.booleans())
+                                   else _TEXT, min_size=n, max_size=n))
+            arrays[key], lists[key] = pd.array(values, dtype="str"), values
+        else:
+            values = draw(st.lists(st.one_of(st.dates().map(dt.date.isoformat), st.none()),
+                                   min_size=n, max_size=n))
+            arrays[key] = lists[key] = values
+    return arrays, lists
+
+
+@settings(max_examples=300, deadline=None)
+@given(_arrays())
+def test_columns_as_arrays_are_what_json_dumps_writes(
+        given_: tuple[dict[str, Any], dict[str, list[Any]]]) -> None:
+    """json_columns (Arrow's string kernels) writes each record as json.dumps does: text
+    with quotes, backslashes and control characters, blanks, NaN as a blank, infinities,
+    the largest integers."""
+    arrays, lists = given_
+    assert json_columns(arrays) == _dumped(lists)
+
+
+def test_columns_as_arrays_without_pyarrow_are_the_same_text(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without pyarrow (xlwings Lite's Pyodide) the same text comes value by value."""
+    import builtins
+
+    import numpy as np
+    import pandas as pd
+
+    columns = {"n": np.array([1, -2], dtype=np.int64), "x": np.array([0.1, float("nan")]),
+               "t": pd.array(['a"b', None], dtype="str")}
+    with_arrow = json_columns(columns)
+    real = builtins.__import__
+
+    def no_arrow(name: str, *args: Any, **kw: Any) -> Any:
+        if name.startswith("pyarrow"):
+            raise ImportError(name)
+        return real(name, *args, **kw)
+
+    monkeypatch.setattr(builtins, "__import__", no_arrow)
+    assert json_columns(columns) == with_arrow == [
+        '{"n": 1, "x": 0.1, "t": "a\\"b"}', '{"n": -2, "x": null, "t": null}']
+
+
+def test_whole_column_rates_are_the_rates_one_by_one() -> None:
+    """completion_rates and effective_rates (numpy, for --json) give what completion_rate
+    and effective_rate give value by value (None as NaN)."""
+    import numpy as np
+
+    from xlsales.figures import (
+        completion_rate,
+        completion_rates,
+        effective_rate,
+        effective_rates,
+    )
+
+    rng = np.random.default_rng(4)
+    actual = rng.choice([0.0, 1.5, 1e-7, 3.0, 1234567.891, float("nan")], 500)
+    target = rng.choice([0.0, 2.0, 0.3, float("nan"), 7e9, -1.0], 500)
+    got = completion_rates(actual, target)
+    for a, t, g in zip(actual.tolist(), target.tolist(), got.tolist(), strict=True):
+        want = completion_rate(None if a != a else a, None if t != t else t)
+        assert (g != g and want is None) or g == want
+    visits = rng.integers(0, 9, 500)
+    effective = rng.integers(0, 9, 500)
+    got = effective_rates(effective, visits)
+    for e, v, g in zip(effective.tolist(), visits.tolist(), got.tolist(), strict=True):
+        want = effective_rate(e, v)
+        assert (g != g and want is None) or g == want

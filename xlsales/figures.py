@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from xlsales.words import UNASSIGNED as UNASSIGNED
 
@@ -16,6 +17,18 @@ def completion_rate(actual: float | None, target: float | None) -> float | None:
     if target is None or target == 0 or actual is None:
         return None
     return actual / target
+
+
+def completion_rates(actual: Any, target: Any) -> Any:
+    """:func:`completion_rate` of whole columns: a numpy float array, NaN where it is None
+    (a target of 0 or none, no actual)."""
+    import numpy as np
+
+    actual, target = np.asarray(actual, dtype=float), np.asarray(target, dtype=float)
+    out = np.full(target.shape, np.nan)
+    np.divide(actual, target, out=out, where=(target != 0) & ~np.isnan(target)
+              & ~np.isnan(actual))
+    return out
 
 
 def split_sum(months: Sequence[float | None]) -> float | None:
@@ -60,3 +73,14 @@ def average_deal(amount: float, deals: int) -> float | None:
 def effective_rate(effective: int, visits: int) -> float | None:
     """Effective conversations per visit."""
     return None if visits == 0 else effective / visits
+
+
+def effective_rates(effective: Any, visits: Any) -> Any:
+    """:func:`effective_rate` of whole columns: a numpy float array, NaN where there were
+    no visits."""
+    import numpy as np
+
+    effective, visits = np.asarray(effective, dtype=float), np.asarray(visits, dtype=float)
+    out = np.full(visits.shape, np.nan)
+    np.divide(effective, visits, out=out, where=visits != 0)
+    return out

@@ -13,8 +13,15 @@ import pandas as pd
 
 from xlsales.calendar import WorkCalendar, week_days, week_label
 from xlsales.discipline import daily_frame, dedupe, late_mask, owed_days
-from xlsales.figures import UNASSIGNED, completion_rate, effective_rate
+from xlsales.figures import (
+    UNASSIGNED,
+    completion_rate,
+    completion_rates,
+    effective_rate,
+    effective_rates,
+)
 from xlsales.i18n import Lang
+from xlsales.jsonrecords import column_values
 from xlsales.performance import Targets, TargetTable, month_shares, team_quota, team_table
 from xlsales.ranking import IMPLAUSIBLE_MARK, implausible_message, month_span, rank_frame
 from xlsales.settings import Settings
@@ -369,15 +376,27 @@ def week_dicts(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 def week_columns(frame: pd.DataFrame) -> dict[str, list[Any]]:
     """The values of :func:`week_dicts`, by key (one list per key, in its order)."""
-    cols = {f: frame[f].tolist() for f in FIELDS}
-    for f in ("target", "basis"):
-        cols[f] = [None if v is None or v != v else v for v in cols[f]]
-    cols["missing_days"] = [[x.isoformat() for x in v] for v in cols["missing_days"]]
-    cols["week_end"] = [d.isoformat() if d else None for d in cols["week_end"]]
-    cols["effective_rate"] = [effective_rate(e, v) for e, v in zip(
-        cols["effective"], cols["visits"], strict=True)]
-    cols["completion"] = [completion_rate(a, t) for a, t in zip(
-        cols["amount_signed"], cols["target"], strict=True)]
+    return {k: column_values(v) for k, v in week_arrays(frame).items()}
+
+
+def week_arrays(frame: pd.DataFrame) -> dict[str, Any]:
+    """The values of :func:`week_dicts`, by key, as whole columns (what ``--json`` encodes
+    column by column: :func:`xlsales.jsonrecords.json_columns`): numbers as numpy arrays
+    (NaN: none, a target not set, a rate without a base), text as the frame holds it,
+    dates as ISO texts."""
+    cols: dict[str, Any] = {}
+    for f in FIELDS:
+        values = frame[f]
+        if f == "missing_days":
+            cols[f] = [[x.isoformat() for x in v] for v in values.tolist()]
+        elif f == "week_end":
+            cols[f] = [d.isoformat() if d else None for d in values.tolist()]
+        elif isinstance(values.dtype, pd.StringDtype):
+            cols[f] = values.array
+        else:
+            cols[f] = values.to_numpy()
+    cols["effective_rate"] = effective_rates(frame["effective"], frame["visits"])
+    cols["completion"] = completion_rates(frame["amount_signed"], frame["target"])
     return cols
 
 

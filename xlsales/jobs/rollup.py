@@ -25,14 +25,14 @@ from xlsales.jobs.sources import (
     load_daily,
     load_targets,
 )
-from xlsales.jsonrecords import JsonRecords, json_records
+from xlsales.jsonrecords import JsonRecords, json_columns
 from xlsales.performance import QUOTA_BASIS
 from xlsales.ranking import IMPLAUSIBLE_MARK
 from xlsales.rollup import INPUTS as WEEKLY_INPUTS
 from xlsales.rollup import (
     WeekRow,
     implausible_warnings,
-    week_columns,
+    week_arrays,
     week_dicts,
     week_rows,
     weekly_frame,
@@ -78,7 +78,7 @@ class RollupResult:
             return self._as_dict(encoded)
 
     def _as_dict(self, encoded: bool = False) -> dict[str, Any]:
-        rows: Any = JsonRecords(len(self.frame), lambda a, b: json_records(week_columns(
+        rows: Any = JsonRecords(len(self.frame), lambda a, b: json_columns(week_arrays(
             self.frame.iloc[a:b]))) if encoded else week_dicts(self.frame)
         return {"weeks": self.weeks, "rows": rows,
                 "errors": self.errors,
