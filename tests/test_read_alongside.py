@@ -450,3 +450,11 @@ def test_a_daily_sheet_refused_before_its_load_reads_no_settings_beside(
         load_daily(team)
     assert "sheet.huge_range" in str(raised.value)
     assert threads == []
+
+
+def test_a_folder_without_dailies_says_so(tmp_path: Path) -> None:
+    """A folder with no daily workbook (settings not given, so read beside the first
+    one's load, were there one): the error says so."""
+    with pytest.raises(WorkbookError) as raised:
+        load_daily(tmp_path)
+    assert "no daily report found here" in str(raised.value)

@@ -273,7 +273,7 @@ def _load_daily(source: str | os.PathLike[str], *, today: dt.date | None,
     root, files = daily_files(path)
     spec = T.get("daily")
     tables: list[Table] = []
-    if settings is None and threads_allowed():  # read while the first daily sheet loads
+    if settings is None and files and threads_allowed():  # read while the first loads
         first = SettingsBeside(root, besides)
         try:
             tables.append(read_table(files[0], spec, first.settings, loading=first.start))
