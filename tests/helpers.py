@@ -43,3 +43,18 @@ def read_block(rows: list[list[Any]], spec: TableSpec, lang: str = "zh"
             break
         out.append(values)
     return i, cols, out
+
+
+def without_pyarrow(monkeypatch: Any) -> None:
+    """From now on in this test, importing pyarrow fails, as in a Pyodide without it
+    (xlwings Lite): the code paths that do without."""
+    import builtins
+
+    real = builtins.__import__
+
+    def no_arrow(name: str, *args: Any, **kw: Any) -> Any:
+        if name.startswith("pyarrow"):
+            raise ImportError(name)
+        return real(name, *args, **kw)
+
+    monkeypatch.setattr(builtins, "__import__", no_arrow)

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.helpers import without_pyarrow
 from xlsales.jobs import run_rollup
 from xlsales.jsonrecords import json_columns, json_records
 from xlsales.rollup import week_columns, week_dicts
@@ -125,22 +126,13 @@ def test_columns_as_arrays_are_what_json_dumps_writes(
 def test_columns_as_arrays_without_pyarrow_are_the_same_text(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Without pyarrow (xlwings Lite's Pyodide) the same text comes value by value."""
-    import builtins
-
     import numpy as np
     import pandas as pd
 
     columns = {"n": np.array([1, -2], dtype=np.int64), "x": np.array([0.1, float("nan")]),
                "t": pd.array(['a"b', None], dtype="str")}
     with_arrow = json_columns(columns)
-    real = builtins.__import__
-
-    def no_arrow(name: str, *args: Any, **kw: Any) -> Any:
-        if name.startswith("pyarrow"):
-            raise ImportError(name)
-        return real(name, *args, **kw)
-
-    monkeypatch.setattr(builtins, "__import__", no_arrow)
+    without_pyarrow(monkeypatch)
     assert json_columns(columns) == with_arrow == [
         '{"n": 1, "x": 0.1, "t": "a\\"b"}', '{"n": -2, "x": null, "t": null}']
 

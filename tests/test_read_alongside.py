@@ -166,16 +166,19 @@ def test_a_large_sheet_with_a_far_cell_is_refused_before_the_load(tmp_path: Path
     assert int(re.search(r"RSS (\d+)", proc.stderr).group(1)) < 600_000
 
 
+def _targets_noting(threads: list[str]) -> Callable[[Path, Settings], Any]:
+    """read_targets, noting in ``threads`` the name of the thread it runs in."""
+    def work(root: Path, settings: Settings) -> Any:
+        threads.append(threading.current_thread().name)
+        return read_targets(root, settings)
+    return work
+
+
 def test_the_targets_read_beside_the_daily_load_are_the_targets(small: Path) -> None:
     """The work given to load_daily runs in a second thread while the daily sheet loads,
     and gives what the plain read gives."""
     threads: list[str] = []
-
-    def work(root: Path, settings: Settings) -> Any:
-        threads.append(threading.current_thread().name)
-        return read_targets(root, settings)
-
-    beside = Beside(work)
+    beside = Beside(_targets_noting(threads))
     daily = load_daily(small, beside=beside)
     assert threads == ["xlsales-beside-daily"]  # over when load_daily returned
     got = load_targets(daily.root, daily.settings, read=beside)
@@ -250,12 +253,7 @@ def test_without_a_roster_the_work_runs_when_asked(tmp_path: Path, small: Path) 
     """Settings without a roster are replaced by a stand-in (other settings than the work
     would be given): the work then runs where its result is asked for, in that thread."""
     threads: list[str] = []
-
-    def work(root: Path, settings: Settings) -> Any:
-        threads.append(threading.current_thread().name)
-        return read_targets(root, settings)
-
-    beside = Beside(work)
+    beside = Beside(_targets_noting(threads))
     settings = Settings.default().model_copy(update={"roster": []})
     daily = load_daily(small / "daily_report.xlsx", settings=settings, beside=beside)
     assert threads == []
@@ -394,12 +392,7 @@ def test_the_settings_are_read_while_the_daily_sheet_loads(
 
     threads = _settings_threads(monkeypatch)
     work: list[str] = []
-
-    def targets(root: Path, settings: Settings) -> Any:
-        work.append(threading.current_thread().name)
-        return read_targets(root, settings)
-
-    beside = Beside(targets)
+    beside = Beside(_targets_noting(work))
     daily = load_daily(small, beside=beside)
     assert threads == ["xlsales-beside-settings"]
     assert work == ["xlsales-beside-daily"]

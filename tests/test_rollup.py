@@ -343,21 +343,13 @@ def test_uncovered_calendar_year_is_a_warning(tmp_path: Path) -> None:
 
 
 def test_joined_texts_are_the_same_without_pyarrow(monkeypatch: pytest.MonkeyPatch) -> None:
-    import builtins
-
+    from tests.helpers import without_pyarrow
     from xlsales.rollup import _joined
 
     df = pd.DataFrame({"week": ["W1", "W1", "W2", "W1"], "rep": ["甲", "乙", "甲", "甲"],
                        "text": ["a", "b", "c", "d"]}, dtype="str")
     with_arrow = _joined(df, ["week", "rep"], "text")
-    real_import = builtins.__import__
-
-    def no_arrow(name: str, *args: object, **kw: object) -> object:
-        if name.startswith("pyarrow"):
-            raise ImportError(name)
-        return real_import(name, *args, **kw)
-
-    monkeypatch.setattr(builtins, "__import__", no_arrow)
+    without_pyarrow(monkeypatch)
     without = _joined(df, ["week", "rep"], "text")
     as_rows = [tuple(r) for r in with_arrow.astype(object).itertuples(index=False)]
     assert as_rows == [tuple(r) for r in without.astype(object).itertuples(index=False)]
