@@ -127,6 +127,46 @@ def daily_files(path: Path) -> tuple[Path, list[Path]]:
 R = TypeVar("R")
 
 
+class _InThread(Generic[R]):
+    """A function run once in a second thread beside the daily load (reads there start no
+    threads of their own: the load has the other core); its value, or its error, is kept
+    for the caller's thread."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.thread: threading.Thread | None = None
+        self._box: dict[str, Any] = {}
+
+    def start(self, fn: Callable[[], R]) -> None:
+        """Run ``fn`` in a second thread (once: later calls do nothing)."""
+        if self.thread is not None:
+            return
+
+        def run() -> None:
+            from xlsales.io.read import no_threads
+
+            try:
+                with no_threads():
+                    self._box["value"] = fn()
+            except BaseException as exc:  # raised by value(), in the caller's thread
+                self._box["error"] = exc
+
+        self.thread = threading.Thread(target=run, name=self.name)
+        self.thread.start()
+
+    def wait(self) -> None:
+        """Wait for it, when it was started."""
+        if self.thread is not None:
+            self.thread.join()
+
+    def value(self) -> R:
+        """What ``fn`` returned (or raise what it raised), once it is over."""
+        self.wait()
+        if "error" in self._box:
+            raise self._box["error"]
+        return self._box["value"]
+
+
 class Beside(Generic[R]):
     """Work for a second thread while the daily report loads: ``work(root, settings)``
     with the workspace's root and settings, handed to :func:`load_daily` (``beside``).
@@ -139,42 +179,24 @@ class Beside(Generic[R]):
     def __init__(self, work: Callable[[Path, Settings], R]) -> None:
         self.work = work
         self._args: tuple[Path, Settings] | None = None
-        self._thread: threading.Thread | None = None
-        self._box: dict[str, Any] = {}
+        self._run: _InThread[R] = _InThread("xlsales-beside-daily")
 
     def start(self, root: Path, settings: Settings) -> None:
         """Start the work in a second thread (once: later calls do nothing)."""
-        if self._thread is not None:
-            return
-
-        def run() -> None:
-            from xlsales.io.read import no_threads
-
-            try:
-                with no_threads():  # the daily load has the other core
-                    self._box["value"] = self.work(root, settings)
-            except BaseException as exc:  # raised by result(), in the caller's thread
-                self._box["error"] = exc
-
-        thread = threading.Thread(target=run, name="xlsales-beside-daily")
-        thread.start()
-        self._thread, self._args = thread, (root, settings)
+        if self._args is None:
+            self._args = (root, settings)
+            self._run.start(lambda: self.work(root, settings))
 
     def wait(self) -> None:
         """Wait for the work when it was started."""
-        if self._thread is not None:
-            self._thread.join()
+        self._run.wait()
 
     def result(self, root: Path, settings: Settings) -> R:
         """What ``work(root, settings)`` returns (or raises)."""
-        if self._thread is None or self._args is None or self._args[0] != root \
-                or self._args[1] is not settings:
+        if self._args is None or self._args[0] != root or self._args[1] is not settings:
             self.wait()
             return self.work(root, settings)
-        self._thread.join()
-        if "error" in self._box:
-            raise self._box["error"]
-        return self._box["value"]
+        return self._run.value()
 
 
 def _start_all(besides: Sequence[Beside[Any]], root: Path, settings: Settings) -> None:
@@ -191,43 +213,28 @@ class SettingsBeside:
 
     def __init__(self, root: Path, besides: Sequence[Beside[Any]] = ()) -> None:
         self.root, self.besides = root, besides
-        self._thread: threading.Thread | None = None
-        self._box: dict[str, Any] = {}
+        self._run: _InThread[Settings] = _InThread("xlsales-beside-settings")
+        self._plain: Settings | None = None  # read in the caller's thread
+
+    def _read(self) -> Settings:
+        settings = workspace_settings(self.root)
+        if self.besides and settings.roster:
+            _start_all(self.besides, self.root, settings)
+        return settings
 
     def start(self) -> None:
         """Start reading them (once)."""
-        if self._thread is not None:
-            return
-
-        def run() -> None:
-            from xlsales.io.read import no_threads
-
-            try:
-                with no_threads():  # the daily load has the other core
-                    self._box["value"] = settings = workspace_settings(self.root)
-            except BaseException as exc:  # raised by settings(), in the caller's thread
-                self._box["error"] = exc
-                return
-            if self.besides and settings.roster:
-                _start_all(self.besides, self.root, settings)
-
-        self._thread = threading.Thread(target=run, name="xlsales-beside-settings")
-        self._thread.start()
+        self._run.start(self._read)
 
     def wait(self) -> None:
         """Wait for the read, when it was started."""
-        if self._thread is not None:
-            self._thread.join()
+        self._run.wait()
 
     def settings(self) -> Settings:
-        """The settings (read now if the read was never started)."""
-        if self._thread is not None:
-            self._thread.join()
-        elif "value" not in self._box:  # the load never started: read here, as a plain
-            self._box["value"] = workspace_settings(self.root)  # call would
-        if "error" in self._box:
-            raise self._box["error"]
-        return self._box["value"]
+        """The settings (read here, as a plain call would, if the load never started)."""
+        if self._run.thread is None and self._plain is None:
+            self._plain = workspace_settings(self.root)
+        return self._plain if self._plain is not None else self._run.value()
 
 
 def load_daily(source: str | os.PathLike[str], *, today: dt.date | None = None,
