@@ -37,7 +37,7 @@ from xlsales.lite.layout import BUTTONS, PYODIDE_VERSION
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = json.loads((REPO / "tests" / "lite_data" / f"pyodide-{PYODIDE_VERSION}-packages.json")
                       .read_text(encoding="utf-8"))
-FILE_FORMATS = ("fastexcel", "python_calamine", "openpyxl", "xlsxwriter", "defusedxml")
+FILE_FORMATS = ("fastexcel", "python_calamine", "openpyxl", "xlsxwriter", "defusedxml", "isal")
 DAY = dt.date(2024, 3, 29)
 
 CHILD = r"""

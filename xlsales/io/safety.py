@@ -20,6 +20,7 @@ from typing import IO, Any
 
 from xlsales.errors import WorkbookError
 from xlsales.i18n import Label
+from xlsales.io import codec
 
 MAX_ENTRIES = 1000
 MAX_RATIO = 100.0
@@ -94,7 +95,9 @@ class CheckedZip(zipfile.ZipFile):
             return super().open(name, mode, pwd, force_zip64=force_zip64)
         part = name.filename if isinstance(name, zipfile.ZipInfo) else str(name)
         try:
-            return _Part(super().open(name, mode, pwd), self.file_name, part)
+            info = name if isinstance(name, zipfile.ZipInfo) else self.getinfo(part)
+            fast = codec.open_member(self, info) if pwd is None else None
+            return _Part(fast or super().open(name, mode, pwd), self.file_name, part)
         except CORRUPT as exc:
             raise WorkbookError(Label(f"压缩包已损坏（部件 {part}：{exc}）",
                                       f"the zip is corrupt (part {part}: {exc})"),

@@ -25,7 +25,8 @@ from xlsales.errors import OPEN, READ, WORKBOOK, WorkbookError, cannot
 from xlsales.i18n import Label
 from xlsales.io import guard
 from xlsales.io.atomic import atomic_path
-from xlsales.io.edit.zipwriter import ZipRewriter, deflate
+from xlsales.io.codec import deflate, inflate
+from xlsales.io.edit.zipwriter import ZipRewriter
 from xlsales.io.safety import CheckedZip
 from xlsales.io.xmltext import escape, quoteattr
 
@@ -249,7 +250,7 @@ class PackageEdit:
             return content if isinstance(content, bytes) else b"".join(content())
         try:
             return self.zf.read(part)
-        except (zipfile.BadZipFile, zlib_error()) as exc:
+        except (zipfile.BadZipFile, zlib.error) as exc:
             raise WorkbookError(cannot(READ, Label(f"部件 {part}", f"the part {part}"), exc),
                                 file=str(self.path)) from exc
 
@@ -419,7 +420,7 @@ class _DeflatedAhead:
         return self._future.result()
 
     def __call__(self) -> Iterator[bytes]:
-        yield zlib.decompress(self.result()[1], -15)
+        yield inflate(self.result()[1])
 
 
 DEFLATE_AHEAD = 1 << 17  # bytes: parts this large are deflated ahead (see PackageEdit.put)
@@ -437,12 +438,6 @@ def _deflater() -> ThreadPoolExecutor:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_deflater.cache_clear)
-
-
-def zlib_error() -> type[Exception]:
-    import zlib
-
-    return zlib.error
 
 
 _ATTR = re.compile(rb'(\w[\w:.-]*)="([^"]*)"')

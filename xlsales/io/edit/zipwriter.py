@@ -3,18 +3,19 @@
 Editing a workbook changes a few parts; every other part is copied from the source zip
 as its compressed bytes, so it stays byte for byte what it was (and a 200 MB sheet that
 did not change costs a copy, not a recompression). New and changed parts are deflated
-as they are written, in chunks, so a sheet rewritten row by row never sits in memory
-whole. Entries keep the source's order; sizes and CRCs are patched into each local
-header once the entry is written (the output is a seekable file).
+(:mod:`xlsales.io.codec`) as they are written, in chunks, so a sheet rewritten row by row
+never sits in memory whole. Entries keep the source's order; sizes and CRCs are patched
+into each local header once the entry is written (the output is a seekable file).
 """
 
 from __future__ import annotations
 
 import struct
 import zipfile
-import zlib
 from collections.abc import Iterable
 from typing import IO
+
+from xlsales.io import codec
 
 _LOCAL = struct.Struct("<4s5H3L2H")  # signature … name length, extra length
 _CENTRAL = struct.Struct("<4s6H3L5H2L")
@@ -22,18 +23,6 @@ _END = struct.Struct("<4s4H2LH")
 LOCAL_SIG, CENTRAL_SIG, END_SIG = b"PK\x03\x04", b"PK\x01\x02", b"PK\x05\x06"
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 LIMIT = 0xFFFFFFFF
-# zlib's level for the parts written. Measured on the weekly sheets of a 100k-row rollup
-# (26 MB of XML) and on a 100k-row daily sheet (47 MB): level 4 deflates in 55% and 35%
-# of level 6's time (zlib's default), for 8% and 11% more bytes; level 1 or 2 saves
-# little more time for 20–35% more bytes.
-LEVEL = 4
-
-
-def deflate(data: bytes) -> tuple[int, bytes]:
-    """The CRC and raw deflate stream of ``data``, as :class:`EntryWriter` writes it (zlib
-    lets go of the GIL meanwhile: this runs well in a worker thread)."""
-    z = zlib.compressobj(LEVEL, zlib.DEFLATED, -15)
-    return zlib.crc32(data), z.compress(data) + z.flush()
 
 
 class ZipTooLarge(ValueError):
@@ -58,13 +47,13 @@ class EntryWriter:
 
     def __init__(self, zw: ZipRewriter, entry: _Entry) -> None:
         self._zw, self._e = zw, entry
-        self._z = zlib.compressobj(LEVEL, zlib.DEFLATED, -15)
+        self._z = codec.compressor()
         self._crc = 0
         self._usize = 0
         self._csize = 0
 
     def write(self, data: bytes) -> int:
-        self._crc = zlib.crc32(data, self._crc)
+        self._crc = codec.crc32(data, self._crc)
         self._usize += len(data)
         out = self._z.compress(data)
         if out:
@@ -135,7 +124,8 @@ class ZipRewriter:
 
     def write_deflated(self, name: str, crc: int, size: int, deflated: bytes,
                        date_time: tuple[int, ...] = FIXED_TIME) -> None:
-        """A new entry ``name`` from its :func:`deflate` result (``size`` bytes inflated)."""
+        """A new entry ``name`` from its :func:`xlsales.io.codec.deflate` result (``size``
+        bytes inflated)."""
         if size > LIMIT or len(deflated) > LIMIT:
             raise ZipTooLarge(f"{name} is larger than 4 GiB")
         entry = _Entry(name, zipfile.ZIP_DEFLATED, crc, len(deflated), size, self.fp.tell(),
