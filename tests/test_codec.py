@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import os
 import random
 import zipfile
 import zlib
@@ -84,6 +85,24 @@ def test_members_read_as_zipfile_reads_them(book: tuple[Path, dict[str, bytes]],
                 assert fh.read(size) == b""
             assert b"".join(chunks) == data
             assert zf.read(name) == data
+
+
+def test_a_reader_outlives_its_zip_and_holds_no_file_once_closed(
+        book: tuple[Path, dict[str, bytes]], which: str) -> None:
+    """As zipfile's reader: a member being read stays readable after the zip is closed
+    (even when another file takes the zip's descriptor number), and closing it lets go
+    of every file it held."""
+    path, members = book
+    fds = len(os.listdir("/proc/self/fd"))
+    zf = CheckedZip(path, str(path))
+    fh = zf.open(SHEET)
+    head = fh.read(1000)
+    zf.close()
+    with open(__file__, "rb") as other:  # (may get the zip's old descriptor number)
+        assert head + fh.read() == members[SHEET]
+        assert other.read(3) == b'"""'
+    fh.close()
+    assert len(os.listdir("/proc/self/fd")) == fds
 
 
 def test_a_zip_in_memory_is_read_by_zipfile(book: tuple[Path, dict[str, bytes]]) -> None:

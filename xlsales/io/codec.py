@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import os
 import struct
+import weakref
 import zipfile
 import zlib
 from typing import IO, Any
@@ -92,9 +93,18 @@ def open_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> IO[bytes] | None:
             or info.flag_bits & 0x1 or fp is None or not hasattr(os, "pread"):
         return None
     try:
-        fd = fp.fileno()
+        fd = os.dup(fp.fileno())  # its own: valid however long the zip stays open
     except (AttributeError, OSError, ValueError):
         return None
+    try:
+        return _open(zf, info, fd, fast_lib)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _open(zf: zipfile.ZipFile, info: zipfile.ZipInfo, fd: int, fast_lib: Any) -> _Inflating:
+    """The reader of ``info`` on ``fd``, past the entry's local header."""
     head = os.pread(fd, _LOCAL.size, info.header_offset)
     if len(head) < _LOCAL.size or head[:4] != b"PK\x03\x04":
         raise zipfile.BadZipFile(f"Bad magic number for file header of {info.filename!r}")
@@ -117,6 +127,7 @@ class _Inflating:
 
     def __init__(self, fd: int, start: int, info: zipfile.ZipInfo, d: Any) -> None:
         self._fd, self._pos, self._left = fd, start, info.compress_size
+        self._closer = weakref.finalize(self, os.close, fd)  # (closed once, or when dropped)
         self._info, self._d = info, d
         self._tail = b""  # compressed bytes read and not yet inflated
         self._buf, self._at = b"", 0
@@ -169,7 +180,8 @@ class _Inflating:
         return bytes(out)
 
     def close(self) -> None:
-        self._buf = b""
+        self._buf, self._tail, self._done = b"", b"", True
+        self._closer()
 
     def __enter__(self) -> _Inflating:
         return self
