@@ -1,4 +1,4 @@
-"""``python -m benchmarks run|generate``: see benchmarks/README.md."""
+"""``python -m benchmarks run|ab|generate``: see benchmarks/README.md."""
 
 from __future__ import annotations
 
@@ -46,6 +46,17 @@ def parser() -> argparse.ArgumentParser:
                      "except with --smoke)")
     run.add_argument("--timeout", type=float, default=3600.0,
                      help="seconds before one process is killed (3600)")
+    ab = sub.add_parser("ab", help="this xlsales against its code at a commit, run in "
+                        "turn on the same workspace; writes ab.md and ab.json")
+    _common(ab)
+    ab.add_argument("--base", required=True, help="the commit (or branch, tag) to compare with")
+    ab.add_argument("--stages", default="rollup_write,cli_rollup",
+                    help="stage names, comma-separated (rollup_write,cli_rollup)")
+    ab.add_argument("--rounds", type=int, default=5, help="rounds (5)")
+    ab.add_argument("--out", type=Path, default=DEFAULT_RESULTS / "ab",
+                    help=f"results folder (default {DEFAULT_RESULTS / 'ab'})")
+    ab.add_argument("--timeout", type=float, default=3600.0,
+                    help="seconds before one process is killed (3600)")
     gen = sub.add_parser("generate", help="only build the workspaces")
     _common(gen)
     gen.add_argument("--smoke", action="store_true", help=f"the {SMOKE_ROWS}-row workspace")
@@ -55,7 +66,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    sizes = [SMOKE_ROWS] if args.smoke else parse_sizes(args.sizes)
+    sizes = [SMOKE_ROWS] if getattr(args, "smoke", False) else parse_sizes(args.sizes)
     if args.command == "generate":
         from benchmarks import generate
 
@@ -66,6 +77,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{size_label(rows)}: {ws.dir} ({ws.reps} reps; "
                   f"{time.perf_counter() - t0:.1f}s, timings {ws.manifest['timings']})")
         return 0
+    if args.command == "ab":
+        from benchmarks import ab, stages
+
+        return ab.run(ab.Options(
+            base=args.base, sizes=sizes, stages=stages.select(args.stages),
+            rounds=max(1, args.rounds), out=args.out, cache=args.cache, seed=args.seed,
+            lang=args.lang, timeout=args.timeout,
+            command="python -m benchmarks " + shlex.join(argv if argv is not None
+                                                         else sys.argv[1:])))
     from benchmarks import run, stages
 
     opts = run.Options(

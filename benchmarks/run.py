@@ -67,12 +67,14 @@ def _compiled() -> None:
 
 
 def _spawn(cmd: list[str], cwd: Path, stdout: Path, stderr: Path,
-           timeout: float, ledger: bool = False) -> tuple[int, float, float, bool]:
+           timeout: float, ledger: bool = False,
+           tree: Path | None = None) -> tuple[int, float, float, bool]:
     """Run ``cmd`` through the launcher; (exit code, seconds, peak RSS MB, timed out).
     The team ledger records nothing unless ``ledger`` (the stage gives its own); xlsales
-    is imported from its bytecode (:func:`_compiled`)."""
+    is imported from its bytecode (:func:`_compiled`), or from ``tree`` (a folder holding
+    another copy of the ``xlsales`` package, compiled by the caller) when given."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(  # the caller's path wins
-        p for p in (os.environ.get("PYTHONPATH", ""), str(REPO_ROOT)) if p)}
+        p for p in (str(tree or ""), os.environ.get("PYTHONPATH", ""), str(REPO_ROOT)) if p)}
     _compiled()
     env.pop("XLSALES_LEDGER", None)
     if not ledger:
@@ -108,8 +110,10 @@ def _json_object(path: Path) -> bool:
 
 
 def measure(stage: Stage, ws: BenchWorkspace, tag: str, *, output: bool, profile: bool,
-            timeout: float, truth: Truth | None = None) -> dict[str, Any]:
-    """One run of ``stage`` in a fresh process: seconds, peak RSS, checks, profile."""
+            timeout: float, truth: Truth | None = None,
+            tree: Path | None = None) -> dict[str, Any]:
+    """One run of ``stage`` in a fresh process: seconds, peak RSS, checks, profile
+    (``tree``: the folder of another copy of xlsales to import, see :func:`_spawn`)."""
     scratch = ws.scratch / f"{stage.name}-{tag}"
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
@@ -124,7 +128,7 @@ def measure(stage: Stage, ws: BenchWorkspace, tag: str, *, output: bool, profile
                     else [sys.executable])
             code, seconds, rss, timed_out = _spawn([*head, "-m", "xlsales", *args], scratch,
                                                    out_path, err_path, timeout,
-                                                   ledger=stage.ledger)
+                                                   ledger=stage.ledger, tree=tree)
             rec = {"seconds": seconds, "peak_rss_mb": round(rss, 1), "exit_code": code}
             if timed_out:
                 rec["error"] = f"timed out after {timeout:g}s"
@@ -146,7 +150,8 @@ def measure(stage: Stage, ws: BenchWorkspace, tag: str, *, output: bool, profile
                 cmd += ["--output", str(output_path)]
             if profile:
                 cmd.append("--profile")
-            code, wall, rss, timed_out = _spawn(cmd, scratch, out_path, err_path, timeout)
+            code, wall, rss, timed_out = _spawn(cmd, scratch, out_path, err_path, timeout,
+                                                tree=tree)
             child = (json.loads(result_path.read_text("utf-8")) if result_path.exists()
                      else {})
             rec = {"seconds": child.get("seconds"), "peak_rss_mb": child.get("peak_rss_mb"),

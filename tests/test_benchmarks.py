@@ -122,3 +122,48 @@ def test_checks_catch_wrong_numbers(smoke: dict[str, Any], tmp_path: Path) -> No
     bad = copy.deepcopy(read)
     bad["rows"][0][3] = (bad["rows"][0][3] or 0) + 1
     assert fails("read_daily", bad)
+
+
+# -- ab: the work tree against a commit ------------------------------------------------------------
+
+def test_ab_imports_the_base_commits_code(tmp_path: Path) -> None:
+    """The tree exported from a commit (compiled) shadows the work tree's xlsales on the
+    path the runs get: a module taken out of the export is not found."""
+    from benchmarks import ab
+
+    tree = ab.export("HEAD", tmp_path)
+    committed = subprocess.run(["git", "-C", str(REPO), "show", "HEAD:xlsales/io/codec.py"],
+                               capture_output=True, check=True).stdout
+    assert (tree / "xlsales" / "io" / "codec.py").read_bytes() == committed
+    assert list((tree / "xlsales" / "io").glob("__pycache__/codec.*.pyc"))
+    (tree / "xlsales" / "io" / "codec.py").unlink()
+    for cached in (tree / "xlsales" / "io").glob("__pycache__/codec.*.pyc"):
+        cached.unlink()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join((str(tree), str(REPO)))}
+    probe = "import importlib.util as u, xlsales; print(xlsales.__file__, " \
+            "u.find_spec('xlsales.io.codec') is None)"
+    out = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert out == [str(tree / "xlsales" / "__init__.py"), "True"]
+
+
+def test_ab_runs_each_stage_with_both_versions(smoke: dict[str, Any], tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        p for p in (os.environ.get("PYTHONPATH", ""), str(REPO)) if p)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "ab", "--base", "HEAD", "--sizes",
+         str(SMOKE_ROWS), "--stages", "validate_daily,cli_validate_annotate", "--rounds", "2",
+         "--cache", str(smoke["_cache"]), "--out", str(tmp_path / "ab")],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    result = json.loads((tmp_path / "ab" / "ab.json").read_text("utf-8"))
+    size = result["sizes"][str(SMOKE_ROWS)]
+    assert len(size["bare_read"]) == 2
+    # the baseline cli_validate_annotate's ratio needs (openpyxl) is not run
+    assert set(size["stages"]) == {"validate_daily", "cli_validate_annotate"}
+    for name, st in size["stages"].items():
+        assert len(st["base"]["seconds"]) == len(st["new"]["seconds"]) == 2, name
+        assert len(st["ratios"]) == 2 and st["median_ratio"] > 0, name
+        assert 0 <= st["faster_rounds"] <= 2
+    md = (tmp_path / "ab" / "ab.md").read_text("utf-8")
+    assert "| validate_daily |" in md and "`HEAD`" in md
