@@ -156,10 +156,7 @@ def _hanging_child() -> Callable[[int, int], Iterator[NewSheet]]:
     return make
 
 
-@pytest.mark.parametrize("pidfd", [True, False], ids=["pidfd", "polled"])
-def test_a_hung_child_is_stopped(monkeypatch: pytest.MonkeyPatch, pidfd: bool) -> None:
-    if not pidfd:  # a system without pidfd_open: the child is polled
-        monkeypatch.delattr(forked.os, "pidfd_open", raising=False)
+def test_a_hung_child_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(forked, "MIN_WAIT", 0.5)
     monkeypatch.setattr(forked, "PATIENCE", 1.0)
     started = time.monotonic()
@@ -204,12 +201,56 @@ def test_a_short_handover_is_made_up_here(monkeypatch: pytest.MonkeyPatch) -> No
     assert _no_children()
 
 
-@pytest.mark.parametrize("pidfd", [True, False], ids=["pidfd", "polled"])
-def test_the_child_is_waited_for_either_way(monkeypatch: pytest.MonkeyPatch,
-                                            pidfd: bool) -> None:
-    if not pidfd:
-        monkeypatch.delattr(forked.os, "pidfd_open", raising=False)
+def test_the_child_is_reaped_and_nothing_left_open() -> None:
+    fds = set(os.listdir("/proc/self/fd"))
     pairs = list(forked.sheets_in_two(_rows, [5] * 6, lambda: 0, rows=0))
     assert [body is not None for _, body in pairs] == [False] * 3 + [True] * 3
     assert _rendered(iter(pairs)) == [s.render(["rId1"]) for s in _rows(0, 6)]
     assert _no_children()
+    assert set(os.listdir("/proc/self/fd")) == fds  # the pipe and the file are closed
+
+
+def test_each_sheet_is_taken_as_soon_as_the_child_says_it_is_written() -> None:
+    """The child's first sheet is put while the child is still making its second (which
+    takes a minute here): this process does not wait for the whole half, nor for the
+    child's exit, and makes the rest itself once the child is stopped."""
+    parent = os.getpid()
+
+    def make(a: int, b: int) -> Iterator[NewSheet]:
+        for i, sheet in zip(range(a, b), _rows(a, b), strict=True):
+            if os.getpid() != parent and i > a:
+                time.sleep(60)
+            yield sheet
+
+    made = forked.sheets_in_two(make, [5] * 6, lambda: 0, rows=0)
+    pairs = [next(made) for _ in range(4)]  # three made here, the child's first
+    assert [body is not None for _, body in pairs] == [False, False, False, True]
+    made.close()
+    assert _no_children()
+
+
+def test_a_child_that_dies_part_way_hands_over_what_it_wrote() -> None:
+    parent = os.getpid()
+
+    def make(a: int, b: int) -> Iterator[NewSheet]:
+        for i, sheet in zip(range(a, b), _rows(a, b), strict=True):
+            if os.getpid() != parent and i == a + 2:
+                os.kill(os.getpid(), 9)
+            yield sheet
+
+    started = time.monotonic()
+    pairs = list(forked.sheets_in_two(make, [5] * 8, lambda: 0, rows=0))
+    assert time.monotonic() - started < 20
+    assert [body is not None for _, body in pairs] == [False] * 4 + [True] * 2 + [False] * 2
+    assert _rendered(iter(pairs)) == [s.render(["rId1"]) for s in _rows(0, 8)]
+    assert _no_children()
+
+
+def test_no_fork_to_be_had_makes_every_sheet_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refused() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", refused)
+    pairs = list(forked.sheets_in_two(_rows, [5] * 6, lambda: 0, rows=0))
+    assert all(body is None for _, body in pairs)
+    assert _rendered(iter(pairs)) == [s.render(["rId1"]) for s in _rows(0, 6)]

@@ -6,10 +6,12 @@ Making a sheet — its cells' XML, its print layout, its rows rendered — needs
 the data it is given and the workbook's styles, which this process registers (it makes
 its first sheet before forking) and the child only reads: the child checks that it added
 none. The child hands each sheet back without its rows (:meth:`NewSheet.take_body`) and
-with its ``<sheetData>`` rendered, through an unlinked temporary file; this process puts
-them into the workbook in order, as if it had made them. Whenever the child cannot do its
-half — it fails, is killed, takes far longer than this process did, or would have needed a
-new style — this process makes that half itself: the result is the same either way.
+with its ``<sheetData>`` rendered, through an unlinked temporary file, and says on a pipe
+where each ends once it is written; this process, its own half made, takes them as they
+come and puts them into the workbook in order, as if it had made them (it waits neither
+for the whole half nor for the child's exit). Whenever the child cannot go on — it fails,
+is killed, takes far longer than this process did, or would need a new style — this
+process makes the sheets it did not hand over: the result is the same either way.
 
 Only on Linux (fork without exec is not safe with macOS's system libraries, and Windows
 has none), with two cores or more, and for batches big enough to pay for the fork.
@@ -23,6 +25,7 @@ import os
 import pickle
 import select
 import signal
+import struct
 import sys
 import tempfile
 import time
@@ -56,27 +59,54 @@ def sheets_in_two(make: Callable[[int, int], Iterable[NewSheet]], sizes: Sequenc
         yield from ((sheet, None) for sheet in make(half, count))
         return
     with tempfile.TemporaryFile() as out:
-        pid = _fork(make, half, count, styles(), styles, out)
+        news, told = os.pipe()
+        try:
+            pid = _fork(make, half, count, styles(), styles, out, news, told)
+        except OSError:  # no process to be had (a limit reached): all made here
+            pid = 0
+        finally:
+            os.close(told)  # (the child's copy stays open until it is done)
+        got = 0
         try:
             yield first, None
             yield from ((sheet, None) for sheet in own)
-            done = _wait(pid, deadline=time.monotonic() + max(
-                MIN_WAIT, PATIENCE * (time.monotonic() - started)))
-            pid = 0
-            got = 0
-            if done:
-                out.seek(0)
-                for _ in range(half, count):
-                    try:
-                        sheet, body = pickle.load(out)
-                    except (EOFError, pickle.UnpicklingError, OSError):
-                        break  # the rest is made here
-                    yield sheet, body
-                    got += 1
+            deadline = time.monotonic() + max(MIN_WAIT, PATIENCE * (time.monotonic() - started))
+            for sheet, body in _handed(news, out, count - half, deadline):
+                yield sheet, body
+                got += 1
             yield from ((sheet, None) for sheet in make(half + got, count))
         finally:
-            if pid:  # this process stopped early: so does the child
+            os.close(news)
+            if pid:  # over by now but for a child stopped early or hung: reaped
                 _stop(pid)
+
+
+def _handed(news: int, out: IO[bytes], count: int, deadline: float,
+            ) -> Iterator[tuple[NewSheet, bytes]]:
+    """The child's sheets, each as soon as it said the sheet is in ``out`` (a record on the
+    pipe ``news``: where its sheet ends), until it says it is done, stops, ends or
+    ``deadline`` passes; a record that cannot be read ends the handover too."""
+    fd, start, pending = out.fileno(), 0, b""
+    for _ in range(count):
+        while len(pending) < _NEWS.size:
+            left = deadline - time.monotonic()
+            ready, _, _ = select.select([news], [], [], max(0.0, left))
+            if not ready:
+                return  # it takes too long: the rest is made here
+            more = os.read(news, 4096)
+            if not more:
+                return  # it ended (or failed) without handing the rest over
+            pending += more
+        (end,), pending = _NEWS.unpack(pending[:_NEWS.size]), pending[_NEWS.size:]
+        try:
+            sheet, body = pickle.loads(os.pread(fd, end - start, start))
+        except (EOFError, pickle.UnpicklingError, OSError, ValueError):
+            return  # a short file (a full disk noticed too late): the rest is made here
+        start = end
+        yield sheet, body
+
+
+_NEWS = struct.Struct("<q")  # the child's record of a sheet handed over: where it ends
 
 
 def can_fork() -> bool:
@@ -101,55 +131,29 @@ OWN_SHARE = 0.5
 
 
 def _fork(make: Callable[[int, int], Iterable[NewSheet]], first: int, end: int,
-          before: Hashable, styles: Callable[[], Hashable], out: IO[bytes]) -> int:
-    """Start the child making sheets ``first`` … ``end - 1`` into ``out``; its pid."""
+          before: Hashable, styles: Callable[[], Hashable], out: IO[bytes], news: int,
+          told: int) -> int:
+    """Start the child making sheets ``first`` … ``end - 1`` into ``out``, telling the pipe
+    ``told`` where each ends once it is written; its pid."""
     pid = os.fork()
     if pid:
         return pid
     code = 1  # the child: it never returns, and leaves this process's state alone
     try:
+        os.close(news)
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl+C stops the parent, which
         for sheet in make(first, end):  # stops this one
+            if styles() != before:  # a style only this copy knows: this sheet and the
+                break  # next are made by the parent
             body = sheet.take_body()
             pickle.dump((sheet, body), out, protocol=pickle.HIGHEST_PROTOCOL)
-        out.flush()
-        code = 0 if styles() == before else 2  # a style only this copy knows: unusable
-    except BaseException:  # the parent makes this half itself
+            out.flush()
+            os.write(told, _NEWS.pack(out.tell()))
+        code = 0
+    except BaseException:  # the parent makes the rest itself
         code = 1
     finally:
         os._exit(code)
-
-
-def _wait(pid: int, *, deadline: float) -> bool:
-    """Whether the child ended well by ``deadline`` (stopped, if not). Woken the moment it
-    ends (a pidfd, Linux 5.3 on); else by polling, every 2 … 50 ms."""
-    try:
-        fd = os.pidfd_open(pid)
-    except (AttributeError, OSError):
-        return _poll(pid, deadline=deadline)
-    try:
-        ended, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
-    finally:
-        os.close(fd)
-    if not ended:
-        _stop(pid)
-        return False
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status) == 0
-
-
-def _poll(pid: int, *, deadline: float) -> bool:
-    """:func:`_wait` by polling."""
-    pause = 0.002
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return os.waitstatus_to_exitcode(status) == 0
-        if time.monotonic() >= deadline:
-            _stop(pid)
-            return False
-        time.sleep(pause)
-        pause = min(pause * 2, 0.05)
 
 
 def _stop(pid: int) -> None:
