@@ -87,6 +87,26 @@ def test_members_read_as_zipfile_reads_them(book: tuple[Path, dict[str, bytes]],
             assert zf.read(name) == data
 
 
+@pytest.mark.parametrize("size", [1000, 1 << 22, -1])
+def test_members_read_as_they_come_hold_the_same_bytes(book: tuple[Path, dict[str, bytes]],
+                                                       which: str, size: int) -> None:
+    """``read1`` (what the survey's read-ahead takes: an inflated chunk as it comes, no
+    bytes joined) gives each member's bytes, never more than asked, b"" only at its end,
+    also after a ``read`` left some buffered."""
+    path, members = book
+    with CheckedZip(path, str(path)) as zf:
+        for name, data in members.items():
+            with zf.open(name) as fh:
+                chunks = [fh.read(7)]
+                while chunk := fh.read1(size):
+                    assert size < 0 or len(chunk) <= size
+                    chunks.append(chunk)
+                assert fh.read1(size) == b""
+            assert b"".join(chunks) == data
+            if name == SHEET and size == 1 << 22 and which == "isal":
+                assert 2 < len(chunks) < len(data) // 1000  # chunks as inflated
+
+
 def test_a_reader_outlives_its_zip_and_holds_no_file_once_closed(
         book: tuple[Path, dict[str, bytes]], which: str) -> None:
     """As zipfile's reader: a member being read stays readable after the zip is closed
@@ -139,11 +159,12 @@ def _damaged(tmp_path: Path, how: str) -> Path:
 @pytest.mark.parametrize("how", ["crc", "stream", "truncated", "bomb", "name"])
 def test_a_damaged_member_is_refused_naming_it(tmp_path: Path, which: str, how: str) -> None:
     path = _damaged(tmp_path, how)
-    with CheckedZip(path, str(path)) as zf, pytest.raises(WorkbookError) as caught, \
-            zf.open(SHEET) as fh:
-        while fh.read(1 << 16):
-            pass
-    assert SHEET in str(caught.value) and caught.value.file == str(path)
+    for read in ("read", "read1"):
+        with CheckedZip(path, str(path)) as zf, pytest.raises(WorkbookError) as caught, \
+                zf.open(SHEET) as fh:
+            while getattr(fh, read)(1 << 16):
+                pass
+        assert SHEET in str(caught.value) and caught.value.file == str(path)
     with zipfile.ZipFile(path) as plain, pytest.raises(zipfile.BadZipFile if how in (
             "crc", "name", "bomb") else (zipfile.BadZipFile, zlib.error, EOFError)):
         plain.read(SHEET)  # zipfile refuses it too

@@ -147,6 +147,22 @@ class _Inflating:
         self._at += len(out)
         return out
 
+    def read1(self, n: int = -1) -> bytes:
+        """Up to ``n`` bytes (at most :data:`OUT_CHUNK`), as they come: what is buffered,
+        else one inflated chunk; b"" only at the end (no bytes joined or copied)."""
+        if self._at < len(self._buf):
+            out = self._buf[self._at:] if n < 0 else self._buf[self._at:self._at + n]
+            self._at += len(out)
+            return out
+        while not self._done:
+            out = self._fill(OUT_CHUNK if n < 0 else min(n, OUT_CHUNK))
+            if 0 <= n < len(out):  # (the codec's last bytes come all at once)
+                self._buf, self._at = out, n
+                return out[:n]
+            if out:
+                return out
+        return b""
+
     def _fill(self, want: int = OUT_CHUNK) -> bytes:
         """The next inflated chunk (at most ``want`` bytes, and :data:`OUT_CHUNK`)."""
         d = self._d

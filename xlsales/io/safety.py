@@ -61,9 +61,19 @@ class _Part:
         try:
             return self._fh.read(n)
         except CORRUPT as exc:
-            raise WorkbookError(Label(f"压缩包已损坏（部件 {self._part}：{exc}）",
-                                      f"the zip is corrupt (part {self._part}: {exc})"),
-                                file=self._file) from exc
+            raise self._damaged(exc) from exc
+
+    def read1(self, n: int = -1) -> bytes:
+        """Up to ``n`` bytes as the reader has them (b"" only at the end)."""
+        try:
+            return self._fh.read1(n)
+        except CORRUPT as exc:
+            raise self._damaged(exc) from exc
+
+    def _damaged(self, exc: BaseException) -> WorkbookError:
+        return WorkbookError(Label(f"压缩包已损坏（部件 {self._part}：{exc}）",
+                                   f"the zip is corrupt (part {self._part}: {exc})"),
+                             file=self._file)
 
     def close(self) -> None:
         self._fh.close()

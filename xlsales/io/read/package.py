@@ -390,11 +390,13 @@ def _chunks(fh: IO[bytes], ahead: bool) -> Iterator[Callable[[], bytes]]:
     ready: queue.Queue[tuple[bytes, BaseException | None]] = queue.Queue(READ_AHEAD)
     stop = threading.Event()
 
+    take = getattr(fh, "read1", fh.read)  # as the reader has them: nothing joined
+
     def produce() -> None:
         chunk = b"-"
         while chunk and not stop.is_set():
             try:
-                chunk, error = fh.read(CHUNK), None
+                chunk, error = take(CHUNK), None
             except BaseException as exc:  # raised by the reader below, in its turn
                 chunk, error = b"", exc
             while not stop.is_set():
