@@ -156,15 +156,37 @@ def _hanging_child() -> Callable[[int, int], Iterator[NewSheet]]:
     return make
 
 
-def test_a_hung_child_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_hung_child_is_stopped_before_its_half_is_made_here(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(forked, "MIN_WAIT", 0.5)
     monkeypatch.setattr(forked, "PATIENCE", 1.0)
+    hung = _hanging_child()
+    gone_when_made_here = []
+
+    def make(a: int, b: int) -> Iterator[NewSheet]:
+        if a > 0:  # this process makes the child's half: the child is gone already
+            gone_when_made_here.append(_no_children())
+        yield from hung(a, b)
+
     started = time.monotonic()
-    pairs = list(forked.sheets_in_two(_hanging_child(), [5] * 4, lambda: 0, rows=0))
+    pairs = list(forked.sheets_in_two(make, [5] * 4, lambda: 0, rows=0))
     assert time.monotonic() - started < 20
+    assert gone_when_made_here == [True]
     assert all(body is None for _, body in pairs)
     assert _rendered(iter(pairs)) == [s.render(["rId1"]) for s in _rows(0, 4)]
     assert _no_children()
+
+
+def test_styles_that_fail_before_the_fork_leave_nothing_open() -> None:
+    fds = set(os.listdir("/proc/self/fd"))
+
+    def styles() -> int:
+        raise RuntimeError("the styles cannot be read")
+
+    with pytest.raises(RuntimeError):
+        list(forked.sheets_in_two(_rows, [5] * 6, styles, rows=0))
+    assert set(os.listdir("/proc/self/fd")) == fds
+    assert _FORKED == []
 
 
 def test_stopping_early_stops_the_child() -> None:

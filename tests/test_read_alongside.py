@@ -19,6 +19,8 @@ from typing import Any
 
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from xlsales import tables as T
 from xlsales.errors import WorkbookError
@@ -321,6 +323,48 @@ def test_the_survey_ahead_finds_what_the_plain_survey_finds(tmp_path: Path, big:
             errors.append(str(raised.value))
         assert errors[0] == errors[1] and "DTD" in errors[0]
     assert not [t for t in threading.enumerate() if t.name == "xlsales-sheet-inflate"]
+
+
+def _hidden_sheet(rows: int) -> bytes:
+    """Sheet XML whose rows hold a formula without a cached value, a boolean and a long
+    inline text (so that some stretches hold no cell start at all)."""
+    body = b"".join(
+        b'<row r="%d"><c r="A%d"><f>B%d*2</f></c><c r="B%d" t="b"><v>%d</v></c>'
+        b'<c r="C%d" t="inlineStr"><is><t>%s</t></is></c></row>'
+        % (r, r, r, r, r % 2, r, b"x" * (300 if r % 7 else 3000)) for r in range(1, rows + 1))
+    return (b'<?xml version="1.0"?><worksheet><sheetData>' + body
+            + b'</sheetData><mergeCells><mergeCell ref="D1:E2"/></mergeCells></worksheet>')
+
+
+@given(st.lists(st.one_of(st.integers(1, 30), st.integers(30, 3000)), min_size=1,
+                max_size=80))
+@settings(max_examples=150, deadline=None)
+def test_the_scan_finds_the_same_however_the_part_comes_in_chunks(cuts: list[int]) -> None:
+    """The survey's passes are fed chunks as the reader has them (the read-ahead takes
+    them as they are inflated: any size, a few bytes right after a cell cut in two
+    included): the extent and the scan are those of the whole part in one piece."""
+    from xlsales.io.read import package as P
+
+    xml = _hidden_sheet(200)
+
+    def fed(pieces: list[bytes]) -> tuple[Any, Any]:
+        ext, found = P.Extent(), P.SheetScan()
+        passes = [P._ExtentPass(ext), P._ScanPass(found, {0, 1, 2}, b"")]
+        for piece in [*pieces, b""]:
+            for one in passes:
+                one.feed(piece)
+        # (the columns are noted only where a chunk took the exact path: not compared)
+        return (ext.max_row, ext.farthest_row, ext.far_cell(3)), found
+
+    whole = fed([xml])
+    pieces, at = [], 0
+    for n in cuts:
+        pieces.append(xml[at:at + n])
+        at += n
+    pieces = [p for p in pieces if p] + ([xml[at:]] if at < len(xml) else [])
+    assert fed(pieces) == whole
+    assert len(whole[1].uncached) == 200 and len(whole[1].booleans) == 200
+    assert whole[0][0] == 200 and whole[1].merged == ["D1:E2"]
 
 
 def test_the_lists_read_beside_the_load_keep_the_dropdowns_current(

@@ -150,6 +150,8 @@ class _Inflating:
     def read1(self, n: int = -1) -> bytes:
         """Up to ``n`` bytes (at most :data:`OUT_CHUNK`), as they come: what is buffered,
         else one inflated chunk; b"" only at the end (no bytes joined or copied)."""
+        if n == 0:
+            return b""
         if self._at < len(self._buf):
             out = self._buf[self._at:] if n < 0 else self._buf[self._at:self._at + n]
             self._at += len(out)

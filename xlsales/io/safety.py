@@ -51,10 +51,11 @@ CORRUPT = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, NotIm
 
 
 class _Part:
-    """A zip entry being read; a corrupt entry (its checksum, its compressed data) is a
+    """A zip entry being read (by zipfile's reader or :func:`xlsales.io.codec.open_member`'s:
+    both have ``read1``); a corrupt entry (its checksum, its compressed data) is a
     :class:`WorkbookError` naming the file and the part."""
 
-    def __init__(self, fh: IO[bytes], file: str, part: str) -> None:
+    def __init__(self, fh: Any, file: str, part: str) -> None:
         self._fh, self._file, self._part = fh, file, part
 
     def read(self, n: int = -1) -> bytes:

@@ -59,26 +59,36 @@ def sheets_in_two(make: Callable[[int, int], Iterable[NewSheet]], sizes: Sequenc
         yield from ((sheet, None) for sheet in make(half, count))
         return
     with tempfile.TemporaryFile() as out:
-        news, told = os.pipe()
         try:
-            pid = _fork(make, half, count, styles(), styles, out, news, told)
-        except OSError:  # no process to be had (a limit reached): all made here
-            pid = 0
-        finally:
-            os.close(told)  # (the child's copy stays open until it is done)
-        got = 0
+            news, told = os.pipe()
+        except OSError:  # no descriptors to be had: all made here
+            news = told = -1
+        pid, got = 0, 0
         try:
+            if news >= 0:
+                try:
+                    pid = _fork(make, half, count, styles(), styles, out, news, told)
+                except OSError:  # no process to be had (a limit reached): all made here
+                    pid = 0
+                finally:
+                    os.close(told)  # (the child's copy stays open until it is done)
             yield first, None
             yield from ((sheet, None) for sheet in own)
-            deadline = time.monotonic() + max(MIN_WAIT, PATIENCE * (time.monotonic() - started))
-            for sheet, body in _handed(news, out, count - half, deadline):
-                yield sheet, body
-                got += 1
+            if pid:
+                deadline = time.monotonic() + max(
+                    MIN_WAIT, PATIENCE * (time.monotonic() - started))
+                for sheet, body in _handed(news, out, count - half, deadline):
+                    yield sheet, body
+                    got += 1
+                if got < count - half:  # it stopped, failed or takes too long: it stops
+                    _end(pid)  # now, not after this process has made the rest
+                    pid = 0
             yield from ((sheet, None) for sheet in make(half + got, count))
         finally:
-            os.close(news)
-            if pid:  # over by now but for a child stopped early or hung: reaped
-                _stop(pid)
+            if news >= 0:
+                os.close(news)
+            if pid:  # done and exiting, or stopped early (the caller failed): reaped
+                _end(pid)
 
 
 def _handed(news: int, out: IO[bytes], count: int, deadline: float,
@@ -156,8 +166,15 @@ def _fork(make: Callable[[int, int], Iterable[NewSheet]], first: int, end: int,
         os._exit(code)
 
 
-def _stop(pid: int) -> None:
-    """Kill the child and reap it."""
+def _end(pid: int) -> None:
+    """Reap the child, killing it first while it still runs (a child already reaped
+    elsewhere — SIGCHLD ignored — is not signalled: its pid may be another's by now)."""
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return
+    if done:
+        return
     with contextlib.suppress(OSError):
         os.kill(pid, signal.SIGKILL)
     with contextlib.suppress(OSError):

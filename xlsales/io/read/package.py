@@ -377,6 +377,7 @@ class Package:
 
 
 READ_AHEAD = 3  # chunks decompressed ahead of a survey that asks for it
+CARRY_MOST = 1 << 20  # a scan's buffer without a cell start carried on whole up to this
 
 
 @contextlib.contextmanager
@@ -390,13 +391,15 @@ def _chunks(fh: IO[bytes], ahead: bool) -> Iterator[Callable[[], bytes]]:
     ready: queue.Queue[tuple[bytes, BaseException | None]] = queue.Queue(READ_AHEAD)
     stop = threading.Event()
 
-    take = getattr(fh, "read1", fh.read)  # as the reader has them: nothing joined
+    # after a whole first chunk (what the prolog check reads), the chunks as the reader
+    # has them: nothing joined or copied, so that inflating overlaps the scan
+    later = getattr(fh, "read1", fh.read)
 
     def produce() -> None:
-        chunk = b"-"
+        chunk, take = b"-", fh.read
         while chunk and not stop.is_set():
             try:
-                chunk, error = take(CHUNK), None
+                chunk, error, take = take(CHUNK), None, later
             except BaseException as exc:  # raised by the reader below, in its turn
                 chunk, error = b"", exc
             while not stop.is_set():
@@ -437,6 +440,9 @@ class _ScanPass:
         tail = max(0, len(buf) - (1 << 16))
         cut = max(buf.rfind(b"<" + self.prefix + b"c ", tail),
                   buf.rfind(b"<" + self.prefix + b"row", tail))
+        if cut <= 0 and len(buf) <= CARRY_MOST:  # no start but its own in a short buffer
+            self.carry = buf  # (a chunk as the reader had it): all of it goes on
+            return
         cut = cut if cut > 0 else len(buf)
         _scan_buffer(buf, cut, self.scan, self.columns, self.prefix)
         self.carry = buf[cut:]
