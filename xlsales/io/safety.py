@@ -50,6 +50,12 @@ class SafetyReport:
 CORRUPT = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, NotImplementedError)
 
 
+def damaged_part(file: str, part: str, exc: BaseException) -> WorkbookError:
+    """The error for a zip part that cannot be read back (its data, its checksum)."""
+    return WorkbookError(Label(f"压缩包已损坏（部件 {part}：{exc}）",
+                               f"the zip is corrupt (part {part}: {exc})"), file=file)
+
+
 class _Part:
     """A zip entry being read (by zipfile's reader or :func:`xlsales.io.codec.open_member`'s:
     both have ``read1``); a corrupt entry (its checksum, its compressed data) is a
@@ -62,19 +68,14 @@ class _Part:
         try:
             return self._fh.read(n)
         except CORRUPT as exc:
-            raise self._damaged(exc) from exc
+            raise damaged_part(self._file, self._part, exc) from exc
 
     def read1(self, n: int = -1) -> bytes:
         """Up to ``n`` bytes as the reader has them (b"" only at the end)."""
         try:
             return self._fh.read1(n)
         except CORRUPT as exc:
-            raise self._damaged(exc) from exc
-
-    def _damaged(self, exc: BaseException) -> WorkbookError:
-        return WorkbookError(Label(f"压缩包已损坏（部件 {self._part}：{exc}）",
-                                   f"the zip is corrupt (part {self._part}: {exc})"),
-                             file=self._file)
+            raise damaged_part(self._file, self._part, exc) from exc
 
     def close(self) -> None:
         self._fh.close()
@@ -110,9 +111,7 @@ class CheckedZip(zipfile.ZipFile):
             fast = codec.open_member(self, info) if pwd is None else None
             return _Part(fast or super().open(name, mode, pwd), self.file_name, part)
         except CORRUPT as exc:
-            raise WorkbookError(Label(f"压缩包已损坏（部件 {part}：{exc}）",
-                                      f"the zip is corrupt (part {part}: {exc})"),
-                                file=self.file_name) from exc
+            raise damaged_part(self.file_name, part, exc) from exc
 
 
 def _refuse(path: Path, why: Label) -> UnsafeWorkbookError:
