@@ -122,7 +122,7 @@ class SharedStrings:
         self._spans: list[int] = []
         self._decoded: dict[int, str] = {}
         self._fh: IO[bytes] | None = None
-        self._buf = b""
+        self._buf = bytearray()  # grown in place, chunk by chunk
         self._pos = 0
         self._done = part is None or part not in zf.namelist()
 
@@ -152,10 +152,28 @@ class SharedStrings:
             self._fh.close()
             return
         self._buf += chunk
-        starts = [m.start() for m in _SI_START.finditer(self._buf, self._pos)]
+        starts = _si_starts(self._buf, self._pos)
         self._spans += starts
         if starts:
             self._pos = starts[-1] + 1
+
+
+_SI_AFTER = b" \t\n\r\x0b\x0c/>"  # what may follow "<si": white space, / or >
+
+
+def _si_starts(buf: bytes | bytearray, pos: int) -> list[int]:
+    """Where each shared-string item starts in ``buf`` from ``pos`` (what
+    :data:`_SI_START` finds): a numpy search for ``<si`` over the bytes, not a Python step
+    per item; the regex where a namespace prefix may be in use (``:si`` anywhere)."""
+    if buf.find(b":si", pos) >= 0:
+        return [m.start() for m in _SI_START.finditer(buf, pos)]
+    import numpy as np
+
+    a = np.frombuffer(buf[pos:], dtype=np.uint8)  # a copy: ``buf`` may grow later
+    p = np.flatnonzero(a[:-3] == 0x3C)  # "<", with "si" and the byte after it in ``buf``
+    p = p[(a[p + 1] == 0x73) & (a[p + 2] == 0x69)]  # "si"
+    p = p[np.isin(a[p + 3], np.frombuffer(_SI_AFTER, dtype=np.uint8))]
+    return (p + pos).tolist()
 
 
 class Package:
